@@ -1,0 +1,76 @@
+"""Pure rules for choosing addresses: no I/O, no clock.
+
+Knows when an address is free for a client and how dynamic ranges are walked. The same rules
+are written in Lua in `lua/offer.lua` and `lua/commit.lua` (Redis runs them atomically); the
+store contract tests hold both to the same behaviour.
+
+Precedence for a dynamic client: its current lease > the address it asks for > the seed's
+`pool` hash > the group's ranges, walked from a per-group cursor (an iterative allocator).
+A reservation (`ip` on a host without `dynamic`) is never handed to another client.
+"""
+
+import socket
+import struct
+from typing import Iterator, Optional, Sequence, Tuple
+
+Range = Tuple[int, int]
+
+
+def ip_to_int(ip: str) -> int:
+    return struct.unpack("!I", socket.inet_aton(ip))[0]
+
+
+def int_to_ip(value: int) -> str:
+    return socket.inet_ntoa(struct.pack("!I", value))
+
+
+def parse_ranges(text: str) -> Tuple[Range, ...]:
+    """`192.0.2.10-192.0.2.99, 192.0.2.200-192.0.2.210` -> ((start, end), ...); ValueError if bad."""
+    ranges = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        first, sep, last = part.partition("-")
+        if not sep:
+            first = last = part
+        try:
+            start, end = ip_to_int(first.strip()), ip_to_int(last.strip())
+        except OSError:
+            raise ValueError("bad address range %r" % (part,))
+        if start > end:
+            raise ValueError("range %r runs backwards" % (part,))
+        ranges.append((start, end))
+    return tuple(ranges)
+
+
+def in_ranges(ip: str, ranges: Sequence[Range]) -> bool:
+    try:
+        value = ip_to_int(ip)
+    except OSError:
+        return False
+    return any(start <= value <= end for start, end in ranges)
+
+
+def scan_ranges(ranges: Sequence[Range], cursor: int) -> Iterator[Tuple[int, str]]:
+    """Every address of the ranges once, starting at position `cursor`, as (position, ip)."""
+    total = sum(end - start + 1 for start, end in ranges)
+    for step in range(total):
+        position = (cursor + step) % total
+        offset = position
+        for start, end in ranges:
+            size = end - start + 1
+            if offset < size:
+                yield position, int_to_ip(start + offset)
+                break
+            offset -= size
+
+
+def available(ip: str, mac: str, now: int, *, reserved: bool, lease_mac: Optional[str],
+              lease_expires: int, pool_owner: str) -> bool:
+    """May `mac` take `ip`? Not if reserved, leased to another until later, or owned in the
+    seed's pool by another MAC with no lease record (the Go prototype's allocations)."""
+    if reserved:
+        return False
+    if lease_mac is not None and lease_mac != mac and lease_expires > now:
+        return False
+    if pool_owner not in ("", mac) and lease_mac is None:
+        return False
+    return True

@@ -1,0 +1,272 @@
+"""The inventory and lease store: the IStore contract, its value types, and MemoryStore.
+
+Knows what the server asks of a store and the allocation semantics every store must share
+(the contract tests in tests/test_store.py pin them). Knows nothing of packets or Redis:
+`redisstore.py` is the same contract on Redis, `MemoryStore` is the same contract in a dict.
+
+Host keys are the seed's: `mac:<aa:bb:cc:dd:ee:ff>` and `client:<id>`. Addresses are dotted
+strings. Times are integer unix seconds passed in by the caller, so stores never read a clock.
+"""
+
+from typing import Dict, Optional, Sequence, Tuple
+
+import attr
+from twisted.internet import defer
+from zope.interface import Interface
+
+from apidhcpd import allocation
+
+
+class StoreUnavailable(Exception):
+    """The backing database cannot be reached right now; the caller drops the packet."""
+
+
+@attr.s(frozen=True, slots=True)
+class Host:
+    """A known client: the hash stored under `key` (`mac:...` or `client:...`)."""
+
+    key: str = attr.ib()
+    fields: Dict[str, str] = attr.ib(factory=dict, eq=False)
+
+    @property
+    def ip(self) -> Optional[str]:
+        return self.fields.get("ip") or None
+
+    @property
+    def dynamic(self) -> bool:
+        return bool(self.fields.get("dynamic"))
+
+    @property
+    def reserved_ip(self) -> Optional[str]:
+        """The fixed address the inventory gives this host, or None for a dynamic client."""
+        return None if self.dynamic else self.ip
+
+    @property
+    def group_name(self) -> str:
+        """The group whose options this host gets (the seed's rules)."""
+        explicit = self.fields.get("group")
+        if explicit:
+            return explicit[6:] if explicit.startswith("group:") else explicit
+        return "default" if self.reserved_ip else "pool"
+
+
+@attr.s(frozen=True, slots=True)
+class Lookup:
+    """What one lookup returns: the host (or None), its group's fields and group:default's."""
+
+    host: Optional[Host] = attr.ib()
+    group_name: str = attr.ib()
+    group_fields: Dict[str, str] = attr.ib(factory=dict)
+    default_fields: Dict[str, str] = attr.ib(factory=dict)
+
+
+@attr.s(frozen=True, slots=True)
+class Lease:
+    ip: str = attr.ib()
+    mac: str = attr.ib()
+    state: str = attr.ib()  # "offered", "bound" or "declined"
+    expires: int = attr.ib()
+
+
+@attr.s(frozen=True, slots=True)
+class AddressSource:
+    """Where dynamic addresses for a group come from: its ranges, and the seed's `pool` hash."""
+
+    name: str = attr.ib()
+    ranges: Tuple[Tuple[int, int], ...] = attr.ib(default=())
+    seed_pool: bool = attr.ib(default=False)
+
+
+class Conflict(Exception):
+    """commit() refused: the address is another client's (`taken`), or not in the pool."""
+
+    def __init__(self, message: str, taken: bool):
+        super().__init__(message)
+        self.taken = taken
+
+
+class IStore(Interface):
+    """The operations the DHCP server performs on the inventory. All return Deferreds."""
+
+    def lookup(client_ids: Sequence[str], mac: str, now: int):
+        """Find the host by `client:<id>` for each id in order, then `mac:<mac>`; write its
+        `ts`; return a Lookup with the host's group (falling back to `default`)."""
+
+    def lease_of(mac: str, now: int):
+        """The dynamic lease (bound or offered, unexpired) this MAC holds, or None."""
+
+    def offer(mac: str, source: AddressSource, requested: Optional[str], now: int,
+              hold: int):
+        """Pick an address for a DISCOVER and hold it for `hold` seconds; the address or None.
+        Order: this MAC's current lease, the requested address, the seed pool, the ranges."""
+
+    def commit(mac: str, ip: str, source: AddressSource, lease_time: int, now: int):
+        """Bind `ip` to `mac` until now+lease_time; return the Lease or fail with Conflict."""
+
+    def release(mac: str, ip: str, now: int):
+        """End the lease of `ip` if `mac` holds it; True if something was released."""
+
+    def release_offer(mac: str):
+        """Drop an unconfirmed offer made to `mac` (it chose another server)."""
+
+    def decline(mac: str, ip: str, now: int, probation: int):
+        """Quarantine `ip` until now+probation; the client loses it."""
+
+    def reclaim(now: int):
+        """End every lease that expired; the number reclaimed."""
+
+    def refresh_reserved():
+        """Rebuild the index of addresses reserved by hosts (written by hand with redis-cli)."""
+
+    def ping():
+        """Fire when the store answers; fail with StoreUnavailable otherwise."""
+
+
+class MemoryStore:
+    """IStore in process memory: for unit tests, and the reference the Redis store must match."""
+
+    def __init__(self):
+        self.hashes: Dict[str, Dict[str, str]] = {}
+        self.leases: Dict[str, Lease] = {}
+        self.offers: Dict[str, str] = {}
+        self.cursors: Dict[str, int] = {}
+        self.reserved = set()
+
+    # helpers for tests and the CLI-free examples
+
+    def hset(self, key: str, **fields: str) -> None:
+        self.hashes.setdefault(key, {}).update({k.replace("_", "-"): str(v)
+                                                 for k, v in fields.items()})
+
+    # IStore
+
+    def lookup(self, client_ids, mac, now):
+        keys = ["client:" + cid for cid in client_ids] + ["mac:" + mac]
+        host = None
+        for key in keys:
+            if key in self.hashes:
+                fields = self.hashes[key]
+                fields["ts"] = str(now)
+                host = Host(key, dict(fields))
+                if host.reserved_ip:
+                    self.reserved.add(host.reserved_ip)
+                break
+        name = host.group_name if host else "pool"
+        if "group:" + name not in self.hashes:
+            name = "default"
+        return defer.succeed(Lookup(host, name, dict(self.hashes.get("group:" + name, {})),
+                                    dict(self.hashes.get("group:default", {}))))
+
+    def lease_of(self, mac, now):
+        fields = self.hashes.get("mac:" + mac, {})
+        ip = fields.get("ip")
+        lease = self.leases.get(ip) if ip and fields.get("dynamic") else None
+        if lease and lease.mac == mac and lease.expires > now:
+            return defer.succeed(lease)
+        return defer.succeed(None)
+
+    def _available(self, ip, mac, now):
+        lease = self.leases.get(ip)
+        pool_owner = self.hashes.get("pool", {}).get(ip, "")
+        return allocation.available(
+            ip, mac, now, reserved=ip in self.reserved,
+            lease_mac=lease.mac if lease else None,
+            lease_expires=lease.expires if lease else 0,
+            pool_owner=pool_owner)
+
+    def _in_source(self, ip, source):
+        return allocation.in_ranges(ip, source.ranges) or (
+            source.seed_pool and ip in self.hashes.get("pool", {}))
+
+    def offer(self, mac, source, requested, now, hold):
+        def usable(ip):
+            return ip and self._in_source(ip, source) and self._available(ip, mac, now)
+
+        current = self.hashes.get("mac:" + mac, {})
+        candidates = []
+        if current.get("dynamic"):
+            candidates.append(current.get("ip"))
+        candidates += [self.offers.get(mac), requested]
+        choice = next((ip for ip in candidates if usable(ip)), None)
+        if choice is None and source.seed_pool:
+            pool = self.hashes.get("pool", {})
+            choice = next((ip for ip, owner in pool.items()
+                           if owner in ("", mac) and self._available(ip, mac, now)), None)
+        if choice is None and source.ranges:
+            cursor = self.cursors.get(source.name, 0)
+            for index, ip in allocation.scan_ranges(source.ranges, cursor):
+                if self._available(ip, mac, now):
+                    choice = ip
+                    self.cursors[source.name] = index + 1
+                    break
+        if choice is None:
+            return defer.succeed(None)
+        lease = self.leases.get(choice)
+        if not (lease and lease.mac == mac and lease.state == "bound" and lease.expires > now):
+            self.leases[choice] = Lease(choice, mac, "offered", now + hold)
+        self.offers[mac] = choice
+        return defer.succeed(choice)
+
+    def commit(self, mac, ip, source, lease_time, now):
+        if not self._in_source(ip, source):
+            return defer.fail(Conflict("%s is not in the pool of %s" % (ip, source.name), False))
+        if not self._available(ip, mac, now):
+            return defer.fail(Conflict("%s is taken" % ip, True))
+        host = self.hashes.setdefault("mac:" + mac, {})
+        previous = host.get("ip") if host.get("dynamic") else None
+        if previous and previous != ip:
+            self._free(previous, mac)
+        lease = Lease(ip, mac, "bound", now + lease_time)
+        self.leases[ip] = lease
+        host.update({"ip": ip, "dynamic": "1", "ts": str(now)})
+        if ip in self.hashes.get("pool", {}):
+            self.hashes["pool"][ip] = mac
+        self.offers.pop(mac, None)
+        return defer.succeed(lease)
+
+    def _free(self, ip, mac):
+        lease = self.leases.get(ip)
+        if lease is None or lease.mac != mac:
+            return False
+        del self.leases[ip]
+        pool = self.hashes.get("pool", {})
+        if pool.get(ip) == mac:
+            pool[ip] = ""
+        host = self.hashes.get("mac:" + mac, {})
+        if host.get("ip") == ip and host.get("dynamic"):
+            host.pop("ip")
+            host.pop("dynamic")
+        return True
+
+    def release(self, mac, ip, now):
+        return defer.succeed(self._free(ip, mac))
+
+    def release_offer(self, mac):
+        ip = self.offers.pop(mac, None)
+        lease = self.leases.get(ip)
+        if lease and lease.mac == mac and lease.state == "offered":
+            del self.leases[ip]
+        return defer.succeed(None)
+
+    def decline(self, mac, ip, now, probation):
+        self._free(ip, mac)
+        self.leases[ip] = Lease(ip, "", "declined", now + probation)
+        return defer.succeed(True)
+
+    def reclaim(self, now):
+        expired = [lease for lease in self.leases.values() if lease.expires <= now]
+        for lease in expired:
+            if not self._free(lease.ip, lease.mac):
+                del self.leases[lease.ip]
+        return defer.succeed(len(expired))
+
+    def refresh_reserved(self):
+        self.reserved = {host.reserved_ip for host in self._hosts() if host.reserved_ip}
+        return defer.succeed(len(self.reserved))
+
+    def _hosts(self):
+        return [Host(key, fields) for key, fields in self.hashes.items()
+                if key.startswith(("mac:", "client:"))]
+
+    def ping(self):
+        return defer.succeed(True)

@@ -1,0 +1,221 @@
+"""The store contract: the same tests against MemoryStore and against a real redis-server."""
+
+from twisted.internet import defer, reactor
+from twisted.trial import unittest
+
+from apidhcpd import allocation
+from apidhcpd.redisstore import RedisStore, RedisURL
+from apidhcpd.store import AddressSource, Conflict, MemoryStore, StoreUnavailable
+from tests.redisserver import shared_redis
+
+A, B, C = "02:00:00:00:00:0a", "02:00:00:00:00:0b", "02:00:00:00:00:0c"
+RANGE = AddressSource("lan", allocation.parse_ranges("192.0.2.10-192.0.2.12"))
+SEED_POOL = AddressSource("pool", (), seed_pool=True)
+NOW = 1_000_000
+
+
+class ContractMixin:
+    """Each test seeds hashes with self.hset and exercises self.store."""
+
+    @defer.inlineCallbacks
+    def test_lookup_prefers_client_id_then_mac_and_writes_ts(self):
+        self.hset("client:01020000000a0a", ip="192.0.2.5", group="lab")
+        self.hset("mac:" + A, ip="192.0.2.6")
+        self.hset("group:lab", dns="192.0.2.53")
+        self.hset("group:default", dns="192.0.2.1")
+        found = yield self.store.lookup(["01020000000a0a"], A, NOW)
+        self.assertEqual(found.host.key, "client:01020000000a0a")
+        self.assertEqual((found.group_name, found.group_fields), ("lab", {"dns": "192.0.2.53"}))
+        self.assertEqual(found.default_fields, {"dns": "192.0.2.1"})
+        found = yield self.store.lookup(["unknown-id"], A, NOW + 5)
+        self.assertEqual((found.host.key, found.host.reserved_ip), ("mac:" + A, "192.0.2.6"))
+        self.assertEqual(found.host.fields["ts"], str(NOW + 5))
+        self.assertEqual(self.hget("mac:" + A, "ts"), str(NOW + 5))
+
+    @defer.inlineCallbacks
+    def test_unknown_client_gets_pool_group_or_default(self):
+        self.hset("group:default", dns="192.0.2.1")
+        found = yield self.store.lookup([], A, NOW)
+        self.assertIsNone(found.host)
+        self.assertEqual(found.group_name, "default")
+        self.hset("group:pool", dns="192.0.2.2")
+        found = yield self.store.lookup([], A, NOW)
+        self.assertEqual((found.group_name, found.group_fields), ("pool", {"dns": "192.0.2.2"}))
+
+    @defer.inlineCallbacks
+    def test_missing_group_falls_back_to_default(self):
+        self.hset("mac:" + A, ip="192.0.2.6", group="nosuch")
+        self.hset("group:default", dns="192.0.2.1")
+        found = yield self.store.lookup([], A, NOW)
+        self.assertEqual(found.group_name, "default")
+
+    @defer.inlineCallbacks
+    def test_offers_are_distinct_held_and_sticky(self):
+        a = yield self.store.offer(A, RANGE, None, NOW, 60)
+        b = yield self.store.offer(B, RANGE, None, NOW, 60)
+        again = yield self.store.offer(A, RANGE, None, NOW + 1, 60)
+        self.assertNotEqual(a, b)
+        self.assertEqual(a, again)
+        self.assertTrue(allocation.in_ranges(a, RANGE.ranges))
+
+    @defer.inlineCallbacks
+    def test_requested_address_is_offered_when_free(self):
+        got = yield self.store.offer(A, RANGE, "192.0.2.12", NOW, 60)
+        self.assertEqual(got, "192.0.2.12")
+        other = yield self.store.offer(B, RANGE, "192.0.2.12", NOW, 60)
+        self.assertNotEqual(other, "192.0.2.12")
+
+    @defer.inlineCallbacks
+    def test_exhausted_range_offers_nothing_until_holds_expire(self):
+        for mac in (A, B, C):
+            self.assertIsNotNone((yield self.store.offer(mac, RANGE, None, NOW, 60)))
+        self.assertIsNone((yield self.store.offer("02:00:00:00:00:0d", RANGE, None, NOW, 60)))
+        late = yield self.store.offer("02:00:00:00:00:0d", RANGE, None, NOW + 61, 60)
+        self.assertIsNotNone(late)
+
+    @defer.inlineCallbacks
+    def test_reserved_addresses_are_never_offered(self):
+        self.hset("mac:" + C, ip="192.0.2.10")
+        self.hset("mac:" + B, ip="192.0.2.11")
+        yield self.store.refresh_reserved()
+        got = yield self.store.offer(A, RANGE, "192.0.2.10", NOW, 60)
+        self.assertEqual(got, "192.0.2.12")
+
+    @defer.inlineCallbacks
+    def test_commit_binds_and_lease_of_finds_it(self):
+        ip = yield self.store.offer(A, RANGE, None, NOW, 60)
+        lease = yield self.store.commit(A, ip, RANGE, 3600, NOW)
+        self.assertEqual((lease.ip, lease.mac, lease.state, lease.expires),
+                         (ip, A, "bound", NOW + 3600))
+        found = yield self.store.lease_of(A, NOW + 10)
+        self.assertEqual(found.ip, ip)
+        self.assertEqual(self.hget("mac:" + A, "ip"), ip)
+        self.assertTrue(self.hget("mac:" + A, "dynamic"))
+        self.assertIsNone((yield self.store.lease_of(A, NOW + 3600)))
+
+    @defer.inlineCallbacks
+    def test_commit_refuses_taken_and_outside_addresses(self):
+        yield self.store.commit(A, "192.0.2.10", RANGE, 3600, NOW)
+        taken = yield self.assertFailure(self.store.commit(B, "192.0.2.10", RANGE, 3600, NOW),
+                                         Conflict)
+        self.assertTrue(taken.taken)
+        outside = yield self.assertFailure(
+            self.store.commit(B, "198.51.100.1", RANGE, 3600, NOW), Conflict)
+        self.assertFalse(outside.taken)
+
+    @defer.inlineCallbacks
+    def test_existing_lease_is_sticky_and_moving_frees_the_old_one(self):
+        yield self.store.commit(A, "192.0.2.11", RANGE, 3600, NOW)
+        self.assertEqual((yield self.store.offer(A, RANGE, None, NOW + 5, 60)), "192.0.2.11")
+        yield self.store.commit(A, "192.0.2.12", RANGE, 3600, NOW + 5)
+        self.assertEqual((yield self.store.offer(B, RANGE, "192.0.2.11", NOW + 6, 60)),
+                         "192.0.2.11")
+
+    @defer.inlineCallbacks
+    def test_release_frees_only_the_holders_lease(self):
+        yield self.store.commit(A, "192.0.2.10", RANGE, 3600, NOW)
+        self.assertFalse((yield self.store.release(B, "192.0.2.10", NOW)))
+        self.assertTrue((yield self.store.release(A, "192.0.2.10", NOW)))
+        self.assertIsNone(self.hget("mac:" + A, "ip"))
+        self.assertIsNone((yield self.store.lease_of(A, NOW)))
+        yield self.store.commit(B, "192.0.2.10", RANGE, 3600, NOW)
+
+    @defer.inlineCallbacks
+    def test_release_offer_frees_the_held_address(self):
+        ip = yield self.store.offer(A, RANGE, None, NOW, 60)
+        yield self.store.release_offer(A)
+        self.assertEqual((yield self.store.offer(B, RANGE, ip, NOW, 60)), ip)
+
+    @defer.inlineCallbacks
+    def test_decline_quarantines_until_probation_ends(self):
+        yield self.store.commit(A, "192.0.2.10", RANGE, 3600, NOW)
+        yield self.store.decline(A, "192.0.2.10", NOW, 300)
+        self.assertIsNone((yield self.store.lease_of(A, NOW)))
+        got = yield self.store.offer(A, RANGE, "192.0.2.10", NOW + 1, 60)
+        self.assertNotEqual(got, "192.0.2.10")
+        yield self.store.reclaim(NOW + 301)
+        self.assertEqual((yield self.store.offer(B, RANGE, "192.0.2.10", NOW + 302, 60)),
+                         "192.0.2.10")
+
+    @defer.inlineCallbacks
+    def test_reclaim_ends_expired_leases(self):
+        yield self.store.commit(A, "192.0.2.10", RANGE, 100, NOW)
+        yield self.store.commit(B, "192.0.2.11", RANGE, 1000, NOW)
+        self.assertEqual((yield self.store.reclaim(NOW + 500)), 1)
+        self.assertIsNone(self.hget("mac:" + A, "ip"))
+        self.assertEqual(self.hget("mac:" + B, "ip"), "192.0.2.11")
+
+    @defer.inlineCallbacks
+    def test_seed_pool_hash_allocates_and_records_owner(self):
+        self.hset("pool", **{"192.0.2.100": "", "192.0.2.101": B})  # B: the Go prototype's
+        ip = yield self.store.offer(A, SEED_POOL, None, NOW, 60)
+        self.assertEqual(ip, "192.0.2.100")
+        yield self.store.commit(A, ip, SEED_POOL, 3600, NOW)
+        self.assertEqual(self.hget("pool", ip), A)
+        self.assertIsNone((yield self.store.offer(C, SEED_POOL, "192.0.2.101", NOW, 60)))
+        yield self.store.release(A, ip, NOW)
+        self.assertEqual(self.hget("pool", ip), "")
+
+    @defer.inlineCallbacks
+    def test_refresh_reserved_indexes_fixed_hosts_only(self):
+        self.hset("mac:" + A, ip="192.0.2.10")
+        self.hset("client:abc", ip="192.0.2.11")
+        yield self.store.commit(B, "192.0.2.12", RANGE, 3600, NOW)
+        self.assertEqual((yield self.store.refresh_reserved()), 2)
+
+
+class MemoryStoreTests(ContractMixin, unittest.TestCase):
+    def setUp(self):
+        self.store = MemoryStore()
+
+    def hset(self, key, **fields):
+        self.store.hashes.setdefault(key, {}).update(fields)
+
+    def hget(self, key, field):
+        return self.store.hashes.get(key, {}).get(field)
+
+
+class RedisStoreTests(ContractMixin, unittest.TestCase):
+    def setUp(self):
+        self.redis = shared_redis("store-contract")
+        self.redis.flushall()
+        self.store = RedisStore(RedisURL.parse(self.redis.url), reactor)
+        self.store.connect()
+        self.addCleanup(self.store.disconnect)
+        return self._wait_connected()
+
+    @defer.inlineCallbacks
+    def _wait_connected(self):
+        for _ in range(100):
+            if self.store.connected:
+                return
+            yield _sleep(0.02)
+        self.fail("no connection to the test redis-server")
+
+    def hset(self, key, **fields):
+        args = [x for kv in fields.items() for x in kv]
+        self.redis.cli("HSET", key, *args)
+
+    def hget(self, key, field):
+        value = self.redis.cli("HGET", key, field).rstrip("\n")
+        return value if self.redis.cli("HEXISTS", key, field).strip() == "1" else None
+
+
+class RedisStoreFailureTests(unittest.TestCase):
+    def test_calls_fail_fast_without_a_connection(self):
+        store = RedisStore(RedisURL.parse("redis://127.0.0.1:1/0"), reactor, timeout=0.2)
+        return self.assertFailure(store.lookup([], A, NOW), StoreUnavailable)
+
+    def test_urls(self):
+        self.assertEqual(RedisURL.parse("redis://:s3cret@192.0.2.9:6380/2"),
+                         RedisURL(host="192.0.2.9", port=6380, db=2, password="s3cret"))
+        self.assertEqual(RedisURL.parse("unix:///run/redis.sock?db=3"),
+                         RedisURL(path="/run/redis.sock", db=3))
+        for bad in ("http://x", "redis://host:notaport/", "unix://", "redis://h/x"):
+            self.assertRaises(ValueError, RedisURL.parse, bad)
+
+
+def _sleep(seconds):
+    d = defer.Deferred()
+    reactor.callLater(seconds, d.callback, None)
+    return d
