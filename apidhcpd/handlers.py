@@ -1,0 +1,278 @@
+"""The handler chain: one small class per step of answering a DHCP request (RFC 2131 4.3).
+
+Each handler is `async def __call__(self, tx)`; `raise Drop(reason)` ends the transaction
+silently, `raise Nak(reason)` answers DHCPNAK. Handlers know the protocol rules and talk to an
+IStore; they know nothing of sockets (protocol.py) or of where replies go (addressing.py).
+"""
+
+import ipaddress
+from typing import Dict, List, Optional, Tuple
+
+import attr
+
+from apidhcpd import options as opt
+from apidhcpd.inventory import Link, Profile, build_profile
+from apidhcpd.message import Message, reply_for
+from apidhcpd.store import AddressSource, Conflict, Lookup
+
+ZERO = "0.0.0.0"
+SUBNET_MASK, LEASE_TIME, SERVER_ID, MESSAGE, RENEWAL_TIME, REBINDING_TIME = 1, 51, 54, 56, 58, 59
+
+# always sent when we have them; everything else only if the client asks (option 55)
+ALWAYS = (SUBNET_MASK,)
+
+
+class Drop(Exception):
+    """Stop without answering; the reason is logged."""
+
+
+class Nak(Exception):
+    """Answer DHCPNAK; the reason is logged and sent as option 56."""
+
+
+@attr.s(frozen=True)
+class Policy:
+    """The server's settings that handlers consult."""
+
+    server_id: str = attr.ib()
+    authoritative: bool = attr.ib(default=False)
+    offer_hold: int = attr.ib(default=60)
+    decline_probation: int = attr.ib(default=86400)
+
+
+@attr.s
+class Transaction:
+    """One request on its way through the chain, and what the chain decided."""
+
+    request: Message = attr.ib()
+    link: Link = attr.ib()
+    now: int = attr.ib()
+    lookup: Optional[Lookup] = attr.ib(default=None)
+    profile: Optional[Profile] = attr.ib(default=None)
+    reply_type: Optional[int] = attr.ib(default=None)
+    address: Optional[str] = attr.ib(default=None)  # the client's address (yiaddr)
+    lease_time: Optional[int] = attr.ib(default=None)
+    reply: Optional[Message] = attr.ib(default=None)
+    state: str = attr.ib(default="")  # SELECTING, INIT-REBOOT, RENEWING/REBINDING
+
+    @property
+    def mac(self) -> str:
+        return self.request.mac
+
+
+class CheckRequest:
+    """Drop what is not a client's BOOTREQUEST with a message type a server acts on."""
+
+    ACTED_ON = (opt.DISCOVER, opt.REQUEST, opt.DECLINE, opt.RELEASE, opt.INFORM)
+
+    async def __call__(self, tx):
+        request = tx.request
+        if request.op != 1:
+            raise Drop("not a BOOTREQUEST (op %d)" % request.op)
+        if request.message_type not in self.ACTED_ON:
+            raise Drop("message type %r is not for a server" % (request.message_type,))
+        if request.hlen == 0 or request.chaddr[:request.hlen].count(0) == request.hlen:
+            raise Drop("no hardware address")
+
+
+class ServerIdentity:
+    """A REQUEST, DECLINE or RELEASE naming another server (option 54) is not ours: drop it;
+    for a REQUEST, the client chose another server's offer, so free ours (RFC 2131 4.3.2)."""
+
+    def __init__(self, policy: Policy, store):
+        self.policy = policy
+        self.store = store
+
+    async def __call__(self, tx):
+        request = tx.request
+        chosen = request.server_id
+        if chosen is None or chosen == self.policy.server_id:
+            return
+        if request.message_type == opt.REQUEST:
+            await self.store.release_offer(tx.mac)
+            raise Drop("client chose server %s" % chosen)
+        if request.message_type in (opt.DECLINE, opt.RELEASE):
+            raise Drop("meant for server %s" % chosen)
+
+
+class ClientLookup:
+    """Find the host: `client:<option 61 as hex>`, `client:<host name>` (the seed), `mac:<mac>`."""
+
+    def __init__(self, store):
+        self.store = store
+
+    async def __call__(self, tx):
+        request = tx.request
+        ids = [i for i in (request.client_id_hex, request.hostname) if i]
+        tx.lookup = await self.store.lookup(ids, tx.mac, tx.now)
+
+
+class GroupOptions:
+    """Turn the host's group (over group:default) and the host's own fields into a Profile.
+    Parsed profiles are cached by content, so each distinct group is parsed (and its
+    warnings logged) once."""
+
+    def __init__(self, warn, cache_size: int = 4096):
+        self.warn = warn
+        self.cache: Dict[tuple, Profile] = {}
+        self.cache_size = cache_size
+
+    async def __call__(self, tx):
+        lookup = tx.lookup
+        host_fields = lookup.host.fields if lookup.host else {}
+        overrides = tuple(sorted((k, v) for k, v in host_fields.items() if k != "ts"))
+        key = (lookup.group_name, tuple(sorted(lookup.group_fields.items())),
+               tuple(sorted(lookup.default_fields.items())), overrides, tx.link)
+        profile = self.cache.get(key)
+        if profile is None:
+            merged = dict(lookup.default_fields)
+            merged.update(lookup.group_fields)
+            merged["range"] = lookup.group_fields.get("range", "")
+            profile = build_profile(lookup.group_name, merged, tx.link, dict(overrides))
+            for warning in profile.warnings:
+                self.warn(warning)
+            if len(self.cache) >= self.cache_size:
+                self.cache.clear()
+            self.cache[key] = profile
+        tx.profile = profile
+
+
+class LeaseAllocation:
+    """Decide the client's address per message type and client state (RFC 2131 4.3)."""
+
+    def __init__(self, policy: Policy, store):
+        self.policy = policy
+        self.store = store
+
+    async def __call__(self, tx):
+        handler = {opt.DISCOVER: self.discover, opt.REQUEST: self.request,
+                   opt.DECLINE: self.decline, opt.RELEASE: self.release,
+                   opt.INFORM: self.inform}[tx.request.message_type]
+        await handler(tx)
+
+    def _source(self, tx) -> AddressSource:
+        profile, name = tx.profile, tx.lookup.group_name
+        return AddressSource(name, profile.ranges, seed_pool=not profile.ranges or name == "pool")
+
+    def _on_network(self, tx, ip: str) -> bool:
+        try:
+            return ipaddress.IPv4Address(ip) in tx.profile.network
+        except ValueError:
+            return False
+
+    async def discover(self, tx):
+        host = tx.lookup.host
+        if host and host.reserved_ip:
+            if not self._on_network(tx, host.reserved_ip):
+                raise Drop("reserved address %s is not on %s" % (host.reserved_ip,
+                                                                 tx.profile.network))
+            address = host.reserved_ip
+        else:
+            requested = tx.request.requested_ip
+            if requested and not self._on_network(tx, requested):
+                requested = None
+            address = await self.store.offer(tx.mac, self._source(tx), requested, tx.now,
+                                             self.policy.offer_hold)
+            if not address:
+                raise Drop("no free address for group %s" % tx.lookup.group_name)
+        tx.reply_type, tx.address, tx.lease_time = opt.OFFER, address, tx.profile.lease_time
+
+    async def request(self, tx):
+        request = tx.request
+        if request.server_id is not None:
+            tx.state, wanted = "SELECTING", request.requested_ip
+        elif request.ciaddr != ZERO:
+            tx.state, wanted = "RENEWING", request.ciaddr
+        else:
+            tx.state, wanted = "INIT-REBOOT", request.requested_ip
+        if not wanted:
+            raise Drop("%s REQUEST without an address" % tx.state)
+        if not self._on_network(tx, wanted):
+            raise Nak("%s is not on network %s" % (wanted, tx.profile.network))
+        host = tx.lookup.host
+        if host and host.reserved_ip:
+            if wanted != host.reserved_ip:
+                raise Nak("the inventory gives %s, not %s" % (host.reserved_ip, wanted))
+        else:
+            await self._commit_dynamic(tx, wanted)
+        tx.reply_type, tx.address, tx.lease_time = opt.ACK, wanted, tx.profile.lease_time
+
+    async def _commit_dynamic(self, tx, wanted):
+        if tx.state != "SELECTING":
+            lease = await self.store.lease_of(tx.mac, tx.now)
+            if lease is not None and lease.ip != wanted:
+                raise Nak("client holds %s, not %s" % (lease.ip, wanted))
+        try:
+            await self.store.commit(tx.mac, wanted, self._source(tx), tx.profile.lease_time,
+                                    tx.now)
+        except Conflict as e:
+            if tx.state == "SELECTING" or e.taken or self.policy.authoritative:
+                raise Nak(str(e))
+            raise Drop("no record of %s for %s (not authoritative)" % (wanted, tx.mac))
+
+    async def decline(self, tx):
+        address = tx.request.requested_ip
+        if not address:
+            raise Drop("DECLINE without an address")
+        await self.store.decline(tx.mac, address, tx.now, self.policy.decline_probation)
+        raise Drop("declined %s: quarantined for %ds" % (address, self.policy.decline_probation))
+
+    async def release(self, tx):
+        released = await self.store.release(tx.mac, tx.request.ciaddr, tx.now)
+        raise Drop("released %s" % tx.request.ciaddr if released else
+                   "RELEASE of %s, which %s does not hold" % (tx.request.ciaddr, tx.mac))
+
+    async def inform(self, tx):
+        tx.reply_type, tx.address, tx.lease_time = opt.ACK, ZERO, None
+
+
+class Finish:
+    """Build the reply: server identifier, lease time with T1/T2 (0.5 and 0.875), and the
+    profile's options that the client asked for (option 55), in the order it asked."""
+
+    def __init__(self, policy: Policy):
+        self.policy = policy
+        self.server_id = opt.encode_option(SERVER_ID, policy.server_id)
+
+    async def __call__(self, tx):
+        request, profile = tx.request, tx.profile
+        reply = reply_for(request, tx.reply_type)
+        reply.yiaddr = tx.address if request.message_type != opt.INFORM else ZERO
+        chosen = {SERVER_ID: self.server_id}
+        if tx.lease_time is not None:
+            chosen[LEASE_TIME] = _u32(tx.lease_time)
+            chosen[RENEWAL_TIME] = _u32(tx.lease_time // 2)
+            chosen[REBINDING_TIME] = _u32(tx.lease_time * 7 // 8)
+        chosen.update(_requested(profile.options, request.parameter_request_list))
+        for code, value in chosen.items():
+            reply.options[code] = value
+        tx.reply = reply
+
+
+def _u32(value: int) -> bytes:
+    return value.to_bytes(4, "big")
+
+
+def _requested(available: Dict[int, bytes], wanted: Optional[List[int]]) -> List[Tuple[int, bytes]]:
+    if wanted is None:
+        return list(available.items())
+    chosen = [(code, available[code]) for code in ALWAYS if code in available]
+    chosen += [(code, available[code]) for code in dict.fromkeys(wanted)
+               if code in available and code not in ALWAYS]
+    return chosen
+
+
+def nak_for(tx, policy: Policy, reason: str) -> Message:
+    """DHCPNAK per RFC 2131 table 3: no lease or configuration options, yiaddr/siaddr 0,
+    the broadcast bit set when it goes through a relay."""
+    reply = reply_for(tx.request, opt.NAK)
+    reply.options[SERVER_ID] = opt.encode_option(SERVER_ID, policy.server_id)
+    reply.options[MESSAGE] = reason.encode("ascii", "replace")[:255]
+    if tx.request.giaddr != ZERO:
+        reply.flags |= 0x8000
+    return reply
+
+
+def default_chain(policy: Policy, store, warn):
+    return [CheckRequest(), ServerIdentity(policy, store), ClientLookup(store),
+            GroupOptions(warn), LeaseAllocation(policy, store), Finish(policy)]

@@ -1,0 +1,56 @@
+"""The network interface the server serves: its address and netmask, the socket options that
+bind a UDP socket to it, and ARP entries for replies to clients that have no address yet.
+
+Knows Linux ioctls and socket options; knows nothing of DHCP messages.
+"""
+
+import fcntl
+import ipaddress
+import socket
+import struct
+
+SIOCGIFADDR = 0x8915
+SIOCGIFNETMASK = 0x891B
+SIOCSARP = 0x8955
+ATF_COM = 0x02
+ARPHRD_ETHER = 1
+
+
+class InterfaceError(Exception):
+    pass
+
+
+def _ifreq(name: str) -> bytes:
+    encoded = name.encode()
+    if not encoded or len(encoded) > 15:
+        raise InterfaceError("bad interface name %r" % name)
+    return struct.pack("16s16s", encoded, b"")
+
+
+def address_of(name: str) -> ipaddress.IPv4Interface:
+    """The interface's first IPv4 address with its prefix, e.g. 192.0.2.1/24."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            addr = fcntl.ioctl(sock.fileno(), SIOCGIFADDR, _ifreq(name))[20:24]
+            mask = fcntl.ioctl(sock.fileno(), SIOCGIFNETMASK, _ifreq(name))[20:24]
+        except OSError as e:
+            raise InterfaceError("interface %s has no usable IPv4 address (%s)"
+                                 % (name, e.strerror))
+    return ipaddress.IPv4Interface("%s/%s" % (socket.inet_ntoa(addr), socket.inet_ntoa(mask)))
+
+
+def bind_to_device(sock: socket.socket, name: str) -> None:
+    """Receive and send only on this interface (SO_BINDTODEVICE), broadcasts allowed."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, name.encode())
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+
+
+def add_arp_entry(sock: socket.socket, name: str, ip: str, mac: bytes) -> None:
+    """Tell the kernel that ip is at mac on this interface, so a unicast to a client that has
+    not configured its address yet reaches it without an ARP exchange (as dnsmasq does)."""
+    protocol_address = struct.pack("=H2s4s8s", socket.AF_INET, b"", socket.inet_aton(ip), b"")
+    hardware_address = struct.pack("=H14s", ARPHRD_ETHER, mac[:6])
+    netmask = struct.pack("16s", b"")
+    request = protocol_address + hardware_address + struct.pack("=i", ATF_COM) + netmask + \
+        struct.pack("16s", name.encode())
+    fcntl.ioctl(sock.fileno(), SIOCSARP, request)

@@ -1,0 +1,220 @@
+"""What the inventory's fields mean: group and host hashes -> the options a client is sent.
+
+Knows the seed's field names (`gateway`, `dns`, `domain`, `ntp`, `prefix`, `netmask`,
+`broadcast`, `lease-time`, `hostname`), ours (`range`, `routes`, `search`, `mtu`, `option-<name>`),
+and how to read them leniently: bad values are skipped with a warning, never a crash.
+Knows nothing of storage or packets; option encodings come from `options.py`.
+"""
+
+import ipaddress
+import re
+from typing import Dict, Optional, Tuple
+
+import attr
+
+from apidhcpd import allocation, options
+
+DEFAULT_LEASE_TIME = 86400
+
+_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+
+# fields that describe the host or the pool rather than an option
+NOT_OPTIONS = frozenset({"ip", "description", "group", "ts", "dynamic", "range", "prefix",
+                         "netmask", "broadcast", "lease-time", "gateway", "domain", "routes"})
+
+# simple seed-style fields: name -> option code, value written as the option's text form
+SIMPLE_FIELDS = {"dns": 6, "ntp": 42, "hostname": 12, "search": 119, "mtu": 26,
+                 "time-offset": 2, "tftp-server": 66, "bootfile": 67, "wpad": 252,
+                 "root-path": 17, "netbios-servers": 44}
+
+
+def parse_duration(text: str) -> int:
+    """Go durations (`30m`, `1h30m`, `24h`) or plain seconds (`3600`) -> whole seconds."""
+    text = str(text).strip()
+    if text.isdigit():
+        return int(text)
+    pos, total = 0, 0.0
+    for match in _DURATION.finditer(text):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * _UNITS[match.group(2)]
+        pos = match.end()
+    if pos != len(text) or not text:
+        raise ValueError("bad duration %r (use 30m, 1h, 24h or seconds)" % (text,))
+    if total < 1 or total > 0xFFFFFFFE:
+        raise ValueError("duration %r out of range" % (text,))
+    return int(total)
+
+
+def _split(text: str):
+    return [part.strip() for part in str(text).split(",") if part.strip()]
+
+
+def parse_option_text(option: options.Option, text: str):
+    """An option's value from its text form in the inventory (comma lists, numbers, names)."""
+    kind = option.type
+    if kind is options.IPList:
+        return [str(ipaddress.IPv4Address(a)) for a in _split(text)]
+    if kind is options.IP:
+        return str(ipaddress.IPv4Address(text.strip()))
+    if kind in (options.U8, options.U16, options.U32, options.S32, options.Bool):
+        return int(text, 0)
+    if kind is options.DomainList:
+        return [name.rstrip(".") for name in _split(text)]
+    if kind is options.ClasslessRoutes:
+        return parse_routes(text)
+    if kind in (options.Bytes, options.ClientID, options.ByteList):
+        raw = bytes.fromhex(text.replace(":", "").replace("0x", ""))
+        return list(raw) if kind is options.ByteList else raw
+    if kind is options.Text:
+        return text
+    raise ValueError("option %s cannot be set from text" % option.name)
+
+
+def parse_routes(text: str):
+    """`10.0.0.0/8 192.0.2.1, 0.0.0.0/0 192.0.2.254` -> [(network, router), ...]."""
+    routes = []
+    for part in _split(text):
+        network, _, router = part.replace(" via ", " ").partition(" ")
+        routes.append((str(ipaddress.IPv4Network(network.strip())),
+                       str(ipaddress.IPv4Address(router.strip()))))
+    return routes
+
+
+def _is_netmask(text: str) -> bool:
+    try:
+        ipaddress.IPv4Network("0.0.0.0/" + text)
+    except ValueError:
+        return False
+    return text != "255.255.255.255"
+
+
+@attr.s(frozen=True, slots=True)
+class Link:
+    """The network a request arrived on: the server's own address there and its subnet."""
+
+    address: str = attr.ib()
+    network: ipaddress.IPv4Network = attr.ib()
+
+
+@attr.s(frozen=True, slots=True)
+class Profile:
+    """What a group (or a group plus a host) tells the server to send, parsed once."""
+
+    lease_time: int = attr.ib()
+    network: ipaddress.IPv4Network = attr.ib()
+    options: Dict[int, bytes] = attr.ib()  # encoded values, in send order
+    ranges: Tuple[Tuple[int, int], ...] = attr.ib(default=())
+    warnings: Tuple[str, ...] = attr.ib(default=())
+
+
+def build_profile(name: str, fields: Dict[str, str], link: Link,
+                  host_fields: Optional[Dict[str, str]] = None) -> Profile:
+    """Read a group's fields (already merged over group:default) and a host's overrides."""
+    warnings = []
+    values = dict(fields)
+    if host_fields:
+        values.update({k: v for k, v in host_fields.items()
+                       if k not in ("ip", "description", "group", "ts", "dynamic", "range")})
+
+    def warn(message):
+        warnings.append("group %s: %s" % (name, message))
+
+    lease_time = DEFAULT_LEASE_TIME
+    if values.get("lease-time"):
+        try:
+            lease_time = parse_duration(values["lease-time"])
+        except ValueError as e:
+            warn("%s; using %ds" % (e, lease_time))
+
+    network = _network(values, link, warn)
+    encoded: Dict[int, bytes] = {1: options.encode_option(1, str(network.netmask))}
+
+    def put(code, value):
+        try:
+            encoded[code] = options.encode_option(code, value)
+        except (options.OptionError, ValueError) as e:
+            warn("option %d: %s" % (code, e))
+
+    gateways = []
+    if values.get("gateway"):
+        try:
+            gateways = parse_option_text(options.OPTIONS[3], values["gateway"])
+            put(3, gateways)
+        except ValueError as e:
+            warn("gateway: %s" % e)
+    put(28, str(network.broadcast_address))
+    if values.get("domain"):
+        domains = [d.rstrip(".") for d in _split(values["domain"])]
+        put(15, domains[0])
+        if len(domains) > 1:
+            put(119, domains)
+    if values.get("routes"):
+        try:
+            routes = parse_routes(values["routes"])
+            if gateways and not any(net == "0.0.0.0/0" for net, _ in routes):
+                routes.append(("0.0.0.0/0", gateways[0]))  # RFC 3442: 121 hides option 3
+            put(121, routes)
+        except ValueError as e:
+            warn("routes: %s" % e)
+
+    for field, text in sorted(values.items()):
+        if field in NOT_OPTIONS or text == "":
+            continue
+        option = _option_for_field(field)
+        if option is None:
+            warn("unknown field %r ignored" % field)
+            continue
+        try:
+            put(option.code, parse_option_text(option, text))
+        except (ValueError, options.OptionError) as e:
+            warn("%s: %s" % (field, e))
+
+    ranges = ()
+    if fields.get("range"):
+        try:
+            ranges = allocation.parse_ranges(fields["range"])
+        except ValueError as e:
+            warn("range: %s" % e)
+    return Profile(lease_time, network, encoded, ranges, tuple(warnings))
+
+
+def _option_for_field(field: str) -> Optional[options.Option]:
+    if field in SIMPLE_FIELDS:
+        return options.OPTIONS[SIMPLE_FIELDS[field]]
+    if field.startswith("option-"):
+        key = field[7:]
+        try:
+            return options.OPTIONS.get(int(key)) or options.Option(int(key), key,
+                                                                   options.Bytes)
+        except ValueError:
+            try:
+                return options.by_name(key)
+            except options.OptionError:
+                return None
+    return None
+
+
+def _network(values, link: Link, warn) -> ipaddress.IPv4Network:
+    """The group's subnet from gateway + prefix/netmask, accepting the seed's netmask-in-broadcast."""
+    mask = None
+    if values.get("prefix"):
+        mask = values["prefix"].strip().lstrip("/")
+    elif values.get("netmask"):
+        mask = values["netmask"].strip()
+    broadcast = (values.get("broadcast") or "").strip()
+    if mask is None and broadcast and _is_netmask(broadcast):
+        mask = broadcast
+    anchor = (values.get("gateway") or "").split(",")[0].strip() or link.address
+    network = link.network
+    if mask is not None:
+        try:
+            network = ipaddress.IPv4Network("%s/%s" % (anchor, mask), strict=False)
+        except ValueError as e:
+            warn("bad netmask/prefix %r (%s); using the link's %s" % (mask, e, link.network))
+    if broadcast and broadcast != str(network.broadcast_address):
+        warn("broadcast %s is not the broadcast address of %s%s; sending %s" % (
+            broadcast, network, " (it looks like a netmask)" if _is_netmask(broadcast) else "",
+            network.broadcast_address))
+    return network

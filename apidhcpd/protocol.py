@@ -1,0 +1,58 @@
+"""The DHCP DatagramProtocol: decode -> server -> addressing -> write.
+
+Knows the socket side of the packet path; a packet that does not decode is one log line and
+dropped. Knows nothing of the rules for answering (server.py, handlers.py).
+"""
+
+from twisted.internet.protocol import DatagramProtocol
+from twisted.logger import Logger
+
+from apidhcpd import addressing, codec, interface
+
+log = Logger()
+
+
+class DHCPProtocol(DatagramProtocol):
+    """Serves one interface (`link`) with a DHCPServer."""
+
+    noisy = False
+
+    def __init__(self, server, link, ifname=None):
+        self.server = server
+        self.link = link
+        self.ifname = ifname
+        self.malformed = 0
+
+    def datagramReceived(self, data, addr):
+        try:
+            request = codec.decode(data)
+        except codec.CodecError as e:
+            self.malformed += 1
+            log.info("dropped malformed packet from {source}: {error}",
+                     source="%s:%d" % addr, error=e)
+            return
+        self.server.handle(request, self.link).addCallback(self._send, request)
+
+    def _send(self, reply, request):
+        if reply is None or self.transport is None:
+            return
+        dest = addressing.destination(request, reply)
+        if dest.how == "hardware" and not self._learn(request, reply):
+            dest = addressing.Destination(addressing.BROADCAST, dest.port, "broadcast")
+        data = codec.encode(reply, max_size=request.max_message_size or 576)
+        try:
+            self.transport.write(data, (dest.ip, dest.port))
+        except OSError as e:
+            log.warn("could not send to {dest}: {error}", dest=dest, error=e)
+
+    def _learn(self, request, reply) -> bool:
+        """An ARP entry for yiaddr at chaddr; False where that is impossible."""
+        if self.ifname is None or request.htype != 1 or request.hlen != 6:
+            return False
+        try:
+            interface.add_arp_entry(self.transport.socket, self.ifname, reply.yiaddr,
+                                    request.chaddr[:6])
+        except OSError as e:
+            log.debug("no ARP entry for {ip}: {error}", ip=reply.yiaddr, error=e)
+            return False
+        return True

@@ -1,0 +1,91 @@
+"""One transaction per request: run the handler chain under a deadline and log the outcome.
+
+Knows the chain's outcomes (reply, Drop, Nak, store trouble, timeout) and turns each into a reply
+or a logged drop; one structured log line per exchange. Knows nothing of sockets or addressing.
+"""
+
+from typing import Callable, Optional
+
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from apidhcpd import options as opt
+from apidhcpd.handlers import Drop, Nak, Policy, Transaction, default_chain, nak_for
+from apidhcpd.inventory import Link
+from apidhcpd.message import Message
+from apidhcpd.store import StoreUnavailable
+from apidhcpd.timeouts import race
+
+log = Logger()
+
+
+class DeadlineExceeded(Exception):
+    pass
+
+
+class Counters(dict):
+    """Outcome counts by (message type, outcome), read by status and metrics."""
+
+    def add(self, key):
+        self[key] = self.get(key, 0) + 1
+
+
+class DHCPServer:
+    """Answers decoded requests: `handle(request, link)` fires with the reply Message or None."""
+
+    def __init__(self, store, policy: Policy, clock, *, deadline: float = 2.0,
+                 chain=None, now: Optional[Callable[[], float]] = None,
+                 log_exchanges: bool = True):
+        self.store = store
+        self.policy = policy
+        self.clock = clock
+        self.deadline = deadline
+        self.chain = chain if chain is not None else default_chain(
+            policy, store, lambda message: self._warn(message))
+        self.now = now or clock.seconds
+        self.counters = Counters()
+        self.log_exchanges = log_exchanges
+
+    def _warn(self, message):
+        log.warn("inventory: {message}", message=message)
+
+    def handle(self, request: Message, link: Link) -> defer.Deferred:
+        tx = Transaction(request, link, int(self.now()))
+        run = defer.ensureDeferred(self._run(tx))
+        return race(run, self.deadline, self.clock, self._late).addCallbacks(
+            lambda _: self._finish(tx), lambda f: self._fail(tx, f))
+
+    def _late(self):
+        return DeadlineExceeded("no answer within %.1fs" % self.deadline)
+
+    async def _run(self, tx):
+        for step in self.chain:
+            await step(tx)
+
+    def _finish(self, tx) -> Message:
+        self._record(tx, opt.MESSAGE_TYPE_NAMES.get(tx.reply_type, "?").lower(), "",
+                     tx.reply.yiaddr)
+        return tx.reply
+
+    def _fail(self, tx, failure) -> Optional[Message]:
+        if failure.check(Nak):
+            reason = str(failure.value)
+            self._record(tx, "nak", reason, tx.request.requested_ip or tx.request.ciaddr)
+            return nak_for(tx, self.policy, reason)
+        if failure.check(Drop):
+            self._record(tx, "drop", str(failure.value))
+        elif failure.check(StoreUnavailable, DeadlineExceeded):
+            self._record(tx, "drop", "store: %s" % failure.value)
+        else:
+            log.failure("error answering {mac}", failure, mac=tx.mac)
+            self._record(tx, "drop", "internal error")
+        return None
+
+    def _record(self, tx, outcome, reason="", ip=None):
+        kind = opt.MESSAGE_TYPE_NAMES.get(tx.request.message_type, "?")
+        self.counters.add((kind, outcome))
+        if self.log_exchanges:
+            log.info("{type} from {mac} xid={xid:08x} -> {outcome} {ip} {reason}",
+                     type=kind, mac=tx.mac, xid=tx.request.xid, outcome=outcome,
+                     ip=ip or "", reason=reason)
+

@@ -1,0 +1,187 @@
+"""`twistd apidhcpd`: command-line options and the service tree.
+
+Knows how the parts are wired (store, server, protocol, heartbeat, timers) and checks every
+option at start-up, so that a bad value fails with a one-line reason, never at the first packet.
+"""
+
+import ipaddress
+import socket
+
+from twisted.application import internet, service
+from twisted.internet import defer
+from twisted.logger import Logger
+from twisted.python import usage
+from twisted.web.server import Site
+
+from apidhcpd import interface
+from apidhcpd.handlers import Policy
+from apidhcpd.heartbeat import heartbeat_resource
+from apidhcpd.inventory import Link, parse_duration
+from apidhcpd.protocol import DHCPProtocol
+from apidhcpd.redisstore import RedisStore, RedisURL
+from apidhcpd.server import DHCPServer
+
+log = Logger()
+
+
+class Options(usage.Options):
+    synopsis = "[options]"
+    longdesc = "A DHCPv4 server that answers from an inventory in Redis."
+
+    optFlags = [
+        ["slave", None, "Standby mode: answer only while the master's heartbeat fails."],
+        ["allow-slave", None, "In standby mode, also allocate new dynamic addresses."],
+        ["authoritative", None, "NAK requests for addresses we have no record of."],
+        ["quiet", "q", "Do not log every exchange (for benchmarks)."],
+    ]
+    optParameters = [
+        ["interface", "i", "eth0", "Interface to serve."],
+        ["ip", None, "0.0.0.0", "The server's address on the interface (default: read it)."],
+        ["id", None, None, "Server identifier, option 54 (default: the server's address)."],
+        ["port", None, 67, "UDP port to listen on.", int],
+        ["heartbeat-port", None, 8079, "Port of GET /ping (0 disables it).", int],
+        ["api-url", None, None, "Use a remote API node instead of Redis."],
+        ["master-ip", None, None, "The master's address (with --slave)."],
+        ["redis", None, "redis://127.0.0.1:6379/0",
+         "Redis URL: redis://[:password@]host:port/db or unix:///path?db=N."],
+        ["offer-hold", None, "60s", "How long an offered address is held for the client."],
+        ["decline-probation", None, "24h", "How long a declined address is quarantined."],
+        ["reclaim-interval", None, "10s", "How often expired leases are reclaimed."],
+        ["redis-timeout", None, "1s", "Deadline of each Redis call."],
+    ]
+
+    def postOptions(self):
+        if self["api-url"]:
+            raise usage.UsageError("--api-url is not supported yet (the remote-API backend is "
+                                   "planned with the admin API)")
+        if self["slave"] or self["allow-slave"] or self["master-ip"]:
+            raise usage.UsageError("--slave/--allow-slave/--master-ip are not supported yet "
+                                   "(planned with high availability)")
+        try:
+            self["redis-url"] = RedisURL.parse(self["redis"])
+            for name in ("offer-hold", "decline-probation", "reclaim-interval"):
+                self[name] = parse_duration(self[name])
+            self["redis-timeout"] = _seconds(self["redis-timeout"])
+            own = interface.address_of(self["interface"])
+            address = own.ip if self["ip"] == "0.0.0.0" else ipaddress.IPv4Address(self["ip"])
+            self["link"] = Link(str(address), own.network)
+            self["id"] = str(ipaddress.IPv4Address(self["id"] or str(address)))
+        except (ValueError, interface.InterfaceError) as e:
+            raise usage.UsageError(str(e))
+        for name in ("port", "heartbeat-port"):
+            if not 0 <= self[name] <= 65535:
+                raise usage.UsageError("--%s must be a port number" % name)
+
+
+def _seconds(text):
+    value = float(text[:-1]) if text.endswith("s") else float(text)
+    if not 0 < value <= 60:
+        raise ValueError("bad --redis-timeout %r" % text)
+    return value
+
+
+class Health:
+    """Is the store reachable? Pinged in the background; logs each change once (a store still
+    connecting at start-up gets a few seconds before it is reported)."""
+
+    GRACE = 3  # failed pings before a never-reached store is reported
+
+    def __init__(self, store, on_reached=()):
+        self.store = store
+        self.on_reached = list(on_reached)  # called each time the store is (again) reachable
+        self.error = "not checked yet"
+        self.reached = False
+        self.failures = 0
+
+    def problem(self):
+        return self.error
+
+    def check(self):
+        def ok(_):
+            if self.error and (self.reached or self.failures >= self.GRACE):
+                log.info("store reachable again")
+            elif self.error:
+                log.info("store reachable")
+            if self.error:
+                for call in self.on_reached:
+                    defer.maybeDeferred(call).addErrback(
+                        lambda f: log.warn("after reconnecting: {error}",
+                                           error=f.getErrorMessage()))
+            self.error, self.reached, self.failures = None, True, 0
+
+        def failed(f):
+            self.failures += 1
+            if (self.reached and self.error is None) or self.failures == self.GRACE:
+                log.warn("store unreachable: {error}", error=f.getErrorMessage())
+            self.error = f.getErrorMessage()
+
+        return self.store.ping().addCallbacks(ok, failed)
+
+
+class DHCPService(service.Service):
+    """Binds the DHCP socket to the interface when started."""
+
+    def __init__(self, protocol, port, ifname, reactor):
+        self.protocol = protocol
+        self.port_number = port
+        self.ifname = ifname
+        self.reactor = reactor
+        self.port = None
+
+    def startService(self):
+        super().startService()
+        self.port = self.reactor.listenUDP(self.port_number, self.protocol, interface="0.0.0.0")
+        interface.bind_to_device(self.port.socket, self.ifname)
+        log.info("serving DHCP on {ifname} ({link})", ifname=self.ifname,
+                 link=self.protocol.link.network)
+
+    def stopService(self):
+        super().stopService()
+        if self.port is not None:
+            return self.port.stopListening()
+
+
+class StoreService(service.Service):
+    def __init__(self, store):
+        self.store = store
+
+    def startService(self):
+        super().startService()
+        self.store.connect()
+
+    def stopService(self):
+        super().stopService()
+        return self.store.disconnect()
+
+
+def _periodic(seconds, call, name):
+    def run():
+        return call().addErrback(lambda f: log.debug("{name}: {error}", name=name,
+                                                      error=f.getErrorMessage()))
+    timer = internet.TimerService(seconds, run)
+    timer.setName(name)
+    return timer
+
+
+def makeService(options, reactor=None):
+    if reactor is None:
+        from twisted.internet import reactor
+    store = RedisStore(options["redis-url"], reactor, timeout=options["redis-timeout"])
+    policy = Policy(server_id=options["id"], authoritative=bool(options["authoritative"]),
+                    offer_hold=options["offer-hold"],
+                    decline_probation=options["decline-probation"])
+    server = DHCPServer(store, policy, reactor, log_exchanges=not options["quiet"])
+    health = Health(store, on_reached=[store.refresh_reserved])
+
+    top = service.MultiService()
+    StoreService(store).setServiceParent(top)
+    _periodic(1, health.check, "health").setServiceParent(top)
+    _periodic(options["reclaim-interval"], lambda: store.reclaim(int(reactor.seconds())),
+              "reclaim").setServiceParent(top)
+    _periodic(300, store.refresh_reserved, "reserved-index").setServiceParent(top)
+    protocol = DHCPProtocol(server, options["link"], options["interface"])
+    DHCPService(protocol, options["port"], options["interface"], reactor).setServiceParent(top)
+    if options["heartbeat-port"]:
+        internet.TCPServer(options["heartbeat-port"], Site(heartbeat_resource(health)),
+                           ).setServiceParent(top)
+    return top

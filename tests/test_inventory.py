@@ -1,0 +1,90 @@
+"""Reading the inventory's fields: durations, the seed's groups, and lenient error handling."""
+
+import ipaddress
+
+from twisted.trial import unittest
+
+from apidhcpd import options
+from apidhcpd.inventory import Link, build_profile, parse_duration
+
+LINK = Link("172.17.2.1", ipaddress.IPv4Network("172.17.0.0/16"))
+
+# the seed's own groups (SEED.md, `show groups`)
+SEED_POOL = {"lease-time": "1h", "gateway": "172.17.2.254", "broadcast": "255.255.0.0",
+             "dns": "10.10.10.10,172.17.2.2", "domain": "ojala.cloud.", "ntp": "172.17.2.22"}
+SEED_DEFAULT = {"domain": "ojala.cloud.", "lease-time": "24h", "gateway": "172.17.2.254",
+                "broadcast": "255.255.0.0", "dns": "10.10.10.10", "prefix": "16"}
+
+
+def decoded(profile, code):
+    return options.decode_option(code, profile.options[code])
+
+
+class DurationTests(unittest.SynchronousTestCase):
+    def test_go_durations_and_seconds(self):
+        for text, seconds in [("1h", 3600), ("24h", 86400), ("30m", 1800), ("1h30m", 5400),
+                              ("90s", 90), ("3600", 3600), ("1.5h", 5400)]:
+            self.assertEqual(parse_duration(text), seconds, text)
+
+    def test_bad_durations(self):
+        for text in ("", "forever", "1d", "h", "-1h", "10ms", "1h junk"):
+            self.assertRaises(ValueError, parse_duration, text)
+
+
+class SeedGroupTests(unittest.SynchronousTestCase):
+    def test_pool_group_with_netmask_in_broadcast(self):
+        profile = build_profile("pool", SEED_POOL, LINK)
+        self.assertEqual(profile.lease_time, 3600)
+        self.assertEqual(str(profile.network), "172.17.0.0/16")
+        self.assertEqual(decoded(profile, 1), "255.255.0.0")
+        self.assertEqual(decoded(profile, 28), "172.17.255.255")
+        self.assertEqual(decoded(profile, 3), ["172.17.2.254"])
+        self.assertEqual(decoded(profile, 6), ["10.10.10.10", "172.17.2.2"])
+        self.assertEqual(decoded(profile, 15), "ojala.cloud")
+        self.assertEqual(decoded(profile, 42), ["172.17.2.22"])
+        self.assertEqual(len(profile.warnings), 1)
+        self.assertIn("looks like a netmask", profile.warnings[0])
+
+    def test_default_group_with_prefix(self):
+        profile = build_profile("default", SEED_DEFAULT, LINK)
+        self.assertEqual((profile.lease_time, str(profile.network)), (86400, "172.17.0.0/16"))
+        self.assertEqual(decoded(profile, 28), "172.17.255.255")
+
+    def test_correct_broadcast_gives_no_warning(self):
+        profile = build_profile("g", dict(SEED_DEFAULT, broadcast="172.17.255.255"), LINK)
+        self.assertEqual(profile.warnings, ())
+
+
+class OurFieldTests(unittest.SynchronousTestCase):
+    def test_domain_list_becomes_search_list(self):
+        profile = build_profile("g", {"domain": "a.example, b.example"}, LINK)
+        self.assertEqual(decoded(profile, 15), "a.example")
+        self.assertEqual(decoded(profile, 119), ["a.example", "b.example"])
+
+    def test_routes_carry_the_default_route(self):
+        profile = build_profile("g", {"gateway": "172.17.2.254",
+                                      "routes": "10.0.0.0/8 172.17.2.1"}, LINK)
+        self.assertEqual(decoded(profile, 121), [("10.0.0.0/8", "172.17.2.1"),
+                                                 ("0.0.0.0/0", "172.17.2.254")])
+
+    def test_host_fields_override_and_generic_options(self):
+        profile = build_profile("g", {"dns": "172.17.2.2", "option-mtu": "9000"}, LINK,
+                                {"dns": "172.17.2.3", "hostname": "pi", "option-interface-mtu": "1400",
+                                 "option-200": "0a0b"})
+        self.assertEqual(decoded(profile, 6), ["172.17.2.3"])
+        self.assertEqual(decoded(profile, 12), "pi")
+        self.assertEqual(decoded(profile, 26), 1400)
+        self.assertEqual(profile.options[200], b"\x0a\x0b")
+
+    def test_ranges_and_defaults(self):
+        profile = build_profile("g", {"range": "172.17.9.1-172.17.9.9"}, LINK)
+        self.assertEqual(profile.ranges, ((0xAC110901, 0xAC110909),))
+        self.assertEqual(profile.network, LINK.network)
+        self.assertEqual(profile.lease_time, 86400)
+
+    def test_bad_values_are_warnings_not_errors(self):
+        profile = build_profile("g", {"dns": "x", "ntp": "300.1.1.1", "lease-time": "soon",
+                                      "range": "a-b", "prefix": "40", "colour": "blue"}, LINK)
+        self.assertEqual(len(profile.warnings), 6)
+        self.assertNotIn(6, profile.options)
+        self.assertEqual(profile.network, LINK.network)
