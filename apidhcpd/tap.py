@@ -5,7 +5,6 @@ option at start-up, so that a bad value fails with a one-line reason, never at t
 """
 
 import ipaddress
-import socket
 
 from twisted.application import internet, service
 from twisted.internet import defer

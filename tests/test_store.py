@@ -7,6 +7,7 @@ from apidhcpd import allocation
 from apidhcpd.redisstore import RedisStore, RedisURL
 from apidhcpd.store import AddressSource, Conflict, MemoryStore, StoreUnavailable
 from tests.redisserver import shared_redis
+from tests.stores import connected_store
 
 A, B, C = "02:00:00:00:00:0a", "02:00:00:00:00:0b", "02:00:00:00:00:0c"
 RANGE = AddressSource("lan", allocation.parse_ranges("192.0.2.10-192.0.2.12"))
@@ -179,18 +180,7 @@ class RedisStoreTests(ContractMixin, unittest.TestCase):
     def setUp(self):
         self.redis = shared_redis("store-contract")
         self.redis.flushall()
-        self.store = RedisStore(RedisURL.parse(self.redis.url), reactor)
-        self.store.connect()
-        self.addCleanup(self.store.disconnect)
-        return self._wait_connected()
-
-    @defer.inlineCallbacks
-    def _wait_connected(self):
-        for _ in range(100):
-            if self.store.connected:
-                return
-            yield _sleep(0.02)
-        self.fail("no connection to the test redis-server")
+        return connected_store(self, self.redis).addCallback(lambda s: setattr(self, "store", s))
 
     def hset(self, key, **fields):
         args = [x for kv in fields.items() for x in kv]
@@ -214,8 +204,3 @@ class RedisStoreFailureTests(unittest.TestCase):
         for bad in ("http://x", "redis://host:notaport/", "unix://", "redis://h/x"):
             self.assertRaises(ValueError, RedisURL.parse, bad)
 
-
-def _sleep(seconds):
-    d = defer.Deferred()
-    reactor.callLater(seconds, d.callback, None)
-    return d

@@ -113,6 +113,17 @@ class RealClientTests(ServerTestCase):
         informed = clients.run_dhcpcd(self.lan.add_host("cli2"), inform="192.0.2.61/24")
         self.assertEqual(informed.reason, "INFORM", informed.log)
 
+    def test_decline_quarantines_the_address_and_the_client_gets_another(self):
+        raw = RawClient(self.cli)
+        offer = raw.discover(max_replies=1)[0]
+        ack = raw.request(offer.yiaddr, "192.0.2.1", max_replies=1)[0]
+        self.assertEqual(ack.msg_type, 5)
+        raw.decline(ack.yiaddr, "192.0.2.1")
+        self.server.wait_for("DECLINE from %s" % self.cli.mac)
+        self.assertEqual(self.hget("lease:" + ack.yiaddr, "state"), "declined")
+        again = raw.discover(max_replies=1)[0]
+        self.assertNotEqual(again.yiaddr, ack.yiaddr)
+
     def test_fifty_clients_at_once_get_fifty_distinct_addresses(self):
         results = RawClient(self.cli).many_clients(50, timeout=60)
         self.assertEqual([r.state for r in results], ["bound"] * 50)

@@ -1,0 +1,77 @@
+"""Start-up: option checking (one-line reasons) and the plugin's discovery."""
+
+import os
+import subprocess
+import sys
+import tempfile
+
+from twisted.python import usage
+from twisted.trial import unittest
+from twisted.web.test.requesthelper import DummyRequest
+
+from apidhcpd import tap
+from apidhcpd.heartbeat import heartbeat_resource
+
+
+class OptionTests(unittest.SynchronousTestCase):
+    def parse(self, *argv):
+        options = tap.Options()
+        options.parseOptions(["--interface", "lo", "--ip", "192.0.2.1"] + list(argv))
+        return options
+
+    def test_defaults(self):
+        options = self.parse()
+        self.assertEqual(options["id"], "192.0.2.1")
+        self.assertEqual(options["link"].address, "192.0.2.1")
+        self.assertEqual((options["offer-hold"], options["decline-probation"]), (60, 86400))
+        self.assertEqual(options["redis-url"].port, 6379)
+
+    def test_bad_values_fail_with_a_reason(self):
+        cases = [
+            (["--redis", "http://x"], "bad Redis URL"),
+            (["--redis", "redis+sentinel://h/m"], "not supported yet"),
+            (["--offer-hold", "soon"], "bad duration"),
+            (["--id", "not-an-ip"], "not-an-ip"),
+            (["--ip", "300.1.1.1"], "300.1.1.1"),
+            (["--port", "70000"], "--port must be a port number"),
+            (["--api-url", "http://192.0.2.9/"], "--api-url is not supported yet"),
+            (["--slave"], "not supported yet"),
+            (["--redis-timeout", "0"], "bad --redis-timeout"),
+        ]
+        for argv, reason in cases:
+            e = self.assertRaises(usage.UsageError, self.parse, *argv)
+            self.assertIn(reason, str(e), argv)
+            self.assertNotIn("\n", str(e))
+
+    def test_unknown_interface(self):
+        options = tap.Options()
+        e = self.assertRaises(usage.UsageError, options.parseOptions,
+                              ["--interface", "nosuch0"])
+        self.assertIn("nosuch0", str(e))
+
+
+class HeartbeatTests(unittest.SynchronousTestCase):
+    def get(self, problem):
+        class Health:
+            def problem(self):
+                return problem
+        request = DummyRequest([b"ping"])
+        body = heartbeat_resource(Health()).getChildWithDefault(b"ping", request).render(request)
+        return request.responseCode or 200, body
+
+    def test_ok_while_the_store_answers(self):
+        self.assertEqual(self.get(None), (200, b"ok\n"))
+
+    def test_503_with_the_reason_otherwise(self):
+        self.assertEqual(self.get("no connection to Redis"),
+                         (503, b"unavailable: no connection to Redis\n"))
+
+
+class PluginTests(unittest.SynchronousTestCase):
+    def test_installed_twistd_lists_apidhcpd(self):
+        """`pip install .` put the dropin in site-packages: twistd finds it from anywhere."""
+        twistd = os.path.join(os.path.dirname(sys.executable), "twistd")
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        out = subprocess.run([twistd, "--help"], cwd=tempfile.gettempdir(), env=env,
+                             capture_output=True, text=True, timeout=60).stdout
+        self.assertIn("apidhcpd", out)
