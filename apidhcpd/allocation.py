@@ -49,6 +49,21 @@ def in_ranges(ip: str, ranges: Sequence[Range]) -> bool:
     return any(start <= value <= end for start, end in ranges)
 
 
+def longest_match(ip: str, networks: Sequence[str]) -> Optional[str]:
+    """The most specific of `networks` (`192.0.2.0/24`, ...) that holds ip, or None."""
+    value, best, best_len = ip_to_int(ip), None, -1
+    for network in networks:
+        address, _, length = network.partition("/")
+        try:
+            size = int(length)
+            start = ip_to_int(address)
+        except (ValueError, OSError):
+            continue
+        if size > best_len and 0 <= size <= 32 and value >> (32 - size) == start >> (32 - size):
+            best, best_len = network, size
+    return best
+
+
 def scan_ranges(ranges: Sequence[Range], cursor: int) -> Iterator[Tuple[int, str]]:
     """Every address of the ranges once, starting at position `cursor`, as (position, ip)."""
     total = sum(end - start + 1 for start, end in ranges)

@@ -11,6 +11,7 @@ from typing import Dict, List, Optional, Tuple
 import attr
 
 from apidhcpd import options as opt
+from apidhcpd import relay as relays
 from apidhcpd.inventory import Link, Profile, build_profile
 from apidhcpd.message import Message, reply_for
 from apidhcpd.store import AddressSource, Conflict, Lookup
@@ -23,7 +24,11 @@ ALWAYS = (SUBNET_MASK,)
 
 
 class Drop(Exception):
-    """Stop without answering; the reason is logged."""
+    """Stop without answering; the reason is logged (and counted under `kind` if given)."""
+
+    def __init__(self, reason: str, kind: str = ""):
+        super().__init__(reason)
+        self.kind = kind
 
 
 class Nak(Exception):
@@ -38,6 +43,11 @@ class Policy:
     authoritative: bool = attr.ib(default=False)
     offer_hold: int = attr.ib(default=60)
     decline_probation: int = attr.ib(default=86400)
+    trusted_relays: Optional[frozenset] = attr.ib(default=None)  # None: any relay
+
+    def our_id(self, tx) -> str:
+        """Option 54 as the client must see it: the relay's RFC 5107 override if it sent one."""
+        return tx.relay.server_id_override or self.server_id
 
 
 @attr.s
@@ -54,6 +64,14 @@ class Transaction:
     lease_time: Optional[int] = attr.ib(default=None)
     reply: Optional[Message] = attr.ib(default=None)
     state: str = attr.ib(default="")  # SELECTING, INIT-REBOOT, RENEWING/REBINDING
+    relay: relays.RelayInfo = attr.ib(default=None)
+    selector: str = attr.ib(default="")  # the address that names the client's subnet
+
+    def __attrs_post_init__(self):
+        if self.relay is None:
+            self.relay = relays.relay_info(self.request)
+        if not self.selector:
+            self.selector = relays.selector(self.request, self.relay, self.link.address)
 
     @property
     def mac(self) -> str:
@@ -61,12 +79,19 @@ class Transaction:
 
 
 class CheckRequest:
-    """Drop what is not a client's BOOTREQUEST with a message type a server acts on."""
+    """Drop what is not a client's BOOTREQUEST with a message type a server acts on, and what
+    comes through a relay that is not trusted (when a trusted list is set)."""
 
     ACTED_ON = (opt.DISCOVER, opt.REQUEST, opt.DECLINE, opt.RELEASE, opt.INFORM)
 
+    def __init__(self, policy: Policy):
+        self.trusted = policy.trusted_relays
+
     async def __call__(self, tx):
         request = tx.request
+        if self.trusted is not None and request.giaddr != ZERO \
+                and request.giaddr not in self.trusted:
+            raise Drop("relay %s is not trusted" % request.giaddr, kind="untrusted-relay")
         if request.op != 1:
             raise Drop("not a BOOTREQUEST (op %d)" % request.op)
         if request.message_type not in self.ACTED_ON:
@@ -86,7 +111,7 @@ class ServerIdentity:
     async def __call__(self, tx):
         request = tx.request
         chosen = request.server_id
-        if chosen is None or chosen == self.policy.server_id:
+        if chosen is None or chosen == self.policy.our_id(tx):
             return
         if request.message_type == opt.REQUEST:
             await self.store.release_offer(tx.mac)
@@ -96,15 +121,25 @@ class ServerIdentity:
 
 
 class ClientLookup:
-    """Find the host: `client:<option 61 as hex>`, `client:<host name>` (the seed), `mac:<mac>`."""
+    """Find the host and the subnet: see host_keys() for the order."""
 
     def __init__(self, store):
         self.store = store
 
     async def __call__(self, tx):
-        request = tx.request
-        ids = [i for i in (request.client_id_hex, request.hostname) if i]
-        tx.lookup = await self.store.lookup(ids, tx.mac, tx.now)
+        tx.lookup = await self.store.lookup(host_keys(tx.request, tx.relay), tx.now, tx.selector)
+
+
+def host_keys(request, relay: relays.RelayInfo) -> List[str]:
+    """`client:<option 61 as hex>`, `client:<host name>` (the seed's id), `mac:<mac>`, then
+    the relay's `relay:<circuit-id>` and `remote:<remote-id>` (a switch port's reservation)."""
+    keys = ["client:" + i for i in (request.client_id_hex, request.hostname) if i]
+    keys.append("mac:" + request.mac)
+    if relay.circuit_id:
+        keys.append("relay:" + relays.id_key(relay.circuit_id))
+    if relay.remote_id:
+        keys.append("remote:" + relays.id_key(relay.remote_id))
+    return keys
 
 
 class GroupOptions:
@@ -122,19 +157,37 @@ class GroupOptions:
         host_fields = lookup.host.fields if lookup.host else {}
         overrides = tuple(sorted((k, v) for k, v in host_fields.items() if k != "ts"))
         key = (lookup.group_name, tuple(sorted(lookup.group_fields.items())),
-               tuple(sorted(lookup.default_fields.items())), overrides, tx.link)
+               tuple(sorted(lookup.default_fields.items())), lookup.subnet,
+               tuple(sorted(lookup.subnet_fields.items())), overrides, tx.link)
         profile = self.cache.get(key)
         if profile is None:
-            merged = dict(lookup.default_fields)
-            merged.update(lookup.group_fields)
-            merged["range"] = lookup.group_fields.get("range", "")
-            profile = build_profile(lookup.group_name, merged, tx.link, dict(overrides))
+            profile = self._build(lookup, dict(overrides), tx.link)
             for warning in profile.warnings:
                 self.warn(warning)
             if len(self.cache) >= self.cache_size:
                 self.cache.clear()
             self.cache[key] = profile
         tx.profile = profile
+
+    @staticmethod
+    def _build(lookup, host_fields, link) -> Profile:
+        """group:default, under the subnet's fields, under the group's, under the host's.
+        Dynamic ranges come from the subnet if one matched, else from the group itself."""
+        merged = dict(lookup.default_fields)
+        merged.update(lookup.subnet_fields)
+        if lookup.group_name != "default":
+            merged.update(lookup.group_fields)
+        owner = lookup.subnet_fields if lookup.subnet else lookup.group_fields
+        merged["range"] = owner.get("range", "")
+        name = lookup.group_name
+        network = None
+        if lookup.subnet:
+            name = "%s (subnet %s)" % (name, lookup.subnet)
+            try:
+                network = ipaddress.IPv4Network(lookup.subnet)
+            except ValueError:
+                network = None
+        return build_profile(name, merged, link, host_fields, network=network)
 
 
 class LeaseAllocation:
@@ -152,6 +205,8 @@ class LeaseAllocation:
 
     def _source(self, tx) -> AddressSource:
         profile, name = tx.profile, tx.lookup.group_name
+        if tx.lookup.subnet:
+            return AddressSource(tx.lookup.subnet, profile.ranges)
         return AddressSource(name, profile.ranges, seed_pool=not profile.ranges or name == "pool")
 
     def _on_network(self, tx, ip: str) -> bool:
@@ -204,7 +259,7 @@ class LeaseAllocation:
                 raise Nak("client holds %s, not %s" % (lease.ip, wanted))
         try:
             await self.store.commit(tx.mac, wanted, self._source(tx), tx.profile.lease_time,
-                                    tx.now)
+                                    tx.now, relay=tx.request.relay_agent_info or b"")
         except Conflict as e:
             if tx.state == "SELECTING" or e.taken or self.policy.authoritative:
                 raise Nak(str(e))
@@ -238,7 +293,9 @@ class Finish:
         request, profile = tx.request, tx.profile
         reply = reply_for(request, tx.reply_type)
         reply.yiaddr = tx.address if request.message_type != opt.INFORM else ZERO
-        chosen = {SERVER_ID: self.server_id}
+        override = tx.relay.server_id_override
+        chosen = {SERVER_ID: opt.encode_option(SERVER_ID, override) if override
+                  else self.server_id}
         if tx.lease_time is not None:
             chosen[LEASE_TIME] = _u32(tx.lease_time)
             chosen[RENEWAL_TIME] = _u32(tx.lease_time // 2)
@@ -266,7 +323,7 @@ def nak_for(tx, policy: Policy, reason: str) -> Message:
     """DHCPNAK per RFC 2131 table 3: no lease or configuration options, yiaddr/siaddr 0,
     the broadcast bit set when it goes through a relay."""
     reply = reply_for(tx.request, opt.NAK)
-    reply.options[SERVER_ID] = opt.encode_option(SERVER_ID, policy.server_id)
+    reply.options[SERVER_ID] = opt.encode_option(SERVER_ID, policy.our_id(tx))
     reply.options[MESSAGE] = reason.encode("ascii", "replace")[:255]
     if tx.request.giaddr != ZERO:
         reply.flags |= 0x8000
@@ -274,5 +331,5 @@ def nak_for(tx, policy: Policy, reason: str) -> Message:
 
 
 def default_chain(policy: Policy, store, warn):
-    return [CheckRequest(), ServerIdentity(policy, store), ClientLookup(store),
+    return [CheckRequest(policy), ServerIdentity(policy, store), ClientLookup(store),
             GroupOptions(warn), LeaseAllocation(policy, store), Finish(policy)]

@@ -110,8 +110,10 @@ class Profile:
 
 
 def build_profile(name: str, fields: Dict[str, str], link: Link,
-                  host_fields: Optional[Dict[str, str]] = None) -> Profile:
-    """Read a group's fields (already merged over group:default) and a host's overrides."""
+                  host_fields: Optional[Dict[str, str]] = None,
+                  network: Optional[ipaddress.IPv4Network] = None) -> Profile:
+    """Read a group's fields (already merged over group:default and the subnet's) and a
+    host's overrides. `network` is the request's subnet when a `subnet:` key placed it."""
     warnings = []
     values = dict(fields)
     if host_fields:
@@ -128,7 +130,7 @@ def build_profile(name: str, fields: Dict[str, str], link: Link,
         except ValueError as e:
             warn("%s; using %ds" % (e, lease_time))
 
-    network = _network(values, link, warn)
+    network = _network(values, link, warn, network)
     encoded: Dict[int, bytes] = {1: options.encode_option(1, str(network.netmask))}
 
     def put(code, value):
@@ -196,14 +198,20 @@ def _option_for_field(field: str) -> Optional[options.Option]:
     return None
 
 
-def _network(values, link: Link, warn) -> ipaddress.IPv4Network:
-    """The group's subnet from gateway + prefix/netmask, accepting the seed's netmask-in-broadcast."""
+def _network(values, link: Link, warn, fixed=None) -> ipaddress.IPv4Network:
+    """The subnet: `fixed` if given, else the group's gateway + prefix/netmask (accepting the
+    seed's netmask-in-broadcast), else the link's."""
+    broadcast = (values.get("broadcast") or "").strip()
+    if fixed is not None:
+        if broadcast and broadcast != str(fixed.broadcast_address):
+            warn("broadcast %s is not the broadcast address of %s; sending %s" % (
+                broadcast, fixed, fixed.broadcast_address))
+        return fixed
     mask = None
     if values.get("prefix"):
         mask = values["prefix"].strip().lstrip("/")
     elif values.get("netmask"):
         mask = values["netmask"].strip()
-    broadcast = (values.get("broadcast") or "").strip()
     if mask is None and broadcast and _is_netmask(broadcast):
         mask = broadcast
     anchor = (values.get("gateway") or "").split(",")[0].strip() or link.address

@@ -8,6 +8,7 @@ from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 
 from apidhcpd import addressing, codec, interface
+from apidhcpd.relay import relay_info
 
 log = Logger()
 
@@ -31,12 +32,15 @@ class DHCPProtocol(DatagramProtocol):
             log.info("dropped malformed packet from {source}: {error}",
                      source="%s:%d" % addr, error=e)
             return
-        self.server.handle(request, self.link).addCallback(self._send, request)
+        self.server.handle(request, self.link).addCallback(self._send, request, addr[1])
 
-    def _send(self, reply, request):
+    def _send(self, reply, request, source_port):
         if reply is None or self.transport is None:
             return
-        dest = addressing.destination(request, reply)
+        relay_port = addressing.SERVER_PORT
+        if request.giaddr != addressing.ZERO and relay_info(request).source_port:
+            relay_port = source_port  # RFC 8357: the relay listens where it sent from
+        dest = addressing.destination(request, reply, relay_port)
         if dest.how == "hardware" and not self._learn(request, reply):
             dest = addressing.Destination(addressing.BROADCAST, dest.port, "broadcast")
         data = codec.encode(reply, max_size=request.max_message_size or 576)

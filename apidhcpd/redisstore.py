@@ -122,15 +122,16 @@ class RedisStore:
     # IStore
 
     @defer.inlineCallbacks
-    def lookup(self, client_ids, mac, now):
-        keys = ["client:" + cid for cid in client_ids] + ["mac:" + mac]
-        hostkey, fields, group, group_fields, default = yield self._eval("lookup", keys, [now])
+    def lookup(self, keys, now, selector):
+        hostkey, fields, group, group_fields, default, subnet, subnet_fields = yield self._eval(
+            "lookup", keys, [now, selector])
         host = None
         if hostkey:
             fields = _pairs(fields)
             fields["ts"] = str(now)  # written by the script after it read the hash
             host = Host(hostkey, fields)
-        return Lookup(host, group, _pairs(group_fields), _pairs(default))
+        return Lookup(host, group, _pairs(group_fields), _pairs(default),
+                      subnet[7:] if subnet else None, _pairs(subnet_fields))
 
     @defer.inlineCallbacks
     def lease_of(self, mac, now):
@@ -141,15 +142,15 @@ class RedisStore:
         return self._eval("offer", (), [mac, now, hold, requested or ""] + _source_args(source))
 
     @defer.inlineCallbacks
-    def commit(self, mac, ip, source, lease_time, now):
+    def commit(self, mac, ip, source, lease_time, now, relay=b""):
         try:
-            ip, expires = yield self._eval("commit", (), [mac, ip, now, lease_time]
+            ip, expires = yield self._eval("commit", (), [mac, ip, now, lease_time, relay.hex()]
                                            + _source_args(source))
         except txredisapi.ResponseError as e:
             if str(e).startswith("CONFLICT"):
                 raise Conflict(str(e)[9:], taken=str(e).endswith("is taken"))
             raise
-        return Lease(ip, mac, "bound", int(expires))
+        return Lease(ip, mac, "bound", int(expires), relay.hex())
 
     @defer.inlineCallbacks
     def release(self, mac, ip, now):

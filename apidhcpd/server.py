@@ -73,6 +73,8 @@ class DHCPServer:
             self._record(tx, "nak", reason, tx.request.requested_ip or tx.request.ciaddr)
             return nak_for(tx, self.policy, reason)
         if failure.check(Drop):
+            if failure.value.kind:
+                self.counters.add(("dropped", failure.value.kind))
             self._record(tx, "drop", str(failure.value))
         elif failure.check(StoreUnavailable, DeadlineExceeded):
             self._record(tx, "drop", "store: %s" % failure.value)

@@ -52,12 +52,15 @@ class Host:
 
 @attr.s(frozen=True, slots=True)
 class Lookup:
-    """What one lookup returns: the host (or None), its group's fields and group:default's."""
+    """What one lookup returns: the host (or None), its group's fields, group:default's, and
+    the subnet the request is on (`192.0.2.0/24`, or None where no `subnet:` key matches)."""
 
     host: Optional[Host] = attr.ib()
     group_name: str = attr.ib()
     group_fields: Dict[str, str] = attr.ib(factory=dict)
     default_fields: Dict[str, str] = attr.ib(factory=dict)
+    subnet: Optional[str] = attr.ib(default=None)
+    subnet_fields: Dict[str, str] = attr.ib(factory=dict)
 
 
 @attr.s(frozen=True, slots=True)
@@ -66,6 +69,7 @@ class Lease:
     mac: str = attr.ib()
     state: str = attr.ib()  # "offered", "bound" or "declined"
     expires: int = attr.ib()
+    relay: str = attr.ib(default="")  # the relay's option 82, hex
 
 
 @attr.s(frozen=True, slots=True)
@@ -88,9 +92,11 @@ class Conflict(Exception):
 class IStore(Interface):
     """The operations the DHCP server performs on the inventory. All return Deferreds."""
 
-    def lookup(client_ids: Sequence[str], mac: str, now: int):
-        """Find the host by `client:<id>` for each id in order, then `mac:<mac>`; write its
-        `ts`; return a Lookup with the host's group (falling back to `default`)."""
+    def lookup(keys: Sequence[str], now: int, selector: str):
+        """Find the host: the first of `keys` that exists (`client:...`, `mac:...`,
+        `relay:...`), a dynamic lease record (`mac:` with `dynamic`) only if nothing else
+        matches; write its `ts`; find the longest `subnet:<net>/<len>` holding `selector`;
+        return a Lookup with the host's group (falling back to `default`)."""
 
     def lease_of(mac: str, now: int):
         """The dynamic lease (bound or offered, unexpired) this MAC holds, or None."""
@@ -100,8 +106,10 @@ class IStore(Interface):
         """Pick an address for a DISCOVER and hold it for `hold` seconds; the address or None.
         Order: this MAC's current lease, the requested address, the seed pool, the ranges."""
 
-    def commit(mac: str, ip: str, source: AddressSource, lease_time: int, now: int):
-        """Bind `ip` to `mac` until now+lease_time; return the Lease or fail with Conflict."""
+    def commit(mac: str, ip: str, source: AddressSource, lease_time: int, now: int,
+               relay: bytes = b""):
+        """Bind `ip` to `mac` until now+lease_time, keeping the relay's option 82 with it;
+        return the Lease or fail with Conflict."""
 
     def release(mac: str, ip: str, now: int):
         """End the lease of `ip` if `mac` holds it; True if something was released."""
@@ -140,22 +148,33 @@ class MemoryStore:
 
     # IStore
 
-    def lookup(self, client_ids, mac, now):
-        keys = ["client:" + cid for cid in client_ids] + ["mac:" + mac]
-        host = None
+    def lookup(self, keys, now, selector):
+        host = fallback = None
         for key in keys:
             if key in self.hashes:
-                fields = self.hashes[key]
-                fields["ts"] = str(now)
-                host = Host(key, dict(fields))
-                if host.reserved_ip:
-                    self.reserved.add(host.reserved_ip)
-                break
+                found = Host(key, self.hashes[key])
+                if not found.dynamic:
+                    host = found
+                    break
+                fallback = fallback or found
+        host = host or fallback
+        subnet = allocation.longest_match(selector, [k[7:] for k in self.hashes
+                                                     if k.startswith("subnet:")])
+        subnet_fields = dict(self.hashes.get("subnet:" + subnet, {})) if subnet else {}
+        if host:
+            self.hashes[host.key]["ts"] = str(now)
+            host = Host(host.key, dict(self.hashes[host.key]))
+            if host.reserved_ip:
+                self.reserved.add(host.reserved_ip)
         name = host.group_name if host else "pool"
+        if not (host and (host.fields.get("group") or host.reserved_ip)):
+            name = subnet_fields.get("group", "pool")
+            name = name[6:] if name.startswith("group:") else name
         if "group:" + name not in self.hashes:
             name = "default"
         return defer.succeed(Lookup(host, name, dict(self.hashes.get("group:" + name, {})),
-                                    dict(self.hashes.get("group:default", {}))))
+                                    dict(self.hashes.get("group:default", {})), subnet,
+                                    subnet_fields))
 
     def lease_of(self, mac, now):
         fields = self.hashes.get("mac:" + mac, {})
@@ -207,7 +226,7 @@ class MemoryStore:
         self.offers[mac] = choice
         return defer.succeed(choice)
 
-    def commit(self, mac, ip, source, lease_time, now):
+    def commit(self, mac, ip, source, lease_time, now, relay=b""):
         if not self._in_source(ip, source):
             return defer.fail(Conflict("%s is not in the pool of %s" % (ip, source.name), False))
         if not self._available(ip, mac, now):
@@ -216,7 +235,7 @@ class MemoryStore:
         previous = host.get("ip") if host.get("dynamic") else None
         if previous and previous != ip:
             self._free(previous, mac)
-        lease = Lease(ip, mac, "bound", now + lease_time)
+        lease = Lease(ip, mac, "bound", now + lease_time, relay.hex())
         self.leases[ip] = lease
         host.update({"ip": ip, "dynamic": "1", "ts": str(now)})
         if ip in self.hashes.get("pool", {}):

@@ -47,6 +47,8 @@ class Options(usage.Options):
         ["decline-probation", None, "24h", "How long a declined address is quarantined."],
         ["reclaim-interval", None, "10s", "How often expired leases are reclaimed."],
         ["redis-timeout", None, "1s", "Deadline of each Redis call."],
+        ["trusted-relays", None, None,
+         "Comma list of relay addresses (giaddr) to accept; others are dropped."],
     ]
 
     def postOptions(self):
@@ -65,6 +67,10 @@ class Options(usage.Options):
             address = own.ip if self["ip"] == "0.0.0.0" else ipaddress.IPv4Address(self["ip"])
             self["link"] = Link(str(address), own.network)
             self["id"] = str(ipaddress.IPv4Address(self["id"] or str(address)))
+            if self["trusted-relays"] is not None:
+                self["trusted-relays"] = frozenset(
+                    str(ipaddress.IPv4Address(a.strip()))
+                    for a in self["trusted-relays"].split(",") if a.strip())
         except (ValueError, interface.InterfaceError) as e:
             raise usage.UsageError(str(e))
         for name in ("port", "heartbeat-port"):
@@ -168,7 +174,8 @@ def makeService(options, reactor=None):
     store = RedisStore(options["redis-url"], reactor, timeout=options["redis-timeout"])
     policy = Policy(server_id=options["id"], authoritative=bool(options["authoritative"]),
                     offer_hold=options["offer-hold"],
-                    decline_probation=options["decline-probation"])
+                    decline_probation=options["decline-probation"],
+                    trusted_relays=options["trusted-relays"])
     server = DHCPServer(store, policy, reactor, log_exchanges=not options["quiet"])
     health = Health(store, on_reached=[store.refresh_reserved])
 

@@ -13,6 +13,7 @@ A, B, C = "02:00:00:00:00:0a", "02:00:00:00:00:0b", "02:00:00:00:00:0c"
 RANGE = AddressSource("lan", allocation.parse_ranges("192.0.2.10-192.0.2.12"))
 SEED_POOL = AddressSource("pool", (), seed_pool=True)
 NOW = 1_000_000
+LOCAL = "192.0.2.1"
 
 
 class ContractMixin:
@@ -24,11 +25,11 @@ class ContractMixin:
         self.hset("mac:" + A, ip="192.0.2.6")
         self.hset("group:lab", dns="192.0.2.53")
         self.hset("group:default", dns="192.0.2.1")
-        found = yield self.store.lookup(["01020000000a0a"], A, NOW)
+        found = yield self.store.lookup(["client:01020000000a0a", "mac:" + A], NOW, LOCAL)
         self.assertEqual(found.host.key, "client:01020000000a0a")
         self.assertEqual((found.group_name, found.group_fields), ("lab", {"dns": "192.0.2.53"}))
         self.assertEqual(found.default_fields, {"dns": "192.0.2.1"})
-        found = yield self.store.lookup(["unknown-id"], A, NOW + 5)
+        found = yield self.store.lookup(["client:unknown-id", "mac:" + A], NOW + 5, LOCAL)
         self.assertEqual((found.host.key, found.host.reserved_ip), ("mac:" + A, "192.0.2.6"))
         self.assertEqual(found.host.fields["ts"], str(NOW + 5))
         self.assertEqual(self.hget("mac:" + A, "ts"), str(NOW + 5))
@@ -36,19 +37,48 @@ class ContractMixin:
     @defer.inlineCallbacks
     def test_unknown_client_gets_pool_group_or_default(self):
         self.hset("group:default", dns="192.0.2.1")
-        found = yield self.store.lookup([], A, NOW)
+        found = yield self.store.lookup(["mac:" + A], NOW, LOCAL)
         self.assertIsNone(found.host)
         self.assertEqual(found.group_name, "default")
         self.hset("group:pool", dns="192.0.2.2")
-        found = yield self.store.lookup([], A, NOW)
+        found = yield self.store.lookup(["mac:" + A], NOW, LOCAL)
         self.assertEqual((found.group_name, found.group_fields), ("pool", {"dns": "192.0.2.2"}))
 
     @defer.inlineCallbacks
     def test_missing_group_falls_back_to_default(self):
         self.hset("mac:" + A, ip="192.0.2.6", group="nosuch")
         self.hset("group:default", dns="192.0.2.1")
-        found = yield self.store.lookup([], A, NOW)
+        found = yield self.store.lookup(["mac:" + A], NOW, LOCAL)
         self.assertEqual(found.group_name, "default")
+
+    @defer.inlineCallbacks
+    def test_a_dynamic_lease_record_yields_to_a_port_reservation(self):
+        self.hset("mac:" + A, ip="192.0.2.100", dynamic="1")
+        self.hset("relay:switch1/port7", ip="192.0.2.7")
+        found = yield self.store.lookup(["mac:" + A, "relay:switch1/port7"], NOW, LOCAL)
+        self.assertEqual((found.host.key, found.host.reserved_ip),
+                         ("relay:switch1/port7", "192.0.2.7"))
+        found = yield self.store.lookup(["mac:" + A, "relay:other"], NOW, LOCAL)
+        self.assertEqual(found.host.key, "mac:" + A)
+
+    @defer.inlineCallbacks
+    def test_longest_subnet_holding_the_selector_and_its_group(self):
+        self.hset("subnet:198.51.100.0/24", range="198.51.100.10-198.51.100.20")
+        self.hset("subnet:198.51.100.128/25", group="lab")
+        self.hset("group:lab", dns="198.51.100.53")
+        self.hset("group:default", dns="192.0.2.1")
+        found = yield self.store.lookup(["mac:" + A], NOW, "198.51.100.1")
+        self.assertEqual((found.subnet, found.group_name), ("198.51.100.0/24", "default"))
+        self.assertEqual(found.subnet_fields, {"range": "198.51.100.10-198.51.100.20"})
+        found = yield self.store.lookup(["mac:" + A], NOW, "198.51.100.200")
+        self.assertEqual((found.subnet, found.group_name), ("198.51.100.128/25", "lab"))
+        found = yield self.store.lookup(["mac:" + A], NOW, "203.0.113.1")
+        self.assertEqual((found.subnet, found.subnet_fields), (None, {}))
+
+    @defer.inlineCallbacks
+    def test_commit_keeps_the_relay_information(self):
+        lease = yield self.store.commit(A, "192.0.2.10", RANGE, 3600, NOW, relay=b"\x01\x02ab")
+        self.assertEqual(lease.relay, "01026162")
 
     @defer.inlineCallbacks
     def test_offers_are_distinct_held_and_sticky(self):
@@ -194,7 +224,7 @@ class RedisStoreTests(ContractMixin, unittest.TestCase):
 class RedisStoreFailureTests(unittest.TestCase):
     def test_calls_fail_fast_without_a_connection(self):
         store = RedisStore(RedisURL.parse("redis://127.0.0.1:1/0"), reactor, timeout=0.2)
-        return self.assertFailure(store.lookup([], A, NOW), StoreUnavailable)
+        return self.assertFailure(store.lookup(["mac:" + A], NOW, LOCAL), StoreUnavailable)
 
     def test_urls(self):
         self.assertEqual(RedisURL.parse("redis://:s3cret@192.0.2.9:6380/2"),

@@ -25,6 +25,9 @@ class OptionTests(unittest.SynchronousTestCase):
         self.assertEqual(options["link"].address, "192.0.2.1")
         self.assertEqual((options["offer-hold"], options["decline-probation"]), (60, 86400))
         self.assertEqual(options["redis-url"].port, 6379)
+        self.assertIsNone(options["trusted-relays"])
+        self.assertEqual(self.parse("--trusted-relays", "192.0.2.9, 198.51.100.1")["trusted-relays"],
+                         {"192.0.2.9", "198.51.100.1"})
 
     def test_bad_values_fail_with_a_reason(self):
         cases = [
@@ -37,6 +40,7 @@ class OptionTests(unittest.SynchronousTestCase):
             (["--api-url", "http://192.0.2.9/"], "--api-url is not supported yet"),
             (["--slave"], "not supported yet"),
             (["--redis-timeout", "0"], "bad --redis-timeout"),
+            (["--trusted-relays", "192.0.2.1,nope"], "nope"),
         ]
         for argv, reason in cases:
             e = self.assertRaises(usage.UsageError, self.parse, *argv)

@@ -219,6 +219,21 @@ class Lan:
         self.hosts[name] = host
         return host
 
+    def attach(self, host, ip_cidr=None, iface="eth1", mac=None):
+        """Give a host of another Lan a second interface on this one (a router, a relay)."""
+        if ip_cidr:
+            check_doc_address(ip_cidr)
+        port = "p%d" % self._ports
+        self._ports += 1
+        self._ip(self.switch_ns, "link", "add", port, "type", "veth", "peer",
+                 "name", iface, "address", mac or random_mac(), "netns", host.ns)
+        self._ip(self.switch_ns, "link", "set", port, "master", "br0")
+        self._ip(self.switch_ns, "link", "set", port, "up")
+        host.run([IP, "link", "set", iface, "up"])
+        if ip_cidr:
+            host.add_address(ip_cidr, iface=iface)
+        return iface
+
     def mkdtemp(self, prefix="tmp"):
         """A fresh directory inside the Lan's workdir (removed on teardown)."""
         return tempfile.mkdtemp(prefix=prefix + "-", dir=self.workdir)

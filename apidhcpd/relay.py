@@ -1,0 +1,71 @@
+"""What a relay agent tells the server, and where a request belongs.
+
+Knows option 82's sub-options (RFC 3046 circuit-id and remote-id, RFC 3527 link selection,
+RFC 5107 server identifier override, RFC 8357 relay source port) and option 118 (RFC 3011),
+and the order in which they place a request on a subnet. Pure: no I/O.
+"""
+
+import socket
+from typing import Optional
+
+import attr
+
+from apidhcpd import options as opt
+
+CIRCUIT_ID, REMOTE_ID, LINK_SELECTION, SERVER_ID_OVERRIDE, RELAY_SOURCE_PORT = 1, 2, 5, 11, 19
+SUBNET_SELECTION = 118
+ZERO = "0.0.0.0"
+
+
+@attr.s(frozen=True, slots=True)
+class RelayInfo:
+    circuit_id: Optional[bytes] = attr.ib(default=None)
+    remote_id: Optional[bytes] = attr.ib(default=None)
+    link_selection: Optional[str] = attr.ib(default=None)
+    server_id_override: Optional[str] = attr.ib(default=None)
+    source_port: bool = attr.ib(default=False)  # RFC 8357: answer to the relay's UDP port
+
+
+_NONE = RelayInfo()
+
+
+def relay_info(request) -> RelayInfo:
+    """The sub-options of option 82 that the server acts on (an unreadable 82 gives none)."""
+    raw = request.relay_agent_info
+    if raw is None:
+        return _NONE
+    try:
+        subs = dict(opt.RelayAgentInfo.decode(raw))
+    except opt.OptionError:
+        return _NONE
+    return RelayInfo(circuit_id=subs.get(CIRCUIT_ID), remote_id=subs.get(REMOTE_ID),
+                     link_selection=_address(subs.get(LINK_SELECTION)),
+                     server_id_override=_address(subs.get(SERVER_ID_OVERRIDE)),
+                     source_port=RELAY_SOURCE_PORT in subs)
+
+
+def _address(raw: Optional[bytes]) -> Optional[str]:
+    return socket.inet_ntoa(raw) if raw is not None and len(raw) == 4 else None
+
+
+def selector(request, info: RelayInfo, link_address: str) -> str:
+    """The address that names the client's subnet: RFC 3527 link selection, then option 118
+    (RFC 3011), then giaddr, then ciaddr (a renewing client), then the receiving interface."""
+    if info.link_selection:
+        return info.link_selection
+    chosen = request.get(SUBNET_SELECTION)
+    if chosen:
+        return chosen
+    if request.giaddr != ZERO:
+        return request.giaddr
+    if request.ciaddr != ZERO:
+        return request.ciaddr
+    return link_address
+
+
+def id_key(value: bytes) -> str:
+    """A circuit-id or remote-id as written in a Redis key: printable ASCII as it is, anything
+    else as lower-case hex."""
+    if value and all(0x21 <= b < 0x7F for b in value):
+        return value.decode("ascii")
+    return value.hex()

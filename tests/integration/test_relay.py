@@ -1,0 +1,83 @@
+"""Relayed service: a real client behind ISC dhcrelay, and option 82 from a relay."""
+
+from twisted.trial import unittest
+
+from tests.integration import clients
+from tests.integration.apidhcpd import ServerProcess
+from tests.integration.netns import make_lan, random_mac, require_root_and_tools
+from tests.integration.rawclient import RawClient, build_packet, client_options
+from tests.redisserver import shared_redis
+
+SUBNETS = [
+    ("group:default", {"dns": "192.0.2.53", "domain": "example.test", "lease-time": "1h"}),
+    ("subnet:198.51.100.0/24", {"gateway": "198.51.100.1", "range": "198.51.100.10-198.51.100.20",
+                                "lease-time": "20m"}),
+    ("subnet:192.0.2.0/24", {"gateway": "192.0.2.1", "range": "192.0.2.100-192.0.2.120"}),
+]
+
+
+class RelayTests(unittest.TestCase):
+    timeout = 120
+
+    def setUp(self):
+        require_root_and_tools(self, "dhclient", "busybox", "dhcrelay", "redis-server")
+        self.redis = shared_redis("relay")
+        self.redis.flushall()
+        for key, fields in SUBNETS:
+            self.redis.cli("HSET", key, *[x for kv in fields.items() for x in kv])
+        # server LAN 192.0.2.0/24 <- relay -> client LAN 198.51.100.0/24
+        self.server_lan = make_lan(self)
+        self.client_lan = make_lan(self)
+        self.srv = self.server_lan.add_host("srv", "192.0.2.1/24")
+        self.srv.run(["ip", "route", "add", "198.51.100.0/24", "via", "192.0.2.254"])
+        self.relay = self.server_lan.add_host("relay", "192.0.2.254/24")
+        self.client_lan.attach(self.relay, "198.51.100.1/24", iface="eth1")
+        self.relay.spawn(["dhcrelay", "-4", "-d", "--no-pid", "-a", "-id", "eth1",
+                          "-iu", "eth0", "192.0.2.1"])
+        self.remote = self.client_lan.add_host("cli")
+        self.local = self.server_lan.add_host("local")
+
+    def start(self, *args):
+        return ServerProcess(self.srv, self.redis.unix_url, *args)
+
+    def test_client_behind_dhcrelay_gets_the_relayed_subnet(self):
+        server = self.start()
+        lease = clients.run_dhclient(self.remote)
+        self.assertTrue(lease.ok, lease.log + server.log())
+        self.assertTrue(lease.ip.startswith("198.51.100."), lease.ip)
+        self.assertTrue(10 <= int(lease.ip.rsplit(".", 1)[1]) <= 20)
+        self.assertEqual((lease.routers, lease.lease_time, lease.dns),
+                         (["198.51.100.1"], 1200, ["192.0.2.53"]))
+        # dhcrelay -a sent option 82 with circuit-id "eth1": kept with the lease
+        stored = self.redis.cli("HGET", "lease:" + lease.ip, "relay").strip()
+        self.assertTrue(stored.startswith("0104" + b"eth1".hex()), stored)
+
+    def test_local_client_still_gets_a_local_address(self):
+        self.start()
+        lease = clients.run_udhcpc(self.local)
+        self.assertTrue(lease.ok, lease.log)
+        self.assertTrue(lease.ip.startswith("192.0.2.1"), lease.ip)
+        self.assertEqual(lease.routers, ["192.0.2.1"])
+
+    def test_option_82_comes_back_unchanged_and_link_selection_picks_the_subnet(self):
+        self.start()
+        agent = self.server_lan.add_host("agent", "192.0.2.253/24")
+        # circuit-id "sw1/7", remote-id "abc", RFC 3527 link selection 198.51.100.0
+        info = (bytes.fromhex("0105") + b"sw1/7" + bytes.fromhex("0203") + b"abc"
+                + bytes.fromhex("0504c6336400"))
+        packet = build_packet(1, random_mac(), 99, client_options() + [(82, info)],
+                              flags=0, giaddr="192.0.2.253")
+        replies = RawClient(agent).send(packet, dest="192.0.2.1", sport=67, wait=2.0)
+        self.assertEqual(len(replies), 1)
+        offer = replies[0].packet
+        self.assertEqual((replies[0].src, replies[0].sport), ("192.0.2.1", 67))
+        self.assertEqual(offer.giaddr, "192.0.2.253")
+        self.assertEqual(offer.options[82], info)
+        self.assertTrue(offer.yiaddr.startswith("198.51.100."))
+
+    def test_untrusted_relay_gets_no_answer(self):
+        server = self.start("--trusted-relays", "192.0.2.99")
+        lease = clients.run_dhclient(self.remote, timeout=6)
+        self.assertFalse(lease.ok)
+        self.assertIn("relay 198.51.100.1 is not trusted", server.log())
+        self.assertTrue(clients.run_udhcpc(self.local).ok)
