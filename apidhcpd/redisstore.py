@@ -15,7 +15,7 @@ from twisted.internet.endpoints import TCP4ClientEndpoint, UNIXClientEndpoint
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from apidhcpd.store import Conflict, Host, IStore, Lease, Lookup, StoreUnavailable
+from apidhcpd.store import Conflict, Host, IAdmin, IStore, Lease, Lookup, StoreUnavailable
 from apidhcpd.timeouts import race
 
 log = Logger()
@@ -30,7 +30,8 @@ def _script(name: str) -> str:
 
 
 SCRIPTS = {name: _script(name) for name in (
-    "lookup", "lease", "offer", "commit", "release", "release_offer", "decline", "reclaim")}
+    "lookup", "lease", "offer", "commit", "release", "release_offer", "decline", "reclaim",
+    "put", "end_lease", "leases")}
 
 
 @attr.s(frozen=True)
@@ -76,7 +77,7 @@ def _source_args(source):
         "%d-%d" % r for r in source.ranges]
 
 
-@implementer(IStore)
+@implementer(IStore, IAdmin)
 class RedisStore:
     """IStore on one Redis server, through a lazy txredisapi connection pool."""
 
@@ -201,3 +202,48 @@ class RedisStore:
 
     def ping(self):
         return self._call("ping")
+
+    # IAdmin
+
+    @defer.inlineCallbacks
+    def hashes(self, prefix):
+        keys, cursor = set(), "0"
+        while True:
+            cursor, found = yield self._call("scan", cursor, _glob_escape(prefix) + "*", 1000)
+            keys.update(found)
+            if str(cursor) == "0":
+                break
+        keys = sorted(keys)
+        values = yield defer.gatherResults([self._call("hgetall", key) for key in keys])
+        return {key: value for key, value in zip(keys, values) if value}
+
+    @defer.inlineCallbacks
+    def get(self, key):
+        found = yield self._call("hgetall", key)
+        return found or None
+
+    @defer.inlineCallbacks
+    def put(self, key, fields, mode="replace"):
+        args = [mode] + ([name for name in fields] if mode == "remove"
+                         else [x for kv in fields.items() for x in kv])
+        return _pairs((yield self._eval("put", [key], args)))
+
+    @defer.inlineCallbacks
+    def delete(self, key):
+        existed = yield self._call("exists", key)
+        yield self.put(key, {}, "replace")
+        return bool(existed)
+
+    @defer.inlineCallbacks
+    def leases(self, offset=0, count=1000):
+        flat = yield self._eval("leases", (), [offset, count])
+        return [Lease(flat[i], flat[i + 1], flat[i + 2], int(flat[i + 3]), flat[i + 4])
+                for i in range(0, len(flat), 5)]
+
+    @defer.inlineCallbacks
+    def end_lease(self, ip):
+        return bool((yield self._eval("end_lease", (), [ip])))
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)

@@ -50,10 +50,24 @@ class DHCPServer:
         log.warn("inventory: {message}", message=message)
 
     def handle(self, request: Message, link: Link) -> defer.Deferred:
+        """Fires with the reply Message, or None when the request gets no answer."""
+        return self.resolve(request, link).addCallback(lambda tx: tx.reply)
+
+    def resolve(self, request: Message, link: Link) -> defer.Deferred:
+        """Fires with the whole Transaction (what was looked up, the profile, the reply or
+        None): the legacy query of the HTTP API reads it."""
         tx = Transaction(request, link, int(self.now()))
         run = defer.ensureDeferred(self._run(tx))
-        return race(run, self.deadline, self.clock, self._late).addCallbacks(
-            lambda _: self._finish(tx), lambda f: self._fail(tx, f))
+
+        def finished(_):
+            self._finish(tx)
+            return tx
+
+        def failed(f):
+            tx.reply = self._fail(tx, f)
+            return tx
+
+        return race(run, self.deadline, self.clock, self._late).addCallbacks(finished, failed)
 
     def _late(self):
         return DeadlineExceeded("no answer within %.1fs" % self.deadline)

@@ -12,9 +12,12 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import attr
 from twisted.internet import defer
-from zope.interface import Interface
+from zope.interface import Interface, implementer
 
 from apidhcpd import allocation
+
+
+HOST_PREFIXES = ("mac:", "client:", "relay:", "remote:")
 
 
 class StoreUnavailable(Exception):
@@ -130,12 +133,37 @@ class IStore(Interface):
         """Fire when the store answers; fail with StoreUnavailable otherwise."""
 
 
+class IAdmin(Interface):
+    """What the admin API and the CLI do to the inventory. Keys are the Redis contract's
+    (`mac:...`, `group:...`, `subnet:...`, `pool`); values are the hashes' fields."""
+
+    def hashes(prefix: str):
+        """Every hash whose key starts with `prefix`, as {key: fields}."""
+
+    def get(key: str):
+        """The hash at `key`, or None."""
+
+    def put(key: str, fields: Dict[str, str], mode: str = "replace"):
+        """Write a hash (`replace` it, `merge` fields into it, or `remove` the named fields),
+        keeping the reserved-address index true; the hash as it is afterwards."""
+
+    def delete(key: str):
+        """Delete a hash; True if it existed."""
+
+    def leases(offset: int = 0, count: int = 1000):
+        """Leases in expiry order."""
+
+    def end_lease(ip: str):
+        """End the lease on `ip` whoever holds it; True if there was one."""
+
+
+@implementer(IStore, IAdmin)
 class MemoryStore:
     """IStore in process memory: for unit tests, and the reference the Redis store must match."""
 
     def __init__(self):
-        self.hashes: Dict[str, Dict[str, str]] = {}
-        self.leases: Dict[str, Lease] = {}
+        self.data: Dict[str, Dict[str, str]] = {}
+        self.lease_records: Dict[str, Lease] = {}
         self.offers: Dict[str, str] = {}
         self.cursors: Dict[str, int] = {}
         self.reserved = set()
@@ -143,7 +171,7 @@ class MemoryStore:
     # helpers for tests and the CLI-free examples
 
     def hset(self, key: str, **fields: str) -> None:
-        self.hashes.setdefault(key, {}).update({k.replace("_", "-"): str(v)
+        self.data.setdefault(key, {}).update({k.replace("_", "-"): str(v)
                                                  for k, v in fields.items()})
 
     # IStore
@@ -151,42 +179,42 @@ class MemoryStore:
     def lookup(self, keys, now, selector):
         host = fallback = None
         for key in keys:
-            if key in self.hashes:
-                found = Host(key, self.hashes[key])
+            if key in self.data:
+                found = Host(key, self.data[key])
                 if not found.dynamic:
                     host = found
                     break
                 fallback = fallback or found
         host = host or fallback
-        subnet = allocation.longest_match(selector, [k[7:] for k in self.hashes
+        subnet = allocation.longest_match(selector, [k[7:] for k in self.data
                                                      if k.startswith("subnet:")])
-        subnet_fields = dict(self.hashes.get("subnet:" + subnet, {})) if subnet else {}
+        subnet_fields = dict(self.data.get("subnet:" + subnet, {})) if subnet else {}
         if host:
-            self.hashes[host.key]["ts"] = str(now)
-            host = Host(host.key, dict(self.hashes[host.key]))
+            self.data[host.key]["ts"] = str(now)
+            host = Host(host.key, dict(self.data[host.key]))
             if host.reserved_ip:
                 self.reserved.add(host.reserved_ip)
         name = host.group_name if host else "pool"
         if not (host and (host.fields.get("group") or host.reserved_ip)):
             name = subnet_fields.get("group", "pool")
             name = name[6:] if name.startswith("group:") else name
-        if "group:" + name not in self.hashes:
+        if "group:" + name not in self.data:
             name = "default"
-        return defer.succeed(Lookup(host, name, dict(self.hashes.get("group:" + name, {})),
-                                    dict(self.hashes.get("group:default", {})), subnet,
+        return defer.succeed(Lookup(host, name, dict(self.data.get("group:" + name, {})),
+                                    dict(self.data.get("group:default", {})), subnet,
                                     subnet_fields))
 
     def lease_of(self, mac, now):
-        fields = self.hashes.get("mac:" + mac, {})
+        fields = self.data.get("mac:" + mac, {})
         ip = fields.get("ip")
-        lease = self.leases.get(ip) if ip and fields.get("dynamic") else None
+        lease = self.lease_records.get(ip) if ip and fields.get("dynamic") else None
         if lease and lease.mac == mac and lease.expires > now:
             return defer.succeed(lease)
         return defer.succeed(None)
 
     def _available(self, ip, mac, now):
-        lease = self.leases.get(ip)
-        pool_owner = self.hashes.get("pool", {}).get(ip, "")
+        lease = self.lease_records.get(ip)
+        pool_owner = self.data.get("pool", {}).get(ip, "")
         return allocation.available(
             ip, mac, now, reserved=ip in self.reserved,
             lease_mac=lease.mac if lease else None,
@@ -195,20 +223,20 @@ class MemoryStore:
 
     def _in_source(self, ip, source):
         return allocation.in_ranges(ip, source.ranges) or (
-            source.seed_pool and ip in self.hashes.get("pool", {}))
+            source.seed_pool and ip in self.data.get("pool", {}))
 
     def offer(self, mac, source, requested, now, hold):
         def usable(ip):
             return ip and self._in_source(ip, source) and self._available(ip, mac, now)
 
-        current = self.hashes.get("mac:" + mac, {})
+        current = self.data.get("mac:" + mac, {})
         candidates = []
         if current.get("dynamic"):
             candidates.append(current.get("ip"))
         candidates += [self.offers.get(mac), requested]
         choice = next((ip for ip in candidates if usable(ip)), None)
         if choice is None and source.seed_pool:
-            pool = self.hashes.get("pool", {})
+            pool = self.data.get("pool", {})
             choice = next((ip for ip, owner in pool.items()
                            if owner in ("", mac) and self._available(ip, mac, now)), None)
         if choice is None and source.ranges:
@@ -220,9 +248,9 @@ class MemoryStore:
                     break
         if choice is None:
             return defer.succeed(None)
-        lease = self.leases.get(choice)
+        lease = self.lease_records.get(choice)
         if not (lease and lease.mac == mac and lease.state == "bound" and lease.expires > now):
-            self.leases[choice] = Lease(choice, mac, "offered", now + hold)
+            self.lease_records[choice] = Lease(choice, mac, "offered", now + hold)
         self.offers[mac] = choice
         return defer.succeed(choice)
 
@@ -231,27 +259,27 @@ class MemoryStore:
             return defer.fail(Conflict("%s is not in the pool of %s" % (ip, source.name), False))
         if not self._available(ip, mac, now):
             return defer.fail(Conflict("%s is taken" % ip, True))
-        host = self.hashes.setdefault("mac:" + mac, {})
+        host = self.data.setdefault("mac:" + mac, {})
         previous = host.get("ip") if host.get("dynamic") else None
         if previous and previous != ip:
             self._free(previous, mac)
         lease = Lease(ip, mac, "bound", now + lease_time, relay.hex())
-        self.leases[ip] = lease
+        self.lease_records[ip] = lease
         host.update({"ip": ip, "dynamic": "1", "ts": str(now)})
-        if ip in self.hashes.get("pool", {}):
-            self.hashes["pool"][ip] = mac
+        if ip in self.data.get("pool", {}):
+            self.data["pool"][ip] = mac
         self.offers.pop(mac, None)
         return defer.succeed(lease)
 
     def _free(self, ip, mac):
-        lease = self.leases.get(ip)
+        lease = self.lease_records.get(ip)
         if lease is None or lease.mac != mac:
             return False
-        del self.leases[ip]
-        pool = self.hashes.get("pool", {})
+        del self.lease_records[ip]
+        pool = self.data.get("pool", {})
         if pool.get(ip) == mac:
             pool[ip] = ""
-        host = self.hashes.get("mac:" + mac, {})
+        host = self.data.get("mac:" + mac, {})
         if host.get("ip") == ip and host.get("dynamic"):
             host.pop("ip")
             host.pop("dynamic")
@@ -262,21 +290,21 @@ class MemoryStore:
 
     def release_offer(self, mac):
         ip = self.offers.pop(mac, None)
-        lease = self.leases.get(ip)
+        lease = self.lease_records.get(ip)
         if lease and lease.mac == mac and lease.state == "offered":
-            del self.leases[ip]
+            del self.lease_records[ip]
         return defer.succeed(None)
 
     def decline(self, mac, ip, now, probation):
         self._free(ip, mac)
-        self.leases[ip] = Lease(ip, "", "declined", now + probation)
+        self.lease_records[ip] = Lease(ip, "", "declined", now + probation)
         return defer.succeed(True)
 
     def reclaim(self, now):
-        expired = [lease for lease in self.leases.values() if lease.expires <= now]
+        expired = [lease for lease in self.lease_records.values() if lease.expires <= now]
         for lease in expired:
             if not self._free(lease.ip, lease.mac):
-                del self.leases[lease.ip]
+                del self.lease_records[lease.ip]
         return defer.succeed(len(expired))
 
     def refresh_reserved(self):
@@ -284,8 +312,54 @@ class MemoryStore:
         return defer.succeed(len(self.reserved))
 
     def _hosts(self):
-        return [Host(key, fields) for key, fields in self.hashes.items()
-                if key.startswith(("mac:", "client:"))]
+        return [Host(key, fields) for key, fields in self.data.items()
+                if key.startswith(HOST_PREFIXES)]
 
     def ping(self):
+        return defer.succeed(True)
+
+    # IAdmin
+
+    def hashes(self, prefix):
+        return defer.succeed({k: dict(v) for k, v in self.data.items()
+                              if k.startswith(prefix) and v})
+
+    def get(self, key):
+        found = self.data.get(key)
+        return defer.succeed(dict(found) if found else None)
+
+    def put(self, key, fields, mode="replace"):
+        before = Host(key, dict(self.data.get(key, {})))
+        if mode == "remove":
+            current = self.data.get(key, {})
+            for name in fields:
+                current.pop(name, None)
+        elif mode == "replace":
+            self.data[key] = dict(fields)
+        else:
+            self.data.setdefault(key, {}).update(fields)
+        after = Host(key, self.data.get(key, {}))
+        if key.startswith(HOST_PREFIXES):
+            if before.reserved_ip and before.reserved_ip != after.reserved_ip:
+                self.reserved.discard(before.reserved_ip)
+            if after.reserved_ip:
+                self.reserved.add(after.reserved_ip)
+        if not self.data.get(key):
+            self.data.pop(key, None)
+        return defer.succeed(dict(self.data.get(key, {})))
+
+    def delete(self, key):
+        existed = bool(self.data.get(key))
+        return self.put(key, {}, "replace").addCallback(lambda _: existed)
+
+    def leases(self, offset=0, count=1000):
+        ordered = sorted(self.lease_records.values(), key=lambda lease: (lease.expires, lease.ip))
+        return defer.succeed(ordered[offset:offset + count])
+
+    def end_lease(self, ip):
+        lease = self.lease_records.get(ip)
+        if lease is None:
+            return defer.succeed(False)
+        if not self._free(ip, lease.mac):
+            del self.lease_records[ip]
         return defer.succeed(True)

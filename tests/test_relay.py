@@ -92,7 +92,7 @@ class RelayedServiceTests(unittest.TestCase):
         ack = self.ask(relayed(opt.REQUEST, subs=[(1, b"sw1/7")], o50=offer.yiaddr,
                                o54="192.0.2.1"))
         self.assertEqual(ack.message_type, opt.ACK)
-        self.assertEqual(self.store.leases[offer.yiaddr].relay, "0105737731" + "2f37")
+        self.assertEqual(self.store.lease_records[offer.yiaddr].relay, "0105737731" + "2f37")
 
     def test_local_client_still_gets_a_local_address(self):
         msg = relayed(giaddr="0.0.0.0")

@@ -85,7 +85,7 @@ class DiscoverTests(ServerTestCase):
         offer = self.ask(request(opt.DISCOVER))
         self.assertIn(offer.yiaddr, {"192.0.2.100", "192.0.2.101", "192.0.2.102"})
         self.assertEqual(offer.get(51), 1800)
-        self.assertEqual(self.store.leases[offer.yiaddr].state, "offered")
+        self.assertEqual(self.store.lease_records[offer.yiaddr].state, "offered")
 
     def test_only_requested_options_are_sent_in_the_order_asked(self):
         offer = self.ask(request(opt.DISCOVER, KNOWN, prl=[6, 3]))
@@ -119,8 +119,8 @@ class DiscoverTests(ServerTestCase):
                         prefix="", range="")
         self.store.hset("pool", **{"172.17.9.1": ""})
         for mac in (OTHER, "02:00:00:00:01:03"):
-            self.store.hashes["pool"] = {"172.17.9.1": ""}
-            self.store.leases.clear()
+            self.store.data["pool"] = {"172.17.9.1": ""}
+            self.store.lease_records.clear()
             offer = self.ask(request(opt.DISCOVER, mac))
             self.assertEqual(offer.yiaddr, "172.17.9.1")
             self.assertEqual(offer.get(28), "172.17.255.255")
@@ -132,13 +132,13 @@ class RequestTests(ServerTestCase):
     def test_selecting_binds_the_offer(self):
         ack = self.successResultOf(self.dora())
         self.assertEqual(ack.message_type, opt.ACK)
-        self.assertEqual(self.store.leases[ack.yiaddr].state, "bound")
-        self.assertEqual(self.store.hashes["mac:" + OTHER]["ip"], ack.yiaddr)
+        self.assertEqual(self.store.lease_records[ack.yiaddr].state, "bound")
+        self.assertEqual(self.store.data["mac:" + OTHER]["ip"], ack.yiaddr)
 
     def test_selecting_another_server_is_silent_and_frees_our_offer(self):
         offer = self.ask(request(opt.DISCOVER))
         self.assertIsNone(self.ask(request(opt.REQUEST, o50="192.0.2.222", o54="192.0.2.9")))
-        self.assertNotIn(offer.yiaddr, self.store.leases)
+        self.assertNotIn(offer.yiaddr, self.store.lease_records)
 
     def test_selecting_an_address_taken_meanwhile_is_naked(self):
         offer = self.ask(request(opt.DISCOVER))
@@ -182,12 +182,12 @@ class RequestTests(ServerTestCase):
 
     def test_renewing_extends_the_same_address(self):
         ack = self.successResultOf(self.dora())
-        first_expiry = self.store.leases[ack.yiaddr].expires
+        first_expiry = self.store.lease_records[ack.yiaddr].expires
         self.clock.advance(900)
         renew = self.ask(request(opt.REQUEST, ciaddr=ack.yiaddr))
         self.assertEqual((renew.message_type, renew.yiaddr, renew.ciaddr),
                          (opt.ACK, ack.yiaddr, ack.yiaddr))
-        self.assertEqual(self.store.leases[ack.yiaddr].expires, first_expiry + 900)
+        self.assertEqual(self.store.lease_records[ack.yiaddr].expires, first_expiry + 900)
 
     def test_renewing_someone_elses_address_is_naked(self):
         ack = self.successResultOf(self.dora())
@@ -199,18 +199,18 @@ class OtherMessageTests(ServerTestCase):
     def test_release_ends_the_lease(self):
         ack = self.successResultOf(self.dora())
         self.assertIsNone(self.ask(request(opt.RELEASE, ciaddr=ack.yiaddr, o54=SERVER)))
-        self.assertNotIn(ack.yiaddr, self.store.leases)
-        self.assertNotIn("ip", self.store.hashes["mac:" + OTHER])
+        self.assertNotIn(ack.yiaddr, self.store.lease_records)
+        self.assertNotIn("ip", self.store.data["mac:" + OTHER])
 
     def test_release_for_another_server_is_ignored(self):
         ack = self.successResultOf(self.dora())
         self.ask(request(opt.RELEASE, ciaddr=ack.yiaddr, o54="192.0.2.9"))
-        self.assertIn(ack.yiaddr, self.store.leases)
+        self.assertIn(ack.yiaddr, self.store.lease_records)
 
     def test_decline_quarantines_and_the_client_gets_another_address(self):
         ack = self.successResultOf(self.dora())
         self.assertIsNone(self.ask(request(opt.DECLINE, o50=ack.yiaddr, o54=SERVER)))
-        self.assertEqual(self.store.leases[ack.yiaddr].state, "declined")
+        self.assertEqual(self.store.lease_records[ack.yiaddr].state, "declined")
         offer = self.ask(request(opt.DISCOVER))
         self.assertNotEqual(offer.yiaddr, ack.yiaddr)
 
@@ -255,4 +255,4 @@ class FailureTests(ServerTestCase):
 def _pool_source(case):
     from apidhcpd import allocation
     from apidhcpd.store import AddressSource
-    return AddressSource("pool", allocation.parse_ranges(case.store.hashes["group:pool"]["range"]))
+    return AddressSource("pool", allocation.parse_ranges(case.store.data["group:pool"]["range"]))

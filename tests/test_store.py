@@ -195,18 +195,59 @@ class ContractMixin:
         self.assertEqual((yield self.store.refresh_reserved()), 2)
 
 
-class MemoryStoreTests(ContractMixin, unittest.TestCase):
+class AdminContractMixin:
+    @defer.inlineCallbacks
+    def test_put_get_hashes_and_delete(self):
+        yield self.store.put("group:lab", {"dns": "192.0.2.53", "lease-time": "1h"})
+        yield self.store.put("group:lab", {"ntp": "192.0.2.1"}, "merge")
+        self.assertEqual((yield self.store.get("group:lab")),
+                         {"dns": "192.0.2.53", "lease-time": "1h", "ntp": "192.0.2.1"})
+        after = yield self.store.put("group:lab", ["ntp"], "remove")
+        self.assertNotIn("ntp", after)
+        yield self.store.put("group:default", {"dns": "192.0.2.1"})
+        self.hset("mac:" + A, ip="192.0.2.10")
+        self.assertEqual(sorted((yield self.store.hashes("group:"))), ["group:default", "group:lab"])
+        self.assertTrue((yield self.store.delete("group:lab")))
+        self.assertFalse((yield self.store.delete("group:lab")))
+        self.assertIsNone((yield self.store.get("group:lab")))
+
+    @defer.inlineCallbacks
+    def test_put_keeps_the_reserved_index_true(self):
+        yield self.store.put("mac:" + A, {"ip": "192.0.2.10"})
+        self.assertNotEqual((yield self.store.offer(B, RANGE, "192.0.2.10", NOW, 60)),
+                            "192.0.2.10")
+        yield self.store.put("mac:" + A, {"ip": "192.0.2.12"})
+        yield self.store.delete("mac:" + A)
+        yield self.store.release_offer(B)
+        self.assertEqual((yield self.store.offer(C, RANGE, "192.0.2.10", NOW, 60)), "192.0.2.10")
+
+    @defer.inlineCallbacks
+    def test_leases_listed_in_expiry_order_and_ended_by_force(self):
+        yield self.store.commit(A, "192.0.2.10", RANGE, 300, NOW)
+        yield self.store.commit(B, "192.0.2.11", RANGE, 100, NOW)
+        listed = yield self.store.leases()
+        self.assertEqual([(l.ip, l.mac, l.state, l.expires) for l in listed],
+                         [("192.0.2.11", B, "bound", NOW + 100),
+                          ("192.0.2.10", A, "bound", NOW + 300)])
+        self.assertEqual(len((yield self.store.leases(1, 10))), 1)
+        self.assertTrue((yield self.store.end_lease("192.0.2.10")))
+        self.assertFalse((yield self.store.end_lease("192.0.2.10")))
+        self.assertIsNone(self.hget("mac:" + A, "ip"))
+        self.assertEqual(len((yield self.store.leases())), 1)
+
+
+class MemoryStoreTests(ContractMixin, AdminContractMixin, unittest.TestCase):
     def setUp(self):
         self.store = MemoryStore()
 
     def hset(self, key, **fields):
-        self.store.hashes.setdefault(key, {}).update(fields)
+        self.store.data.setdefault(key, {}).update(fields)
 
     def hget(self, key, field):
-        return self.store.hashes.get(key, {}).get(field)
+        return self.store.data.get(key, {}).get(field)
 
 
-class RedisStoreTests(ContractMixin, unittest.TestCase):
+class RedisStoreTests(ContractMixin, AdminContractMixin, unittest.TestCase):
     def setUp(self):
         self.redis = shared_redis("store-contract")
         self.redis.flushall()

@@ -1,0 +1,21 @@
+-- KEYS[1]: a hash; ARGV[1]: 'replace', 'merge' or 'remove'; then field, value pairs (replace,
+-- merge) or field names (remove). Keeps the `reserved` index true for host hashes.
+-- Returns the hash as it is afterwards.
+local key, mode = KEYS[1], ARGV[1]
+local is_host = string.match(key, '^mac:') or string.match(key, '^client:')
+  or string.match(key, '^relay:') or string.match(key, '^remote:')
+local before = redis.call('HMGET', key, 'ip', 'dynamic')
+if mode == 'replace' then redis.call('DEL', key) end
+if mode == 'remove' then
+  for i = 2, #ARGV do redis.call('HDEL', key, ARGV[i]) end
+else
+  for i = 2, #ARGV, 2 do redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end
+end
+if is_host then
+  local after = redis.call('HMGET', key, 'ip', 'dynamic')
+  if before[1] and not before[2] and before[1] ~= after[1] then
+    redis.call('SREM', 'reserved', before[1])
+  end
+  if after[1] and after[1] ~= '' and not after[2] then redis.call('SADD', 'reserved', after[1]) end
+end
+return redis.call('HGETALL', key)
