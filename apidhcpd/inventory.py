@@ -106,7 +106,13 @@ class Profile:
     network: ipaddress.IPv4Network = attr.ib()
     options: Dict[int, bytes] = attr.ib()  # encoded values, in send order
     ranges: Tuple[Tuple[int, int], ...] = attr.ib(default=())
-    warnings: Tuple[str, ...] = attr.ib(default=())
+    errors: Tuple[str, ...] = attr.ib(default=())  # values that were skipped
+    notes: Tuple[str, ...] = attr.ib(default=())  # values accepted with a correction
+
+    @property
+    def warnings(self) -> Tuple[str, ...]:
+        """Everything worth one line in the log."""
+        return self.errors + self.notes
 
 
 def build_profile(name: str, fields: Dict[str, str], link: Link,
@@ -114,14 +120,17 @@ def build_profile(name: str, fields: Dict[str, str], link: Link,
                   network: Optional[ipaddress.IPv4Network] = None) -> Profile:
     """Read a group's fields (already merged over group:default and the subnet's) and a
     host's overrides. `network` is the request's subnet when a `subnet:` key placed it."""
-    warnings = []
+    errors, notes = [], []
     values = dict(fields)
     if host_fields:
         values.update({k: v for k, v in host_fields.items()
                        if k not in ("ip", "description", "group", "ts", "dynamic", "range")})
 
     def warn(message):
-        warnings.append("group %s: %s" % (name, message))
+        errors.append("group %s: %s" % (name, message))
+
+    def note(message):
+        notes.append("group %s: %s" % (name, message))
 
     lease_time = DEFAULT_LEASE_TIME
     if values.get("lease-time"):
@@ -130,7 +139,7 @@ def build_profile(name: str, fields: Dict[str, str], link: Link,
         except ValueError as e:
             warn("%s; using %ds" % (e, lease_time))
 
-    network = _network(values, link, warn, network)
+    network = _network(values, link, warn, note, network)
     encoded: Dict[int, bytes] = {1: options.encode_option(1, str(network.netmask))}
 
     def put(code, value):
@@ -179,7 +188,7 @@ def build_profile(name: str, fields: Dict[str, str], link: Link,
             ranges = allocation.parse_ranges(fields["range"])
         except ValueError as e:
             warn("range: %s" % e)
-    return Profile(lease_time, network, encoded, ranges, tuple(warnings))
+    return Profile(lease_time, network, encoded, ranges, tuple(errors), tuple(notes))
 
 
 def _option_for_field(field: str) -> Optional[options.Option]:
@@ -198,13 +207,19 @@ def _option_for_field(field: str) -> Optional[options.Option]:
     return None
 
 
-def _network(values, link: Link, warn, fixed=None) -> ipaddress.IPv4Network:
+def _network(values, link: Link, warn, note, fixed=None) -> ipaddress.IPv4Network:
     """The subnet: `fixed` if given, else the group's gateway + prefix/netmask (accepting the
     seed's netmask-in-broadcast), else the link's."""
     broadcast = (values.get("broadcast") or "").strip()
+    if broadcast:
+        try:
+            ipaddress.IPv4Address(broadcast)
+        except ValueError:
+            warn("broadcast %r is not an address" % broadcast)
+            broadcast = ""
     if fixed is not None:
         if broadcast and broadcast != str(fixed.broadcast_address):
-            warn("broadcast %s is not the broadcast address of %s; sending %s" % (
+            note("broadcast %s is not the broadcast address of %s; sending %s" % (
                 broadcast, fixed, fixed.broadcast_address))
         return fixed
     mask = None
@@ -222,7 +237,7 @@ def _network(values, link: Link, warn, fixed=None) -> ipaddress.IPv4Network:
         except ValueError as e:
             warn("bad netmask/prefix %r (%s); using the link's %s" % (mask, e, link.network))
     if broadcast and broadcast != str(network.broadcast_address):
-        warn("broadcast %s is not the broadcast address of %s%s; sending %s" % (
+        note("broadcast %s is not the broadcast address of %s%s; sending %s" % (
             broadcast, network, " (it looks like a netmask)" if _is_netmask(broadcast) else "",
             network.broadcast_address))
     return network

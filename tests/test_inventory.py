@@ -42,8 +42,9 @@ class SeedGroupTests(unittest.SynchronousTestCase):
         self.assertEqual(decoded(profile, 6), ["10.10.10.10", "172.17.2.2"])
         self.assertEqual(decoded(profile, 15), "ojala.cloud")
         self.assertEqual(decoded(profile, 42), ["172.17.2.22"])
-        self.assertEqual(len(profile.warnings), 1)
-        self.assertIn("looks like a netmask", profile.warnings[0])
+        self.assertEqual(profile.errors, ())
+        self.assertEqual(len(profile.notes), 1)
+        self.assertIn("looks like a netmask", profile.notes[0])
 
     def test_default_group_with_prefix(self):
         profile = build_profile("default", SEED_DEFAULT, LINK)
@@ -85,6 +86,7 @@ class OurFieldTests(unittest.SynchronousTestCase):
     def test_bad_values_are_warnings_not_errors(self):
         profile = build_profile("g", {"dns": "x", "ntp": "300.1.1.1", "lease-time": "soon",
                                       "range": "a-b", "prefix": "40", "colour": "blue"}, LINK)
-        self.assertEqual(len(profile.warnings), 6)
+        self.assertEqual(len(profile.errors), 6)
+        self.assertEqual(profile.notes, ())
         self.assertNotIn(6, profile.options)
         self.assertEqual(profile.network, LINK.network)
