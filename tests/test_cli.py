@@ -1,0 +1,542 @@
+"""apidhcpd-cli against a private redis-server: the seed's `dhcp-cli` output, imports of the
+seed's redis-cli scripts and of ISC dhcpd.conf host blocks, the write commands and their
+validation. Some tests run the CLI as a real subprocess, the rest call cli.run() in-process."""
+
+import calendar
+import io
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+
+from twisted.internet import defer, reactor
+from twisted.trial import unittest
+
+from apidhcpd import cli
+from apidhcpd.store import AddressSource
+from tests.redisserver import free_port, shared_redis
+from tests.stores import connected_store
+from tests.test_seed_data import SEED, seed_commands
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURES = os.path.join(ROOT, "tests", "fixtures_cli")
+DHCPD_CONF = os.path.join(FIXTURES, "dhcpd.conf")
+A = "02:00:00:00:00:0a"
+
+
+def seed_text():
+    with open(SEED) as f:
+        return f.read()
+
+
+def seed_block(title):
+    """The lines of the seed's example output under `title` (up to the closing fence)."""
+    return re.search(re.escape(title) + r"\n(.*?)```", seed_text(), re.S).group(0)[:-3]
+
+
+def seed_script():
+    """The seed's redis-cli blocks, and its `show groups` output as hset lines, as one script."""
+    return "".join("redis-cli %s\n" % shlex.join(command) for command in seed_commands())
+
+
+def seed_mac_rows():
+    """(mac, ip, ts or None, description, group or None) of each `show mac` example line."""
+    rows = []
+    for line in seed_block("DHCP by Ethernet address:").splitlines()[2:]:
+        m = re.match(r"  mac:(\S+)  (\S+) +(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)?\s+(.*?)"
+                     r"(?:  \(group:(\S+)\))?$", line)
+        ts = m.group(3) and calendar.timegm(time.strptime(m.group(3), "%Y-%m-%d %H:%M:%S"))
+        rows.append((m.group(1), m.group(2), ts, m.group(4), m.group(5)))
+    return rows
+
+
+class CLITestCase(unittest.TestCase):
+    def setUp(self):
+        self.redis = shared_redis("cli")
+        self.redis.flushall()
+        old_tz = os.environ.get("TZ")
+        os.environ["TZ"] = "UTC"
+        time.tzset()
+        self.addCleanup(self._restore_tz, old_tz)
+
+    @staticmethod
+    def _restore_tz(old):
+        if old is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = old
+        time.tzset()
+
+    @defer.inlineCallbacks
+    def run_cli(self, *argv, stdin=""):
+        """cli.run() in this process: (exit status, stdout, stderr)."""
+        out, err = io.StringIO(), io.StringIO()
+        code = yield cli.run(["--redis", self.redis.url] + list(argv), reactor, out, err,
+                             io.StringIO(stdin))
+        return code, out.getvalue(), err.getvalue()
+
+    def subprocess_cli(self, *argv, stdin=None):
+        """`python -m apidhcpd.cli` as a real process, TZ=UTC, APIDHCPD_REDIS set."""
+        env = dict(os.environ, TZ="UTC", APIDHCPD_REDIS=self.redis.url)
+        done = subprocess.run([sys.executable, "-m", "apidhcpd.cli"] + list(argv), cwd=ROOT,
+                              env=env, input=stdin, capture_output=True, text=True, timeout=60)
+        return done.returncode, done.stdout, done.stderr
+
+    def hset(self, key, **fields):
+        args = [x for k, v in fields.items() for x in (k.replace("_", "-"), v)]
+        self.redis.cli("HSET", key, *args)
+
+    def hgetall(self, key, db=0):
+        flat = json.loads(self.redis.cli("-n", db, "-2", "--json", "HGETALL", key))
+        return dict(zip(flat[::2], flat[1::2]))
+
+    def keys(self, db=0):
+        return sorted(self.redis.cli("-n", db, "KEYS", "*").split())
+
+    def load_seed(self, db=0):
+        for command in seed_commands():
+            self.redis.cli("-n", db, *command)
+
+    def assertFails(self, result, *fragments, code=1):
+        status, out, err = result
+        self.assertEqual(status, code, (out, err))
+        for fragment in fragments:
+            self.assertIn(fragment, err)
+        return err
+
+
+class SeedFormatTests(CLITestCase):
+    """The seed's `dhcp-cli show groups` and `show mac`, line for line."""
+
+    def test_show_groups_prints_the_seeds_blocks(self):
+        self.load_seed()
+        code, out, err = self.subprocess_cli("show", "groups")
+        self.assertEqual((code, err), (0, ""))
+        expected = seed_block("DHCP groups:")
+        self.assertEqual(out.splitlines()[:2], ["DHCP groups:", ""])
+        blocks = out.rstrip("\n").split("\n\n")
+        self.assertEqual(sorted(blocks[1:]), sorted(expected.rstrip("\n").split("\n\n")[1:]))
+        self.assertEqual(blocks[0], "DHCP groups:")
+
+    def test_show_mac_reproduces_the_seeds_example_line_for_line(self):
+        for mac, ip, ts, description, group in seed_mac_rows():
+            fields = {"ip": ip, "description": description}
+            fields.update({"ts": str(ts)} if ts else {})
+            fields.update({"group": group} if group else {})
+            self.hset("mac:" + mac, **fields)
+        code, out, err = self.subprocess_cli("show", "mac")
+        self.assertEqual((code, err), (0, ""))
+        expected = seed_block("DHCP by Ethernet address:").rstrip("\n").splitlines()
+        lines = out.rstrip("\n").splitlines()
+        self.assertEqual(lines[:2], expected[:2])
+        self.assertEqual(sorted(lines[2:]), sorted(expected[2:]))
+        self.assertEqual(len(lines), 15)
+
+    def test_seed_data_show_mac_with_dynamic_entry_keeps_columns(self):
+        self.load_seed()
+        self.hset("mac:dc:a6:32:43:e5:e0", ts="1575812647")  # 2019-12-08 13:44:07 UTC
+        self.hset("mac:" + A, ip="172.17.2.200", dynamic="1", ts="1575812700",
+                  description="dynamic guest")
+        code, out, _ = self.subprocess_cli("show", "mac")
+        self.assertEqual(code, 0)
+        self.assertEqual(out, "\n".join([
+            "DHCP by Ethernet address:",
+            "",
+            "  mac:02:00:00:00:00:0a  172.17.2.200*       2019-12-08 13:45:00  dynamic guest",
+            "  mac:1c:f2:9a:68:49:b1  172.17.3.130                             "
+            "Google Nest Hub (Kitchen)",
+            "  mac:f4:f5:d8:a9:5a:b6  172.17.4.19                              "
+            "Google Chromecast Ultra  (group:getflix)",
+            "  mac:dc:a6:32:43:e5:e0  172.17.7.5          2019-12-08 13:44:07  "
+            "Kubernetes Node 4 (raspberry-pi4-5)",
+        ]) + "\n")
+
+    @defer.inlineCallbacks
+    def test_show_clients_uses_the_mac_layout(self):
+        self.hset("client:01020000000a0a", ip="172.17.3.9", description="by option 61",
+                  ts="1575812647")
+        self.hset("client:kitchen-hub", ip="172.17.3.10", group="getflix")
+        code, out, _ = yield self.run_cli("show", "clients")
+        self.assertEqual(code, 0)
+        self.assertEqual(out.splitlines(), [
+            "DHCP by client identifier:",
+            "",
+            "  client:01020000000a0a  172.17.3.9          2019-12-08 13:44:07  by option 61",
+            "  client:kitchen-hub     172.17.3.10                                (group:getflix)",
+        ])
+
+    @defer.inlineCallbacks
+    def test_every_show_command_has_json_output(self):
+        self.load_seed()
+        self.hset("mac:" + A, ip="172.17.9.1", dynamic="1", ts="1575812647")
+        self.hset("pool", **{"172.17.9.1": A, "172.17.9.2": ""})
+        self.hset("lease:172.17.9.1", mac=A, state="bound", expires="4102444800")
+        self.redis.cli("ZADD", "leases", "4102444800", "172.17.9.1")
+        for what in ("groups", "mac", "clients", "leases", "pools"):
+            code, out, err = yield self.run_cli("--json", "show", what)
+            self.assertEqual((code, err), (0, ""), what)
+            json.loads(out)
+        code, out, _ = yield self.run_cli("show", "mac", "--json")
+        entry = [e for e in json.loads(out) if e["key"] == "mac:" + A][0]
+        self.assertEqual((entry["ip"], entry["dynamic"], entry["ts"]),
+                         ("172.17.9.1", True, 1575812647))
+        code, out, _ = yield self.run_cli("--json", "show", "groups")
+        self.assertEqual(json.loads(out)["group:getflix"]["dns"], "82.103.129.240,46.246.29.68")
+        code, out, _ = yield self.run_cli("--json", "show", "leases")
+        self.assertEqual(json.loads(out), [{"ip": "172.17.9.1", "mac": A, "state": "bound",
+                                            "expires": 4102444800, "relay": ""}])
+        code, out, _ = yield self.run_cli("--json", "show", "pools")
+        self.assertEqual(json.loads(out), [{"name": "pool", "size": 2, "leased": 1,
+                                            "offered": 0, "declined": 0, "reserved": 0,
+                                            "free": 1, "utilisation": 50.0}])
+
+
+class ImportTests(CLITestCase):
+    def test_seed_script_gives_what_redis_cli_gives(self):
+        path = os.path.abspath(self.mktemp())
+        with open(path, "w") as f:
+            f.write("# the seed's blocks\n\n" + seed_script())
+        code, out, err = self.subprocess_cli("import", path)
+        self.assertEqual((code, out, err), (0, "imported 3 hosts, 3 groups, skipped 0 lines\n",
+                                            ""))
+        self.load_seed(db=1)  # the same script through redis-cli itself
+        inventory = [k for k in self.keys(1)]
+        self.assertEqual([k for k in self.keys() if k != "reserved"], inventory)
+        for key in inventory:
+            self.assertEqual(self.hgetall(key), self.hgetall(key, db=1), key)
+        # written through IAdmin.put: the reserved index knows the addresses
+        self.assertEqual(sorted(self.redis.cli("SMEMBERS", "reserved").split()),
+                         ["172.17.3.130", "172.17.4.19", "172.17.7.5"])
+
+    @defer.inlineCallbacks
+    def test_seed_script_quoting_comments_and_skipped_lines(self):
+        with open(os.path.join(FIXTURES, "inventory.sh")) as f:
+            script = f.read()
+        code, out, err = yield self.run_cli("import", "-", stdin=script)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(out, "imported 3 hosts, 1 groups, skipped 2 lines\n")
+        self.assertEqual(err, "line 25: skipped: redis-cli keys '*'\n"
+                              "line 26: skipped: echo done\n")
+        self.assertEqual(self.hgetall("group:lab")["dns"], "192.0.2.53,192.0.2.54")
+        self.assertEqual(self.hgetall("mac:02:00:00:00:02:01"), {
+            "description": "Anna's PC (lab)", "hostname": "anna-pc", "ip": "192.0.2.31",
+            "group": "lab"})
+        self.assertEqual(self.hgetall("mac:02:00:00:00:02:0a"), {
+            "description": 'Lab "switch"', "ip": "192.0.2.32", "group": "group:lab"})
+        self.assertEqual(self.hgetall("client:lab-printer")["ip"], "192.0.2.33")
+
+    @defer.inlineCallbacks
+    def test_seed_script_merges_without_del_and_replaces_with_del(self):
+        self.hset("mac:" + A, ip="172.17.3.50", ts="1575812647", hostname="old")
+        self.hset("mac:02:00:00:00:00:0b", ip="172.17.3.51", ts="1575812647", hostname="old")
+        script = ("redis-cli hset mac:%s description 'merged'\n"
+                  "redis-cli del mac:02:00:00:00:00:0b\n"
+                  "redis-cli hset mac:02:00:00:00:00:0b ip 172.17.3.52\n" % A)
+        code, out, err = yield self.run_cli("import", "-", stdin=script)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(self.hgetall("mac:" + A), {"ip": "172.17.3.50", "ts": "1575812647",
+                                                    "hostname": "old", "description": "merged"})
+        self.assertEqual(self.hgetall("mac:02:00:00:00:00:0b"), {"ip": "172.17.3.52"})
+        self.assertEqual(sorted(self.redis.cli("SMEMBERS", "reserved").split()),
+                         ["172.17.3.50", "172.17.3.52"])
+
+    @defer.inlineCallbacks
+    def test_a_bad_value_anywhere_rejects_the_whole_script(self):
+        script = seed_script() + "redis-cli hset mac:%s dns 10.10.10\n" % A
+        code, out, err = yield self.run_cli("import", "-", stdin=script)
+        self.assertFails((code, out, err), "mac:%s: dns:" % A)
+        self.assertEqual(self.keys(), [])
+        for bad, message in [
+                ("redis-cli hset mac:zz:00:00:00:00:01 ip 172.17.3.1", "bad MAC address"),
+                ("redis-cli hset mac:%s ip 172.17.3.300" % A, "is not an IPv4 address"),
+                ("redis-cli hset mac:%s ip 'unterminated" % A, "line 1: No closing quotation"),
+                ("redis-cli hset mac:%s ip" % A, "hset needs field value pairs"),
+                ("redis-cli hset mac:%s ip 172.17.3.1 group nosuch" % A,
+                 "group:nosuch does not exist"),
+                ("redis-cli hset lease:172.17.3.1 mac x", "not an inventory key")]:
+            result = yield self.run_cli("import", "-", stdin=bad + "\n")
+            self.assertFails(result, message)
+        self.assertEqual(self.keys(), [])
+
+    def test_dhcpd_conf_with_a_bad_address_writes_nothing(self):
+        self.hset("group:default", gateway="192.0.2.254", prefix="24")
+        before = {key: self.hgetall(key) for key in self.keys()}
+        result = self.subprocess_cli("import", DHCPD_CONF)
+        err = self.assertFails(result, "line 36: host broken-camera: bad fixed-address "
+                                       "'192.0.2.300'")
+        self.assertEqual(len(err.splitlines()), 1)
+        self.assertEqual(result[1], "")
+        self.assertEqual({key: self.hgetall(key) for key in self.keys()}, before)
+
+    def corrected_dhcpd_conf(self):
+        with open(DHCPD_CONF) as f:
+            return f.read().replace("192.0.2.300", "192.0.2.23")
+
+    def test_dhcpd_conf_host_blocks(self):
+        self.hset("group:default", gateway="192.0.2.254", prefix="24")
+        self.hset("group:lab", dns="192.0.2.53")
+        self.hset("mac:02:00:00:00:01:03", description="Anna's laptop", ts="1575812647")
+        code, out, err = self.subprocess_cli("import", "-", "--group", "lab",
+                                             stdin=self.corrected_dhcpd_conf())
+        self.assertEqual(code, 0, err)
+        self.assertEqual(out, "imported 5 hosts, 0 groups, skipped 8 lines\n")
+        self.assertIn("line 25: skipped in host media box: ddns-hostname media", err)
+        self.assertIn("line 2: skipped: option domain-name example.test", err)
+        self.assertEqual(self.hgetall("mac:00:1b:a9:0a:0b:0c"), {
+            "ip": "192.0.2.20", "hostname": "printer-hall", "description": "printer",
+            "group": "lab"})
+        self.assertEqual(self.hgetall("mac:02:00:00:00:01:01"), {
+            "ip": "192.0.2.21", "description": "nas-1", "group": "lab"})
+        self.assertEqual(self.hgetall("mac:02:00:00:00:01:02")["description"], "media box")
+        self.assertEqual(self.hgetall("mac:02:00:00:00:01:03"), {  # its description is kept
+            "description": "Anna's laptop", "ts": "1575812647", "hostname": "laptop",
+            "group": "lab"})
+        self.assertIn("192.0.2.23", self.redis.cli("SMEMBERS", "reserved").split())
+
+    @defer.inlineCallbacks
+    def test_dhcpd_conf_errors(self):
+        self.hset("group:default", gateway="192.0.2.254", prefix="24")
+        good = self.corrected_dhcpd_conf()
+        for text, message in [
+                (good.replace("192.0.2.23", "198.51.100.1"),
+                 "mac:02:00:00:00:01:04: ip 198.51.100.1 is outside 192.0.2.0/24"),
+                (good.replace("192.0.2.23", "192.0.2.22"), "192.0.2.22 is already reserved"),
+                (good.replace("02:00:00:00:01:04", "02:00:00:00:01:03"), "appears twice"),
+                (good.replace("2:0:0:0:1:1", "2:0:0:0:1"), "bad MAC address '2:0:0:0:1'"),
+                (good + "host x { fixed-address 192.0.2.40; }\n", "host x has no hardware"),
+                (good + "host y {\n", "missing '}'"),
+                (good + "}\n", "unexpected '}'"),
+                (good.replace('"laptop"', '"laptop'), "unterminated string")]:
+            result = yield self.run_cli("import", "-", stdin=text)
+            self.assertFails(result, message)
+        result = yield self.run_cli("import", "-", "--group", "nosuch", stdin=good)
+        self.assertFails(result, "group:nosuch does not exist")
+        self.assertEqual(self.keys(), ["group:default"])
+
+    @defer.inlineCallbacks
+    def test_dry_run_prints_the_changes_and_writes_nothing(self):
+        code, out, err = yield self.run_cli("import", "--dry-run", "-", stdin=seed_script())
+        self.assertEqual(code, 0, err)
+        self.assertIn("replace mac:f4:f5:d8:a9:5a:b6 description='Google Chromecast Ultra' "
+                      "hostname=chromecast-ultra ip=172.17.4.19 group=getflix\n", out)
+        self.assertIn("merge group:default domain=ojala.cloud. lease-time=24h", out)
+        self.assertTrue(out.endswith("dry run, nothing written: would import 3 hosts, "
+                                     "3 groups, skipped 0 lines\n"))
+        self.assertEqual(self.keys(), [])
+
+    @defer.inlineCallbacks
+    def test_format_detection_and_usage(self):
+        result = yield self.run_cli("import", "-", stdin="nothing here\n")
+        self.assertFails(result, "cannot tell the format")
+        result = yield self.run_cli("import", "-", "--format", "seed", stdin="echo hi\n")
+        self.assertFails(result, "nothing to import (1 lines skipped)")
+        result = yield self.run_cli("import", "-", "--group", "lab", stdin=seed_script())
+        self.assertFails(result, "--group applies to dhcpd input only", code=2)
+        result = yield self.run_cli("import", self.mktemp())
+        self.assertFails(result, "cannot read")
+
+
+class WriteCommandTests(CLITestCase):
+    def setUp(self):
+        super().setUp()
+        self.load_seed()
+
+    def reserved(self):
+        return sorted(self.redis.cli("SMEMBERS", "reserved").split())
+
+    @defer.inlineCallbacks
+    def test_set_host_merges_and_normalises_the_mac(self):
+        self.hset("mac:" + A, ts="1575812647", hostname="box")
+        code, out, err = yield self.run_cli("set", "host", "02-00-00-00-00-0A", "ip=172.17.3.60",
+                                            "description=Test box", "group=getflix")
+        self.assertEqual((code, err), (0, ""))
+        self.assertEqual(out.splitlines()[0], "mac:" + A)
+        self.assertIn("  ip = 172.17.3.60", out.splitlines())
+        self.assertEqual(self.hgetall("mac:" + A), {
+            "ts": "1575812647", "hostname": "box", "ip": "172.17.3.60",
+            "description": "Test box", "group": "getflix"})
+        self.assertIn("172.17.3.60", self.reserved())
+        code, out, err = yield self.run_cli("--json", "set", "host", A, "hostname=")
+        self.assertEqual(json.loads(out), {"mac:" + A: {
+            "ts": "1575812647", "ip": "172.17.3.60", "description": "Test box",
+            "group": "getflix"}})
+
+    @defer.inlineCallbacks
+    def test_set_host_replace_and_moving_the_address(self):
+        self.hset("mac:" + A, ip="172.17.3.60", hostname="box")
+        code, _, err = yield self.run_cli("set", "host", A, "--replace", "ip=172.17.3.61")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(self.hgetall("mac:" + A), {"ip": "172.17.3.61"})
+        self.assertIn("172.17.3.61", self.reserved())
+        self.assertNotIn("172.17.3.60", self.reserved())
+
+    @defer.inlineCallbacks
+    def test_setting_ip_on_a_dynamic_host_makes_it_a_reservation(self):
+        self.hset("mac:" + A, ip="172.17.9.1", dynamic="1")
+        code, _, err = yield self.run_cli("set", "host", A, "ip=172.17.9.1")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(self.hgetall("mac:" + A), {"ip": "172.17.9.1"})
+        self.assertIn("172.17.9.1", self.reserved())
+
+    @defer.inlineCallbacks
+    def test_set_client_group_subnet(self):
+        code, _, err = yield self.run_cli("set", "client", "kitchen-hub", "ip=172.17.3.70")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(self.hgetall("client:kitchen-hub"), {"ip": "172.17.3.70"})
+        code, _, err = yield self.run_cli("set", "group", "lab", "gateway=10.0.0.1",
+                                          "prefix=24", "range=10.0.0.10-10.0.0.20",
+                                          "lease-time=1h30m", "option-interface-mtu=9000")
+        self.assertEqual(code, 0, err)
+        code, _, err = yield self.run_cli("set", "subnet", "198.51.100.0/24", "group=lab",
+                                          "gateway=198.51.100.1",
+                                          "range=198.51.100.10-198.51.100.99")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(self.hgetall("subnet:198.51.100.0/24")["group"], "lab")
+
+    @defer.inlineCallbacks
+    def test_rejected_writes_change_nothing(self):
+        before = {key: self.hgetall(key) for key in self.keys()}
+        cases = [
+            (("set", "host", "02:00:00:00:00", "ip=172.17.3.1"), "bad MAC address"),
+            (("set", "host", A, "ip=172.17.3.999"), "ip '172.17.3.999' is not an IPv4"),
+            (("set", "host", A, "ip=10.1.2.3"),
+             "ip 10.1.2.3 is outside 172.17.0.0/16, the subnet of group:default"),
+            (("set", "host", A, "ip=172.17.7.5"),
+             "ip 172.17.7.5 is already reserved by mac:dc:a6:32:43:e5:e0"),
+            (("set", "host", A, "group=nosuch"), "group:nosuch does not exist"),
+            (("set", "host", A, "lease-time=1x"), "bad duration '1x'"),
+            (("set", "host", A, "colour=blue"), "unknown field 'colour'"),
+            (("set", "host", A, "dns=10.10.10"), "mac:%s: dns:" % A),
+            (("set", "client", "bad id", "ip=172.17.3.1"), "bad client id"),
+            (("set", "group", "bad name", "dns=1.1.1.1"), "bad group name"),
+            (("set", "group", "lab", "prefix=40"), "bad netmask/prefix '40'"),
+            (("set", "group", "lab", "broadcast=nonsense"), "is not an address"),
+            (("set", "group", "lab", "range=172.17.9.9-172.17.9.1"), "runs backwards"),
+            (("set", "group", "lab", "gateway=10.0.0.1", "prefix=24",
+              "range=10.0.0.10-10.0.1.20"), "range 10.0.0.10-10.0.1.20 is outside 10.0.0.0/24"),
+            (("set", "subnet", "198.51.100.0", "dns=1.1.1.1"), "write it as network/length"),
+            (("set", "subnet", "198.51.100.1/24", "dns=1.1.1.1"), "has host bits set"),
+            (("set", "subnet", "198.51.100.0/24", "range=198.51.101.1-198.51.101.9"),
+             "is outside 198.51.100.0/24"),
+            (("delete", "group", "default"), "group:default must exist"),
+            (("delete", "group", "getflix"), "group:getflix is used by mac:f4:f5:d8:a9:5a:b6"),
+            (("delete", "host", A), "mac:%s does not exist" % A),
+            (("pool", "add", "172.17.7.5"), "172.17.7.5 is reserved by mac:dc:a6:32:43:e5:e0"),
+            (("pool", "add", "172.17.9.300"), "bad address range"),
+            (("pool", "remove", "172.17.9.1"), "172.17.9.1 is not in the pool"),
+            (("lease", "release", "172.17.9.1"), "no lease on 172.17.9.1"),
+        ]
+        for argv, message in cases:
+            result = yield self.run_cli(*argv)
+            err = self.assertFails(result, message)
+            self.assertTrue(all(line.startswith("apidhcpd-cli: ") for line in err.splitlines()))
+        self.assertEqual({key: self.hgetall(key) for key in self.keys()}, before)
+
+    def test_usage_errors_exit_2(self):
+        for argv in (("set", "host", A, "no-equals-sign"), ("frobnicate",), ("show",),
+                     ("show", "nonsense"), ("set", "host", A), ("--redis", "http://x", "show",
+                                                                 "mac")):
+            code, _, err = self.subprocess_cli(*argv)
+            self.assertEqual(code, 2, (argv, err))
+            self.assertTrue(err)
+
+    @defer.inlineCallbacks
+    def test_no_redis_is_a_clear_error(self):
+        self.patch(cli, "CONNECT_TIMEOUT", 0.3)
+        out, err = io.StringIO(), io.StringIO()
+        url = "redis://127.0.0.1:%d/0" % free_port()
+        code = yield cli.run(["--redis", url, "show", "mac"], reactor, out, err)
+        self.assertEqual(code, 1)
+        self.assertEqual(err.getvalue(), "apidhcpd-cli: cannot connect to Redis at %s\n"
+                         % url[8:-2])
+
+    def test_delete_commands(self):
+        self.hset("client:kitchen-hub", ip="172.17.3.70")
+        self.hset("group:lab", dns="10.0.0.1")
+        self.hset("subnet:198.51.100.0/24", group="lab")
+        for argv, key in [(("host", "DC:A6:32:43:E5:E0"), "mac:dc:a6:32:43:e5:e0"),
+                          (("client", "kitchen-hub"), "client:kitchen-hub"),
+                          (("subnet", "198.51.100.0/24"), "subnet:198.51.100.0/24"),
+                          (("group", "lab"), "group:lab")]:
+            code, out, err = self.subprocess_cli("delete", *argv)
+            self.assertEqual((code, out, err), (0, "deleted %s\n" % key, ""))
+            self.assertNotIn(key, self.keys())
+
+    @defer.inlineCallbacks
+    def test_pool_add_remove_and_show_pools(self):
+        code, out, _ = yield self.run_cli("pool", "add", "172.17.9.1-172.17.9.4", "172.17.9.9")
+        self.assertEqual(out, "added 5 addresses to the pool (0 already there)\n")
+        self.hset("pool", **{"172.17.9.2": A})
+        code, out, _ = yield self.run_cli("pool", "add", "172.17.9.2", "172.17.9.10")
+        self.assertEqual(out, "added 1 addresses to the pool (1 already there)\n")
+        self.assertEqual(self.hgetall("pool")["172.17.9.2"], A)  # the owner is kept
+        self.hset("group:lab", gateway="10.0.0.1", prefix="24", range="10.0.0.10-10.0.0.19")
+        self.hset("mac:02:00:00:00:00:0b", ip="10.0.0.12", group="lab")
+        self.hset("lease:10.0.0.10", mac="02:00:00:00:00:0c", state="bound",
+                  expires="4102444800")
+        self.hset("lease:10.0.0.11", mac="", state="declined", expires="4102444800")
+        self.hset("lease:10.0.0.13", mac="02:00:00:00:00:0d", state="bound", expires="1")
+        self.redis.cli("ZADD", "leases", "1", "10.0.0.13", "4102444800", "10.0.0.10",
+                       "4102444800", "10.0.0.11")
+        code, out, _ = yield self.run_cli("show", "pools")
+        self.assertEqual(out.splitlines(), [
+            "DHCP pools:",
+            "",
+            "  name           size    leased   offered  declined  reserved      free      used",
+            "  group:lab        10         1         0         1         1         7     30.0%",
+            "  pool              6         1         0         0         0         5     16.7%",
+        ])
+        result = yield self.run_cli("pool", "remove", "172.17.9.2")
+        self.assertFails(result, "172.17.9.2 is held by %s" % A)
+        code, out, _ = yield self.run_cli("pool", "remove", "172.17.9.1", "172.17.9.2",
+                                          "--force")
+        self.assertEqual(out, "removed 2 addresses from the pool\n")
+        self.assertEqual(sorted(self.hgetall("pool")),
+                         ["172.17.9.10", "172.17.9.3", "172.17.9.4", "172.17.9.9"])
+
+    @defer.inlineCallbacks
+    def test_show_and_release_a_lease_the_server_made(self):
+        store = yield connected_store(self, self.redis)
+        self.hset("pool", **{"172.17.9.1": ""})
+        source = AddressSource("pool", (), seed_pool=True)
+        yield store.commit(A, "172.17.9.1", source, 3600, 1575812647, b"\x01\x02sw")
+        code, out, _ = yield self.run_cli("show", "leases")
+        self.assertEqual(out.splitlines(), [
+            "DHCP leases:", "",
+            "  172.17.9.1       02:00:00:00:00:0a  bound     2019-12-08 14:44:07  01027377"])
+        code, out, _ = yield self.run_cli("show", "mac")
+        self.assertIn("  mac:02:00:00:00:00:0a  172.17.9.1*         2019-12-08 13:44:07",
+                      out.splitlines())
+        code, out, err = yield self.run_cli("lease", "release", "172.17.9.1")
+        self.assertEqual((code, out, err), (0, "released 172.17.9.1\n", ""))
+        self.assertEqual(self.hgetall("pool"), {"172.17.9.1": ""})
+        self.assertNotIn("ip", self.hgetall("mac:" + A))
+        code, out, _ = yield self.run_cli("--json", "show", "leases")
+        self.assertEqual(json.loads(out), [])
+
+
+class ParsingTests(unittest.TestCase):
+    def test_mac_spellings(self):
+        for text in ("02:00:00:00:00:0A", "02-00-00-00-00-0a", "0200.0000.000a",
+                     "02000000000a", "mac:2:0:0:0:0:a"):
+            self.assertEqual(cli.mac_key(text), "mac:" + A)
+        for bad in ("02:00:00:00:00", "02:00:00:00:00:0g", "", "02:00:00:00:00:0a:0b"):
+            self.assertRaises(cli.Failed, cli.mac_key, bad)
+
+    def test_field_assignments(self):
+        self.assertEqual(cli.field_assignments(["ip=192.0.2.1", "dns=", "description=a=b"]),
+                         ({"ip": "192.0.2.1", "description": "a=b"}, {"dns"}))
+        self.assertRaises(cli.Usage, cli.field_assignments, ["=x"])
+
+    def test_dhcpd_tokens_skip_comments_and_unquote(self):
+        tokens = list(cli.dhcpd_tokens('host "a b" { # x { ;\n option host-name "q\\"x"; }'))
+        self.assertEqual(tokens, [("word", "host", 1), ("string", "a b", 1), ("{", "{", 1),
+                                  ("word", "option", 2), ("word", "host-name", 2),
+                                  ("string", 'q"x', 2), (";", ";", 2), ("}", "}", 2)])
+
+    def test_format_detection(self):
+        self.assertEqual(cli.detect_format("# x\nredis-cli del mac:x\n"), "seed")
+        self.assertEqual(cli.detect_format("group {\n host a {\n}\n}\n"), "dhcpd")
