@@ -12,7 +12,7 @@ from twisted.logger import Logger
 from twisted.python import usage
 from twisted.web.server import Site
 
-from apidhcpd import interface
+from apidhcpd import api, interface, metrics
 from apidhcpd.handlers import Policy
 from apidhcpd.heartbeat import heartbeat_resource
 from apidhcpd.inventory import Link, parse_duration
@@ -49,6 +49,8 @@ class Options(usage.Options):
         ["redis-timeout", None, "1s", "Deadline of each Redis call."],
         ["trusted-relays", None, None,
          "Comma list of relay addresses (giaddr) to accept; others are dropped."],
+        ["api-listen", None, "127.0.0.1:8080", "Admin API address host:port ('none': no API)."],
+        ["api-token-file", None, None, "File holding the bearer token that API writes need."],
     ]
 
     def postOptions(self):
@@ -76,6 +78,11 @@ class Options(usage.Options):
         for name in ("port", "heartbeat-port"):
             if not 0 <= self[name] <= 65535:
                 raise usage.UsageError("--%s must be a port number" % name)
+        try:
+            self["api-address"] = api.parse_listen(self["api-listen"])
+            self["api-token"] = api.read_token(self["api-token-file"])
+        except ValueError as e:
+            raise usage.UsageError(str(e))
 
 
 def _seconds(text):
@@ -171,7 +178,8 @@ def _periodic(seconds, call, name):
 def makeService(options, reactor=None):
     if reactor is None:
         from twisted.internet import reactor
-    store = RedisStore(options["redis-url"], reactor, timeout=options["redis-timeout"])
+    store = metrics.TimedStore(RedisStore(options["redis-url"], reactor,
+                                          timeout=options["redis-timeout"]))
     policy = Policy(server_id=options["id"], authoritative=bool(options["authoritative"]),
                     offer_hold=options["offer-hold"],
                     decline_probation=options["decline-probation"],
@@ -190,4 +198,10 @@ def makeService(options, reactor=None):
     if options["heartbeat-port"]:
         internet.TCPServer(options["heartbeat-port"], Site(heartbeat_resource(health)),
                            ).setServiceParent(top)
+    if options["api-address"]:
+        host, port = options["api-address"]
+        admin = api.AdminAPI(store, server, options["link"], options["api-token"], reactor,
+                             protocol=protocol)
+        internet.TCPServer(port, Site(admin.resource()), interface=host,
+                           reactor=reactor).setServiceParent(top)
     return top

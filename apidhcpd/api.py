@@ -1,0 +1,863 @@
+"""The HTTP admin API (Klein): JSON under /api/v1, the seed's legacy `POST /` query, /metrics.
+
+Knows the routes, how every write is validated (syntax of MACs, addresses, ranges and lease
+times; option fields through inventory.build_profile, whose warnings are exactly the field
+errors; a reserved address inside its network and reserved once), bearer-token authentication
+for writes, and how a legacy query becomes a DHCP message answered by DHCPServer.resolve, the
+same code path as a packet. Works on IAdmin (store.py), the very store object the DHCP server
+uses, so a write takes effect on the next packet. Keys are the Redis contract's
+(docs/redis.md); the routes are described in OPENAPI (served at /api/v1/openapi.json) and
+docs/api.md.
+"""
+
+import hmac
+import ipaddress
+import json
+import os
+import re
+from typing import Dict, List, Optional, Tuple
+
+from klein import Klein
+from twisted.logger import Logger
+from werkzeug.exceptions import HTTPException
+
+from apidhcpd import __version__, allocation, metrics
+from apidhcpd import options as opt
+from apidhcpd.inventory import build_profile
+from apidhcpd.message import Message
+from apidhcpd.store import HOST_PREFIXES, Host, StoreUnavailable
+
+log = Logger()
+
+SERVER_FIELDS = ("ts", "dynamic")  # written by the DHCP server, never through the API
+LEASE_STATES = ("offered", "bound", "declined")
+DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
+KINDS = {"hosts": "mac:", "clients": "client:", "groups": "group:", "subnets": "subnet:"}
+NOUNS = {"mac:": "host", "client:": "client", "relay:": "host", "remote:": "host",
+         "group:": "group", "subnet:": "subnet"}
+METHODS = {"mac": "mac", "client": "client", "relay": "relay", "remote": "relay"}
+
+_MACS = (re.compile(r"^[0-9a-f]{2}([:-])(?:[0-9a-f]{2}\1){4}[0-9a-f]{2}$"),
+         re.compile(r"^[0-9a-f]{12}$"), re.compile(r"^[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}$"))
+_GROUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_CLIENT_ID = re.compile(r"^[!-~]{1,255}$")
+
+
+class ApiError(Exception):
+    """Answered as {"error": error, "details": [...]} with `status`."""
+
+    def __init__(self, status: int, error: str, details=(), headers=None):
+        super().__init__(error)
+        self.status = status
+        self.error = error
+        self.details = [str(d) for d in details]
+        self.headers = headers or {}
+
+
+# start-up (tap.py)
+
+def parse_listen(text: str) -> Optional[Tuple[str, int]]:
+    """`--api-listen`: `host:port` (`[v6]:port`) -> (host, port); `none` -> None."""
+    if text.strip().lower() == "none":
+        return None
+    host, sep, port = text.strip().rpartition(":")
+    host = host.strip("[]")
+    try:
+        ipaddress.ip_address(host)
+        number = int(port)
+    except ValueError:
+        number = -1
+    if not sep or not 0 < number < 65536:
+        raise ValueError("bad --api-listen %r (use host:port, e.g. 127.0.0.1:8080, or none)"
+                         % text)
+    return host, number
+
+
+def read_token(path: Optional[str]) -> Optional[str]:
+    """The bearer token from `--api-token-file` (None without one); ValueError if unusable."""
+    if path is None:
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            token = f.read().strip()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError("cannot read --api-token-file %s: %s" % (
+            path, getattr(e, "strerror", None) or e))
+    if not token or any(c.isspace() for c in token):
+        raise ValueError("--api-token-file %s must hold one token (non-empty, no spaces)" % path)
+    return token
+
+
+# input checks
+
+def normalise_mac(text) -> str:
+    """`AA-BB-CC-DD-EE-FF`, `aabb.ccdd.eeff`, `aabbccddeeff` ... -> `aa:bb:cc:dd:ee:ff`."""
+    low = text.strip().lower() if isinstance(text, str) else ""
+    if any(pattern.match(low) for pattern in _MACS):
+        digits = re.sub(r"[^0-9a-f]", "", low)
+        return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
+    raise ApiError(400, "bad MAC address",
+                   ["%r is not a MAC address (write aa:bb:cc:dd:ee:ff)" % (text,)])
+
+
+def ipv4(text, what: str = "address") -> str:
+    try:
+        if isinstance(text, str):
+            return str(ipaddress.IPv4Address(text))
+    except ValueError:
+        pass
+    raise ApiError(400, "bad %s" % what, ["%r is not an IPv4 address" % (text,)])
+
+
+def _subnet_key(network: str, prefix: str) -> str:
+    try:
+        return "subnet:%s" % ipaddress.IPv4Network("%s/%s" % (network, prefix))
+    except ValueError as e:
+        raise ApiError(400, "bad subnet", ["%s/%s: %s" % (network, prefix, e)])
+
+
+def _named(pattern, text, what):
+    if not pattern.match(text):
+        raise ApiError(400, "bad %s" % what, ["%r is not a valid %s" % (text, what)])
+    return text
+
+
+def _plan(key: str, body: dict, current: Optional[dict], patch: bool):
+    """A PUT (replace) or PATCH (merge; null removes a field) as (hash afterwards, fields to
+    set, fields to remove). A PUT on a host keeps what the server wrote: `ts`, and a dynamic
+    lease (`ip` + `dynamic`) unless the body names an `ip`, which makes it a reservation."""
+    errors = []
+    for name, value in body.items():
+        if name in SERVER_FIELDS:
+            errors.append("%s: written by the server, not through the API" % name)
+        elif not name or name != name.strip():
+            errors.append("%r: not a field name" % name)
+        elif not (isinstance(value, str) or (patch and value is None)):
+            errors.append("%s: values are strings%s, not %s" % (
+                name, " (or null to remove the field)" if patch else "", type(value).__name__))
+    if errors:
+        raise ApiError(400, "invalid fields", errors)
+    current = current or {}
+    is_host = key.startswith(HOST_PREFIXES)
+    if patch:
+        sets = {k: v for k, v in body.items() if v is not None}
+        removes = [k for k, v in body.items() if v is None and k in current]
+        if is_host and "ip" in body and current.get("dynamic"):
+            removes.append("dynamic")
+        after = dict(current)
+        after.update(sets)
+        for name in removes:
+            after.pop(name, None)
+        return after, sets, removes
+    if not body:
+        raise ApiError(400, "no fields", ["PUT needs at least one field; DELETE removes"])
+    after = dict(body)
+    if is_host:
+        if "ts" in current:
+            after["ts"] = current["ts"]
+        if current.get("dynamic") and current.get("ip") and "ip" not in body:
+            after.update(ip=current["ip"], dynamic=current["dynamic"])
+    return after, after, []
+
+
+def _user_view(fields: dict) -> dict:
+    """The fields an operator wrote: without `ts`, and without a dynamic lease's `ip`."""
+    view = {k: v for k, v in fields.items() if k not in SERVER_FIELDS}
+    if fields.get("dynamic"):
+        view.pop("ip", None)
+    return view
+
+
+def _new_warnings(key, profile, base) -> List[str]:
+    """build_profile's warnings that the written fields add to those of what they inherit."""
+    prefix = "group %s: " % key
+    return [w[len(prefix):] if w.startswith(prefix) else w
+            for w in profile.warnings if w not in base.warnings]
+
+
+def _ranges_outside(profile) -> List[str]:
+    network = profile.network
+    low, high = int(network.network_address), int(network.broadcast_address)
+    return ["range: %s-%s is not inside %s" % (allocation.int_to_ip(start),
+                                                allocation.int_to_ip(end), network)
+            for start, end in profile.ranges if not (low <= start and end <= high)]
+
+
+def _group_ref(name: str) -> str:
+    return name[6:] if name.startswith("group:") else name
+
+
+# output
+
+def _json(request, status: int, body) -> bytes:
+    request.setResponseCode(status)
+    request.setHeader(b"content-type", b"application/json")
+    return json.dumps(body, sort_keys=True).encode() + b"\n"
+
+
+def _empty(request, status: int = 204) -> bytes:
+    request.setResponseCode(status)
+    return b""
+
+
+def _entry(key: str, fields: dict) -> dict:
+    return {"key": key, "id": key.split(":", 1)[1], "fields": fields}
+
+
+def _lease(lease) -> dict:
+    return {"ip": lease.ip, "mac": lease.mac, "state": lease.state, "expires": lease.expires,
+            "relay": lease.relay}
+
+
+def _address_order(ip: str):
+    try:
+        return (0, allocation.ip_to_int(ip), ip)
+    except OSError:
+        return (1, 0, ip)
+
+
+def _query(request, allowed) -> Dict[str, str]:
+    args = {k.decode("utf-8", "replace"): v[-1].decode("utf-8", "replace")
+            for k, v in request.args.items()}
+    unknown = sorted(set(args) - set(allowed))
+    if unknown:
+        raise ApiError(400, "unknown query parameter", ["%s (use %s)" % (
+            ", ".join(unknown), ", ".join(sorted(allowed)))])
+    return args
+
+
+def _paging(args) -> Tuple[int, int]:
+    values = []
+    for name, default, low, high in (("offset", 0, 0, None), ("limit", DEFAULT_LIMIT, 1,
+                                                                MAX_LIMIT)):
+        text = args.get(name, str(default))
+        if not text.isdigit() or int(text) < low or (high and int(text) > high):
+            raise ApiError(400, "bad %s" % name, ["%s must be an integer from %d%s" % (
+                name, low, " to %d" % high if high else "")])
+        values.append(int(text))
+    return values[0], values[1]
+
+
+def _page(items, offset, limit) -> dict:
+    return {"items": items[offset:offset + limit], "total": len(items), "offset": offset,
+            "limit": limit}
+
+
+def _is_loopback(request) -> bool:
+    host = getattr(request.getClientAddress(), "host", None)
+    try:
+        address = ipaddress.ip_address(host)
+    except (TypeError, ValueError):
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or bool(mapped and mapped.is_loopback)
+
+
+def _json_body(request, strict: bool = True) -> dict:
+    """The request's JSON object; 415 without a JSON content type (when `strict`), 400 when
+    it does not parse or is not an object."""
+    kind = (request.getHeader(b"content-type") or b"").split(b";")[0].strip().lower()
+    if strict and not (kind == b"application/json" or kind.endswith(b"+json")):
+        raise ApiError(415, "send JSON", ["Content-Type must be application/json"])
+    try:
+        body = json.loads(request.content.read() or b"")
+    except ValueError as e:
+        raise ApiError(400, "body is not JSON", [str(e)])
+    if not isinstance(body, dict):
+        raise ApiError(400, "body must be a JSON object", [])
+    return body
+
+
+def legacy_answer(tx, mac: str, client: Optional[str]) -> dict:
+    """The seed's response JSON from a transaction's reply and the host it found."""
+    reply = tx.reply
+    host = tx.lookup.host if tx.lookup else None
+    netmask = reply.get(1)
+    if host is not None and host.reserved_ip:
+        method = METHODS.get(host.key.split(":", 1)[0], "mac")
+    else:
+        method = "dynamic"
+    return {
+        "mac": mac, "client": client or "", "ip": reply.yiaddr,
+        "hostname": reply.get(12) or "",
+        "gateway": ",".join(reply.get(3) or []),
+        "netmask": netmask or "",
+        "broadcast": reply.get(28) or "",
+        "prefix": ipaddress.IPv4Network("0.0.0.0/" + netmask).prefixlen if netmask else None,
+        "dns": ",".join(reply.get(6) or []),
+        "domain": reply.get(15) or "",
+        "ntp": ",".join(reply.get(42) or []),
+        "leasetime": reply.get(51),
+        "description": host.fields.get("description", "") if host else "",
+        "method": method,
+        "slave": False,
+    }
+
+
+def _why_no_answer(tx) -> str:
+    """The likely reason a well-formed legacy query got no answer (the log has the exact one)."""
+    if tx.request.message_type == opt.DISCOVER:
+        host = tx.lookup.host
+        if host is not None and host.reserved_ip:
+            return "reserved address %s is not on %s" % (host.reserved_ip, tx.profile.network)
+        return "no free address for group %s" % tx.lookup.group_name
+    return "no record of %s for %s (the server is not authoritative)" % (
+        tx.request.requested_ip, tx.mac)
+
+
+class AdminAPI:
+    """The admin API on `store` (IStore + IAdmin), answering legacy queries with `server`
+    (a DHCPServer) as if they came in on `link`. `token`: the bearer token for writes, or None
+    (writes refused). `protocol`: the DHCPProtocol, for its malformed-packet count."""
+
+    app = Klein()
+
+    def __init__(self, store, server, link, token: Optional[str] = None, clock=None,
+                 protocol=None):
+        self.store = store
+        self.server = server
+        self.link = link
+        self.token = token.encode("utf-8") if token else None
+        self.clock = clock if clock is not None else server.clock
+        self.protocol = protocol
+
+    def resource(self):
+        return self.app.resource()
+
+    def now(self) -> int:
+        return int(self.clock.seconds())
+
+    def _authorize(self, request) -> None:
+        if self.token is None:
+            raise ApiError(403, "writes are disabled", [
+                "start apidhcpd with --api-token-file FILE to allow writes"])
+        scheme, _, given = (request.getHeader(b"authorization") or b"").partition(b" ")
+        if scheme.lower() != b"bearer" or not given.strip():
+            raise ApiError(401, "authentication required",
+                           ["send Authorization: Bearer <token>"],
+                           {b"www-authenticate": b'Bearer realm="apidhcpd"'})
+        if not hmac.compare_digest(given.strip(), self.token):
+            raise ApiError(401, "invalid token", [],
+                           {b"www-authenticate": b'Bearer realm="apidhcpd", '
+                                                 b'error="invalid_token"'})
+
+    # hosts, clients, groups, subnets
+
+    @app.route("/api/v1/<any(hosts, clients, groups, subnets):kind>", methods=["GET"])
+    async def list_entries(self, request, kind):
+        offset, limit = _paging(_query(request, ("offset", "limit")))
+        found = await self.store.hashes(KINDS[kind])
+        items = [_entry(key, found[key]) for key in sorted(found)]
+        return _json(request, 200, _page(items, offset, limit))
+
+    @app.route("/api/v1/hosts/<mac>", methods=["GET", "PUT", "PATCH", "DELETE"])
+    def host(self, request, mac):
+        return self._entry(request, "mac:" + normalise_mac(mac))
+
+    @app.route("/api/v1/clients/<cid>", methods=["GET", "PUT", "PATCH", "DELETE"])
+    def client(self, request, cid):
+        return self._entry(request, "client:" + _named(_CLIENT_ID, cid, "client id"))
+
+    @app.route("/api/v1/groups/<name>", methods=["GET", "PUT", "PATCH", "DELETE"])
+    def group(self, request, name):
+        return self._entry(request, "group:" + _named(_GROUP_NAME, name, "group name"))
+
+    @app.route("/api/v1/subnets/<network>/<prefix>", methods=["GET", "PUT", "PATCH", "DELETE"])
+    def subnet(self, request, network, prefix):
+        return self._entry(request, _subnet_key(network, prefix))
+
+    async def _entry(self, request, key):
+        method = request.method
+        if method == b"GET":
+            fields = await self.store.get(key)
+            if fields is None:
+                raise self._missing(key)
+            return _json(request, 200, _entry(key, fields))
+        self._authorize(request)
+        if method == b"DELETE":
+            if key == "group:default":
+                raise ApiError(409, "group:default must exist", [
+                    "it serves reserved hosts without a group; change it with PUT or PATCH"])
+            if not await self.store.delete(key):
+                raise self._missing(key)
+            return _empty(request)
+        patch = method == b"PATCH"
+        body = _json_body(request)
+        current = await self.store.get(key)
+        if patch and current is None:
+            raise self._missing(key)
+        after, sets, removes = _plan(key, body, current, patch)
+        await self._validate(key, _user_view(after))
+        result = current
+        if sets or not patch:
+            result = await self.store.put(key, sets, "merge" if patch else "replace")
+        if removes:
+            result = await self.store.put(key, {name: "" for name in removes}, "remove")
+        return _json(request, 201 if current is None else 200, _entry(key, result or {}))
+
+    def _missing(self, key):
+        return ApiError(404, "no such %s" % NOUNS[key.split(":", 1)[0] + ":"], ["no " + key])
+
+    async def _hash(self, key) -> dict:
+        return (await self.store.get(key)) or {}
+
+    async def _validate(self, key, fields) -> None:
+        """Raise ApiError (400, or 409 for an address another host reserves) unless the hash
+        `fields` may be written at `key`."""
+        if key.startswith(HOST_PREFIXES):
+            errors, ip = await self._check_host(key, fields)
+        else:
+            errors, ip = await self._check_group_or_subnet(key, fields), None
+        if errors:
+            raise ApiError(400, "invalid " + NOUNS[key.split(":", 1)[0] + ":"], errors)
+        if ip:
+            for prefix in HOST_PREFIXES:
+                for other, values in (await self.store.hashes(prefix)).items():
+                    if other != key and Host(other, values).reserved_ip == ip:
+                        raise ApiError(409, "address already reserved",
+                                       ["%s is reserved by %s" % (ip, other)])
+
+    async def _check_host(self, key, fields):
+        errors = []
+        if "range" in fields:
+            errors.append("range: a field of groups and subnets, not of hosts")
+        name = Host(key, fields).group_name
+        default = await self._hash("group:default")
+        group = default if name == "default" else await self.store.get("group:" + name)
+        if group is None:
+            if fields.get("group"):
+                errors.append("group: there is no group:%s" % name)
+            name, group = "default", default
+        merged = dict(default)
+        if name != "default":
+            merged.update(group)
+        merged["range"] = ""
+        profile = build_profile(key, merged, self.link, host_fields=fields)
+        errors += _new_warnings(key, profile, build_profile(key, merged, self.link))
+        ip = fields.get("ip")
+        if ip is None:
+            return errors, None
+        try:
+            address = ipaddress.IPv4Address(ip)
+        except ValueError:
+            return errors + ["ip: %r is not an IPv4 address" % ip], None
+        subnets = await self.store.hashes("subnet:")
+        match = allocation.longest_match(ip, [k[7:] for k in subnets])
+        networks = [profile.network]
+        if match:
+            networks.insert(0, ipaddress.IPv4Network(match, strict=False))
+        home = next((n for n in networks if address in n), None)
+        if home is None:
+            errors.append("ip: %s is not on %s, the network of group %s, nor in a subnet: key"
+                          % (ip, profile.network, name))
+        elif home.prefixlen < 31 and address in (home.network_address, home.broadcast_address):
+            errors.append("ip: %s is the network or broadcast address of %s" % (ip, home))
+        elif ip == self.link.address:
+            errors.append("ip: %s is this server's own address" % ip)
+        return errors, ip
+
+    async def _check_group_or_subnet(self, key, fields):
+        is_group = key.startswith("group:")
+        errors = ["%s: a field of hosts, not of %s" % (name, "groups" if is_group else "subnets")
+                  for name in (("ip", "group") if is_group else ("ip",)) if name in fields]
+        if not is_group and fields.get("group"):
+            if await self.store.get("group:" + _group_ref(fields["group"])) is None:
+                errors.append("group: there is no group:%s" % _group_ref(fields["group"]))
+        network = None if is_group else ipaddress.IPv4Network(key[7:])
+        default = {} if key == "group:default" else await self._hash("group:default")
+        merged = dict(default)
+        merged.update(fields)
+        merged["range"] = fields.get("range", "")
+        profile = build_profile(key, merged, self.link, network=network)
+        base = build_profile(key, dict(default, range=""), self.link, network=network)
+        return errors + _new_warnings(key, profile, base) + _ranges_outside(profile)
+
+    # the seed's pool hash
+
+    @app.route("/api/v1/pool", methods=["GET"])
+    async def pool(self, request):
+        pool = await self._hash("pool")
+        addresses = [{"address": ip, "owner": pool[ip]} for ip in sorted(pool, key=_address_order)]
+        return _json(request, 200, {"addresses": addresses, "size": len(pool),
+                                    "free": sum(1 for owner in pool.values() if not owner)})
+
+    @app.route("/api/v1/pool/<address>", methods=["PUT", "DELETE"])
+    async def pool_address(self, request, address):
+        self._authorize(request)
+        ip = ipv4(address)
+        pool = await self._hash("pool")
+        if request.method == b"PUT":
+            if ip not in pool:
+                await self.store.put("pool", {ip: ""}, "merge")
+            return _json(request, 200 if ip in pool else 201,
+                         {"address": ip, "owner": pool.get(ip, "")})
+        force = _query(request, ("force",)).get("force", "") in ("1", "true", "yes")
+        if ip not in pool:
+            raise ApiError(404, "not in the pool", ["%s is not in the pool hash" % ip])
+        if pool[ip] and not force:
+            raise ApiError(409, "address in use", [
+                "%s is %s's; end its lease first (DELETE /api/v1/leases/%s) or add ?force=true"
+                % (ip, pool[ip], ip)])
+        await self.store.put("pool", {ip: ""}, "remove")
+        return _empty(request)
+
+    # leases
+
+    @app.route("/api/v1/leases", methods=["GET"])
+    async def leases(self, request):
+        args = _query(request, ("offset", "limit", "subnet", "state", "mac"))
+        offset, limit = _paging(args)
+        tests = []
+        if "subnet" in args:
+            try:
+                network = ipaddress.IPv4Network(args["subnet"], strict=False)
+            except ValueError as e:
+                raise ApiError(400, "bad subnet", [str(e)])
+            tests.append(lambda lease: ipaddress.IPv4Address(lease.ip) in network)
+        if "state" in args:
+            if args["state"] not in LEASE_STATES:
+                raise ApiError(400, "bad state", ["state is one of " + ", ".join(LEASE_STATES)])
+            tests.append(lambda lease: lease.state == args["state"])
+        if "mac" in args:
+            mac = normalise_mac(args["mac"])
+            tests.append(lambda lease: lease.mac == mac)
+        found = [_lease(lease) for lease in await metrics.all_leases(self.store)
+                 if all(test(lease) for test in tests)]
+        return _json(request, 200, _page(found, offset, limit))
+
+    @app.route("/api/v1/leases/<ip>", methods=["GET", "DELETE"])
+    async def lease(self, request, ip):
+        ip = ipv4(ip)
+        if request.method == b"DELETE":
+            self._authorize(request)
+            if not await self.store.end_lease(ip):
+                raise ApiError(404, "no lease", ["no lease on %s" % ip])
+            return _empty(request)
+        for lease in await metrics.all_leases(self.store):
+            if lease.ip == ip:
+                return _json(request, 200, _lease(lease))
+        raise ApiError(404, "no lease", ["no lease on %s" % ip])
+
+    # status, metrics, description
+
+    @app.route("/api/v1/status", methods=["GET"])
+    async def status(self, request):
+        redis, pools = {"ok": True, "error": None}, []
+        try:
+            await self.store.ping()
+            pools = await metrics.pool_usage(self.store, self.now())
+        except StoreUnavailable as e:
+            redis = {"ok": False, "error": str(e)}
+        return _json(request, 200, {"version": __version__, "role": "standalone",
+                                    "server_id": self.server.policy.server_id,
+                                    "redis": redis, "pools": pools})
+
+    @app.route("/metrics", methods=["GET"])
+    async def metrics_page(self, request):
+        up, pools = True, []
+        try:
+            await self.store.ping()
+            pools = await metrics.pool_usage(self.store, self.now())
+        except StoreUnavailable:
+            up = False
+        request.setHeader(b"content-type", metrics.CONTENT_TYPE)
+        return metrics.render(
+            self.server.counters, pools=pools, store_up=up,
+            latency=getattr(self.store, "latency", None),
+            store_errors=getattr(self.store, "errors", None),
+            malformed=getattr(self.protocol, "malformed", None),
+            version=__version__).encode()
+
+    @app.route("/api/v1/openapi.json", methods=["GET"])
+    def openapi(self, request):
+        return _json(request, 200, OPENAPI)
+
+    # the seed's legacy query
+
+    @app.route("/", methods=["POST"])
+    async def legacy(self, request):
+        """`{"mac", "client"}` -> the seed's answer (a DISCOVER); `"op": "request"` + `"ip"`
+        commits (an INIT-REBOOT REQUEST), `"op": "release"` + `"ip"` releases, `"op": "ping"`
+        checks the store. A token is needed only from outside loopback, when one is set."""
+        if self.token is not None and not _is_loopback(request):
+            self._authorize(request)
+        body = _json_body(request, strict=False)
+        op = body.get("op") or "discover"
+        if op == "ping":
+            await self.store.ping()
+            return _json(request, 200, {"ok": True})
+        if op not in ("discover", "request", "release"):
+            raise ApiError(400, "bad op", ["op is discover (default), request, release or ping"])
+        mac = normalise_mac(body.get("mac"))
+        client = body.get("client")
+        if client is not None and not isinstance(client, str):
+            raise ApiError(400, "bad client", ["client is a string (the client's host name)"])
+        msg = Message(op=1, xid=int.from_bytes(os.urandom(4), "big"),
+                      chaddr=bytes.fromhex(mac.replace(":", "")))
+        if op == "discover":
+            msg.set(53, opt.DISCOVER)
+        elif op == "request":
+            msg.set(53, opt.REQUEST)
+            msg.set(50, ipv4(body.get("ip"), "ip"))
+        else:
+            msg.set(53, opt.RELEASE)
+            msg.ciaddr = ipv4(body.get("ip"), "ip")
+            msg.set(54, self.server.policy.server_id)
+        if client:
+            try:
+                msg.set(12, client)
+            except opt.OptionError as e:
+                raise ApiError(400, "bad client", [str(e)])
+        tx = await self.server.resolve(msg, self.link)
+        if op == "release":
+            return _empty(request)
+        if tx.reply is None:
+            if tx.lookup is None or tx.profile is None:
+                raise ApiError(503, "no answer", ["the store did not answer in time"])
+            raise ApiError(404, "no answer", [_why_no_answer(tx)])
+        if tx.reply.message_type == opt.NAK:
+            raise ApiError(409, "nak", [tx.reply.get(56) or ""])
+        return _json(request, 200, legacy_answer(tx, mac, client))
+
+    # errors
+
+    @app.handle_errors(ApiError)
+    def _api_error(self, request, failure):
+        error = failure.value
+        for name, value in error.headers.items():
+            request.setHeader(name, value)
+        return _json(request, error.status, {"error": error.error, "details": error.details})
+
+    @app.handle_errors(StoreUnavailable)
+    def _store_error(self, request, failure):
+        return _json(request, 503, {"error": "store unavailable",
+                                    "details": [failure.getErrorMessage()]})
+
+    @app.handle_errors(HTTPException)
+    def _http_error(self, request, failure):
+        error = failure.value
+        if getattr(error, "new_url", None):  # werkzeug's redirect (a trailing slash)
+            request.setHeader(b"location", error.new_url.encode())
+        if error.code == 405 and getattr(error, "valid_methods", None):
+            request.setHeader(b"allow", ", ".join(error.valid_methods).encode())
+        return _json(request, error.code, {"error": error.name.lower(),
+                                           "details": [request.path.decode("utf-8", "replace")]})
+
+    @app.handle_errors(Exception)
+    def _internal_error(self, request, failure):
+        log.failure("admin API: {method} {path}", failure,
+                    method=request.method.decode(), path=request.path.decode("utf-8", "replace"))
+        return _json(request, 500, {"error": "internal error",
+                                    "details": [failure.getErrorMessage()]})
+
+
+# The OpenAPI 3 description, served at /api/v1/openapi.json.
+
+def _ref(name):
+    return {"$ref": "#/components/schemas/" + name}
+
+
+def _response(description, schema=None, media="application/json"):
+    response = {"description": description}
+    if schema is not None:
+        response["content"] = {media: {"schema": schema}}
+    return response
+
+
+def _operation(tag, summary, responses, params=(), body=None, write=False, query=()):
+    operation = {"tags": [tag], "summary": summary,
+                 "parameters": list(params) + list(query),
+                 "responses": dict(responses, default=_response(
+                     "An error: 400 bad input, 401/403 authentication, 404 missing, 409 "
+                     "conflict, 415 not JSON, 503 store unavailable", _ref("Error")))}
+    if body is not None:
+        operation["requestBody"] = {"required": True,
+                                    "content": {"application/json": {"schema": body}}}
+    if write:
+        operation["security"] = [{"bearer": []}]
+    return operation
+
+
+def _param(name, description, where="path", schema=None):
+    return {"name": name, "in": where, "required": where == "path", "description": description,
+            "schema": schema or {"type": "string"}}
+
+
+_PAGING = (_param("offset", "Skip this many items.", "query", {"type": "integer", "minimum": 0}),
+           _param("limit", "At most this many items (1-%d, default %d)." % (
+               MAX_LIMIT, DEFAULT_LIMIT), "query", {"type": "integer", "minimum": 1,
+                                                    "maximum": MAX_LIMIT}))
+
+
+def _collection(tag, noun, params):
+    entry = _response("The %s." % noun, _ref("Entry"))
+    return {
+        "get": _operation(tag, "Read a %s." % noun, {"200": entry}, params),
+        "put": _operation(tag, "Create or replace a %s (201 created, 200 replaced)." % noun,
+                          {"200": entry, "201": entry}, params, _ref("Fields"), True),
+        "patch": _operation(tag, "Merge fields into a %s; null removes a field." % noun,
+                            {"200": entry}, params, _ref("Patch"), True),
+        "delete": _operation(tag, "Delete a %s." % noun, {"204": _response("Deleted.")},
+                             params, write=True),
+    }
+
+
+def _listing(tag, noun):
+    return {"get": _operation(tag, "List %s, by key." % noun,
+                              {"200": _response("One page.", _ref("EntryList"))},
+                              query=_PAGING)}
+
+
+_STRING = {"type": "string"}
+_INTEGER = {"type": "integer"}
+
+OPENAPI = {
+    "openapi": "3.0.3",
+    "info": {"title": "apidhcpd admin API", "version": __version__,
+             "description": "The inventory (hosts, clients, groups, subnets, the pool hash), "
+                            "leases and status of apidhcpd; the seed's legacy query at POST /. "
+                            "Reads are open; writes need `Authorization: Bearer <token>` "
+                            "(--api-token-file). See docs/api.md."},
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "Error": {"type": "object", "required": ["error", "details"],
+                      "additionalProperties": False,
+                      "properties": {"error": _STRING,
+                                     "details": {"type": "array", "items": _STRING}}},
+            "Fields": {"type": "object", "additionalProperties": _STRING,
+                       "description": "A hash of the Redis contract (docs/redis.md): field "
+                                      "name -> string value."},
+            "Patch": {"type": "object",
+                      "additionalProperties": {"type": "string", "nullable": True}},
+            "Entry": {"type": "object", "required": ["key", "id", "fields"],
+                      "additionalProperties": False,
+                      "properties": {"key": _STRING, "id": _STRING, "fields": _ref("Fields")}},
+            "EntryList": {"type": "object", "required": ["items", "total", "offset", "limit"],
+                          "additionalProperties": False,
+                          "properties": {"items": {"type": "array", "items": _ref("Entry")},
+                                         "total": _INTEGER, "offset": _INTEGER,
+                                         "limit": _INTEGER}},
+            "Lease": {"type": "object", "required": ["ip", "mac", "state", "expires", "relay"],
+                      "additionalProperties": False,
+                      "properties": {"ip": _STRING, "mac": _STRING,
+                                     "state": {"type": "string", "enum": list(LEASE_STATES)},
+                                     "expires": _INTEGER, "relay": _STRING}},
+            "LeaseList": {"type": "object", "required": ["items", "total", "offset", "limit"],
+                          "additionalProperties": False,
+                          "properties": {"items": {"type": "array", "items": _ref("Lease")},
+                                         "total": _INTEGER, "offset": _INTEGER,
+                                         "limit": _INTEGER}},
+            "PoolAddress": {"type": "object", "required": ["address", "owner"],
+                            "additionalProperties": False,
+                            "properties": {"address": _STRING, "owner": _STRING}},
+            "Pool": {"type": "object", "required": ["addresses", "size", "free"],
+                     "additionalProperties": False,
+                     "properties": {"addresses": {"type": "array",
+                                                  "items": _ref("PoolAddress")},
+                                    "size": _INTEGER, "free": _INTEGER}},
+            "PoolUsage": {"type": "object", "additionalProperties": False,
+                          "required": ["name", "size", "bound", "offered", "declined",
+                                       "utilisation"],
+                          "properties": {"name": _STRING, "size": _INTEGER,
+                                         "bound": _INTEGER, "offered": _INTEGER,
+                                         "declined": _INTEGER,
+                                         "utilisation": {"type": "number"}}},
+            "Status": {"type": "object", "additionalProperties": False,
+                       "required": ["version", "role", "server_id", "redis", "pools"],
+                       "properties": {
+                           "version": _STRING,
+                           "role": {"type": "string", "enum": ["standalone"]},
+                           "server_id": _STRING,
+                           "redis": {"type": "object", "required": ["ok", "error"],
+                                     "additionalProperties": False,
+                                     "properties": {"ok": {"type": "boolean"},
+                                                    "error": {"type": "string",
+                                                              "nullable": True}}},
+                           "pools": {"type": "array", "items": _ref("PoolUsage")}}},
+            "LegacyQuery": {"type": "object", "required": ["mac"],
+                            "properties": {
+                                "mac": _STRING,
+                                "client": {"type": "string", "nullable": True},
+                                "op": {"type": "string",
+                                       "enum": ["discover", "request", "release", "ping"]},
+                                "ip": _STRING}},
+            "LegacyAnswer": {
+                "type": "object", "additionalProperties": False,
+                "required": ["mac", "client", "hostname", "ip", "gateway", "netmask",
+                             "broadcast", "prefix", "dns", "domain", "ntp", "leasetime",
+                             "description", "method", "slave"],
+                "properties": {
+                    "mac": _STRING, "client": _STRING, "hostname": _STRING, "ip": _STRING,
+                    "gateway": _STRING, "netmask": _STRING, "broadcast": _STRING,
+                    "prefix": {"type": "integer", "nullable": True},
+                    "dns": _STRING, "domain": _STRING, "ntp": _STRING,
+                    "leasetime": {"type": "integer", "nullable": True},
+                    "description": _STRING,
+                    "method": {"type": "string", "enum": ["client", "mac", "relay", "dynamic"]},
+                    "slave": {"type": "boolean"}}},
+            "Ok": {"type": "object", "required": ["ok"],
+                   "properties": {"ok": {"type": "boolean"}}},
+        },
+    },
+    "paths": {
+        "/api/v1/hosts": _listing("hosts", "hosts (mac:<mac>)"),
+        "/api/v1/hosts/{mac}": _collection("hosts", "host", [_param(
+            "mac", "The MAC address; any common form, stored as aa:bb:cc:dd:ee:ff.")]),
+        "/api/v1/clients": _listing("clients", "clients (client:<id>)"),
+        "/api/v1/clients/{id}": _collection("clients", "client", [_param(
+            "id", "The client id: option 61 as lower-case hex, or the host name (option 12).")]),
+        "/api/v1/groups": _listing("groups", "groups (group:<name>)"),
+        "/api/v1/groups/{name}": _collection("groups", "group", [_param(
+            "name", "The group name.")]),
+        "/api/v1/subnets": _listing("subnets", "subnets (subnet:<network>/<prefix>)"),
+        "/api/v1/subnets/{network}/{prefix}": _collection("subnets", "subnet", [
+            _param("network", "The network address."),
+            _param("prefix", "The prefix length.", schema=_INTEGER)]),
+        "/api/v1/pool": {"get": _operation(
+            "pool", "The seed's pool hash: its addresses and their owners.",
+            {"200": _response("The pool.", _ref("Pool"))})},
+        "/api/v1/pool/{address}": {
+            "put": _operation("pool", "Add an address (201; 200 when already there).",
+                              {"200": _response("Present.", _ref("PoolAddress")),
+                               "201": _response("Added.", _ref("PoolAddress"))},
+                              [_param("address", "An IPv4 address.")], write=True),
+            "delete": _operation("pool", "Remove an address (409 while it has an owner, "
+                                         "unless force=true).",
+                                 {"204": _response("Removed.")},
+                                 [_param("address", "An IPv4 address.")], write=True,
+                                 query=[_param("force", "Remove even if owned.", "query",
+                                               {"type": "boolean"})])},
+        "/api/v1/leases": {"get": _operation(
+            "leases", "Leases in expiry order, filtered.",
+            {"200": _response("One page.", _ref("LeaseList"))},
+            query=list(_PAGING) + [
+                _param("subnet", "Only addresses in this network (CIDR).", "query"),
+                _param("state", "Only leases in this state.", "query",
+                       {"type": "string", "enum": list(LEASE_STATES)}),
+                _param("mac", "Only leases of this MAC.", "query")])},
+        "/api/v1/leases/{ip}": {
+            "get": _operation("leases", "The lease on an address.",
+                              {"200": _response("The lease.", _ref("Lease"))},
+                              [_param("ip", "An IPv4 address.")]),
+            "delete": _operation("leases", "End the lease on an address, whoever holds it.",
+                                 {"204": _response("Ended.")},
+                                 [_param("ip", "An IPv4 address.")], write=True)},
+        "/api/v1/status": {"get": _operation(
+            "status", "Version, role, Redis health and pool utilisation.",
+            {"200": _response("The status.", _ref("Status"))})},
+        "/api/v1/openapi.json": {"get": _operation(
+            "status", "This description.", {"200": _response("OpenAPI 3.", {"type": "object"})})},
+        "/metrics": {"get": _operation(
+            "status", "Prometheus metrics.",
+            {"200": _response("Text exposition format 0.0.4.", _STRING, "text/plain")})},
+        "/": {"post": _operation(
+            "legacy", "The seed's query: what a DHCP client with this MAC (and host name) "
+                      "gets. op=request commits an address, op=release releases it. Needs the "
+                      "token only from outside loopback, when a token is set.",
+            {"200": _response("The answer (or {\"ok\": true} for op=ping).",
+                              {"oneOf": [_ref("LegacyAnswer"), _ref("Ok")]}),
+             "204": _response("Released (op=release).")},
+            body=_ref("LegacyQuery"))},
+    },
+}

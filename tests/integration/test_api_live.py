@@ -1,0 +1,114 @@
+"""The admin API of a running `twistd -n apidhcpd`, over real HTTP (curl inside the server's
+namespace, on its own loopback), with a real dhclient: a host written through the API is served
+without a restart, and a lease ended through the API is gone from Redis."""
+
+import json
+import os
+import time
+
+from twisted.trial import unittest
+
+from tests.integration import clients
+from tests.integration.apidhcpd import ServerProcess, seed
+from tests.integration.netns import make_lan, random_mac, require_root_and_tools
+from tests.redisserver import shared_redis
+
+PORT = 8080  # on the namespace's own loopback
+TOKEN = "integration-token-5b1f0c"
+
+
+def in_pool(ip):
+    return ip is not None and 100 <= int(ip.rsplit(".", 1)[1]) <= 250
+
+
+class LiveAPITests(unittest.TestCase):
+    timeout = 120
+
+    def setUp(self):
+        require_root_and_tools(self, "dhclient", "redis-server", "curl")
+        self.redis = shared_redis("integration")
+        self.redis.flushall()
+        seed(self.redis)
+        self.lan = make_lan(self)
+        self.srv = self.lan.add_host("srv", "192.0.2.1/24")
+        self.cli = self.lan.add_host("cli")
+        token_file = os.path.join(self.lan.mkdtemp("token"), "api-token")
+        with open(token_file, "w") as f:
+            f.write(TOKEN + "\n")
+        self.server = ServerProcess(self.srv, self.redis.unix_url,
+                                    "--api-listen", "127.0.0.1:%d" % PORT,
+                                    "--api-token-file", token_file)
+        deadline = time.monotonic() + 15
+        while self.http("GET", "/api/v1/status")[0] != 200:
+            self.assertLess(time.monotonic(), deadline, "the API did not come up:\n"
+                            + self.server.log())
+            time.sleep(0.1)
+
+    def http(self, method, path, body=None, token=TOKEN):
+        """curl in the server's namespace: (status, parsed JSON or text); status 0 when
+        nothing answered."""
+        argv = ["curl", "-sS", "--max-time", "10", "-X", method, "-o", "-",
+                "-w", "\n%{http_code}", "http://127.0.0.1:%d%s" % (PORT, path)]
+        if token:
+            argv += ["-H", "Authorization: Bearer " + token]
+        if body is not None:
+            argv += ["-H", "Content-Type: application/json", "--data-binary", "@-"]
+        done = self.srv.run(argv, check=False, input=None if body is None else json.dumps(body))
+        text, _, code = done.stdout.rpartition("\n")
+        try:
+            return int(code), json.loads(text) if text.strip() else None
+        except ValueError:
+            return (int(code) if code.isdigit() else 0), text
+
+    def hget(self, key, field):
+        return self.redis.cli("HGET", key, field).strip()
+
+    def test_a_host_written_through_the_api_is_served_without_a_restart(self):
+        path = "/api/v1/hosts/" + self.cli.mac.upper().replace(":", "-")
+        body = {"ip": "192.0.2.42", "hostname": "api-host", "description": "Made by the API"}
+        self.assertEqual(self.http("PUT", path, body, token=None)[0], 401)
+        self.assertEqual(self.http("PUT", path, body, token="wrong")[0], 401)
+        self.assertEqual(self.redis.cli("EXISTS", "mac:" + self.cli.mac).strip(), "0")
+        code, entry = self.http("PUT", path, body)
+        self.assertEqual((code, entry["key"]), (201, "mac:" + self.cli.mac))
+        self.assertEqual(self.hget("mac:" + self.cli.mac, "ip"), "192.0.2.42")
+        self.assertEqual(self.redis.cli("SISMEMBER", "reserved", "192.0.2.42").strip(), "1")
+        lease = clients.run_dhclient(self.cli)
+        self.assertTrue(lease.ok, lease.log)
+        self.assertEqual((lease.ip, lease.hostname, lease.server_id),
+                         ("192.0.2.42", "api-host", "192.0.2.1"))
+        code, entry = self.http("GET", path)
+        self.assertTrue(entry["fields"]["ts"].isdigit())
+        code, error = self.http("PUT", "/api/v1/hosts/" + random_mac(), {"ip": "192.0.2.42"})
+        self.assertEqual((code, error["error"]), (409, "address already reserved"))
+
+    def test_a_lease_ended_through_the_api_is_gone_from_redis(self):
+        lease = clients.run_dhclient(self.cli)
+        self.assertTrue(lease.ok and in_pool(lease.ip), lease.log)
+        code, found = self.http("GET", "/api/v1/leases?state=bound&mac=" + self.cli.mac)
+        self.assertEqual([(x["ip"], x["mac"]) for x in found["items"]],
+                         [(lease.ip, self.cli.mac)])
+        self.assertEqual(self.http("DELETE", "/api/v1/leases/" + lease.ip, token=None)[0], 401)
+        self.assertEqual(self.hget("lease:" + lease.ip, "state"), "bound")
+        self.assertEqual(self.http("DELETE", "/api/v1/leases/" + lease.ip)[0], 204)
+        self.assertEqual(self.redis.cli("EXISTS", "lease:" + lease.ip).strip(), "0")
+        self.assertEqual(self.redis.cli("ZSCORE", "leases", lease.ip).strip(), "")
+        self.assertEqual(self.redis.cli("HEXISTS", "mac:" + self.cli.mac, "ip").strip(), "0")
+        self.assertEqual(self.http("GET", "/api/v1/leases/" + lease.ip)[0], 404)
+
+    def test_legacy_query_status_and_metrics(self):
+        mac = random_mac()
+        code, answer = self.http("POST", "/", {"mac": mac, "client": None}, token=None)
+        self.assertEqual((code, answer["method"], answer["leasetime"]), (200, "dynamic", 1800))
+        self.assertTrue(in_pool(answer["ip"]), answer)
+        code, ack = self.http("POST", "/", {"mac": mac, "op": "request", "ip": answer["ip"]},
+                              token=None)
+        self.assertEqual((code, self.hget("lease:" + answer["ip"], "mac")), (200, mac))
+        code, status = self.http("GET", "/api/v1/status")
+        self.assertEqual((status["role"], status["redis"]["ok"]), ("standalone", True))
+        self.assertEqual([(p["name"], p["bound"]) for p in status["pools"]],
+                         [("group:pool", 1)])
+        code, text = self.http("GET", "/metrics")
+        self.assertEqual(code, 200)
+        self.assertIn('apidhcpd_packets_answered_total{type="request",reply="ack"} 1', text)
+        self.assertIn('apidhcpd_store_call_seconds_count{op="commit"} 1', text)
