@@ -15,10 +15,12 @@ from twisted.web.server import Site
 from apidhcpd import api, interface, metrics
 from apidhcpd.handlers import Policy
 from apidhcpd.heartbeat import heartbeat_resource
+from apidhcpd.httpstore import HTTPStore
 from apidhcpd.inventory import Link, parse_duration
 from apidhcpd.protocol import DHCPProtocol
 from apidhcpd.redisstore import RedisStore, RedisURL
 from apidhcpd.server import DHCPServer
+from apidhcpd.store import IAdmin
 
 log = Logger()
 
@@ -39,7 +41,9 @@ class Options(usage.Options):
         ["id", None, None, "Server identifier, option 54 (default: the server's address)."],
         ["port", None, 67, "UDP port to listen on.", int],
         ["heartbeat-port", None, 8079, "Port of GET /ping (0 disables it).", int],
-        ["api-url", None, None, "Use a remote API node instead of Redis."],
+        ["api-url", None, None,
+         "Ask a remote API node's legacy query (POST /) instead of Redis; the token of "
+         "--api-token-file is sent with it."],
         ["master-ip", None, None, "The master's address (with --slave)."],
         ["redis", None, "redis://127.0.0.1:6379/0",
          "Redis URL: redis://[:password@]host:port/db or unix:///path?db=N."],
@@ -54,9 +58,8 @@ class Options(usage.Options):
     ]
 
     def postOptions(self):
-        if self["api-url"]:
-            raise usage.UsageError("--api-url is not supported yet (the remote-API backend is "
-                                   "planned with the admin API)")
+        if self["api-url"] and not self["api-url"].startswith(("http://", "https://")):
+            raise usage.UsageError("--api-url must be an http:// or https:// URL")
         if self["slave"] or self["allow-slave"] or self["master-ip"]:
             raise usage.UsageError("--slave/--allow-slave/--master-ip are not supported yet "
                                    "(planned with high availability)")
@@ -178,8 +181,11 @@ def _periodic(seconds, call, name):
 def makeService(options, reactor=None):
     if reactor is None:
         from twisted.internet import reactor
-    store = metrics.TimedStore(RedisStore(options["redis-url"], reactor,
-                                          timeout=options["redis-timeout"]))
+    if options["api-url"]:
+        backend = HTTPStore(options["api-url"], reactor, token=options["api-token"])
+    else:
+        backend = RedisStore(options["redis-url"], reactor, timeout=options["redis-timeout"])
+    store = metrics.TimedStore(backend)
     policy = Policy(server_id=options["id"], authoritative=bool(options["authoritative"]),
                     offer_hold=options["offer-hold"],
                     decline_probation=options["decline-probation"],
@@ -198,7 +204,7 @@ def makeService(options, reactor=None):
     if options["heartbeat-port"]:
         internet.TCPServer(options["heartbeat-port"], Site(heartbeat_resource(health)),
                            ).setServiceParent(top)
-    if options["api-address"]:
+    if options["api-address"] and IAdmin.providedBy(store):  # not with --api-url
         host, port = options["api-address"]
         admin = api.AdminAPI(store, server, options["link"], options["api-token"], reactor,
                              protocol=protocol)

@@ -37,7 +37,7 @@ class OptionTests(unittest.SynchronousTestCase):
             (["--id", "not-an-ip"], "not-an-ip"),
             (["--ip", "300.1.1.1"], "300.1.1.1"),
             (["--port", "70000"], "--port must be a port number"),
-            (["--api-url", "http://192.0.2.9/"], "--api-url is not supported yet"),
+            (["--api-url", "ftp://192.0.2.9/"], "--api-url must be an http"),
             (["--slave"], "not supported yet"),
             (["--redis-timeout", "0"], "bad --redis-timeout"),
             (["--trusted-relays", "192.0.2.1,nope"], "nope"),
