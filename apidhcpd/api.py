@@ -1,10 +1,9 @@
 """The HTTP admin API (Klein): JSON under /api/v1, the seed's legacy `POST /` query, /metrics.
 
-Knows the routes, how every write is validated (syntax of MACs, addresses, ranges and lease
-times; option fields through inventory.build_profile, whose warnings are exactly the field
-errors; a reserved address inside its network and reserved once), bearer-token authentication
-for writes, and how a legacy query becomes a DHCP message answered by DHCPServer.resolve, the
-same code path as a packet. Works on IAdmin (store.py), the very store object the DHCP server
+Knows the routes, what PUT and PATCH mean for a hash, bearer-token authentication for writes,
+and how a legacy query becomes a DHCP message answered by DHCPServer.resolve, the same code
+path as a packet. Whether a write is valid is validation.py's to say; its Invalid is answered
+as the JSON error. Works on IAdmin (store.py), the very store object the DHCP server
 uses, so a write takes effect on the next packet. Keys are the Redis contract's
 (docs/redis.md); the routes are described in OPENAPI (served at /api/v1/openapi.json) and
 docs/api.md.
@@ -15,7 +14,7 @@ import ipaddress
 import json
 import os
 import re
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 from klein import Klein
 from twisted.logger import Logger
@@ -23,34 +22,27 @@ from werkzeug.exceptions import HTTPException
 
 from apidhcpd import __version__, allocation, metrics
 from apidhcpd import options as opt
-from apidhcpd.inventory import build_profile
 from apidhcpd.message import Message
-from apidhcpd.store import HOST_PREFIXES, Host, StoreUnavailable
+from apidhcpd.store import HOST_PREFIXES, StoreUnavailable
+from apidhcpd.validation import (Invalid, check_delete, check_fields, check_pool_removal,
+                                 check_write, client_key, group_key, ipv4, normalise_mac, noun,
+                                 subnet_key)
 
 log = Logger()
 
-SERVER_FIELDS = ("ts", "dynamic")  # written by the DHCP server, never through the API
 LEASE_STATES = ("offered", "bound", "declined")
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 KINDS = {"hosts": "mac:", "clients": "client:", "groups": "group:", "subnets": "subnet:"}
-NOUNS = {"mac:": "host", "client:": "client", "relay:": "host", "remote:": "host",
-         "group:": "group", "subnet:": "subnet"}
 METHODS = {"mac": "mac", "client": "client", "relay": "relay", "remote": "relay"}
-
-_MACS = (re.compile(r"^[0-9a-f]{2}([:-])(?:[0-9a-f]{2}\1){4}[0-9a-f]{2}$"),
-         re.compile(r"^[0-9a-f]{12}$"), re.compile(r"^[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}$"))
-_GROUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_CLIENT_ID = re.compile(r"^[!-~]{1,255}$")
+_HEX = re.compile(r"^(?:[0-9a-fA-F]{2})+$")
 
 
-class ApiError(Exception):
-    """Answered as {"error": error, "details": [...]} with `status`."""
+class ApiError(Invalid):
+    """An Invalid with response headers; every Invalid is answered as
+    {"error": error, "details": [...]} with `status`."""
 
     def __init__(self, status: int, error: str, details=(), headers=None):
-        super().__init__(error)
-        self.status = status
-        self.error = error
-        self.details = [str(d) for d in details]
+        super().__init__(status, error, details)
         self.headers = headers or {}
 
 
@@ -88,55 +80,13 @@ def read_token(path: Optional[str]) -> Optional[str]:
     return token
 
 
-# input checks
-
-def normalise_mac(text) -> str:
-    """`AA-BB-CC-DD-EE-FF`, `aabb.ccdd.eeff`, `aabbccddeeff` ... -> `aa:bb:cc:dd:ee:ff`."""
-    low = text.strip().lower() if isinstance(text, str) else ""
-    if any(pattern.match(low) for pattern in _MACS):
-        digits = re.sub(r"[^0-9a-f]", "", low)
-        return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
-    raise ApiError(400, "bad MAC address",
-                   ["%r is not a MAC address (write aa:bb:cc:dd:ee:ff)" % (text,)])
-
-
-def ipv4(text, what: str = "address") -> str:
-    try:
-        if isinstance(text, str):
-            return str(ipaddress.IPv4Address(text))
-    except ValueError:
-        pass
-    raise ApiError(400, "bad %s" % what, ["%r is not an IPv4 address" % (text,)])
-
-
-def _subnet_key(network: str, prefix: str) -> str:
-    try:
-        return "subnet:%s" % ipaddress.IPv4Network("%s/%s" % (network, prefix))
-    except ValueError as e:
-        raise ApiError(400, "bad subnet", ["%s/%s: %s" % (network, prefix, e)])
-
-
-def _named(pattern, text, what):
-    if not pattern.match(text):
-        raise ApiError(400, "bad %s" % what, ["%r is not a valid %s" % (text, what)])
-    return text
-
+# PUT and PATCH
 
 def _plan(key: str, body: dict, current: Optional[dict], patch: bool):
     """A PUT (replace) or PATCH (merge; null removes a field) as (hash afterwards, fields to
     set, fields to remove). A PUT on a host keeps what the server wrote: `ts`, and a dynamic
     lease (`ip` + `dynamic`) unless the body names an `ip`, which makes it a reservation."""
-    errors = []
-    for name, value in body.items():
-        if name in SERVER_FIELDS:
-            errors.append("%s: written by the server, not through the API" % name)
-        elif not name or name != name.strip():
-            errors.append("%r: not a field name" % name)
-        elif not (isinstance(value, str) or (patch and value is None)):
-            errors.append("%s: values are strings%s, not %s" % (
-                name, " (or null to remove the field)" if patch else "", type(value).__name__))
-    if errors:
-        raise ApiError(400, "invalid fields", errors)
+    check_fields(key, body, nullable=patch)
     current = current or {}
     is_host = key.startswith(HOST_PREFIXES)
     if patch:
@@ -158,33 +108,6 @@ def _plan(key: str, body: dict, current: Optional[dict], patch: bool):
         if current.get("dynamic") and current.get("ip") and "ip" not in body:
             after.update(ip=current["ip"], dynamic=current["dynamic"])
     return after, after, []
-
-
-def _user_view(fields: dict) -> dict:
-    """The fields an operator wrote: without `ts`, and without a dynamic lease's `ip`."""
-    view = {k: v for k, v in fields.items() if k not in SERVER_FIELDS}
-    if fields.get("dynamic"):
-        view.pop("ip", None)
-    return view
-
-
-def _new_warnings(key, profile, base) -> List[str]:
-    """build_profile's warnings that the written fields add to those of what they inherit."""
-    prefix = "group %s: " % key
-    return [w[len(prefix):] if w.startswith(prefix) else w
-            for w in profile.warnings if w not in base.warnings]
-
-
-def _ranges_outside(profile) -> List[str]:
-    network = profile.network
-    low, high = int(network.network_address), int(network.broadcast_address)
-    return ["range: %s-%s is not inside %s" % (allocation.int_to_ip(start),
-                                                allocation.int_to_ip(end), network)
-            for start, end in profile.ranges if not (low <= start and end <= high)]
-
-
-def _group_ref(name: str) -> str:
-    return name[6:] if name.startswith("group:") else name
 
 
 # output
@@ -356,15 +279,15 @@ class AdminAPI:
 
     @app.route("/api/v1/clients/<cid>", methods=["GET", "PUT", "PATCH", "DELETE"])
     def client(self, request, cid):
-        return self._entry(request, "client:" + _named(_CLIENT_ID, cid, "client id"))
+        return self._entry(request, client_key(cid))
 
     @app.route("/api/v1/groups/<name>", methods=["GET", "PUT", "PATCH", "DELETE"])
     def group(self, request, name):
-        return self._entry(request, "group:" + _named(_GROUP_NAME, name, "group name"))
+        return self._entry(request, group_key(name))
 
     @app.route("/api/v1/subnets/<network>/<prefix>", methods=["GET", "PUT", "PATCH", "DELETE"])
     def subnet(self, request, network, prefix):
-        return self._entry(request, _subnet_key(network, prefix))
+        return self._entry(request, subnet_key("%s/%s" % (network, prefix)))
 
     async def _entry(self, request, key):
         method = request.method
@@ -375,9 +298,9 @@ class AdminAPI:
             return _json(request, 200, _entry(key, fields))
         self._authorize(request)
         if method == b"DELETE":
-            if key == "group:default":
-                raise ApiError(409, "group:default must exist", [
-                    "it serves reserved hosts without a group; change it with PUT or PATCH"])
+            if key != "group:default" and await self.store.get(key) is None:
+                raise self._missing(key)
+            await check_delete(self.store, key)
             if not await self.store.delete(key):
                 raise self._missing(key)
             return _empty(request)
@@ -387,7 +310,7 @@ class AdminAPI:
         if patch and current is None:
             raise self._missing(key)
         after, sets, removes = _plan(key, body, current, patch)
-        await self._validate(key, _user_view(after))
+        await check_write(self.store, key, current, after, self.link)
         result = current
         if sets or not patch:
             result = await self.store.put(key, sets, "merge" if patch else "replace")
@@ -396,81 +319,10 @@ class AdminAPI:
         return _json(request, 201 if current is None else 200, _entry(key, result or {}))
 
     def _missing(self, key):
-        return ApiError(404, "no such %s" % NOUNS[key.split(":", 1)[0] + ":"], ["no " + key])
+        return ApiError(404, "no such %s" % noun(key), ["no " + key])
 
     async def _hash(self, key) -> dict:
         return (await self.store.get(key)) or {}
-
-    async def _validate(self, key, fields) -> None:
-        """Raise ApiError (400, or 409 for an address another host reserves) unless the hash
-        `fields` may be written at `key`."""
-        if key.startswith(HOST_PREFIXES):
-            errors, ip = await self._check_host(key, fields)
-        else:
-            errors, ip = await self._check_group_or_subnet(key, fields), None
-        if errors:
-            raise ApiError(400, "invalid " + NOUNS[key.split(":", 1)[0] + ":"], errors)
-        if ip:
-            for prefix in HOST_PREFIXES:
-                for other, values in (await self.store.hashes(prefix)).items():
-                    if other != key and Host(other, values).reserved_ip == ip:
-                        raise ApiError(409, "address already reserved",
-                                       ["%s is reserved by %s" % (ip, other)])
-
-    async def _check_host(self, key, fields):
-        errors = []
-        if "range" in fields:
-            errors.append("range: a field of groups and subnets, not of hosts")
-        name = Host(key, fields).group_name
-        default = await self._hash("group:default")
-        group = default if name == "default" else await self.store.get("group:" + name)
-        if group is None:
-            if fields.get("group"):
-                errors.append("group: there is no group:%s" % name)
-            name, group = "default", default
-        merged = dict(default)
-        if name != "default":
-            merged.update(group)
-        merged["range"] = ""
-        profile = build_profile(key, merged, self.link, host_fields=fields)
-        errors += _new_warnings(key, profile, build_profile(key, merged, self.link))
-        ip = fields.get("ip")
-        if ip is None:
-            return errors, None
-        try:
-            address = ipaddress.IPv4Address(ip)
-        except ValueError:
-            return errors + ["ip: %r is not an IPv4 address" % ip], None
-        subnets = await self.store.hashes("subnet:")
-        match = allocation.longest_match(ip, [k[7:] for k in subnets])
-        networks = [profile.network]
-        if match:
-            networks.insert(0, ipaddress.IPv4Network(match, strict=False))
-        home = next((n for n in networks if address in n), None)
-        if home is None:
-            errors.append("ip: %s is not on %s, the network of group %s, nor in a subnet: key"
-                          % (ip, profile.network, name))
-        elif home.prefixlen < 31 and address in (home.network_address, home.broadcast_address):
-            errors.append("ip: %s is the network or broadcast address of %s" % (ip, home))
-        elif ip == self.link.address:
-            errors.append("ip: %s is this server's own address" % ip)
-        return errors, ip
-
-    async def _check_group_or_subnet(self, key, fields):
-        is_group = key.startswith("group:")
-        errors = ["%s: a field of hosts, not of %s" % (name, "groups" if is_group else "subnets")
-                  for name in (("ip", "group") if is_group else ("ip",)) if name in fields]
-        if not is_group and fields.get("group"):
-            if await self.store.get("group:" + _group_ref(fields["group"])) is None:
-                errors.append("group: there is no group:%s" % _group_ref(fields["group"]))
-        network = None if is_group else ipaddress.IPv4Network(key[7:])
-        default = {} if key == "group:default" else await self._hash("group:default")
-        merged = dict(default)
-        merged.update(fields)
-        merged["range"] = fields.get("range", "")
-        profile = build_profile(key, merged, self.link, network=network)
-        base = build_profile(key, dict(default, range=""), self.link, network=network)
-        return errors + _new_warnings(key, profile, base) + _ranges_outside(profile)
 
     # the seed's pool hash
 
@@ -488,16 +340,12 @@ class AdminAPI:
         pool = await self._hash("pool")
         if request.method == b"PUT":
             if ip not in pool:
+                await check_write(self.store, "pool", pool, dict(pool, **{ip: ""}), self.link)
                 await self.store.put("pool", {ip: ""}, "merge")
             return _json(request, 200 if ip in pool else 201,
                          {"address": ip, "owner": pool.get(ip, "")})
         force = _query(request, ("force",)).get("force", "") in ("1", "true", "yes")
-        if ip not in pool:
-            raise ApiError(404, "not in the pool", ["%s is not in the pool hash" % ip])
-        if pool[ip] and not force:
-            raise ApiError(409, "address in use", [
-                "%s is %s's; end its lease first (DELETE /api/v1/leases/%s) or add ?force=true"
-                % (ip, pool[ip], ip)])
+        check_pool_removal(pool, [ip], force)
         await self.store.put("pool", {ip: ""}, "remove")
         return _empty(request)
 
@@ -578,7 +426,9 @@ class AdminAPI:
     async def legacy(self, request):
         """`{"mac", "client"}` -> the seed's answer (a DISCOVER); `"op": "request"` + `"ip"`
         commits (an INIT-REBOOT REQUEST), `"op": "release"` + `"ip"` releases, `"op": "ping"`
-        checks the store. A token is needed only from outside loopback, when one is set."""
+        checks the store. Optional `client_id` (option 61, hex) and `giaddr` (the request is
+        placed on that relay's subnet). A token is needed only from outside loopback, when one
+        is set."""
         if self.token is not None and not _is_loopback(request):
             self._authorize(request)
         body = _json_body(request, strict=False)
@@ -608,6 +458,7 @@ class AdminAPI:
                 msg.set(12, client)
             except opt.OptionError as e:
                 raise ApiError(400, "bad client", [str(e)])
+        self._legacy_extensions(msg, body)
         tx = await self.server.resolve(msg, self.link)
         if op == "release":
             return _empty(request)
@@ -619,12 +470,32 @@ class AdminAPI:
             raise ApiError(409, "nak", [tx.reply.get(56) or ""])
         return _json(request, 200, legacy_answer(tx, mac, client))
 
+    def _legacy_extensions(self, msg, body) -> None:
+        """`client_id` -> option 61; `giaddr` -> the relay address (0.0.0.0: none), which must
+        be a trusted relay when --trusted-relays is set (the server would drop it)."""
+        client_id = body.get("client_id")
+        if client_id is not None:
+            text = client_id.strip() if isinstance(client_id, str) else ""
+            if not _HEX.match(text) or len(text) > 510:
+                raise ApiError(400, "bad client_id", ["client_id is option 61 as hex, type "
+                                                      "byte first, 2 to 255 bytes"])
+            try:
+                msg.set(61, bytes.fromhex(text))
+            except opt.OptionError as e:
+                raise ApiError(400, "bad client_id", [str(e)])
+        if body.get("giaddr") is not None:
+            msg.giaddr = ipv4(body["giaddr"], "giaddr")
+            trusted = self.server.policy.trusted_relays
+            if trusted is not None and msg.giaddr != "0.0.0.0" and msg.giaddr not in trusted:
+                raise ApiError(403, "relay not trusted", [
+                    "giaddr %s is not one of --trusted-relays" % msg.giaddr])
+
     # errors
 
-    @app.handle_errors(ApiError)
+    @app.handle_errors(Invalid)
     def _api_error(self, request, failure):
         error = failure.value
-        for name, value in error.headers.items():
+        for name, value in getattr(error, "headers", {}).items():
             request.setHeader(name, value)
         return _json(request, error.status, {"error": error.error, "details": error.details})
 
@@ -781,7 +652,12 @@ OPENAPI = {
                                 "client": {"type": "string", "nullable": True},
                                 "op": {"type": "string",
                                        "enum": ["discover", "request", "release", "ping"]},
-                                "ip": _STRING}},
+                                "ip": _STRING,
+                                "client_id": {"type": "string", "nullable": True,
+                                              "description": "Option 61 as hex."},
+                                "giaddr": {"type": "string", "nullable": True,
+                                           "description": "A relay address: the request "
+                                                          "is placed on its subnet."}}},
             "LegacyAnswer": {
                 "type": "object", "additionalProperties": False,
                 "required": ["mac", "client", "hostname", "ip", "gateway", "netmask",

@@ -1,14 +1,14 @@
 """apidhcpd-cli: show and change the Redis inventory (docs/cli.md).
 
 Every read and write goes through the store's IAdmin methods, so the reserved-address index
-stays true; field values are checked with inventory.build_profile, the same reader the server
-uses. A command first builds a plan (the keys it will change), applies it to a snapshot of the
-inventory, validates the result, and only then writes: a rejected command changes nothing.
+stays true; validation.py says whether a change is valid, judging values with
+inventory.build_profile, the same reader the server uses. A command first builds a plan (the
+keys it will change) and has it checked (a single key against the store, an import against a
+snapshot of the whole inventory); only then does it write: a rejected command changes nothing.
 """
 
 import argparse
 import datetime
-import ipaddress
 import json
 import os
 import re
@@ -20,20 +20,21 @@ from typing import Dict, List, Optional
 from twisted.internet import defer, task
 
 from apidhcpd import allocation
-from apidhcpd.inventory import Link, build_profile
 from apidhcpd.store import HOST_PREFIXES, Host
+from apidhcpd.validation import (Invalid, check_delete, check_fields, check_pool_removal,
+                                 check_snapshot, check_write, client_key, group_key,
+                                 inventory_key, ipv4, mac_key, subnet_key)
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 PROG = "apidhcpd-cli"
 CONNECT_TIMEOUT = 5.0
-# build_profile needs the link a request came in on; the CLI has none
-NO_LINK = Link("0.0.0.0", ipaddress.IPv4Network("0.0.0.0/0"))
 INVENTORY_PREFIXES = ("group:", "subnet:") + HOST_PREFIXES
 MAX_POOL_ADD = 65536
 
 
 class Failed(Exception):
-    """A command failed: each argument is one line for stderr; exit status 1."""
+    """A command failed: each argument is one line for stderr; exit status 1 (as for an
+    Invalid change, one line per detail)."""
 
 
 class Usage(Exception):
@@ -41,69 +42,11 @@ class Usage(Exception):
 
 
 # ---------------------------------------------------------------------------------------------
-# keys and values
+# keys and field assignments
 
-_MAC_OCTETS = re.compile(r"^[0-9a-f]{1,2}([:-][0-9a-f]{1,2}){5}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-def mac_key(text: str) -> str:
-    """`AA-BB-CC-DD-EE-FF`, `aabb.ccdd.eeff`, `mac:aa:bb:...` -> `mac:aa:bb:cc:dd:ee:ff`."""
-    mac = text.strip().lower()
-    mac = mac[4:] if mac.startswith("mac:") else mac
-    if _MAC_OCTETS.match(mac):
-        return "mac:" + ":".join(part.zfill(2) for part in re.split("[:-]", mac))
-    bare = mac.replace(".", "")
-    if re.match(r"^[0-9a-f]{12}$", bare):
-        return "mac:" + ":".join(bare[i:i + 2] for i in range(0, 12, 2))
-    raise Failed("bad MAC address %r" % (text,))
-
-
-def client_key(text: str) -> str:
-    ident = text[7:] if text.startswith("client:") else text
-    if not ident or any(c.isspace() for c in ident):
-        raise Failed("bad client id %r" % (text,))
-    return "client:" + ident
-
-
-def group_key(text: str) -> str:
-    name = text[6:] if text.startswith("group:") else text
-    if not _NAME.match(name):
-        raise Failed("bad group name %r (letters, digits, '.', '_', '-')" % (text,))
-    return "group:" + name
-
-
-def subnet_key(text: str) -> str:
-    net = text[7:] if text.startswith("subnet:") else text
-    if "/" not in net:
-        raise Failed("bad subnet %r: write it as network/length" % (text,))
-    try:
-        return "subnet:" + str(ipaddress.IPv4Network(net))
-    except ValueError as e:
-        raise Failed("bad subnet %r: %s" % (text, e))
-
-
 KEY_KINDS = {"host": mac_key, "mac": mac_key, "client": client_key, "group": group_key,
              "subnet": subnet_key}
-
-
-def any_key(key: str) -> str:
-    """A key as written in a redis-cli script, normalised; Failed if not in the schema."""
-    if key == "pool" or re.match(r"^(relay|remote):\S+$", key):
-        return key
-    for prefix, parse in (("mac:", mac_key), ("client:", client_key), ("group:", group_key),
-                          ("subnet:", subnet_key)):
-        if key.startswith(prefix):
-            return parse(key)
-    raise Failed("%r is not an inventory key (mac:, client:, group:, subnet:, relay:, "
-                 "remote:, pool)" % (key,))
-
-
-def ipv4(text: str, what: str = "address") -> str:
-    try:
-        return str(ipaddress.IPv4Address(text.strip()))
-    except ValueError:
-        raise Failed("bad %s %r" % (what, text))
 
 
 def field_assignments(words: List[str]):
@@ -127,7 +70,7 @@ def group_of(fields: Dict[str, str]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# plans: what a command will write, applied to a snapshot, validated, then written
+# plans: what a command will write, checked (validation.py), then written
 
 class Change:
     """The change to one key: `replace` it (else merge), set `values`, remove `removed`."""
@@ -196,6 +139,11 @@ def reserve_ip(change: Change, current: Optional[Dict[str, str]]) -> None:
         change.removed.add("dynamic")
 
 
+def checked(coroutine):
+    """A validation.py check as a Deferred (for inlineCallbacks)."""
+    return defer.ensureDeferred(coroutine)
+
+
 @defer.inlineCallbacks
 def load_state(store):
     """The whole inventory: {key: fields} for every group, subnet, host, and `pool`."""
@@ -228,144 +176,6 @@ def write_plan(store, plan: Plan):
     except Exception as e:
         raise Failed("write failed after %d of %d keys: %s" % (done, len(plan.changes), e))
     return result
-
-
-# ---------------------------------------------------------------------------------------------
-# validation: the server's own reader (build_profile) plus what only the whole inventory shows
-
-def profile_errors(key, name, fields, host_fields=None, network=None) -> List[str]:
-    """build_profile's warnings as errors, `key: message`. A broadcast that does not match the
-    network is not an error (the server sends the right one; the seed stored a netmask there),
-    but it must be an address."""
-    profile = build_profile(name, fields, NO_LINK, host_fields, network)
-    errors = []
-    for warning in profile.warnings:
-        message = warning[len("group %s: " % name):]
-        if not message.startswith("broadcast "):
-            errors.append("%s: %s" % (key, re.sub(r"; using .*$", "", message)))
-    broadcast = (host_fields or fields).get("broadcast")
-    if broadcast:
-        try:
-            ipaddress.IPv4Address(broadcast.strip())
-        except ValueError:
-            errors.append("%s: broadcast %r is not an address" % (key, broadcast))
-    return errors
-
-
-def group_network(name: str, state) -> Optional[ipaddress.IPv4Network]:
-    """The subnet a group defines (its gateway and prefix/netmask, over group:default)."""
-    fields = dict(state.get("group:default", {}))
-    fields.update(state.get("group:" + name, {}))
-    if not fields.get("gateway"):
-        return None
-    network = build_profile(name, fields, NO_LINK).network
-    return network if network.prefixlen else None
-
-
-def range_errors(key, fields, network) -> List[str]:
-    if not fields.get("range") or network is None:
-        return []
-    try:
-        ranges = allocation.parse_ranges(fields["range"])
-    except ValueError:
-        return []  # reported by build_profile
-    return ["%s: range %s-%s is outside %s" % (key, allocation.int_to_ip(a),
-                                               allocation.int_to_ip(b), network)
-            for a, b in ranges
-            if not (ipaddress.IPv4Address(a) in network and ipaddress.IPv4Address(b) in network)]
-
-
-def missing_group(key, fields, state) -> List[str]:
-    if fields.get("group") and "group:" + group_of(fields) not in state:
-        return ["%s: group:%s does not exist" % (key, group_of(fields))]
-    return []
-
-
-def host_errors(key, fields, state) -> List[str]:
-    errors = profile_errors(key, key, {}, fields) + missing_group(key, fields, state)
-    ip = fields.get("ip")
-    if not ip:
-        return errors
-    try:
-        address = ipaddress.IPv4Address(ip)
-    except ValueError:
-        return errors + ["%s: ip %r is not an IPv4 address" % (key, ip)]
-    if not fields.get("dynamic"):
-        network = group_network(group_of(fields), state)
-        if network is not None and address not in network:
-            errors.append("%s: ip %s is outside %s, the subnet of group:%s" % (
-                key, ip, network, group_of(fields)))
-    for other, other_fields in state.items():
-        if other != key and other.startswith(HOST_PREFIXES) and other_fields.get("ip") == ip:
-            errors.append("%s: ip %s is already %s by %s" % (
-                key, ip, "leased" if other_fields.get("dynamic") else "reserved", other))
-    return errors
-
-
-def group_errors(key, fields, state) -> List[str]:
-    name = key[6:]
-    return profile_errors(key, name, fields) + range_errors(key, fields,
-                                                            group_network(name, state))
-
-
-def subnet_errors(key, fields, state) -> List[str]:
-    network = ipaddress.IPv4Network(key[7:])
-    errors = profile_errors(key, key, fields, network=network)
-    return errors + missing_group(key, fields, state) + range_errors(key, fields, network)
-
-
-def pool_errors(key, fields, state) -> List[str]:
-    errors = []
-    for ip, owner in fields.items():
-        try:
-            ipaddress.IPv4Address(ip)
-        except ValueError:
-            errors.append("pool: %r is not an IPv4 address" % (ip,))
-        if owner:
-            try:
-                mac_key(owner)
-            except Failed:
-                errors.append("pool: owner %r of %s is not a MAC address" % (owner, ip))
-    return errors
-
-
-def deleted_errors(key, state) -> List[str]:
-    if not key.startswith("group:"):
-        return []
-    if key == "group:default":
-        return ["group:default must exist: it cannot be deleted"]
-    users = sorted(k for k, f in state.items() if k.startswith(HOST_PREFIXES + ("subnet:",))
-                   and f.get("group") and "group:" + group_of(f) == key)
-    if users:
-        return ["%s is used by %s%s" % (key, ", ".join(users[:3]),
-                                         " and %d more" % (len(users) - 3) if users[3:] else "")]
-    return []
-
-
-def validate(plan: Plan, after) -> None:
-    errors = []
-    for key in plan.changes:
-        fields = after.get(key)
-        if fields is None:
-            errors += deleted_errors(key, after)
-        elif key.startswith(HOST_PREFIXES):
-            errors += host_errors(key, fields, after)
-        elif key.startswith("group:"):
-            errors += group_errors(key, fields, after)
-        elif key.startswith("subnet:"):
-            errors += subnet_errors(key, fields, after)
-        elif key == "pool":
-            errors += pool_errors(key, fields, after)
-    if errors:
-        raise Failed(*errors)
-
-
-@defer.inlineCallbacks
-def run_plan(store, plan: Plan, state=None):
-    """Validate the plan against the inventory, then write it; the last hash written."""
-    state = state if state is not None else (yield load_state(store))
-    validate(plan, plan.apply(state))
-    return (yield write_plan(store, plan))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -546,25 +356,27 @@ def set_entry(store, args, out):
     values, removed = field_assignments(args.fields)
     if args.replace and not values:
         raise Usage("--replace needs at least one field=value")
-    state = yield load_state(store)
+    check_fields(key, values, removed)
+    current = yield store.get(key)
     plan = Plan()
     change = plan.change(key, replace=args.replace)
     change.set(values, removed)
     if key.startswith(HOST_PREFIXES):
-        reserve_ip(change, state.get(key))
-    result = yield run_plan(store, plan, state)
+        reserve_ip(change, current)
+    yield checked(check_write(store, key, current, change.apply(current)))
+    result = yield write_plan(store, plan)
     emit(out, args, {key: result}, "\n".join(format_hash(key, result)) + "\n")
 
 
 @defer.inlineCallbacks
 def delete_entry(store, args, out):
     key = KEY_KINDS[args.kind](args.key)
-    state = yield load_state(store)
-    if key not in state:
+    if (yield store.get(key)) is None:
         raise Failed("%s does not exist" % key)
+    yield checked(check_delete(store, key))
     plan = Plan()
     plan.change(key, replace=True)
-    yield run_plan(store, plan, state)
+    yield write_plan(store, plan)
     out.write("deleted %s\n" % key)
 
 
@@ -588,18 +400,14 @@ def pool_addresses(words: List[str]) -> List[str]:
 @defer.inlineCallbacks
 def pool_add(store, args, out):
     addresses = pool_addresses(args.addresses)
-    state = yield load_state(store)
-    pool = state.get("pool", {})
-    reserved = {f["ip"]: k for k, f in state.items()
-                if k.startswith(HOST_PREFIXES) and f.get("ip") and not f.get("dynamic")}
-    clashes = ["%s is reserved by %s" % (ip, reserved[ip]) for ip in addresses if ip in reserved]
-    if clashes:
-        raise Failed(*clashes)
+    pool = (yield store.get("pool")) or {}
     new = [ip for ip in addresses if ip not in pool]
     if new:
         plan = Plan()
-        plan.change("pool").set(dict.fromkeys(new, ""))
-        yield run_plan(store, plan, state)
+        change = plan.change("pool")
+        change.set(dict.fromkeys(new, ""))
+        yield checked(check_write(store, "pool", pool, change.apply(pool)))
+        yield write_plan(store, plan)
     out.write("added %d addresses to the pool (%d already there)\n"
               % (len(new), len(addresses) - len(new)))
 
@@ -608,12 +416,7 @@ def pool_add(store, args, out):
 def pool_remove(store, args, out):
     addresses = pool_addresses(args.addresses)
     pool = (yield store.get("pool")) or {}
-    errors = ["%s is not in the pool" % ip for ip in addresses if ip not in pool]
-    if not args.force:
-        errors += ["%s is held by %s (use --force to remove it anyway)" % (ip, pool[ip])
-                   for ip in addresses if pool.get(ip)]
-    if errors:
-        raise Failed(*errors)
+    check_pool_removal(pool, addresses, args.force)
     plan = Plan()
     plan.change("pool").set({}, addresses)
     yield write_plan(store, plan)
@@ -658,9 +461,9 @@ def parse_seed(text: str, state) -> Imported:
             result.skipped.append("line %d: skipped: %s" % (number, stripped))
             continue
         try:
-            key = any_key(words[2])
-        except Failed as e:
-            result.errors.append("line %d: %s" % (number, e))
+            key = inventory_key(words[2])
+        except Invalid as e:
+            result.errors += ["line %d: %s" % (number, line) for line in e.lines()]
             continue
         if command[1] == "del":
             result.plan.change(key, replace=True)
@@ -669,8 +472,14 @@ def parse_seed(text: str, state) -> Imported:
         if not pairs or len(pairs) % 2:
             result.errors.append("line %d: hset needs field value pairs" % number)
             continue
+        values = dict(zip(pairs[::2], pairs[1::2]))
+        try:
+            check_fields(key, values)
+        except Invalid as e:
+            result.errors += ["line %d: %s" % (number, line) for line in e.lines()]
+            continue
         change = result.plan.change(key)
-        change.set(dict(zip(pairs[::2], pairs[1::2])))
+        change.set(values)
         if key.startswith(HOST_PREFIXES):
             reserve_ip(change, state.get(key))
     return result
@@ -754,7 +563,7 @@ def _dhcpd_host(result, words, block, line, state, group):
             else:
                 result.skipped.append("line %d: skipped in host %s: %s"
                                       % (number, name, " ".join(inner)))
-        except Failed as e:
+        except Invalid as e:
             result.errors.append("line %d: host %s: %s" % (number, name, e))
     if mac is None:
         result.errors.append("line %d: host %s has no hardware ethernet" % (line, name))
@@ -802,7 +611,7 @@ def import_file(store, args, out, err, stdin):
     if found.errors:
         raise Failed(*found.errors)
     plan = found.plan
-    validate(plan, plan.apply(state))
+    yield checked(check_snapshot(state, plan.apply(state), plan.changes))
     for line in found.skipped:
         err.write(line + "\n")
     if not plan.changes:
@@ -937,6 +746,8 @@ def run(argv, reactor, out=None, err=None, stdin=None):
         return 2
     except Failed as e:
         return _fail(err, e.args)
+    except Invalid as e:
+        return _fail(err, e.lines())
     except Exception as e:  # Redis errors: one line, not a traceback
         return _fail(err, ["%s: %s" % (type(e).__name__, e)])
     finally:

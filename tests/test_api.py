@@ -22,7 +22,7 @@ from twisted.web.server import Site
 
 from apidhcpd import options as opt
 from apidhcpd import tap
-from apidhcpd.api import OPENAPI, AdminAPI, normalise_mac, parse_listen
+from apidhcpd.api import OPENAPI, AdminAPI, parse_listen
 from apidhcpd.handlers import Policy
 from apidhcpd.inventory import Link
 from apidhcpd.message import Message
@@ -400,14 +400,15 @@ class ValidationTests(APITestCase):
     def test_host_fields(self):
         host = "/api/v1/hosts/" + OTHER
         self.assertRejected(host, {"ip": "192.0.2.300"}, "not an IPv4 address")
-        self.assertRejected(host, {"ip": "198.51.100.7"}, "is not on 192.0.2.0/24")
+        self.assertRejected(host, {"ip": "198.51.100.7"}, "is outside 192.0.2.0/24")
         self.assertRejected(host, {"ip": "192.0.2.255"}, "broadcast address")
         self.assertRejected(host, {"ip": "192.0.2.1"}, "this server's own address")
         self.assertRejected(host, {"ip": "192.0.2.11", "lease-time": "soon"}, "bad duration")
         self.assertRejected(host, {"ip": "192.0.2.11", "dns": "192.0.2.5,nope"}, "dns:")
         self.assertRejected(host, {"ip": "192.0.2.11", "option-mtu": "big"}, "option-mtu")
         self.assertRejected(host, {"ip": "192.0.2.11", "colour": "blue"}, "unknown field")
-        self.assertRejected(host, {"ip": "192.0.2.11", "group": "nosuch"}, "no group:nosuch")
+        self.assertRejected(host, {"ip": "192.0.2.11", "group": "nosuch"},
+                            "group:nosuch does not exist")
         self.assertRejected(host, {"ip": "192.0.2.11", "range": "192.0.2.5-192.0.2.6"},
                             "range: a field of groups")
         self.assertRejected(host, {"ip": 11}, "values are strings")
@@ -432,15 +433,15 @@ class ValidationTests(APITestCase):
         self.memory.hset("group:far", gateway="203.0.113.1", prefix="24")
         self.ok("PUT", "/api/v1/hosts/" + OTHER, {"ip": "203.0.113.7", "group": "far"}, 201)
         self.assertRejected("/api/v1/hosts/" + THIRD, {"ip": "192.0.2.70", "group": "far"},
-                            "not on 203.0.113.0/24, the network of group far")
+                            "outside 203.0.113.0/24, the network of group:far")
 
     def test_group_and_subnet_fields(self):
         self.assertRejected("/api/v1/groups/lab", {"range": "192.0.2.9-192.0.2.1"},
                             "runs backwards")
         self.assertRejected("/api/v1/groups/lab", {"range": "192.0.2.200-198.51.100.1"},
-                            "not inside 192.0.2.0/24")
-        self.assertRejected("/api/v1/groups/lab", {"broadcast": "255.255.0.0"},
-                            "looks like a netmask")
+                            "is outside 192.0.2.0/24")
+        self.assertRejected("/api/v1/groups/lab", {"broadcast": "nonsense"},
+                            "broadcast 'nonsense' is not an address")
         self.assertRejected("/api/v1/groups/lab", {"prefix": "33"}, "bad netmask/prefix")
         self.assertRejected("/api/v1/groups/lab", {"routes": "10.0.0.0/8"}, "routes:")
         self.assertRejected("/api/v1/groups/lab", {"ip": "192.0.2.5"}, "a field of hosts")
@@ -448,9 +449,9 @@ class ValidationTests(APITestCase):
         self.assertRejected("/api/v1/subnets/198.51.100.5/24", {"dns": "192.0.2.5"},
                             "has host bits set")
         self.assertRejected("/api/v1/subnets/198.51.100.0/24",
-                            {"range": "192.0.2.10-192.0.2.20"}, "not inside 198.51.100.0/24")
+                            {"range": "192.0.2.10-192.0.2.20"}, "is outside 198.51.100.0/24")
         self.assertRejected("/api/v1/subnets/198.51.100.0/24", {"group": "nosuch"},
-                            "no group:nosuch")
+                            "group:nosuch does not exist")
         self.ok("PUT", "/api/v1/groups/lab", {"gateway": "198.51.100.1", "prefix": "24",
                                               "range": "198.51.100.10-198.51.100.20"}, 201)
 
@@ -461,9 +462,38 @@ class ValidationTests(APITestCase):
         self.ok("PUT", "/api/v1/groups/lab", {"dns": "192.0.2.54"}, 201)
         self.ok("PUT", "/api/v1/hosts/" + OTHER, {"ip": "192.0.2.18"}, 201)
 
+    def test_corrected_values_are_accepted(self):
+        """A value the server serves with a correction (a netmask in `broadcast`, as the seed
+        wrote) is a note, not an error: the write goes through."""
+        entry = self.ok("PUT", "/api/v1/groups/lab", {"gateway": "192.0.2.1",
+                                                      "broadcast": "255.255.0.0"}, 201)
+        self.assertEqual(entry["fields"]["broadcast"], "255.255.0.0")
+
+    def test_server_fields_cannot_be_removed_either(self):
+        self.dora(OTHER)
+        self.assertRejected("/api/v1/hosts/" + OTHER, {"dynamic": None},
+                            "dynamic: written by the server", method="PATCH")
+
     def test_group_default_cannot_be_deleted(self):
         self.assertRejected("/api/v1/groups/default", None, "change it with PUT", code=409,
                             method="DELETE")
+        emptied = dict.fromkeys(self.memory.data["group:default"])
+        self.assertRejected("/api/v1/groups/default", emptied, "group:default must exist",
+                            code=409, method="PATCH")
+
+    def test_a_group_in_use_cannot_be_deleted(self):
+        self.memory.hset("group:lab", dns="192.0.2.54")
+        self.memory.hset("subnet:198.51.100.0/24", group="lab")
+        error = self.assertRejected("/api/v1/groups/lab", None,
+                                    "group:lab is used by subnet:198.51.100.0/24", code=409,
+                                    method="DELETE")
+        self.assertEqual(error["error"], "group in use")
+        self.error("DELETE", "/api/v1/groups/nosuch", code=404)
+
+    def test_a_pool_address_a_host_reserves_is_a_conflict(self):
+        error = self.assertRejected("/api/v1/pool/192.0.2.10", None,
+                                    "192.0.2.10 is reserved by mac:" + KNOWN, code=409)
+        self.assertEqual(error["error"], "address already reserved")
 
     def test_bodies_that_are_not_json_objects(self):
         host = "/api/v1/hosts/" + OTHER
@@ -731,6 +761,64 @@ class LegacyQueryTests(APITestCase):
     def test_ping(self):
         self.assertEqual(self.ok("POST", "/", {"op": "ping"}), {"ok": True})
 
+    def test_client_id_is_option_61(self):
+        self.memory.hset("client:01020000000a0a", ip="192.0.2.41", description="by 61")
+        self.memory.hset("client:kitchen-hub", ip="192.0.2.40")
+        answer = self.ok("POST", "/", {"mac": OTHER, "client_id": "01020000000A0A"})
+        self.assertEqual((answer["ip"], answer["method"], answer["client"],
+                          answer["description"]), ("192.0.2.41", "client", "", "by 61"))
+        answer = self.ok("POST", "/", {"mac": OTHER, "client": "kitchen-hub",
+                                       "client_id": "01020000000a0a"})
+        self.assertEqual((answer["ip"], answer["client"]), ("192.0.2.41", "kitchen-hub"))
+        answer = self.ok("POST", "/", {"mac": OTHER, "client": "kitchen-hub",
+                                       "client_id": "01020000000b0b"})
+        self.assertEqual(answer["ip"], "192.0.2.40")
+        self.assertEqual(self.ok("POST", "/", {"mac": KNOWN, "client_id": None})["ip"],
+                         "192.0.2.10")
+
+    def test_giaddr_places_the_request_on_the_relays_subnet(self):
+        self.memory.hset("group:relayed", lease_time="2h")
+        self.memory.hset("subnet:198.51.100.0/24", gateway="198.51.100.1", group="relayed",
+                         range="198.51.100.10-198.51.100.12")
+        answer = self.ok("POST", "/", {"mac": OTHER, "giaddr": "198.51.100.1"})
+        self.assertEqual(
+            {k: answer[k] for k in ("ip", "gateway", "netmask", "prefix", "broadcast",
+                                    "leasetime", "method")},
+            {"ip": "198.51.100.10", "gateway": "198.51.100.1", "netmask": "255.255.255.0",
+             "prefix": 24, "broadcast": "198.51.100.255", "leasetime": 7200,
+             "method": "dynamic"})
+        ack = self.ok("POST", "/", {"mac": OTHER, "op": "request", "ip": "198.51.100.10",
+                                    "giaddr": "198.51.100.1"})
+        self.assertEqual(ack["ip"], "198.51.100.10")
+        self.assertEqual(self.memory.lease_records["198.51.100.10"].state, "bound")
+        nak = self.error("POST", "/", {"mac": OTHER, "op": "request", "ip": "198.51.100.10"},
+                         409)  # without giaddr: the server's own network
+        self.assertIn("not on network 192.0.2.0/24", nak["details"][0])
+        self.assertEqual(self.ok("POST", "/", {"mac": THIRD, "giaddr": "0.0.0.0"})["ip"],
+                         "192.0.2.100")
+
+    def test_giaddr_must_be_a_trusted_relay_when_a_list_is_set(self):
+        self.memory.hset("subnet:198.51.100.0/24", gateway="198.51.100.1",
+                         range="198.51.100.10-198.51.100.12")
+        self.server = DHCPServer(self.store, Policy(server_id=SERVER, trusted_relays=frozenset(
+            {"198.51.100.1"})), self.clock, log_exchanges=False)
+        self.api = AdminAPI(self.store, self.server, LINK, self.token, self.clock)
+        error = self.error("POST", "/", {"mac": OTHER, "giaddr": "198.51.100.2"}, 403)
+        self.assertEqual(error, {"error": "relay not trusted",
+                                 "details": ["giaddr 198.51.100.2 is not one of "
+                                             "--trusted-relays"]})
+        self.assertEqual(self.memory.lease_records, {})
+        self.assertEqual(self.ok("POST", "/", {"mac": OTHER, "giaddr": "198.51.100.1"})["ip"],
+                         "198.51.100.10")
+
+    def test_bad_extension_fields(self):
+        for body in ({"client_id": "zz"}, {"client_id": "01"}, {"client_id": 7},
+                     {"client_id": "0102 03"}, {"client_id": "01" * 256}, {"giaddr": "nope"},
+                     {"giaddr": 7}, {"giaddr": "198.51.100.300"}):
+            error = self.error("POST", "/", dict(body, mac=OTHER))
+            self.assertEqual(error["error"], "bad " + list(body)[0], body)
+        self.assertEqual(self.memory.lease_records, {})
+
     def test_counts_as_a_packet(self):
         self.ok("POST", "/", {"mac": KNOWN})
         self.assertEqual(self.server.counters[("DISCOVER", "offer")], 1)
@@ -779,10 +867,6 @@ class StartupTests(unittest.SynchronousTestCase):
         self.assertEqual(tap.makeService(self.parse("--api-listen", "none",
                                                     "--heartbeat-port", "0"), Clock())
                          .services[-1].__class__.__name__, "DHCPService")
-
-    def test_mac_forms(self):
-        self.assertEqual(normalise_mac("AABB.CCDD.EEFF"), "aa:bb:cc:dd:ee:ff")
-        self.assertEqual(normalise_mac("AA-BB-CC-DD-EE-FF"), "aa:bb:cc:dd:ee:ff")
 
 
 # ---------------------------------------------------------------- on a real redis-server
