@@ -12,7 +12,7 @@ from twisted.logger import Logger
 from twisted.python import usage
 from twisted.web.server import Site
 
-from apidhcpd import api, interface, metrics
+from apidhcpd import api, ha, interface, metrics
 from apidhcpd.handlers import Policy
 from apidhcpd.heartbeat import heartbeat_resource
 from apidhcpd.httpstore import HTTPStore
@@ -51,6 +51,10 @@ class Options(usage.Options):
         ["decline-probation", None, "24h", "How long a declined address is quarantined."],
         ["reclaim-interval", None, "10s", "How often expired leases are reclaimed."],
         ["redis-timeout", None, "1s", "Deadline of each Redis call."],
+        ["peer-interval", None, "1s", "How often a standby polls the master's /ping."],
+        ["peer-timeout", None, "0.5s", "How long a standby waits for the master's /ping."],
+        ["takeover-after", None, 3, "Missed beats before a standby takes over.", int],
+        ["handback-after", None, 3, "Good beats before a standby hands back.", int],
         ["trusted-relays", None, None,
          "Comma list of relay addresses (giaddr) to accept; others are dropped."],
         ["api-listen", None, "127.0.0.1:8080", "Admin API address host:port ('none': no API)."],
@@ -60,14 +64,19 @@ class Options(usage.Options):
     def postOptions(self):
         if self["api-url"] and not self["api-url"].startswith(("http://", "https://")):
             raise usage.UsageError("--api-url must be an http:// or https:// URL")
-        if self["slave"] or self["allow-slave"] or self["master-ip"]:
-            raise usage.UsageError("--slave/--allow-slave/--master-ip are not supported yet "
-                                   "(planned with high availability)")
+        if self["slave"] and not self["master-ip"]:
+            raise usage.UsageError("--slave needs --master-ip, the master to watch")
+        if (self["allow-slave"] or self["master-ip"]) and not self["slave"]:
+            raise usage.UsageError("--allow-slave and --master-ip only make sense with --slave")
         try:
             self["redis-url"] = RedisURL.parse(self["redis"])
             for name in ("offer-hold", "decline-probation", "reclaim-interval"):
                 self[name] = parse_duration(self[name])
             self["redis-timeout"] = _seconds(self["redis-timeout"])
+            for name in ("peer-interval", "peer-timeout"):
+                self[name] = _seconds(self[name], "--" + name)
+            if self["master-ip"]:
+                self["master-ip"] = str(ipaddress.IPv4Address(self["master-ip"]))
             own = interface.address_of(self["interface"])
             address = own.ip if self["ip"] == "0.0.0.0" else ipaddress.IPv4Address(self["ip"])
             self["link"] = Link(str(address), own.network)
@@ -88,10 +97,13 @@ class Options(usage.Options):
             raise usage.UsageError(str(e))
 
 
-def _seconds(text):
-    value = float(text[:-1]) if text.endswith("s") else float(text)
+def _seconds(text, name="--redis-timeout"):
+    try:
+        value = float(text[:-1]) if text.endswith("s") else float(text)
+    except ValueError:
+        value = 0
     if not 0 < value <= 60:
-        raise ValueError("bad --redis-timeout %r" % text)
+        raise ValueError("bad %s %r (seconds, at most 60)" % (name, text))
     return value
 
 
@@ -178,6 +190,10 @@ def _periodic(seconds, call, name):
     return timer
 
 
+def role(monitor) -> str:
+    return "standalone" if monitor is None else "standby, " + monitor.state
+
+
 def makeService(options, reactor=None):
     if reactor is None:
         from twisted.internet import reactor
@@ -199,10 +215,19 @@ def makeService(options, reactor=None):
     _periodic(options["reclaim-interval"], lambda: store.reclaim(int(reactor.seconds())),
               "reclaim").setServiceParent(top)
     _periodic(300, store.refresh_reserved, "reserved-index").setServiceParent(top)
+    monitor = None
+    if options["slave"]:
+        monitor = ha.PeerMonitor(
+            "http://%s:%d/ping" % (options["master-ip"], options["heartbeat-port"] or 8079),
+            reactor, timeout=options["peer-timeout"],
+            takeover_after=options["takeover-after"], handback_after=options["handback-after"])
+        ha.install(server, monitor, store, bool(options["allow-slave"]))
+        _periodic(options["peer-interval"], monitor.poll, "peer").setServiceParent(top)
     protocol = DHCPProtocol(server, options["link"], options["interface"])
     DHCPService(protocol, options["port"], options["interface"], reactor).setServiceParent(top)
     if options["heartbeat-port"]:
-        internet.TCPServer(options["heartbeat-port"], Site(heartbeat_resource(health)),
+        internet.TCPServer(options["heartbeat-port"],
+                           Site(heartbeat_resource(health, lambda: role(monitor))),
                            ).setServiceParent(top)
     if options["api-address"] and IAdmin.providedBy(store):  # not with --api-url
         host, port = options["api-address"]

@@ -38,7 +38,11 @@ class OptionTests(unittest.SynchronousTestCase):
             (["--ip", "300.1.1.1"], "300.1.1.1"),
             (["--port", "70000"], "--port must be a port number"),
             (["--api-url", "ftp://192.0.2.9/"], "--api-url must be an http"),
-            (["--slave"], "not supported yet"),
+            (["--slave"], "--slave needs --master-ip"),
+            (["--allow-slave"], "only make sense with --slave"),
+            (["--slave", "--master-ip", "x"], "'x'"),
+            (["--slave", "--master-ip", "192.0.2.9", "--peer-timeout", "soon"],
+             "bad --peer-timeout"),
             (["--redis-timeout", "0"], "bad --redis-timeout"),
             (["--trusted-relays", "192.0.2.1,nope"], "nope"),
         ]
@@ -55,20 +59,23 @@ class OptionTests(unittest.SynchronousTestCase):
 
 
 class HeartbeatTests(unittest.SynchronousTestCase):
-    def get(self, problem):
+    def get(self, problem, role="standalone"):
         class Health:
             def problem(self):
                 return problem
         request = DummyRequest([b"ping"])
-        body = heartbeat_resource(Health()).getChildWithDefault(b"ping", request).render(request)
+        resource = heartbeat_resource(Health(), lambda: role)
+        body = resource.getChildWithDefault(b"ping", request).render(request)
         return request.responseCode or 200, body
 
     def test_ok_while_the_store_answers(self):
-        self.assertEqual(self.get(None), (200, b"ok\n"))
+        self.assertEqual(self.get(None), (200, b"ok (standalone)\n"))
+        self.assertEqual(self.get(None, "standby, master-dead"),
+                         (200, b"ok (standby, master-dead)\n"))
 
     def test_503_with_the_reason_otherwise(self):
         self.assertEqual(self.get("no connection to Redis"),
-                         (503, b"unavailable: no connection to Redis\n"))
+                         (503, b"unavailable: no connection to Redis (standalone)\n"))
 
 
 class PluginTests(unittest.SynchronousTestCase):
