@@ -1,5 +1,5 @@
 # The README's two commands. Both need root (network namespaces, port 67, apt-get).
-.PHONY: setup demo test
+.PHONY: setup demo test bench
 
 setup:
 	sh scripts/setup.sh
@@ -9,3 +9,6 @@ demo: setup
 
 test: setup
 	.venv/bin/python -m tests
+
+bench: setup
+	.venv/bin/python bench/run.py

@@ -236,7 +236,8 @@ class AdminAPI:
     app = Klein()
 
     def __init__(self, store, server, link, token: Optional[str] = None, clock=None,
-                 protocol=None):
+                 protocol=None, role=lambda: "standalone"):
+        self.role = role  # e.g. "standby, master-dead" (tap.role)
         self.store = store
         self.server = server
         self.link = link
@@ -396,7 +397,7 @@ class AdminAPI:
             pools = await metrics.pool_usage(self.store, self.now())
         except StoreUnavailable as e:
             redis = {"ok": False, "error": str(e)}
-        return _json(request, 200, {"version": __version__, "role": "standalone",
+        return _json(request, 200, {"version": __version__, "role": self.role(),
                                     "server_id": self.server.policy.server_id,
                                     "redis": redis, "pools": pools})
 
@@ -414,7 +415,7 @@ class AdminAPI:
             latency=getattr(self.store, "latency", None),
             store_errors=getattr(self.store, "errors", None),
             malformed=getattr(self.protocol, "malformed", None),
-            version=__version__).encode()
+            role=self.role(), version=__version__).encode()
 
     @app.route("/api/v1/openapi.json", methods=["GET"])
     def openapi(self, request):
@@ -638,7 +639,7 @@ OPENAPI = {
                        "required": ["version", "role", "server_id", "redis", "pools"],
                        "properties": {
                            "version": _STRING,
-                           "role": {"type": "string", "enum": ["standalone"]},
+                           "role": {"type": "string"},
                            "server_id": _STRING,
                            "redis": {"type": "object", "required": ["ok", "error"],
                                      "additionalProperties": False,

@@ -232,7 +232,7 @@ def makeService(options, reactor=None):
     if options["api-address"] and IAdmin.providedBy(store):  # not with --api-url
         host, port = options["api-address"]
         admin = api.AdminAPI(store, server, options["link"], options["api-token"], reactor,
-                             protocol=protocol)
+                             protocol=protocol, role=lambda: role(monitor))
         internet.TCPServer(port, Site(admin.resource()), interface=host,
                            reactor=reactor).setServiceParent(top)
     return top

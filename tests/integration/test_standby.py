@@ -1,0 +1,56 @@
+"""The seed's master/standby pair on one LAN sharing one Redis: the standby stays silent while
+the master lives and takes over, with renewals and (--allow-slave) new clients, when it dies."""
+
+import re
+import time
+
+from twisted.trial import unittest
+
+from tests.integration import clients
+from tests.integration.apidhcpd import ServerProcess, seed
+from tests.integration.netns import make_lan, require_root_and_tools
+from tests.redisserver import shared_redis
+
+
+class StandbyTests(unittest.TestCase):
+    timeout = 120
+
+    def setUp(self):
+        require_root_and_tools(self, "dhclient", "busybox", "redis-server")
+        self.redis = shared_redis("standby")
+        self.redis.flushall()
+        seed(self.redis)
+        lan = make_lan(self)
+        self.master_host = lan.add_host("master", "192.0.2.1/24")
+        self.standby_host = lan.add_host("standby", "192.0.2.2/24")
+        self.cli = lan.add_host("cli")
+        self.cli2 = lan.add_host("cli2")
+        self.master = ServerProcess(self.master_host, self.redis.unix_url,
+                                    "--heartbeat-port", "8079")
+        self.standby = ServerProcess(self.standby_host, self.redis.unix_url,
+                                     "--heartbeat-port", "8079", "--slave", "--allow-slave",
+                                     "--master-ip", "192.0.2.1", "--peer-interval", "0.5s",
+                                     "--peer-timeout", "0.4s")
+
+    def test_takeover_keeps_leases_and_allocates_without_collisions(self):
+        lease = clients.run_dhclient(self.cli)
+        self.assertTrue(lease.ok, lease.log)
+        self.assertEqual(lease.server_id, "192.0.2.1")
+        self.assertIn("standby: the master is alive", self.standby.log())
+
+        killed = time.monotonic()
+        self.master.proc.kill()
+        self.standby.wait_for("this standby takes over", timeout=10)
+        takeover = time.monotonic() - killed
+        self.assertLess(takeover, 4.0)
+
+        again = clients.dhclient_renew(self.cli, lease)
+        self.assertEqual((again.reason, again.ip, again.server_id),
+                         ("REBOOT", lease.ip, "192.0.2.2"))
+        other = clients.run_udhcpc(self.cli2)
+        self.assertTrue(other.ok, other.log)
+        self.assertNotEqual(other.ip, lease.ip)
+        self.assertEqual(self.redis.cli("HGET", "lease:" + other.ip, "mac").strip(),
+                         self.cli2.mac)
+        print("\ntakeover after %.1fs; standby log: %d answered while master dead"
+              % (takeover, len(re.findall(r"-> (offer|ack)", self.standby.log()))))
