@@ -11,7 +11,7 @@ from twisted.logger import Logger
 from twisted.web.client import Agent, readBody
 
 from apidhcpd import options as opt
-from apidhcpd.handlers import Drop, LeaseAllocation
+from apidhcpd.handlers import ClientLookup, Drop, LeaseAllocation
 from apidhcpd.timeouts import race
 
 log = Logger()
@@ -111,4 +111,7 @@ def install(server, monitor: PeerMonitor, store, allow_allocation: bool) -> None
     if not allow_allocation:
         at = next(i for i, step in enumerate(chain) if isinstance(step, LeaseAllocation))
         chain.insert(at, StandbyAllocation(store))
+        for step in chain:
+            if isinstance(step, ClientLookup):
+                step.allocate = False  # the gate must run between lookup and allocation
     chain.insert(0, StandbyFilter(monitor))

@@ -14,7 +14,7 @@ from apidhcpd import options as opt
 from apidhcpd import relay as relays
 from apidhcpd.inventory import Link, Profile, build_profile
 from apidhcpd.message import Message, reply_for
-from apidhcpd.store import AddressSource, Conflict, Lookup
+from apidhcpd.store import AddressSource, Conflict, Intent, Lookup
 
 ZERO = "0.0.0.0"
 SUBNET_MASK, LEASE_TIME, SERVER_ID, MESSAGE, RENEWAL_TIME, REBINDING_TIME = 1, 51, 54, 56, 58, 59
@@ -67,15 +67,30 @@ class Transaction:
     relay: relays.RelayInfo = attr.ib(default=None)
     selector: str = attr.ib(default="")  # the address that names the client's subnet
 
+    wanted: Optional[str] = attr.ib(default=None)  # the address a REQUEST asks for
+
     def __attrs_post_init__(self):
         if self.relay is None:
             self.relay = relays.relay_info(self.request)
         if not self.selector:
             self.selector = relays.selector(self.request, self.relay, self.link.address)
+        if self.request.message_type == opt.REQUEST:
+            self.state, self.wanted = request_state(self.request)
 
     @property
     def mac(self) -> str:
         return self.request.mac
+
+
+def request_state(request) -> Tuple[str, Optional[str]]:
+    """RFC 2131 4.3.2: the client's state and the address it asks for. SELECTING names a
+    server (option 54); RENEWING (and REBINDING: the same rules here) has ciaddr;
+    INIT-REBOOT asks for option 50 without naming a server."""
+    if request.server_id is not None:
+        return "SELECTING", request.requested_ip
+    if request.ciaddr != ZERO:
+        return "RENEWING", request.ciaddr
+    return "INIT-REBOOT", request.requested_ip
 
 
 class CheckRequest:
@@ -121,13 +136,27 @@ class ServerIdentity:
 
 
 class ClientLookup:
-    """Find the host and the subnet: see host_keys() for the order."""
+    """Find the host and the subnet (host_keys() gives the order). The store is told what
+    allocation comes next (an Intent), so that it can do both in one round trip; `allocate`
+    is switched off where allocation needs a check between the two (a standby's)."""
 
-    def __init__(self, store):
+    def __init__(self, store, policy: Policy):
         self.store = store
+        self.policy = policy
+        self.allocate = True
 
     async def __call__(self, tx):
-        tx.lookup = await self.store.lookup(host_keys(tx.request, tx.relay), tx.now, tx.selector)
+        tx.lookup = await self.store.lookup(host_keys(tx.request, tx.relay), tx.now, tx.selector,
+                                            self._intent(tx) if self.allocate else None)
+
+    def _intent(self, tx) -> Optional[Intent]:
+        kind = tx.request.message_type
+        if kind == opt.DISCOVER:
+            return Intent("offer", tx.mac, tx.request.requested_ip or "", self.policy.offer_hold)
+        if kind == opt.REQUEST and tx.wanted:
+            return Intent("commit", tx.mac, tx.wanted, state=tx.state,
+                          relay=tx.request.relay_agent_info or b"")
+        return None
 
 
 def host_keys(request, relay: relays.RelayInfo) -> List[str]:
@@ -223,23 +252,21 @@ class LeaseAllocation:
                                                                  tx.profile.network))
             address = host.reserved_ip
         else:
-            requested = tx.request.requested_ip
-            if requested and not self._on_network(tx, requested):
-                requested = None
-            address = await self.store.offer(tx.mac, self._source(tx), requested, tx.now,
-                                             self.policy.offer_hold)
+            done = tx.lookup.allocation
+            if done is not None:
+                address = done[1]
+            else:
+                requested = tx.request.requested_ip
+                if requested and not self._on_network(tx, requested):
+                    requested = None
+                address = await self.store.offer(tx.mac, self._source(tx), requested, tx.now,
+                                                 self.policy.offer_hold)
             if not address:
                 raise Drop("no free address for group %s" % tx.lookup.group_name)
         tx.reply_type, tx.address, tx.lease_time = opt.OFFER, address, tx.profile.lease_time
 
     async def request(self, tx):
-        request = tx.request
-        if request.server_id is not None:
-            tx.state, wanted = "SELECTING", request.requested_ip
-        elif request.ciaddr != ZERO:
-            tx.state, wanted = "RENEWING", request.ciaddr
-        else:
-            tx.state, wanted = "INIT-REBOOT", request.requested_ip
+        wanted = tx.wanted
         if not wanted:
             raise Drop("%s REQUEST without an address" % tx.state)
         if not self._on_network(tx, wanted):
@@ -248,18 +275,29 @@ class LeaseAllocation:
         if host and host.reserved_ip:
             if wanted != host.reserved_ip:
                 raise Nak("the inventory gives %s, not %s" % (host.reserved_ip, wanted))
-        else:
-            await self._commit_dynamic(tx, wanted)
-        tx.reply_type, tx.address, tx.lease_time = opt.ACK, wanted, tx.profile.lease_time
+            tx.reply_type, tx.address, tx.lease_time = opt.ACK, wanted, tx.profile.lease_time
+            return
+        lease = await self._commit_dynamic(tx, wanted)
+        tx.reply_type, tx.address, tx.lease_time = opt.ACK, wanted, lease.expires - tx.now
 
     async def _commit_dynamic(self, tx, wanted):
-        if tx.state != "SELECTING":
+        """The bound Lease, from the lookup's round trip if the store did it, else by calling
+        lease_of() and commit(); Nak or Drop when the client may not have `wanted`."""
+        done = tx.lookup.allocation or ()
+        if done[:1] == ("holds",):
+            raise Nak("client holds %s, not %s" % (done[1], wanted))
+        if not done and tx.state != "SELECTING":
             lease = await self.store.lease_of(tx.mac, tx.now)
             if lease is not None and lease.ip != wanted:
                 raise Nak("client holds %s, not %s" % (lease.ip, wanted))
         try:
-            await self.store.commit(tx.mac, wanted, self._source(tx), tx.profile.lease_time,
-                                    tx.now, relay=tx.request.relay_agent_info or b"")
+            if done[:1] == ("conflict",):
+                raise done[1]
+            if done[:1] == ("bound",):
+                return done[1]
+            return await self.store.commit(tx.mac, wanted, self._source(tx),
+                                           tx.profile.lease_time, tx.now,
+                                           relay=tx.request.relay_agent_info or b"")
         except Conflict as e:
             if tx.state == "SELECTING" or e.taken or self.policy.authoritative:
                 raise Nak(str(e))
@@ -331,5 +369,5 @@ def nak_for(tx, policy: Policy, reason: str) -> Message:
 
 
 def default_chain(policy: Policy, store, warn):
-    return [CheckRequest(policy), ServerIdentity(policy, store), ClientLookup(store),
+    return [CheckRequest(policy), ServerIdentity(policy, store), ClientLookup(store, policy),
             GroupOptions(warn), LeaseAllocation(policy, store), Finish(policy)]

@@ -101,7 +101,7 @@ class HTTPStore:
     # IStore
 
     @defer.inlineCallbacks
-    def lookup(self, keys, now, selector):
+    def lookup(self, keys, now, selector, intent=None):
         mac = next(k[4:] for k in keys if k.startswith("mac:"))
         ids = [k[7:] for k in keys if k.startswith("client:")]
         # keys hold client:<option 61 hex> before client:<host name> (handlers.host_keys)

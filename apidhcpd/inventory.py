@@ -33,13 +33,14 @@ def parse_duration(text: str) -> int:
     """Go durations (`30m`, `1h30m`, `24h`) or plain seconds (`3600`) -> whole seconds."""
     text = str(text).strip()
     if text.isdigit():
-        return int(text)
-    pos, total = 0, 0.0
-    for match in _DURATION.finditer(text):
-        if match.start() != pos:
-            break
-        total += float(match.group(1)) * _UNITS[match.group(2)]
-        pos = match.end()
+        pos, total = len(text), int(text)
+    else:
+        pos, total = 0, 0.0
+        for match in _DURATION.finditer(text):
+            if match.start() != pos:
+                break
+            total += float(match.group(1)) * _UNITS[match.group(2)]
+            pos = match.end()
     if pos != len(text) or not text:
         raise ValueError("bad duration %r (use 30m, 1h, 24h or seconds)" % (text,))
     if total < 1 or total > 0xFFFFFFFE:

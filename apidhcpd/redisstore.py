@@ -5,6 +5,7 @@ calls fail at once with StoreUnavailable instead of queueing behind a dead link.
 in Lua scripts (apidhcpd/lua/), so servers sharing one Redis never hand out an address twice.
 """
 
+import hashlib
 import os
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -31,7 +32,8 @@ def _script(name: str) -> str:
 
 SCRIPTS = {name: _script(name) for name in (
     "lookup", "lease", "offer", "commit", "release", "release_offer", "decline", "reclaim",
-    "put", "end_lease", "leases")}
+    "put", "end_lease", "leases", "discover", "request")}
+SHAS = {name: hashlib.sha1(text.encode()).hexdigest() for name, text in SCRIPTS.items()}
 
 
 @attr.s(frozen=True)
@@ -72,6 +74,34 @@ def _pairs(flat) -> dict:
     return dict(zip(flat[::2], flat[1::2])) if flat else {}
 
 
+def _lookup(reply, now, allocated=None) -> Lookup:
+    hostkey, fields, group, group_fields, default, subnet, subnet_fields = reply[:7]
+    host = None
+    if hostkey:
+        fields = _pairs(fields)
+        fields["ts"] = str(now)  # written by the script after it read the hash
+        host = Host(hostkey, fields)
+    allocation = None
+    if allocated is not None and not (host and host.reserved_ip):
+        allocation = allocated(reply[7] if len(reply) > 7 else None)
+    return Lookup(host, group, _pairs(group_fields), _pairs(default),
+                  subnet[7:] if subnet else None, _pairs(subnet_fields), allocation)
+
+
+def _offered(ip):
+    return ("offered", ip or None)
+
+
+def _committed(result, intent):
+    tag = result[0]
+    if tag == "bound":
+        return ("bound", Lease(result[1], intent.mac, "bound", int(result[2]),
+                               intent.relay.hex()))
+    if tag == "holds":
+        return ("holds", result[1])
+    return ("conflict", Conflict(result[2], taken=result[1] == "1"))
+
+
 def _source_args(source):
     return ["1" if source.seed_pool else "0", source.name] + [
         "%d-%d" % r for r in source.ranges]
@@ -92,6 +122,7 @@ class RedisStore:
         self.factory.maxDelay = 1
         self.factory.initialDelay = 0.2
         self.redis = self.factory.handler
+        self._next = 0
 
     def connect(self) -> None:
         if self.url.path:
@@ -108,54 +139,83 @@ class RedisStore:
     def connected(self) -> bool:
         return self.factory.size > 0
 
-    def _call(self, method: str, *args):
-        """Run one command under the deadline; StoreUnavailable when Redis is away or slow."""
+    def _call(self, method: str, *args, deadline: bool = True):
+        """Run one command; StoreUnavailable when Redis is away, the connection breaks, or
+        (with `deadline`) it does not answer in time. Calls on the packet path pass
+        deadline=False: DHCPServer already races the whole transaction against one."""
         if not self.connected:
             return defer.fail(StoreUnavailable("no connection to Redis at %s"
                                                % (self.url.path or self.url.host,)))
-        call = getattr(self.redis, method)(*args)
+        call = getattr(self.redis, method)(*args).addErrback(self._unavailable)
+        if not deadline:
+            return call
         return race(call, self.timeout, self.reactor, lambda: StoreUnavailable(
             "Redis did not answer %s within %.1fs" % (method, self.timeout)))
 
-    def _eval(self, name, keys=(), args=()):
-        return self._call("eval", SCRIPTS[name], list(keys), [str(a) for a in args])
+    @staticmethod
+    def _unavailable(failure):
+        failure.trap(txredisapi.ConnectionError)
+        raise StoreUnavailable("Redis connection lost: %s" % failure.getErrorMessage())
+
+    def _eval(self, name, keys=(), args=(), deadline=False):
+        """Run a script by its SHA1 (sending the script itself on the first NOSCRIPT).
+
+        Goes straight to a connected protocol of the pool, round robin: txredisapi's
+        ConnectionHandler wraps every call in two more Deferreds, which cost a third of a
+        call's CPU on the packet path (bench/ and docs/performance.md)."""
+        pool = self.factory.pool
+        if not pool:
+            return self._call("ping")  # fails with StoreUnavailable
+        self._next = (self._next + 1) % len(pool)
+        conn = pool[self._next]
+        words = [len(keys), *keys, *[str(a) for a in args]]
+        call = conn.execute_command("EVALSHA", SHAS[name], *words)
+
+        def load(failure):
+            failure.trap(txredisapi.ResponseError)
+            if not str(failure.value).startswith("NOSCRIPT"):
+                return failure
+            return conn.execute_command("EVAL", SCRIPTS[name], *words)
+
+        call.addErrback(load).addErrback(self._unavailable)
+        if not deadline:
+            return call
+        return race(call, self.timeout, self.reactor, lambda: StoreUnavailable(
+            "Redis did not answer %s within %.1fs" % (name, self.timeout)))
 
     # IStore
 
-    @defer.inlineCallbacks
-    def lookup(self, keys, now, selector):
-        hostkey, fields, group, group_fields, default, subnet, subnet_fields = yield self._eval(
-            "lookup", keys, [now, selector])
-        host = None
-        if hostkey:
-            fields = _pairs(fields)
-            fields["ts"] = str(now)  # written by the script after it read the hash
-            host = Host(hostkey, fields)
-        return Lookup(host, group, _pairs(group_fields), _pairs(default),
-                      subnet[7:] if subnet else None, _pairs(subnet_fields))
+    def lookup(self, keys, now, selector, intent=None):
+        if intent is None:
+            return self._eval("lookup", keys, [now, selector]).addCallback(_lookup, now)
+        if intent.kind == "offer":
+            args = [now, selector, intent.mac, intent.hold, intent.address]
+            return self._eval("discover", keys, args).addCallback(_lookup, now, _offered)
+        args = [now, selector, intent.mac, intent.address, intent.state, intent.relay.hex()]
+        return self._eval("request", keys, args).addCallback(
+            _lookup, now, lambda result: _committed(result, intent))
 
-    @defer.inlineCallbacks
     def lease_of(self, mac, now):
-        found = yield self._eval("lease", (), [mac, now])
-        return Lease(found[0], mac, found[1], int(found[2])) if found else None
+        return self._eval("lease", (), [mac, now]).addCallback(
+            lambda found: Lease(found[0], mac, found[1], int(found[2])) if found else None)
 
     def offer(self, mac, source, requested, now, hold):
         return self._eval("offer", (), [mac, now, hold, requested or ""] + _source_args(source))
 
-    @defer.inlineCallbacks
     def commit(self, mac, ip, source, lease_time, now, relay=b""):
-        try:
-            ip, expires = yield self._eval("commit", (), [mac, ip, now, lease_time, relay.hex()]
-                                           + _source_args(source))
-        except txredisapi.ResponseError as e:
-            if str(e).startswith("CONFLICT"):
-                raise Conflict(str(e)[9:], taken=str(e).endswith("is taken"))
-            raise
-        return Lease(ip, mac, "bound", int(expires), relay.hex())
+        def conflict(failure):
+            failure.trap(txredisapi.ResponseError)
+            message = str(failure.value)
+            if not message.startswith("CONFLICT"):
+                return failure
+            raise Conflict(message[9:], taken=message.endswith("is taken"))
 
-    @defer.inlineCallbacks
+        return self._eval("commit", (), [mac, ip, now, lease_time, relay.hex()]
+                          + _source_args(source)).addCallbacks(
+            lambda bound: Lease(bound[0], mac, "bound", int(bound[1]), relay.hex()), conflict)
+
     def release(self, mac, ip, now):
-        return bool((yield self._eval("release", (), [mac, ip])))
+        return self._eval("release", (), [mac, ip]).addCallback(bool)
 
     def release_offer(self, mac):
         return self._eval("release_offer", (), [mac])
@@ -167,7 +227,7 @@ class RedisStore:
     def reclaim(self, now, limit=1000):
         total = 0
         while True:
-            count = int((yield self._eval("reclaim", (), [now, limit])))
+            count = int((yield self._eval("reclaim", (), [now, limit], deadline=True)))
             total += count
             if count < limit:
                 return total
@@ -226,7 +286,7 @@ class RedisStore:
     def put(self, key, fields, mode="replace"):
         args = [mode] + ([name for name in fields] if mode == "remove"
                          else [x for kv in fields.items() for x in kv])
-        return _pairs((yield self._eval("put", [key], args)))
+        return _pairs((yield self._eval("put", [key], args, deadline=True)))
 
     @defer.inlineCallbacks
     def delete(self, key):
@@ -236,13 +296,13 @@ class RedisStore:
 
     @defer.inlineCallbacks
     def leases(self, offset=0, count=1000):
-        flat = yield self._eval("leases", (), [offset, count])
+        flat = yield self._eval("leases", (), [offset, count], deadline=True)
         return [Lease(flat[i], flat[i + 1], flat[i + 2], int(flat[i + 3]), flat[i + 4])
                 for i in range(0, len(flat), 5)]
 
     @defer.inlineCallbacks
     def end_lease(self, ip):
-        return bool((yield self._eval("end_lease", (), [ip])))
+        return bool((yield self._eval("end_lease", (), [ip], deadline=True)))
 
 
 def _glob_escape(text: str) -> str:

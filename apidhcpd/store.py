@@ -64,6 +64,23 @@ class Lookup:
     default_fields: Dict[str, str] = attr.ib(factory=dict)
     subnet: Optional[str] = attr.ib(default=None)
     subnet_fields: Dict[str, str] = attr.ib(factory=dict)
+    # what the store did with an Intent in the same call, if it could: ("offered", ip|None),
+    # ("bound", Lease), ("holds", ip) or ("conflict", Conflict); None when it did nothing
+    allocation: Optional[tuple] = attr.ib(default=None)
+
+
+@attr.s(frozen=True, slots=True)
+class Intent:
+    """What the server will do after a lookup, so that a store can do it in the same round
+    trip: `offer` (a DISCOVER: `address` is the requested one) or `commit` (a REQUEST in
+    `state` for `address`). A store may ignore it; the server then calls offer()/commit()."""
+
+    kind: str = attr.ib()
+    mac: str = attr.ib()
+    address: str = attr.ib(default="")
+    hold: int = attr.ib(default=0)
+    state: str = attr.ib(default="")
+    relay: bytes = attr.ib(default=b"")
 
 
 @attr.s(frozen=True, slots=True)
@@ -95,11 +112,12 @@ class Conflict(Exception):
 class IStore(Interface):
     """The operations the DHCP server performs on the inventory. All return Deferreds."""
 
-    def lookup(keys: Sequence[str], now: int, selector: str):
+    def lookup(keys: Sequence[str], now: int, selector: str, intent: Optional[Intent] = None):
         """Find the host: the first of `keys` that exists (`client:...`, `mac:...`,
         `relay:...`), a dynamic lease record (`mac:` with `dynamic`) only if nothing else
         matches; write its `ts`; find the longest `subnet:<net>/<len>` holding `selector`;
-        return a Lookup with the host's group (falling back to `default`)."""
+        return a Lookup with the host's group (falling back to `default`). With an `intent`,
+        the store may also offer or commit for a client without a reservation (allocation)."""
 
     def lease_of(mac: str, now: int):
         """The dynamic lease (bound or offered, unexpired) this MAC holds, or None."""
@@ -176,7 +194,7 @@ class MemoryStore:
 
     # IStore
 
-    def lookup(self, keys, now, selector):
+    def lookup(self, keys, now, selector, intent=None):
         host = fallback = None
         for key in keys:
             if key in self.data:

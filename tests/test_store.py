@@ -1,11 +1,13 @@
 """The store contract: the same tests against MemoryStore and against a real redis-server."""
 
+import os
+
 from twisted.internet import defer, reactor
 from twisted.trial import unittest
 
 from apidhcpd import allocation
 from apidhcpd.redisstore import RedisStore, RedisURL
-from apidhcpd.store import AddressSource, Conflict, MemoryStore, StoreUnavailable
+from apidhcpd.store import AddressSource, Conflict, Intent, MemoryStore, StoreUnavailable
 from tests.redisserver import shared_redis
 from tests.stores import connected_store
 
@@ -260,6 +262,79 @@ class RedisStoreTests(ContractMixin, AdminContractMixin, unittest.TestCase):
     def hget(self, key, field):
         value = self.redis.cli("HGET", key, field).rstrip("\n")
         return value if self.redis.cli("HEXISTS", key, field).strip() == "1" else None
+
+
+class RedisOneCallTests(unittest.TestCase):
+    """A lookup with an Intent offers or commits in the same round trip, by the same rules
+    as the separate calls (LeaseAllocation falls back to those with other stores)."""
+
+    def setUp(self):
+        self.redis = shared_redis("store-contract")
+        self.redis.flushall()
+        self.redis.cli("HSET", "group:default", "lease-time", "1h30m")
+        self.redis.cli("HSET", "group:pool", "lease-time", "10m", "range", "192.0.2.10-192.0.2.11")
+        self.redis.cli("HSET", "subnet:198.51.100.0/24", "range", "198.51.100.5-198.51.100.6")
+        self.redis.cli("HSET", "mac:" + C, "ip", "192.0.2.99")
+        return connected_store(self, self.redis).addCallback(lambda s: setattr(self, "store", s))
+
+    def lookup(self, mac, intent, selector=LOCAL, now=NOW):
+        return self.store.lookup(["mac:" + mac], now, selector, intent)
+
+    @defer.inlineCallbacks
+    def test_discover_offers_from_the_group_or_the_subnet(self):
+        found = yield self.lookup(A, Intent("offer", A, "192.0.2.11", 60))
+        self.assertEqual(found.allocation, ("offered", "192.0.2.11"))
+        found = yield self.lookup(B, Intent("offer", B, "", 60), selector="198.51.100.1")
+        self.assertEqual((found.subnet, found.allocation), ("198.51.100.0/24",
+                                                            ("offered", "198.51.100.5")))
+        found = yield self.lookup(C, Intent("offer", C, "", 60))
+        self.assertIsNone(found.allocation)  # reserved: nothing to allocate
+
+    @defer.inlineCallbacks
+    def test_request_commits_with_the_groups_lease_time(self):
+        found = yield self.lookup(A, Intent("commit", A, "192.0.2.10", state="SELECTING",
+                                            relay=b"\x01\x01x"))
+        tag, lease = found.allocation
+        self.assertEqual((tag, lease.ip, lease.expires, lease.relay),
+                         ("bound", "192.0.2.10", NOW + 600, "010178"))
+        self.assertEqual(self.redis.cli("HGET", "lease:192.0.2.10", "state").strip(), "bound")
+
+    @defer.inlineCallbacks
+    def test_request_for_another_address_than_the_clients_lease(self):
+        yield self.lookup(A, Intent("commit", A, "192.0.2.10", state="SELECTING"))
+        found = yield self.lookup(A, Intent("commit", A, "192.0.2.11", state="INIT-REBOOT"))
+        self.assertEqual(found.allocation, ("holds", "192.0.2.10"))
+        found = yield self.lookup(B, Intent("commit", B, "192.0.2.10", state="SELECTING"))
+        tag, conflict = found.allocation
+        self.assertEqual((tag, conflict.taken), ("conflict", True))
+        found = yield self.lookup(B, Intent("commit", B, "203.0.113.9", state="INIT-REBOOT"))
+        self.assertFalse(found.allocation[1].taken)
+
+    @defer.inlineCallbacks
+    def test_lease_time_falls_back_through_subnet_and_default(self):
+        self.redis.cli("HDEL", "group:pool", "lease-time")
+        found = yield self.lookup(A, Intent("commit", A, "192.0.2.10", state="SELECTING"))
+        self.assertEqual(found.allocation[1].expires, NOW + 5400)
+        self.redis.cli("HSET", "subnet:198.51.100.0/24", "lease-time", "90s")
+        found = yield self.lookup(B, Intent("commit", B, "198.51.100.6", state="SELECTING"),
+                                  selector="198.51.100.1")
+        self.assertEqual(found.allocation[1].expires, NOW + 90)
+
+
+    @defer.inlineCallbacks
+    def test_lua_durations_agree_with_inventory_parse_duration(self):
+        from apidhcpd.inventory import parse_duration
+        from apidhcpd.redisstore import _LUA_DIR
+        with open(os.path.join(_LUA_DIR, "common.lua")) as f:
+            script = f.read() + "\nreturn duration(ARGV[1])"
+        for text in ("1h", "24h", "30m", "1h30m", "90s", "3600", "1.5h", ".5h", "forever",
+                     "1d", "10ms", "-1h", "1h junk", "h", "0", "5000000000"):
+            try:
+                expected = parse_duration(text)
+            except ValueError:
+                expected = None
+            got = yield self.store.redis.eval(script, [], [text])
+            self.assertEqual(got, expected, text)
 
 
 class RedisStoreFailureTests(unittest.TestCase):

@@ -20,6 +20,39 @@ local function parse_ranges(first)
   return ranges
 end
 
+-- a `range` field: "a.b.c.d-e.f.g.h, a.b.c.d" (allocation.parse_ranges); bad parts are skipped
+local function ranges_from_text(text)
+  local ranges = {}
+  for part in string.gmatch(text or '', '[^,]+') do
+    local first, last = string.match(part, '^%s*([%d.]+)%s*-%s*([%d.]+)%s*$')
+    if not first then first = string.match(part, '^%s*([%d.]+)%s*$'); last = first end
+    local s, e = ip2n(first), ip2n(last)
+    if s and e and s <= e then ranges[#ranges + 1] = {s, e} end
+  end
+  return ranges
+end
+
+local function hash(flat)
+  local h = {}
+  for i = 1, #flat, 2 do h[flat[i]] = flat[i + 1] end
+  return h
+end
+
+-- Go durations (30m, 1h30m, 1.5h, 90s) or seconds, as inventory.parse_duration; nil if bad
+local UNITS = {ns = 1e-9, us = 1e-6, ms = 1e-3, s = 1, m = 60, h = 3600}
+local function duration(text)
+  if not text or text == '' then return nil end
+  local total, rest = 0, text
+  if string.match(text, '^%d+$') then total, rest = tonumber(text), '' end
+  while rest ~= '' do
+    local number, unit, tail = string.match(rest, '^(%d*%.?%d*)(%a+)(.*)$')
+    if not number or number == '' or number == '.' or not UNITS[unit] then return nil end
+    total, rest = total + tonumber(number) * UNITS[unit], tail
+  end
+  if total < 1 or total > 4294967294 then return nil end
+  return math.floor(total)
+end
+
 local function in_ranges(ip, ranges)
   local n = ip2n(ip)
   if not n then return false end
@@ -52,4 +85,163 @@ local function free(ip, mac)
   local host = redis.call('HMGET', 'mac:' .. mac, 'ip', 'dynamic')
   if host[1] == ip and host[2] then redis.call('HDEL', 'mac:' .. mac, 'ip', 'dynamic') end
   return 1
+end
+
+-- The host (first of `keys` that is not a dynamic lease record, else that record), its
+-- group, group:default and the longest subnet:<net>/<len> holding `selector`; writes ts.
+-- Returns the reply of lookup.lua, the host's fields as a table, and whether it is reserved.
+local function lookup(keys, now, selector)
+  local hostkey, fields, host = false, {}, {}
+  local fallback, fallback_fields
+  for _, key in ipairs(keys) do
+    local found = redis.call('HGETALL', key)
+    if #found > 0 then
+      local h = hash(found)
+      if not h['dynamic'] then
+        hostkey, fields, host = key, found, h
+        break
+      elseif not fallback then
+        fallback, fallback_fields = key, found
+      end
+    end
+  end
+  if not hostkey and fallback then hostkey, fields, host = fallback, fallback_fields, hash(fallback_fields) end
+
+  -- the longest subnet:<network>/<prefix> containing the selector address
+  local subnetkey, subnetfields = false, {}
+  local n = ip2n(selector)
+  if n then
+    for prefix = 32, 0, -1 do
+      local key = 'subnet:' .. n2ip(n - n % 2 ^ (32 - prefix)) .. '/' .. prefix
+      local found = redis.call('HGETALL', key)
+      if #found > 0 then subnetkey, subnetfields = key, found; break end
+    end
+  end
+
+  local reserved = host['ip'] and host['ip'] ~= '' and not host['dynamic']
+  local group
+  if host['group'] and host['group'] ~= '' then
+    group = string.gsub(host['group'], '^group:', '')
+  elseif reserved then
+    group = 'default'
+  else
+    group = hash(subnetfields)['group'] or 'pool'
+    group = string.gsub(group, '^group:', '')
+  end
+  if hostkey then
+    redis.call('HSET', hostkey, 'ts', now)
+    if reserved then redis.call('SADD', 'reserved', host['ip']) end
+  end
+  local groupfields = redis.call('HGETALL', 'group:' .. group)
+  if #groupfields == 0 then group = 'default' end
+  local default = redis.call('HGETALL', 'group:default')
+  if group == 'default' then groupfields = default end
+  return {hostkey, fields, group, groupfields, default, subnetkey, subnetfields}, host, reserved
+end
+
+-- Picks an address for a DISCOVER (allocation.py's order) and holds it; the address or false.
+local function offer(mac, now, hold, requested, seed_pool, group, ranges)
+  local function usable(ip)
+    return ip and ip ~= '' and in_source(ip, ranges, seed_pool) and available(ip, mac, now)
+  end
+
+  local choice
+  local host = redis.call('HMGET', 'mac:' .. mac, 'ip', 'dynamic')
+  if host[2] and usable(host[1]) then choice = host[1] end
+  if not choice then
+    local previous = redis.call('GET', 'offer:' .. mac)
+    if usable(previous) then choice = previous end
+  end
+  if not choice and usable(requested) then choice = requested end
+  if not choice and seed_pool then
+    local pool = redis.call('HGETALL', 'pool')
+    for i = 1, #pool, 2 do
+      if (pool[i + 1] == '' or pool[i + 1] == mac) and available(pool[i], mac, now) then
+        choice = pool[i]; break
+      end
+    end
+  end
+  if not choice and #ranges > 0 then
+    local total = 0
+    for _, r in ipairs(ranges) do total = total + r[2] - r[1] + 1 end
+    local cursor = tonumber(redis.call('GET', 'cursor:' .. group) or '0') % total
+    for step = 0, total - 1 do
+      local position = (cursor + step) % total
+      local offset, ip = position, nil
+      for _, r in ipairs(ranges) do
+        local size = r[2] - r[1] + 1
+        if offset < size then ip = n2ip(r[1] + offset); break end
+        offset = offset - size
+      end
+      if available(ip, mac, now) then
+        choice = ip
+        redis.call('SET', 'cursor:' .. group, position + 1)
+        break
+      end
+    end
+  end
+  if not choice then return false end
+
+  local lease = redis.call('HMGET', 'lease:' .. choice, 'mac', 'state', 'expires')
+  if not (lease[1] == mac and lease[2] == 'bound' and tonumber(lease[3]) > now) then
+    if lease[1] ~= mac then redis.call('DEL', 'lease:' .. choice) end
+    redis.call('HSET', 'lease:' .. choice, 'mac', mac, 'state', 'offered', 'expires', now + hold)
+    redis.call('ZADD', 'leases', now + hold, choice)
+  end
+  redis.call('SET', 'offer:' .. mac, choice, 'EX', hold)
+  return choice
+end
+
+-- Binds ip to mac (REQUEST). Returns {ip, expires}, or nil, the reason and whether another
+-- client holds it.
+local function commit(mac, ip, now, lease_time, relay, seed_pool, group, ranges)
+  if not in_source(ip, ranges, seed_pool) then
+    return nil, ip .. ' is not in the pool of ' .. group, false
+  end
+  if not available(ip, mac, now) then
+    return nil, ip .. ' is taken', true
+  end
+  local host = redis.call('HMGET', 'mac:' .. mac, 'ip', 'dynamic')
+  if host[1] and host[2] and host[1] ~= ip then free(host[1], mac) end
+  if redis.call('HGET', 'lease:' .. ip, 'mac') ~= mac then redis.call('DEL', 'lease:' .. ip) end
+  local expires = now + lease_time
+  redis.call('HSET', 'lease:' .. ip, 'mac', mac, 'state', 'bound', 'expires', expires, 'relay', relay)
+  redis.call('ZADD', 'leases', expires, ip)
+  redis.call('HSET', 'mac:' .. mac, 'ip', ip, 'dynamic', '1', 'ts', now)
+  if redis.call('HEXISTS', 'pool', ip) == 1 then redis.call('HSET', 'pool', ip, mac) end
+  redis.call('DEL', 'offer:' .. mac)
+  return {ip, expires}
+end
+
+-- The unexpired dynamic lease of mac as {ip, state, expires}, or false.
+local function lease_of(mac, now)
+  local host = redis.call('HMGET', 'mac:' .. mac, 'ip', 'dynamic')
+  if not host[1] or not host[2] then return false end
+  local lease = redis.call('HMGET', 'lease:' .. host[1], 'mac', 'state', 'expires')
+  if lease[1] ~= mac or tonumber(lease[3] or 0) <= now then return false end
+  return {host[1], lease[2], lease[3]}
+end
+
+-- Where a dynamic client's address comes from (handlers.LeaseAllocation._source): the
+-- subnet's ranges, else the group's own, plus the seed's pool hash for group:pool or a
+-- group without ranges. Returns seed_pool, cursor name, ranges.
+local function source_of(reply)
+  local group, subnetkey = reply[3], reply[6]
+  if subnetkey then
+    return false, string.sub(subnetkey, 8), ranges_from_text(hash(reply[7])['range'])
+  end
+  local ranges = ranges_from_text(hash(reply[4])['range'])
+  return #ranges == 0 or group == 'pool', group, ranges
+end
+
+-- The lease time the client gets (inventory.build_profile: host over group over subnet over
+-- group:default), in seconds; 86400 when none is set or it does not parse.
+local function lease_time_of(reply, host)
+  local candidates = {host['lease-time'], reply[3] ~= 'default' and hash(reply[4])['lease-time'],
+                      hash(reply[7])['lease-time'], hash(reply[5])['lease-time']}
+  for i = 1, 4 do
+    local text = candidates[i]
+    if text and text ~= '' then return duration(text) or 86400 end
+  end
+  return 86400
 end

@@ -1,0 +1,26 @@
+-- One call per REQUEST: lookup.lua, then, for a client without a reservation, commit.lua of the
+-- address it asks for. KEYS: host keys; ARGV: now, selector, mac, address, client state
+-- (SELECTING, INIT-REBOOT, RENEWING), relay (option 82 hex).
+-- Returns lookup.lua's reply with an 8th element: false (reserved host), {'bound', ip,
+-- expires}, {'holds', ip} (another unexpired lease of this client), or
+-- {'conflict', '1' if another client holds it else '0', reason}.
+local now, mac, wanted = tonumber(ARGV[1]), ARGV[3], ARGV[4]
+local reply, host, reserved = lookup(KEYS, ARGV[1], ARGV[2])
+reply[8] = false
+if reserved then return reply end
+if ARGV[5] ~= 'SELECTING' then
+  local held = lease_of(mac, now)
+  if held and held[1] ~= wanted then
+    reply[8] = {'holds', held[1]}
+    return reply
+  end
+end
+local seed_pool, cursor, ranges = source_of(reply)
+local bound, reason, taken = commit(mac, wanted, now, lease_time_of(reply, host), ARGV[6],
+                                    seed_pool, cursor, ranges)
+if bound then
+  reply[8] = {'bound', bound[1], bound[2]}
+else
+  reply[8] = {'conflict', taken and '1' or '0', reason}
+end
+return reply
