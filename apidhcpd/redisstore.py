@@ -241,7 +241,8 @@ class RedisStore:
             while True:
                 cursor, keys = yield self._call("scan", cursor, pattern, 500)
                 values = yield defer.gatherResults(
-                    [self._call("hmget", key, ["ip", "dynamic"]) for key in keys])
+                    [self._call("hmget", key, ["ip", "dynamic"]) for key in keys],
+                    consumeErrors=True)
                 reserved.update(ip for ip, dynamic in values if ip and not dynamic)
                 if str(cursor) == "0":
                     break
@@ -274,7 +275,8 @@ class RedisStore:
             if str(cursor) == "0":
                 break
         keys = sorted(keys)
-        values = yield defer.gatherResults([self._call("hgetall", key) for key in keys])
+        values = yield defer.gatherResults([self._call("hgetall", key) for key in keys],
+                                           consumeErrors=True)
         return {key: value for key, value in zip(keys, values) if value}
 
     @defer.inlineCallbacks

@@ -35,7 +35,7 @@ class DHCPServer:
 
     def __init__(self, store, policy: Policy, clock, *, deadline: float = 2.0,
                  chain=None, now: Optional[Callable[[], float]] = None,
-                 log_exchanges: bool = True):
+                 log_exchanges: bool = True, max_pending: int = 256):
         self.store = store
         self.policy = policy
         self.clock = clock
@@ -45,13 +45,25 @@ class DHCPServer:
         self.now = now or clock.seconds
         self.counters = Counters()
         self.log_exchanges = log_exchanges
+        self.max_pending = max_pending
+        self.pending = 0
 
     def _warn(self, message):
         log.warn("inventory: {message}", message=message)
 
     def handle(self, request: Message, link: Link) -> defer.Deferred:
-        """Fires with the reply Message, or None when the request gets no answer."""
-        return self.resolve(request, link).addCallback(lambda tx: tx.reply)
+        """Fires with the reply Message, or None when the request gets no answer. Beyond
+        `max_pending` transactions in flight a request is dropped at once: under overload
+        the server sheds load instead of answering everyone too late for the clients."""
+        if self.pending >= self.max_pending:
+            self.counters.add(("dropped", "overloaded"))
+            return defer.succeed(None)
+        self.pending += 1
+        return self.resolve(request, link).addCallback(self._done)
+
+    def _done(self, tx):
+        self.pending -= 1
+        return tx.reply
 
     def resolve(self, request: Message, link: Link) -> defer.Deferred:
         """Fires with the whole Transaction (what was looked up, the profile, the reply or

@@ -53,6 +53,8 @@ class Options(usage.Options):
         ["redis-timeout", None, "1s", "Deadline of each Redis call."],
         ["peer-interval", None, "1s", "How often a standby polls the master's /ping."],
         ["peer-timeout", None, "0.5s", "How long a standby waits for the master's /ping."],
+        ["max-pending", None, 256,
+         "Requests in flight beyond which new ones are dropped (load shedding).", int],
         ["takeover-after", None, 3, "Missed beats before a standby takes over.", int],
         ["handback-after", None, 3, "Good beats before a standby hands back.", int],
         ["trusted-relays", None, None,
@@ -115,7 +117,9 @@ class Health:
 
     def __init__(self, store, on_reached=()):
         self.store = store
-        self.on_reached = list(on_reached)  # called each time the store is (again) reachable
+        # called when the store is reached after it was disconnected (not merely slow)
+        self.on_reached = list(on_reached)
+        self.disconnected = True
         self.error = "not checked yet"
         self.reached = False
         self.failures = 0
@@ -129,7 +133,8 @@ class Health:
                 log.info("store reachable again")
             elif self.error:
                 log.info("store reachable")
-            if self.error:
+            if self.disconnected:
+                self.disconnected = False
                 for call in self.on_reached:
                     defer.maybeDeferred(call).addErrback(
                         lambda f: log.warn("after reconnecting: {error}",
@@ -138,6 +143,7 @@ class Health:
 
         def failed(f):
             self.failures += 1
+            self.disconnected = self.disconnected or not getattr(self.store, "connected", True)
             if (self.reached and self.error is None) or self.failures == self.GRACE:
                 log.warn("store unreachable: {error}", error=f.getErrorMessage())
             self.error = f.getErrorMessage()
@@ -206,7 +212,8 @@ def makeService(options, reactor=None):
                     offer_hold=options["offer-hold"],
                     decline_probation=options["decline-probation"],
                     trusted_relays=options["trusted-relays"])
-    server = DHCPServer(store, policy, reactor, log_exchanges=not options["quiet"])
+    server = DHCPServer(store, policy, reactor, log_exchanges=not options["quiet"],
+                        max_pending=options["max-pending"])
     health = Health(store, on_reached=[store.refresh_reserved])
 
     top = service.MultiService()

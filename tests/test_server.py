@@ -244,6 +244,18 @@ class FailureTests(ServerTestCase):
         self.clock.advance(0.2)
         self.assertEqual(results, [None])
 
+    def test_overload_is_shed_at_once_and_service_resumes(self):
+        self.store.lookup = lambda *a: defer.Deferred()  # a store that has fallen behind
+        server = DHCPServer(self.store, Policy(server_id=SERVER), self.clock, max_pending=2)
+        first = [server.handle(request(opt.DISCOVER, "02:00:00:00:09:%02x" % n), LINK)
+                 for n in range(2)]
+        shed = []
+        server.handle(request(opt.DISCOVER), LINK).addCallback(shed.append)
+        self.assertEqual((shed, server.counters[("dropped", "overloaded")]), ([None], 1))
+        self.assertFalse(any(d.called for d in first))
+        self.clock.advance(2.1)  # their deadline passes
+        self.assertEqual(server.pending, 0)
+
     def test_bad_inventory_data_is_skipped_with_a_warning(self):
         self.store.hset("group:default", dns="not-an-address", lease_time="forever")
         offer = self.ask(request(opt.DISCOVER, KNOWN))
