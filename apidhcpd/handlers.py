@@ -331,9 +331,9 @@ class Finish:
         request, profile = tx.request, tx.profile
         reply = reply_for(request, tx.reply_type)
         reply.yiaddr = tx.address if request.message_type != opt.INFORM else ZERO
-        override = tx.relay.server_id_override
-        chosen = {SERVER_ID: opt.encode_option(SERVER_ID, override) if override
-                  else self.server_id}
+        override = tx.relay.server_id_override  # RFC 5107
+        chosen = {SERVER_ID: self.server_id if override is None
+                  else opt.encode_option(SERVER_ID, override)}
         if tx.lease_time is not None:
             chosen[LEASE_TIME] = _u32(tx.lease_time)
             chosen[RENEWAL_TIME] = _u32(tx.lease_time // 2)
