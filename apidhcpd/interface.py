@@ -4,6 +4,7 @@ bind a UDP socket to it, and ARP entries for replies to clients that have no add
 Knows Linux ioctls and socket options; knows nothing of DHCP messages.
 """
 
+import ctypes
 import fcntl
 import ipaddress
 import socket
@@ -54,3 +55,41 @@ def add_arp_entry(sock: socket.socket, name: str, ip: str, mac: bytes) -> None:
     request = protocol_address + hardware_address + struct.pack("=i", ATF_COM) + netmask + \
         struct.pack("16s", name.encode())
     fcntl.ioctl(sock.fileno(), SIOCSARP, request)
+
+
+SO_ATTACH_REUSEPORT_CBPF = 51
+GIADDR, CHADDR_TAIL = 24, 30  # offsets in the DHCP message: giaddr, chaddr's last 4 bytes
+
+
+def reuseport_socket(name: str, port: int) -> socket.socket:
+    """A non-blocking UDP socket on 0.0.0.0:port bound to the interface, in an SO_REUSEPORT
+    group that several worker processes share."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        bind_to_device(sock, name)
+        sock.bind(("0.0.0.0", port))
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def spread_by_chaddr(sock: socket.socket, workers: int) -> None:
+    """Attach a classic BPF program to the SO_REUSEPORT group: a relayed datagram goes to
+    socket number (chaddr's last four bytes) mod `workers`, one from the local link (giaddr 0)
+    to socket 0, the first bound. Relayed traffic comes from one address per relay, so the
+    kernel's own hash of the addresses would send it all to one worker; chaddr spreads it and
+    keeps each client on one worker. (Broadcasts skip this program and reach every socket, so
+    the other workers ignore the local link: see DHCPProtocol.relayed_only.)"""
+    program = [(0x20, 0, 0, GIADDR),       # A = giaddr (offsets count from the UDP payload)
+               (0x15, 3, 0, 0),            # if A == 0: go to "return 0"
+               (0x20, 0, 0, CHADDR_TAIL),  # A = chaddr's last four bytes
+               (0x94, 0, 0, workers),      # A = A mod workers
+               (0x16, 0, 0, 0),            # return A
+               (0x06, 0, 0, 0)]            # return 0
+    code = b"".join(struct.pack("=HBBI", *insn) for insn in program)
+    buffer = ctypes.create_string_buffer(code)
+    fprog = struct.pack("=HxxxxxxQ", len(program), ctypes.addressof(buffer))
+    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, fprog)

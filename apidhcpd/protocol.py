@@ -18,10 +18,11 @@ class DHCPProtocol(DatagramProtocol):
 
     noisy = False
 
-    def __init__(self, server, link, ifname=None):
+    def __init__(self, server, link, ifname=None, relayed_only=False):
         self.server = server
         self.link = link
         self.ifname = ifname
+        self.relayed_only = relayed_only  # a worker: the local link is the first process's
         self.malformed = 0
 
     def datagramReceived(self, data, addr):
@@ -31,6 +32,8 @@ class DHCPProtocol(DatagramProtocol):
             self.malformed += 1
             log.info("dropped malformed packet from {source}: {error}",
                      source="%s:%d" % addr, error=e)
+            return
+        if self.relayed_only and request.giaddr == addressing.ZERO:
             return
         self.server.handle(request, self.link).addCallback(self._send, request, addr[1])
 

@@ -5,6 +5,9 @@ option at start-up, so that a bad value fails with a one-line reason, never at t
 """
 
 import ipaddress
+import os
+import socket
+import sys
 
 from twisted.application import internet, service
 from twisted.internet import defer
@@ -53,6 +56,9 @@ class Options(usage.Options):
         ["redis-timeout", None, "1s", "Deadline of each Redis call."],
         ["peer-interval", None, "1s", "How often a standby polls the master's /ping."],
         ["peer-timeout", None, "0.5s", "How long a standby waits for the master's /ping."],
+        ["workers", None, 1, "DHCP processes sharing the port (SO_REUSEPORT, spread by "
+         "chaddr); the first also runs the API, heartbeat and timers.", int],
+        ["worker-index", None, 0, "(internal) this process is worker number N.", int],
         ["max-pending", None, 256,
          "Requests in flight beyond which new ones are dropped (load shedding).", int],
         ["takeover-after", None, 3, "Missed beats before a standby takes over.", int],
@@ -89,6 +95,8 @@ class Options(usage.Options):
                     for a in self["trusted-relays"].split(",") if a.strip())
         except (ValueError, interface.InterfaceError) as e:
             raise usage.UsageError(str(e))
+        if not 1 <= self["workers"] <= 16:
+            raise usage.UsageError("--workers must be 1 to 16")
         for name in ("port", "heartbeat-port"):
             if not 0 <= self[name] <= 65535:
                 raise usage.UsageError("--%s must be a port number" % name)
@@ -152,19 +160,31 @@ class Health:
 
 
 class DHCPService(service.Service):
-    """Binds the DHCP socket to the interface when started."""
+    """Binds the DHCP socket to the interface when started. With `workers` > 1 the socket
+    joins an SO_REUSEPORT group, and the first process spreads clients over the group."""
 
-    def __init__(self, protocol, port, ifname, reactor):
+    def __init__(self, protocol, port, ifname, reactor, workers=1, spread=False):
         self.protocol = protocol
         self.port_number = port
         self.ifname = ifname
         self.reactor = reactor
+        self.workers = workers
+        self.spread = spread
         self.port = None
 
     def startService(self):
         super().startService()
-        self.port = self.reactor.listenUDP(self.port_number, self.protocol, interface="0.0.0.0")
-        interface.bind_to_device(self.port.socket, self.ifname)
+        if self.workers == 1:
+            self.port = self.reactor.listenUDP(self.port_number, self.protocol,
+                                               interface="0.0.0.0")
+            interface.bind_to_device(self.port.socket, self.ifname)
+        else:
+            sock = interface.reuseport_socket(self.ifname, self.port_number)
+            if self.spread:
+                interface.spread_by_chaddr(sock, self.workers)
+            self.port = self.reactor.adoptDatagramPort(sock.fileno(), socket.AF_INET,
+                                                       self.protocol)
+            sock.close()  # the port holds its own duplicate
         log.info("serving DHCP on {ifname} ({link})", ifname=self.ifname,
                  link=self.protocol.link.network)
 
@@ -196,6 +216,20 @@ def _periodic(seconds, call, name):
     return timer
 
 
+def _workers(count, reactor):
+    """Worker processes 1..count-1: this twistd's own command line plus --worker-index,
+    restarted if they die (ProcessMonitor), their output in this process's log."""
+    from twisted.runner.procmon import ProcessMonitor
+    start = sys.argv.index("apidhcpd") + 1 if "apidhcpd" in sys.argv else len(sys.argv)
+    argv = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()",
+            "-n", "--pidfile=", "-l", "-", "apidhcpd"] + sys.argv[start:]
+    monitor = ProcessMonitor(reactor=reactor)
+    for index in range(1, count):
+        monitor.addProcess("worker-%d" % index, argv + ["--worker-index", str(index)],
+                           env=dict(os.environ))
+    return monitor
+
+
 def role(monitor) -> str:
     return "standalone" if monitor is None else "standby, " + monitor.state
 
@@ -218,10 +252,12 @@ def makeService(options, reactor=None):
 
     top = service.MultiService()
     StoreService(store).setServiceParent(top)
-    _periodic(1, health.check, "health").setServiceParent(top)
-    _periodic(options["reclaim-interval"], lambda: store.reclaim(int(reactor.seconds())),
-              "reclaim").setServiceParent(top)
-    _periodic(300, store.refresh_reserved, "reserved-index").setServiceParent(top)
+    worker = options["worker-index"] > 0
+    if not worker:
+        _periodic(1, health.check, "health").setServiceParent(top)
+        _periodic(options["reclaim-interval"], lambda: store.reclaim(int(reactor.seconds())),
+                  "reclaim").setServiceParent(top)
+        _periodic(300, store.refresh_reserved, "reserved-index").setServiceParent(top)
     monitor = None
     if options["slave"]:
         monitor = ha.PeerMonitor(
@@ -230,8 +266,13 @@ def makeService(options, reactor=None):
             takeover_after=options["takeover-after"], handback_after=options["handback-after"])
         ha.install(server, monitor, store, bool(options["allow-slave"]))
         _periodic(options["peer-interval"], monitor.poll, "peer").setServiceParent(top)
-    protocol = DHCPProtocol(server, options["link"], options["interface"])
-    DHCPService(protocol, options["port"], options["interface"], reactor).setServiceParent(top)
+    protocol = DHCPProtocol(server, options["link"], options["interface"], relayed_only=worker)
+    DHCPService(protocol, options["port"], options["interface"], reactor,
+                workers=options["workers"], spread=not worker).setServiceParent(top)
+    if worker:
+        return top
+    if options["workers"] > 1:  # after the DHCP socket: this process is socket 0 of the group
+        _workers(options["workers"], reactor).setServiceParent(top)
     if options["heartbeat-port"]:
         internet.TCPServer(options["heartbeat-port"],
                            Site(heartbeat_resource(health, lambda: role(monitor))),

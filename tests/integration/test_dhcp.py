@@ -187,3 +187,21 @@ class RedisOutageTests(ServerTestCase):
         lease = clients.run_udhcpc(self.cli)
         self.assertTrue(lease.ok, lease.log)
         self.assertEqual(server.log().count("store unreachable"), 1)
+
+
+class WorkerTests(ServerTestCase):
+    def test_with_two_workers_each_local_client_is_answered_once(self):
+        """Broadcasts reach every socket of an SO_REUSEPORT group; only the first process
+        serves the local link (relayed traffic is spread by chaddr: tests/test_interface.py,
+        and `make bench --workers`)."""
+        server = self.start("--workers", "2")
+        server.wait_for("[worker-1]", timeout=20)
+        server.wait_for("worker-1] ", timeout=20)
+        time.sleep(1)
+        results = RawClient(self.cli).many_clients(40, timeout=60)
+        self.assertEqual([r.state for r in results], ["bound"] * 40)
+        self.assertEqual(len({r.acked_ip for r in results}), 40)
+        acks = [line for line in server.log().splitlines() if "-> ack" in line]
+        self.assertEqual(len(acks), 40)
+        self.assertFalse([line for line in acks if "worker-1" in line])
+        self.assertEqual(sum(len(r.acks) for r in results), 40)  # no duplicate answers

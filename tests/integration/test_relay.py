@@ -1,5 +1,7 @@
 """Relayed service: a real client behind ISC dhcrelay, and option 82 from a relay."""
 
+import time
+
 from twisted.trial import unittest
 
 from tests.integration import clients
@@ -81,3 +83,19 @@ class RelayTests(unittest.TestCase):
         self.assertFalse(lease.ok)
         self.assertIn("relay 198.51.100.1 is not trusted", server.log())
         self.assertTrue(clients.run_udhcpc(self.local).ok)
+
+    def test_two_workers_split_relayed_clients_by_chaddr(self):
+        server = self.start("--workers", "2")
+        server.wait_for("[worker-1]", timeout=20)
+        time.sleep(1)
+        agent = self.server_lan.add_host("agent", "192.0.2.253/24")
+        macs = ["02:00:00:00:07:%02x" % n for n in range(8)]
+        packets = [build_packet(1, mac, 100 + n, client_options(), flags=0, giaddr="192.0.2.253")
+                   for n, mac in enumerate(macs)]
+        replies = RawClient(agent).send(packets, dest="192.0.2.1", sport=67, wait=3.0)
+        self.assertEqual(sorted(r.packet.xid for r in replies), list(range(100, 108)))
+        offers = [line for line in server.log().splitlines() if "-> offer" in line]
+        by_worker = {mac for mac in macs for line in offers
+                     if mac in line and "worker-1" in line}
+        odd = {mac for mac in macs if int(mac[-2:], 16) % 2}
+        self.assertEqual((len(offers), by_worker), (8, odd))

@@ -1,0 +1,42 @@
+"""The SO_REUSEPORT group and its chaddr BPF program, on loopback."""
+
+import socket
+import struct
+
+from twisted.trial import unittest
+
+from apidhcpd import interface
+
+
+def payload(mac: bytes, giaddr=b"\xc6\x33\x64\x01") -> bytes:
+    return bytes(24) + giaddr + mac + bytes(300 - 34)
+
+
+class SpreadTests(unittest.SynchronousTestCase):
+    def test_datagrams_go_to_the_socket_their_chaddr_names(self):
+        first = interface.reuseport_socket("lo", 0)
+        self.addCleanup(first.close)
+        port = first.getsockname()[1]
+        second = interface.reuseport_socket("lo", port)
+        self.addCleanup(second.close)
+        interface.spread_by_chaddr(first, 2)
+        sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(sender.close)
+        macs = [bytes([2, 0, 0, 0, 0, n]) for n in range(8)]
+        for mac in macs:
+            sender.sendto(payload(mac), ("127.0.0.1", port))
+        local = bytes([2, 0, 0, 0, 0, 9])  # giaddr 0: always the first socket
+        sender.sendto(payload(local, giaddr=bytes(4)), ("127.0.0.1", port))
+        got = {0: [], 1: []}
+        for index, sock in enumerate((first, second)):
+            sock.settimeout(0.5)
+            try:
+                while True:
+                    got[index].append(sock.recv(2048)[28:34])
+                    sock.settimeout(0.05)
+            except socket.timeout:
+                pass
+        expected = {i: [m for m in macs if struct.unpack("!I", m[2:])[0] % 2 == i]
+                    for i in (0, 1)}
+        expected[0].append(local)
+        self.assertEqual(got, expected)
