@@ -121,6 +121,8 @@ def trial(rig, outfile, rate, seconds, clients, cpu_pids, seed=1):
         raise PerfdhcpError("perfdhcp exited %d: %s" % (code, last[0]))
     used = {name: after[name] - before[name] for name in cpu_pids
             if before[name] is not None and after[name] is not None}
+    for name in [n for n in used if n.startswith("worker-")]:
+        used["server"] = used.get("server", 0) + used.pop(name)  # all apidhcpd processes
     result["cpu_pct"] = {name: round(100 * s / wall, 1) for name, s in used.items()}
     result["cpu_pct"]["perfdhcp"] = round(100 * perf_cpu / wall, 1)
     result["cpu_us_per_dora"] = (round(1e6 * sum(used.values()) / result["acks"])

@@ -60,6 +60,8 @@ def parse_args(argv):
     p.add_argument("--confirm-seconds", type=int, help="length of each repeated run")
     p.add_argument("--fine-steps", type=int, help="bisection steps after the doubling")
     p.add_argument("--no-kea", action="store_true", help="apidhcpd only")
+    p.add_argument("--workers", type=int, default=1,
+                   help="apidhcpd --workers (DHCP processes sharing the port; default 1)")
     p.add_argument("--profile", action="store_true",
                    help="profile apidhcpd during one fixed-rate run instead of the sweep")
     p.add_argument("--rate", type=int, default=200,
@@ -289,7 +291,7 @@ def main(argv=None):
         if args.profile:
             run_profile(args, bench, redis, data)
         else:
-            targets = [servers.Apidhcpd(rig, workdir, redis, REPO)]
+            targets = [servers.Apidhcpd(rig, workdir, redis, REPO, workers=args.workers)]
             if not args.no_kea and servers.kea_available():
                 kea = servers.Kea(rig, workdir)
                 kea.check_config()

@@ -153,11 +153,12 @@ class Server:
 class Apidhcpd(Server):
     name = "apidhcpd"
 
-    def __init__(self, rig, workdir, redis, repo, extra=()):
+    def __init__(self, rig, workdir, redis, repo, extra=(), workers=1):
         super().__init__(rig, workdir)
         self.redis = redis
         self.repo = repo
         self.extra = list(extra)  # e.g. twistd's --profile options
+        self.workers = workers
         self.twistd = os.path.join(os.path.dirname(sys.executable), "twistd")
 
     def launch(self):
@@ -166,7 +167,8 @@ class Apidhcpd(Server):
         argv = [self.twistd, "-n", "--pidfile=", "-l", self.log] + self.extra + [
             "apidhcpd", "--interface", "eth0",
             "--redis", "unix://%s?db=0" % self.redis.socket,
-            "--heartbeat-port", "0", "--quiet"]
+            "--heartbeat-port", "0", "--quiet", "--api-listen", "none",
+            "--workers", str(self.workers)]
         self.proc = self.rig.spawn(argv, ns=self.rig.srv, env={"PYTHONPATH": self.repo},
                                    stdout=os.path.join(self.workdir, "twistd.out"))
 
@@ -176,10 +178,14 @@ class Apidhcpd(Server):
                 text = f.read()
         except OSError:
             return False
-        return "serving DHCP" in text
+        return text.count("serving DHCP") >= self.workers
 
     def cpu_pids(self):
-        return {"server": self.proc.pid, "redis": self.redis.pid}
+        """The server, its worker processes (children of the first) and Redis."""
+        pids = {"server": self.proc.pid, "redis": self.redis.pid}
+        for n, pid in enumerate(_children(self.proc.pid), 1):
+            pids["worker-%d" % n] = pid
+        return pids
 
     def lease_count(self):
         return int(self.redis.cli("ZCARD", "leases") or 0)
@@ -310,3 +316,19 @@ def _generic(text):
 
 def kea_available():
     return os.path.exists(KEA)
+
+
+def _children(pid):
+    """PIDs whose parent is `pid` (from /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(entry))
+    return sorted(found)
