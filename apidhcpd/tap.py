@@ -16,6 +16,7 @@ from twisted.python import usage
 from twisted.web.server import Site
 
 from apidhcpd import api, ha, interface, metrics
+from apidhcpd.cache import OutageCache
 from apidhcpd.handlers import Policy
 from apidhcpd.heartbeat import heartbeat_resource
 from apidhcpd.httpstore import HTTPStore
@@ -240,7 +241,9 @@ def makeService(options, reactor=None):
     if options["api-url"]:
         backend = HTTPStore(options["api-url"], reactor, token=options["api-token"])
     else:
-        backend = RedisStore(options["redis-url"], reactor, timeout=options["redis-timeout"])
+        backend = OutageCache(RedisStore(options["redis-url"], reactor,
+                                         timeout=options["redis-timeout"]),
+                              reactor, timeout=options["redis-timeout"])
     store = metrics.TimedStore(backend)
     policy = Policy(server_id=options["id"], authoritative=bool(options["authoritative"]),
                     offer_hold=options["offer-hold"],
