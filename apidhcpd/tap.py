@@ -10,7 +10,6 @@ import socket
 import sys
 
 from twisted.application import internet, service
-from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python import usage
 from twisted.web.server import Site
@@ -18,7 +17,7 @@ from twisted.web.server import Site
 from apidhcpd import api, ha, interface, metrics
 from apidhcpd.cache import OutageCache
 from apidhcpd.handlers import Policy
-from apidhcpd.heartbeat import heartbeat_resource
+from apidhcpd.heartbeat import Health, heartbeat_resource
 from apidhcpd.httpstore import HTTPStore
 from apidhcpd.inventory import Link, parse_duration
 from apidhcpd.protocol import DHCPProtocol
@@ -116,48 +115,6 @@ def _seconds(text, name="--redis-timeout"):
     if not 0 < value <= 60:
         raise ValueError("bad %s %r (seconds, at most 60)" % (name, text))
     return value
-
-
-class Health:
-    """Is the store reachable? Pinged in the background; logs each change once (a store still
-    connecting at start-up gets a few seconds before it is reported)."""
-
-    GRACE = 3  # failed pings before a never-reached store is reported
-
-    def __init__(self, store, on_reached=()):
-        self.store = store
-        # called when the store is reached after it was disconnected (not merely slow)
-        self.on_reached = list(on_reached)
-        self.disconnected = True
-        self.error = "not checked yet"
-        self.reached = False
-        self.failures = 0
-
-    def problem(self):
-        return self.error
-
-    def check(self):
-        def ok(_):
-            if self.error and (self.reached or self.failures >= self.GRACE):
-                log.info("store reachable again")
-            elif self.error:
-                log.info("store reachable")
-            if self.disconnected:
-                self.disconnected = False
-                for call in self.on_reached:
-                    defer.maybeDeferred(call).addErrback(
-                        lambda f: log.warn("after reconnecting: {error}",
-                                           error=f.getErrorMessage()))
-            self.error, self.reached, self.failures = None, True, 0
-
-        def failed(f):
-            self.failures += 1
-            self.disconnected = self.disconnected or not getattr(self.store, "connected", True)
-            if (self.reached and self.error is None) or self.failures == self.GRACE:
-                log.warn("store unreachable: {error}", error=f.getErrorMessage())
-            self.error = f.getErrorMessage()
-
-        return self.store.ping().addCallbacks(ok, failed)
 
 
 class DHCPService(service.Service):

@@ -78,6 +78,35 @@ class HeartbeatTests(unittest.SynchronousTestCase):
                          (503, b"unavailable: no connection to Redis (standalone)\n"))
 
 
+class HealthTests(unittest.SynchronousTestCase):
+    def test_the_index_is_rebuilt_after_a_reconnect_not_after_a_slow_ping(self):
+        from twisted.internet import defer
+        from apidhcpd.heartbeat import Health
+        from apidhcpd.store import StoreUnavailable
+
+        class Store:
+            connected, up = True, True
+
+            def ping(self):
+                return defer.succeed(True) if self.up else defer.fail(StoreUnavailable("x"))
+
+        store, rebuilt = Store(), []
+        health = Health(store, on_reached=[lambda: rebuilt.append(1)])
+        health.check()
+        self.assertEqual((health.problem(), rebuilt), (None, [1]))
+        store.up = False  # slow: the connection stays
+        health.check()
+        store.up = True
+        health.check()
+        self.assertEqual(rebuilt, [1])
+        store.up, store.connected = False, False  # gone
+        health.check()
+        self.assertEqual(health.problem(), "x")
+        store.up = store.connected = True
+        health.check()
+        self.assertEqual(rebuilt, [1, 1])
+
+
 class PluginTests(unittest.SynchronousTestCase):
     def test_installed_twistd_lists_apidhcpd(self):
         """`pip install .` put the dropin in site-packages: twistd finds it from anywhere."""
