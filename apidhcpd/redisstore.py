@@ -38,16 +38,22 @@ SHAS = {name: hashlib.sha1(text.encode()).hexdigest() for name, text in SCRIPTS.
 
 @attr.s(frozen=True)
 class RedisURL:
-    """A parsed `--redis` value: redis://[:password@]host[:port][/db] or unix:///path[?db=N]."""
+    """A parsed `--redis` value: redis://[:password@]host[:port][/db], unix:///path[?db=N], or
+    redis+sentinel://[:password@]host:port,host:port,.../service[/db] (the current master of
+    `service`, as the sentinels say)."""
 
     host: str = attr.ib(default="127.0.0.1")
     port: int = attr.ib(default=6379)
     path: str = attr.ib(default=None)
     db: int = attr.ib(default=0)
     password: str = attr.ib(default=None)
+    sentinels: tuple = attr.ib(default=())  # ((host, port), ...)
+    service: str = attr.ib(default=None)
 
     @classmethod
     def parse(cls, url: str) -> "RedisURL":
+        if url.startswith("redis+sentinel://"):
+            return cls._sentinel(url)
         parts = urlsplit(url)
         query = parse_qs(parts.query)
         try:
@@ -63,11 +69,34 @@ class RedisURL:
                            password=unquote(parts.password) if parts.password else None)
         except ValueError as e:
             raise ValueError("bad Redis URL %r: %s" % (url, e))
-        if parts.scheme in ("redis+sentinel", "rediss"):
-            raise ValueError("%s:// URLs are not supported yet (planned: Sentinel in the "
-                             "high-availability issue)" % parts.scheme)
-        raise ValueError("bad Redis URL %r: use redis://host:port/db or unix:///path?db=N"
-                         % (url,))
+        if parts.scheme == "rediss":
+            raise ValueError("rediss:// (TLS) URLs are not supported yet")
+        raise ValueError("bad Redis URL %r: use redis://host:port/db, unix:///path?db=N or "
+                         "redis+sentinel://host:port,.../service/db" % (url,))
+
+    @classmethod
+    def _sentinel(cls, url: str) -> "RedisURL":
+        rest = url[len("redis+sentinel://"):]
+        netloc, _, path = rest.partition("/")
+        password = None
+        if "@" in netloc:
+            credentials, _, netloc = netloc.rpartition("@")
+            password = unquote(credentials.partition(":")[2]) or None
+        service, _, db = path.strip("/").partition("/")
+        try:
+            sentinels = []
+            for item in filter(None, netloc.split(",")):
+                host, _, port = item.rpartition(":")
+                if not host:
+                    host, port = port, "26379"
+                sentinels.append((host, int(port)))
+            if not sentinels or not service:
+                raise ValueError("it needs sentinels and a service name")
+            return cls(sentinels=tuple(sentinels), service=service, db=int(db or 0),
+                       password=password)
+        except ValueError as e:
+            raise ValueError("bad Redis URL %r: %s (redis+sentinel://host:port,.../service/db)"
+                             % (url, e))
 
 
 def _pairs(flat) -> dict:
@@ -115,6 +144,12 @@ class RedisStore:
         self.url = url
         self.reactor = reactor
         self.timeout = timeout
+        self.poolsize = poolsize
+        self.sentinel = None
+        self._next = 0
+        if url.sentinels:
+            self.factory = self.redis = None  # made by connect(): Sentinel connects at once
+            return
         self.factory = txredisapi.RedisFactory(
             url.path or "%s:%d" % (url.host, url.port), url.db, poolsize, isLazy=True,
             handler=txredisapi.UnixConnectionHandler if url.path else txredisapi.ConnectionHandler,
@@ -122,9 +157,11 @@ class RedisStore:
         self.factory.maxDelay = 1
         self.factory.initialDelay = 0.2
         self.redis = self.factory.handler
-        self._next = 0
 
     def connect(self) -> None:
+        if self.url.sentinels:
+            self._connect_through_sentinels()
+            return
         if self.url.path:
             endpoint = UNIXClientEndpoint(self.reactor, self.url.path, timeout=self.timeout)
         else:
@@ -132,12 +169,28 @@ class RedisStore:
                                           timeout=self.timeout)
         self.factory.startConnecting(endpoint)
 
+    def _connect_through_sentinels(self):
+        """A pool on the current master: on every (re)connection the sentinels are asked who
+        it is, so a promotion is followed without a restart."""
+        self.sentinel = txredisapi.Sentinel(list(self.url.sentinels))
+        self.sentinel.discovery_timeout = self.timeout
+        self.redis = self.sentinel.master_for(
+            self.url.service, dbid=self.url.db, poolsize=self.poolsize, isLazy=True,
+            password=self.url.password, replyTimeout=60, convertNumbers=False)
+        self.factory = self.redis._factory
+        self.factory.maxDelay = 1
+
     def disconnect(self):
-        return self.factory.disconnect()
+        if self.factory is None:
+            return defer.succeed(None)
+        done = [self.factory.disconnect()]
+        if self.sentinel is not None:
+            done.append(self.sentinel.disconnect())
+        return defer.gatherResults(done, consumeErrors=True)
 
     @property
     def connected(self) -> bool:
-        return self.factory.size > 0
+        return self.factory is not None and self.factory.size > 0
 
     def _call(self, method: str, *args, deadline: bool = True):
         """Run one command; StoreUnavailable when Redis is away, the connection breaks, or
@@ -145,12 +198,18 @@ class RedisStore:
         deadline=False: DHCPServer already races the whole transaction against one."""
         if not self.connected:
             return defer.fail(StoreUnavailable("no connection to Redis at %s"
-                                               % (self.url.path or self.url.host,)))
+                                               % self._where()))
         call = getattr(self.redis, method)(*args).addErrback(self._unavailable)
         if not deadline:
             return call
         return race(call, self.timeout, self.reactor, lambda: StoreUnavailable(
             "Redis did not answer %s within %.1fs" % (method, self.timeout)))
+
+    def _where(self) -> str:
+        if self.url.sentinels:
+            return "the master of %s (sentinels %s)" % (
+                self.url.service, ",".join("%s:%d" % s for s in self.url.sentinels))
+        return self.url.path or "%s:%d" % (self.url.host, self.url.port)
 
     @staticmethod
     def _unavailable(failure):
@@ -163,9 +222,9 @@ class RedisStore:
         Goes straight to a connected protocol of the pool, round robin: txredisapi's
         ConnectionHandler wraps every call in two more Deferreds, which cost a third of a
         call's CPU on the packet path (bench/ and docs/performance.md)."""
+        if not self.connected:
+            return defer.fail(StoreUnavailable("no connection to Redis at %s" % self._where()))
         pool = self.factory.pool
-        if not pool:
-            return self._call("ping")  # fails with StoreUnavailable
         self._next = (self._next + 1) % len(pool)
         conn = pool[self._next]
         words = [len(keys), *keys, *[str(a) for a in args]]

@@ -6,9 +6,10 @@ from apidhcpd.redisstore import RedisStore, RedisURL
 
 
 @defer.inlineCallbacks
-def connected_store(testcase, redis_server, **kwargs):
-    """A RedisStore on `redis_server`, connected (bounded wait) and closed by addCleanup."""
-    store = RedisStore(RedisURL.parse(redis_server.url), reactor, **kwargs)
+def connected_store(testcase, redis_server, url=None, **kwargs):
+    """A RedisStore on `redis_server` (or at `url`), connected (bounded wait) and closed by
+    addCleanup."""
+    store = RedisStore(RedisURL.parse(url or redis_server.url), reactor, **kwargs)
     store.connect()
     testcase.addCleanup(store.disconnect)
     for _ in range(250):

@@ -347,6 +347,12 @@ class RedisStoreFailureTests(unittest.TestCase):
                          RedisURL(host="192.0.2.9", port=6380, db=2, password="s3cret"))
         self.assertEqual(RedisURL.parse("unix:///run/redis.sock?db=3"),
                          RedisURL(path="/run/redis.sock", db=3))
-        for bad in ("http://x", "redis://host:notaport/", "unix://", "redis://h/x"):
+        self.assertEqual(
+            RedisURL.parse("redis+sentinel://:pw@192.0.2.1:26379,192.0.2.2/dhcp/3"),
+            RedisURL(sentinels=(("192.0.2.1", 26379), ("192.0.2.2", 26379)), service="dhcp",
+                     db=3, password="pw"))
+        for bad in ("http://x", "redis://host:notaport/", "unix://", "redis://h/x",
+                    "redis+sentinel://192.0.2.1:26379", "redis+sentinel:///dhcp",
+                    "redis+sentinel://h:x/dhcp", "rediss://h/0"):
             self.assertRaises(ValueError, RedisURL.parse, bad)
 

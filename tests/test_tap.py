@@ -32,7 +32,7 @@ class OptionTests(unittest.SynchronousTestCase):
     def test_bad_values_fail_with_a_reason(self):
         cases = [
             (["--redis", "http://x"], "bad Redis URL"),
-            (["--redis", "redis+sentinel://h/m"], "not supported yet"),
+            (["--redis", "redis+sentinel://h:x/m"], "bad Redis URL"),
             (["--offer-hold", "soon"], "bad duration"),
             (["--id", "not-an-ip"], "not-an-ip"),
             (["--ip", "300.1.1.1"], "300.1.1.1"),
