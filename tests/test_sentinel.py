@@ -11,7 +11,6 @@ from twisted.internet import defer
 from twisted.trial import unittest
 
 from apidhcpd import allocation
-from apidhcpd.redisstore import RedisURL
 from apidhcpd.store import AddressSource, StoreUnavailable
 from tests.redisserver import free_port
 from tests.stores import connected_store, sleep
@@ -71,6 +70,11 @@ class Cluster:
             time.sleep(0.1)
         return False
 
+    def ready(self, sentinel):
+        words = self.cli(sentinel, "SENTINEL", "master", "dhcp").split("\n")
+        state = dict(zip(words[::2], words[1::2]))
+        return state.get("num-other-sentinels") == "2" and state.get("num-slaves") == "1"
+
     @property
     def url(self):
         return "redis+sentinel://" + ",".join("127.0.0.1:%d" % p for p in self.sentinels) + \
@@ -85,8 +89,9 @@ class SentinelTests(unittest.TestCase):
         cluster = Cluster(self)
         self.assertTrue(cluster.wait(lambda: "master_link_status:up" in
                                      cluster.cli(cluster.replica, "INFO", "replication")))
-        self.assertTrue(cluster.wait(lambda: cluster.cli(
-            cluster.sentinels[0], "SENTINEL", "get-master-addr-by-name", "dhcp")))
+        # a failover needs a majority of sentinels that know each other and the replica
+        self.assertTrue(cluster.wait(lambda: all(cluster.ready(port)
+                                                 for port in cluster.sentinels), 30))
         store = yield connected_store(self, cluster, url=cluster.url, timeout=0.5)
         lease = yield store.commit("02:00:00:00:0a:01", "192.0.2.10", SOURCE, 3600, NOW)
         self.assertEqual(lease.ip, "192.0.2.10")

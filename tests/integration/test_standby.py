@@ -45,8 +45,10 @@ class StandbyTests(unittest.TestCase):
         self.assertLess(takeover, 4.0)
 
         again = clients.dhclient_renew(self.cli, lease)
-        self.assertEqual((again.reason, again.ip, again.server_id),
-                         ("REBOOT", lease.ip, "192.0.2.2"))
+        # REBOOT normally; BOUND when a loaded machine made dhclient give up on its INIT-REBOOT
+        # and start over: either way the same address, now from the standby
+        self.assertIn(again.reason, ("REBOOT", "BOUND"))
+        self.assertEqual((again.ip, again.server_id), (lease.ip, "192.0.2.2"))
         other = clients.run_udhcpc(self.cli2)
         self.assertTrue(other.ok, other.log)
         self.assertNotEqual(other.ip, lease.ip)
