@@ -41,6 +41,17 @@ def parse_ranges(text: str) -> Tuple[Range, ...]:
     return tuple(ranges)
 
 
+def lenient_ranges(text: str) -> Tuple[Range, ...]:
+    """parse_ranges() that skips the parts it cannot read, as common.lua's ranges_from_text."""
+    ranges = []
+    for part in text.split(","):
+        try:
+            ranges.extend(parse_ranges(part))
+        except ValueError:
+            continue
+    return tuple(ranges)
+
+
 def in_ranges(ip: str, ranges: Sequence[Range]) -> bool:
     try:
         value = ip_to_int(ip)

@@ -32,8 +32,9 @@ def _script(name: str) -> str:
 
 SCRIPTS = {name: _script(name) for name in (
     "lookup", "lease", "offer", "commit", "release", "release_offer", "decline", "reclaim",
-    "put", "end_lease", "leases", "discover", "request")}
+    "put", "end_lease", "leases", "discover", "request", "touch", "bind")}
 SHAS = {name: hashlib.sha1(text.encode()).hexdigest() for name, text in SCRIPTS.items()}
+CHANGES = "apidhcpd:inventory"  # put.lua publishes every key it writes here
 
 
 @attr.s(frozen=True)
@@ -146,6 +147,7 @@ class RedisStore:
         self.timeout = timeout
         self.poolsize = poolsize
         self.sentinel = None
+        self._watcher = None  # the subscription's factory, made by watch()
         self._next = 0
         if url.sentinels:
             self.factory = self.redis = None  # made by connect(): Sentinel connects at once
@@ -162,12 +164,13 @@ class RedisStore:
         if self.url.sentinels:
             self._connect_through_sentinels()
             return
+        self.factory.startConnecting(self._endpoint())
+
+    def _endpoint(self):
         if self.url.path:
-            endpoint = UNIXClientEndpoint(self.reactor, self.url.path, timeout=self.timeout)
-        else:
-            endpoint = TCP4ClientEndpoint(self.reactor, self.url.host, self.url.port,
-                                          timeout=self.timeout)
-        self.factory.startConnecting(endpoint)
+            return UNIXClientEndpoint(self.reactor, self.url.path, timeout=self.timeout)
+        return TCP4ClientEndpoint(self.reactor, self.url.host, self.url.port,
+                                  timeout=self.timeout)
 
     def _connect_through_sentinels(self):
         """A pool on the current master: on every (re)connection the sentinels are asked who
@@ -184,6 +187,8 @@ class RedisStore:
         if self.factory is None:
             return defer.succeed(None)
         done = [self.factory.disconnect()]
+        if self._watcher is not None:
+            done.append(self._watcher.disconnect())
         if self.sentinel is not None:
             done.append(self.sentinel.disconnect())
         return defer.gatherResults(done, consumeErrors=True)
@@ -244,7 +249,9 @@ class RedisStore:
 
     # IStore
 
-    def lookup(self, keys, now, selector, intent=None):
+    def lookup(self, keys, now, selector, intent=None, subnet=None):
+        if subnet is not None:  # the caller knows the subnet: the script need not search
+            selector = "subnet:" + subnet if subnet else "-"
         if intent is None:
             return self._eval("lookup", keys, [now, selector]).addCallback(_lookup, now)
         if intent.kind == "offer":
@@ -253,6 +260,14 @@ class RedisStore:
         args = [now, selector, intent.mac, intent.address, intent.state, intent.relay.hex()]
         return self._eval("request", keys, args).addCallback(
             _lookup, now, lambda result: _committed(result, intent))
+
+    def allocate(self, intent, source, lease_time, now):
+        if intent.kind == "offer":
+            return self._eval("offer", (), [intent.mac, now, intent.hold, intent.address]
+                              + _source_args(source)).addCallback(_offered)
+        args = [intent.mac, intent.address, now, lease_time, intent.relay.hex(), intent.state]
+        return self._eval("bind", (), args + _source_args(source)).addCallback(
+            _committed, intent)
 
     def lease_of(self, mac, now):
         return self._eval("lease", (), [mac, now]).addCallback(
@@ -323,6 +338,31 @@ class RedisStore:
     def ping(self):
         return self._call("ping")
 
+    def touch(self, keys, now):
+        return self._eval("touch", (), [now, *keys], deadline=True)
+
+    def watch(self, changed, watching):
+        """Subscribe to the inventory's changes on a connection of its own: `changed(key)` for
+        every key put.lua writes, `watching(bool)` when the subscription starts or is lost
+        (changes made meanwhile are unknown). Follows Sentinel's master like the pool."""
+        protocol = type("Watcher", (_Watcher,) if not self.url.sentinels else
+                        (_Watcher, txredisapi.SentinelRedisProtocol),
+                        {"changed": staticmethod(changed), "watching": staticmethod(watching)})
+        if self.url.sentinels:
+            factory = type("WatcherFactory", (txredisapi.SentinelConnectionFactory,),
+                           {"protocol": protocol})
+            handler = self.sentinel.master_for(
+                self.url.service, factory_class=factory, dbid=self.url.db, poolsize=1,
+                isLazy=True, password=self.url.password, replyTimeout=60)
+            self._watcher = handler._factory
+        else:
+            self._watcher = txredisapi.RedisFactory(
+                None, self.url.db, 1, isLazy=True, password=self.url.password,
+                replyTimeout=60, convertNumbers=False)
+            self._watcher.protocol = protocol
+            self._watcher.startConnecting(self._endpoint())
+        self._watcher.maxDelay = 1
+
     # IAdmin
 
     @defer.inlineCallbacks
@@ -364,6 +404,31 @@ class RedisStore:
     @defer.inlineCallbacks
     def end_lease(self, ip):
         return bool((yield self._eval("end_lease", (), [ip], deadline=True)))
+
+
+class _Watcher(txredisapi.SubscriberProtocol):
+    """The subscription to CHANGES; watch() gives each class its two callbacks."""
+
+    @defer.inlineCallbacks
+    def connectionMade(self):
+        yield super().connectionMade()  # AUTH, SELECT (and Sentinel's role check)
+        if not self.connected:
+            return
+        try:
+            yield self.subscribe(CHANGES)
+        except Exception as e:
+            log.warn("could not subscribe to inventory changes: {error}", error=e)
+            self.transport.loseConnection()
+            return
+        self.watching(True)
+
+    def connectionLost(self, why):
+        if self.connected:
+            self.watching(False)
+        super().connectionLost(why)
+
+    def messageReceived(self, pattern, channel, message):
+        self.changed(message.decode() if isinstance(message, bytes) else message)
 
 
 def _glob_escape(text: str) -> str:

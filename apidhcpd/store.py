@@ -15,6 +15,7 @@ from twisted.internet import defer
 from zope.interface import Interface, implementer
 
 from apidhcpd import allocation
+from apidhcpd.inventory import parse_duration
 
 
 HOST_PREFIXES = ("mac:", "client:", "relay:", "remote:")
@@ -101,6 +102,46 @@ class AddressSource:
     seed_pool: bool = attr.ib(default=False)
 
 
+def group_of(host: Optional[Host], subnet_fields: Dict[str, str], exists) -> str:
+    """The group a request is answered from (common.lua's lookup does the same): the host's
+    own, `default` for a reserved host, else the subnet's `group` or `pool`; `default` when
+    that group does not exist (`exists(name)` says)."""
+    if host and (host.fields.get("group") or host.reserved_ip):
+        name = host.group_name
+    else:
+        name = subnet_fields.get("group", "pool")
+        name = name[6:] if name.startswith("group:") else name
+    return name if exists(name) else "default"
+
+
+def source_of(lookup: Lookup) -> AddressSource:
+    """Where a dynamic client's address comes from (common.lua's source_of): the subnet's
+    ranges, else its group's, plus the seed's `pool` hash for group:pool or a group without
+    ranges."""
+    if lookup.subnet:
+        return AddressSource(lookup.subnet, allocation.lenient_ranges(
+            lookup.subnet_fields.get("range", "")))
+    ranges = allocation.lenient_ranges(lookup.group_fields.get("range", ""))
+    return AddressSource(lookup.group_name, ranges,
+                         seed_pool=not ranges or lookup.group_name == "pool")
+
+
+def lease_time_of(lookup: Lookup) -> int:
+    """The lease time in seconds (common.lua's lease_time_of): host over group over subnet
+    over group:default; 86400 when none is set or it does not parse."""
+    host = lookup.host.fields if lookup.host else {}
+    group = lookup.group_fields if lookup.group_name != "default" else {}
+    for fields in (host, group, lookup.subnet_fields, lookup.default_fields):
+        text = fields.get("lease-time")
+        if text:
+            try:
+                seconds = parse_duration(text)
+            except ValueError:
+                return 86400
+            return seconds if 1 <= seconds <= 4294967294 else 86400
+    return 86400
+
+
 class Conflict(Exception):
     """commit() refused: the address is another client's (`taken`), or not in the pool."""
 
@@ -117,7 +158,8 @@ class IStore(Interface):
         `relay:...`), a dynamic lease record (`mac:` with `dynamic`) only if nothing else
         matches; write its `ts`; find the longest `subnet:<net>/<len>` holding `selector`;
         return a Lookup with the host's group (falling back to `default`). With an `intent`,
-        the store may also offer or commit for a client without a reservation (allocation)."""
+        the store may also offer or commit for a client without a reservation (allocation).
+        A caller that already knows the subnet passes `subnet` ("" for none): no search."""
 
     def lease_of(mac: str, now: int):
         """The dynamic lease (bound or offered, unexpired) this MAC holds, or None."""
@@ -131,6 +173,10 @@ class IStore(Interface):
                relay: bytes = b""):
         """Bind `ip` to `mac` until now+lease_time, keeping the relay's option 82 with it;
         return the Lease or fail with Conflict."""
+
+    def allocate(intent: Intent, source: AddressSource, lease_time: int, now: int):
+        """What lookup() with `intent` does after the lookup, for a caller that knows the host:
+        ("offered", ip or None), ("bound", Lease), ("holds", ip) or ("conflict", Conflict)."""
 
     def release(mac: str, ip: str, now: int):
         """End the lease of `ip` if `mac` holds it; True if something was released."""
@@ -149,6 +195,13 @@ class IStore(Interface):
 
     def ping():
         """Fire when the store answers; fail with StoreUnavailable otherwise."""
+
+    def watch(changed, watching):
+        """Call `changed(key)` for every inventory key written through put() (by any server,
+        the API or the CLI), and `watching(up)` when that stream starts or breaks."""
+
+    def touch(keys: Sequence[str], now: int):
+        """Write `ts` on these hosts (answered without a lookup), where they still exist."""
 
 
 class IAdmin(Interface):
@@ -185,6 +238,7 @@ class MemoryStore:
         self.offers: Dict[str, str] = {}
         self.cursors: Dict[str, int] = {}
         self.reserved = set()
+        self._watchers = []  # watch(): told of every key put() writes
 
     # helpers for tests and the CLI-free examples
 
@@ -194,7 +248,7 @@ class MemoryStore:
 
     # IStore
 
-    def lookup(self, keys, now, selector, intent=None):
+    def lookup(self, keys, now, selector, intent=None, subnet=None):
         host = fallback = None
         for key in keys:
             if key in self.data:
@@ -204,23 +258,29 @@ class MemoryStore:
                     break
                 fallback = fallback or found
         host = host or fallback
-        subnet = allocation.longest_match(selector, [k[7:] for k in self.data
-                                                     if k.startswith("subnet:")])
+        if subnet is None:
+            subnet = allocation.longest_match(selector, [k[7:] for k in self.data
+                                                         if k.startswith("subnet:")])
         subnet_fields = dict(self.data.get("subnet:" + subnet, {})) if subnet else {}
         if host:
             self.data[host.key]["ts"] = str(now)
             host = Host(host.key, dict(self.data[host.key]))
             if host.reserved_ip:
                 self.reserved.add(host.reserved_ip)
-        name = host.group_name if host else "pool"
-        if not (host and (host.fields.get("group") or host.reserved_ip)):
-            name = subnet_fields.get("group", "pool")
-            name = name[6:] if name.startswith("group:") else name
-        if "group:" + name not in self.data:
-            name = "default"
+        name = group_of(host, subnet_fields, lambda name: "group:" + name in self.data)
         return defer.succeed(Lookup(host, name, dict(self.data.get("group:" + name, {})),
-                                    dict(self.data.get("group:default", {})), subnet,
-                                    subnet_fields))
+                                    dict(self.data.get("group:default", {})),
+                                    subnet if subnet_fields else None, subnet_fields))
+
+    def watch(self, changed, watching):
+        self._watchers.append(changed)
+        watching(True)
+
+    def touch(self, keys, now):
+        for key in keys:
+            if self.data.get(key):
+                self.data[key]["ts"] = str(now)
+        return defer.succeed(None)
 
     def lease_of(self, mac, now):
         fields = self.data.get("mac:" + mac, {})
@@ -288,6 +348,18 @@ class MemoryStore:
             self.data["pool"][ip] = mac
         self.offers.pop(mac, None)
         return defer.succeed(lease)
+
+    def allocate(self, intent, source, lease_time, now):
+        if intent.kind == "offer":
+            return self.offer(intent.mac, source, intent.address or None, now,
+                              intent.hold).addCallback(lambda ip: ("offered", ip or None))
+        held = self.lease_of(intent.mac, now).result
+        if intent.state != "SELECTING" and held is not None and held.ip != intent.address:
+            return defer.succeed(("holds", held.ip))
+        return self.commit(intent.mac, intent.address, source, lease_time, now,
+                           intent.relay).addCallbacks(
+            lambda lease: ("bound", lease),
+            lambda failure: ("conflict", failure.trap(Conflict) and failure.value))
 
     def _free(self, ip, mac):
         lease = self.lease_records.get(ip)
@@ -364,6 +436,8 @@ class MemoryStore:
                 self.reserved.add(after.reserved_ip)
         if not self.data.get(key):
             self.data.pop(key, None)
+        for changed in self._watchers:
+            changed(key)
         return defer.succeed(dict(self.data.get(key, {})))
 
     def delete(self, key):

@@ -107,10 +107,14 @@ local function lookup(keys, now, selector)
   end
   if not hostkey and fallback then hostkey, fields, host = fallback, fallback_fields, hash(fallback_fields) end
 
-  -- the longest subnet:<network>/<prefix> containing the selector address
+  -- the longest subnet:<network>/<prefix> containing the selector address; a caller that
+  -- already knows the subnet passes its key instead (or '-' for none), sparing the search
   local subnetkey, subnetfields = false, {}
   local n = ip2n(selector)
-  if n then
+  if string.sub(selector, 1, 7) == 'subnet:' then
+    local found = redis.call('HGETALL', selector)
+    if #found > 0 then subnetkey, subnetfields = selector, found end
+  elseif n then
     for prefix = 32, 0, -1 do
       local key = 'subnet:' .. n2ip(n - n % 2 ^ (32 - prefix)) .. '/' .. prefix
       local found = redis.call('HGETALL', key)

@@ -1,5 +1,6 @@
 -- KEYS[1]: a hash; ARGV[1]: 'replace', 'merge' or 'remove'; then field, value pairs (replace,
 -- merge) or field names (remove). Keeps the `reserved` index true for host hashes.
+-- Publishes the key on `apidhcpd:inventory`, so that every server drops what it cached of it.
 -- Returns the hash as it is afterwards.
 local key, mode = KEYS[1], ARGV[1]
 local is_host = string.match(key, '^mac:') or string.match(key, '^client:')
@@ -18,4 +19,5 @@ if is_host then
   end
   if after[1] and after[1] ~= '' and not after[2] then redis.call('SADD', 'reserved', after[1]) end
 end
+redis.call('PUBLISH', 'apidhcpd:inventory', key)
 return redis.call('HGETALL', key)
