@@ -415,7 +415,8 @@ class AdminAPI:
             latency=getattr(self.store, "latency", None),
             store_errors=getattr(self.store, "errors", None),
             malformed=getattr(self.protocol, "malformed", None),
-            role=self.role(), version=__version__).encode()
+            role=self.role(), version=__version__,
+            cache=getattr(self.store, "cache_stats", None)).encode()
 
     @app.route("/api/v1/openapi.json", methods=["GET"])
     def openapi(self, request):

@@ -50,7 +50,7 @@ class TimedStore:
         self.latency = Histogram()
         self.errors: Dict[str, int] = {}
         directlyProvides(self, providedBy(store))
-        for name in set(IStore.names()) | set(IAdmin.names()):
+        for name in (set(IStore.names()) | set(IAdmin.names())) - {"watch"}:
             method = getattr(store, name, None)
             if method is not None:
                 setattr(self, name, self._timed(name, method))
@@ -122,7 +122,8 @@ def _usage(name, size, leases, owned=0) -> dict:
 
 def render(counters, *, pools=(), store_up: bool = True, latency: Optional[Histogram] = None,
            store_errors: Optional[Dict[str, int]] = None, malformed: Optional[int] = None,
-           role: str = "standalone", version: str = "") -> str:
+           role: str = "standalone", version: str = "",
+           cache: Optional[Dict[str, int]] = None) -> str:
     """The whole /metrics page."""
     received = {name.lower(): 0 for name in ACTED_ON}
     dropped = dict(received)
@@ -178,6 +179,13 @@ def render(counters, *, pools=(), store_up: bool = True, latency: Optional[Histo
            [({"pool": p["name"]}, p["utilisation"]) for p in pools])
     family("apidhcpd_store_call_errors_total", "counter", "Store calls that failed, by call.",
            [({"op": k}, v) for k, v in sorted((store_errors or {}).items())])
+    if cache is not None:
+        family("apidhcpd_inventory_cache_lookups_total", "counter",
+               "Host lookups answered from the in-process inventory cache (hit) or the store.",
+               [({"result": "hit"}, cache["hits"]), ({"result": "miss"}, cache["misses"])])
+        family("apidhcpd_inventory_cache_invalidations_total", "counter",
+               "Inventory changes received from the store's change stream.",
+               [({}, cache["invalidations"])])
     if latency is not None:
         name = "apidhcpd_store_call_seconds"
         out.append("# HELP %s Latency of store (Redis) calls, by call." % name)

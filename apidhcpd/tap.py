@@ -20,6 +20,7 @@ from apidhcpd.handlers import Policy
 from apidhcpd.heartbeat import Health, heartbeat_resource
 from apidhcpd.httpstore import HTTPStore
 from apidhcpd.inventory import Link, parse_duration
+from apidhcpd.inventorycache import InventoryCache
 from apidhcpd.protocol import DHCPProtocol
 from apidhcpd.redisstore import RedisStore, RedisURL
 from apidhcpd.server import DHCPServer
@@ -54,6 +55,9 @@ class Options(usage.Options):
         ["decline-probation", None, "24h", "How long a declined address is quarantined."],
         ["reclaim-interval", None, "10s", "How often expired leases are reclaimed."],
         ["redis-timeout", None, "1s", "Deadline of each Redis call."],
+        ["cache-ttl", None, "60s",
+         "How long hosts, groups and subnets are kept in process (changes made through the "
+         "API or the CLI are seen at once, others within this time); 0 turns the cache off."],
         ["peer-interval", None, "1s", "How often a standby polls the master's /ping."],
         ["peer-timeout", None, "0.5s", "How long a standby waits for the master's /ping."],
         ["workers", None, 1, "DHCP processes sharing the port (SO_REUSEPORT, spread by "
@@ -81,6 +85,8 @@ class Options(usage.Options):
             for name in ("offer-hold", "decline-probation", "reclaim-interval"):
                 self[name] = parse_duration(self[name])
             self["redis-timeout"] = _seconds(self["redis-timeout"])
+            self["cache-ttl"] = 0 if self["cache-ttl"] in ("0", "0s") else \
+                parse_duration(self["cache-ttl"])
             for name in ("peer-interval", "peer-timeout"):
                 self[name] = _seconds(self[name], "--" + name)
             if self["master-ip"]:
@@ -198,9 +204,10 @@ def makeService(options, reactor=None):
     if options["api-url"]:
         backend = HTTPStore(options["api-url"], reactor, token=options["api-token"])
     else:
-        backend = OutageCache(RedisStore(options["redis-url"], reactor,
-                                         timeout=options["redis-timeout"]),
-                              reactor, timeout=options["redis-timeout"])
+        backend = RedisStore(options["redis-url"], reactor, timeout=options["redis-timeout"])
+        if options["cache-ttl"]:
+            backend = InventoryCache(backend, reactor, ttl=options["cache-ttl"])
+        backend = OutageCache(backend, reactor, timeout=options["redis-timeout"])
     store = metrics.TimedStore(backend)
     policy = Policy(server_id=options["id"], authoritative=bool(options["authoritative"]),
                     offer_hold=options["offer-hold"],

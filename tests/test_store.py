@@ -6,10 +6,11 @@ from twisted.internet import defer, reactor
 from twisted.trial import unittest
 
 from apidhcpd import allocation
+from apidhcpd.inventorycache import InventoryCache
 from apidhcpd.redisstore import RedisStore, RedisURL
 from apidhcpd.store import AddressSource, Conflict, Intent, MemoryStore, StoreUnavailable
 from tests.redisserver import shared_redis
-from tests.stores import connected_store
+from tests.stores import connected_store, sleep
 
 A, B, C = "02:00:00:00:00:0a", "02:00:00:00:00:0b", "02:00:00:00:00:0c"
 RANGE = AddressSource("lan", allocation.parse_ranges("192.0.2.10-192.0.2.12"))
@@ -310,12 +311,18 @@ class RedisOneCallTests(unittest.TestCase):
         found = yield self.lookup(B, Intent("commit", B, "203.0.113.9", state="INIT-REBOOT"))
         self.assertFalse(found.allocation[1].taken)
 
+    def changed(self, key):
+        """A hash was written with redis-cli (behind the store's back)."""
+        return defer.succeed(None)
+
     @defer.inlineCallbacks
     def test_lease_time_falls_back_through_subnet_and_default(self):
         self.redis.cli("HDEL", "group:pool", "lease-time")
+        yield self.changed("group:pool")
         found = yield self.lookup(A, Intent("commit", A, "192.0.2.10", state="SELECTING"))
         self.assertEqual(found.allocation[1].expires, NOW + 5400)
         self.redis.cli("HSET", "subnet:198.51.100.0/24", "lease-time", "90s")
+        yield self.changed("subnet:198.51.100.0/24")
         found = yield self.lookup(B, Intent("commit", B, "198.51.100.6", state="SELECTING"),
                                   selector="198.51.100.1")
         self.assertEqual(found.allocation[1].expires, NOW + 90)
@@ -335,6 +342,41 @@ class RedisOneCallTests(unittest.TestCase):
                 expected = None
             got = yield self.store.redis.eval(script, [], [text])
             self.assertEqual(got, expected, text)
+
+
+class CachedOneCallTests(RedisOneCallTests):
+    """The same through InventoryCache: the host is known from a first lookup, and the second
+    allocates with allocate() (offer.lua, bind.lua) from the cached groups and subnets."""
+
+    @defer.inlineCallbacks
+    def setUp(self):
+        yield super().setUp()
+        self.cache = InventoryCache(self.store, reactor, ttl=60)
+        self.store.watch(self.cache._changed, self.cache._watch_state)
+        yield self.settle(lambda: self.cache._ready())
+
+    @defer.inlineCallbacks
+    def settle(self, condition):
+        for _ in range(250):
+            if condition():
+                return
+            yield sleep(0.02)
+        self.fail("the cache did not settle")
+
+    @defer.inlineCallbacks
+    def lookup(self, mac, intent, selector=LOCAL, now=NOW):
+        yield self.cache.lookup(["mac:" + mac], now, selector)
+        hits = self.cache.cache_stats["hits"]
+        found = yield self.cache.lookup(["mac:" + mac], now, selector, intent)
+        self.assertEqual(self.cache.cache_stats["hits"], hits + 1)
+        return found
+
+    @defer.inlineCallbacks
+    def changed(self, key):
+        heard = self.cache.cache_stats["invalidations"]
+        self.redis.cli("PUBLISH", "apidhcpd:inventory", key)
+        yield self.settle(lambda: self.cache.cache_stats["invalidations"] > heard
+                          and self.cache._index_at is not None)
 
 
 class RedisStoreFailureTests(unittest.TestCase):

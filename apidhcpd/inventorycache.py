@@ -1,0 +1,213 @@
+"""The inventory in process: hosts, groups and subnets, so that a known host costs no round
+trip to the store.
+
+Knows the lookup rules (store.group_of, the longest subnet) and when a cached answer may be
+trusted: only while the store's change stream is up (put.lua publishes every key the API, the
+CLI or another server writes; a break clears everything) and for at most `ttl` seconds (a
+bound for writes that bypass put.lua, such as the seed's `redis-cli hset`). Allocation is not
+cached: a client without a reservation still gets its offer or lease from the store, in one
+call (allocate()), and a known host's `ts` is written in batches. Knows nothing of Redis or
+of packets.
+"""
+
+import socket
+import struct
+
+import attr
+from twisted.internet import defer, task
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from apidhcpd.store import IAdmin, IStore, Lookup, group_of, lease_time_of, source_of
+
+log = Logger()
+
+LEASE_RECORD_FIELDS = frozenset(("ip", "dynamic", "ts"))  # what commit writes on mac:<mac>
+
+
+class SubnetIndex:
+    """The `subnet:<net>/<len>` hashes by prefix, for a longest match in a few dict lookups."""
+
+    def __init__(self, subnets):
+        self.fields = subnets  # "192.0.2.0/24" -> fields
+        self._by_length = {}
+        for name in subnets:
+            address, _, length = name.partition("/")
+            try:
+                size = int(length)
+                start = struct.unpack("!I", socket.inet_aton(address))[0]
+            except (ValueError, OSError):
+                continue
+            if 0 <= size <= 32 and start % (1 << (32 - size)) == 0:  # as common.lua finds them
+                self._by_length.setdefault(size, {})[start] = name
+        self._lengths = sorted(self._by_length, reverse=True)
+
+    def match(self, ip: str) -> str:
+        """The most specific subnet holding ip, or ""."""
+        try:
+            value = struct.unpack("!I", socket.inet_aton(ip))[0]
+        except OSError:
+            return ""
+        for size in self._lengths:
+            found = self._by_length[size].get(value - value % (1 << (32 - size)))
+            if found is not None:
+                return found
+        return ""
+
+
+@implementer(IStore, IAdmin)
+class InventoryCache:
+    """Wraps a store that can watch() its changes; lookups of hosts it has seen are answered
+    from memory, the rest pass through and are remembered."""
+
+    def __init__(self, store, clock, ttl: float = 60.0, size: int = 100_000,
+                 touch_interval: float = 1.0):
+        self._store = store
+        self._clock = clock
+        self.ttl = ttl
+        self._size = size
+        self._hosts = {}  # tuple of host keys -> (Host or None, when it was read)
+        self._by_key = {}  # host key -> the tuples above that hold it
+        self._groups = None  # "group:<name>" -> fields, None until loaded
+        self._subnets = SubnetIndex({})
+        self._index_at = None  # when groups and subnets were read
+        self._loading = None
+        self._index_epoch = 0  # bumped by a group or subnet change: a load in flight is stale
+        self._host_epoch = 0  # bumped by a host change: a lookup in flight is not remembered
+        self.watching = False
+        self._seen = {}  # host key -> when it was answered from memory (its ts to write)
+        self._toucher = task.LoopingCall(self._touch)
+        self._toucher.clock = clock
+        self._touch_interval = touch_interval
+        self.cache_stats = {"hits": 0, "misses": 0, "invalidations": 0}
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+    def connect(self):
+        self._store.connect()
+        self._store.watch(self._changed, self._watch_state)
+        if not self._toucher.running:
+            self._toucher.start(self._touch_interval, now=False)
+
+    def disconnect(self):
+        if self._toucher.running:
+            self._toucher.stop()
+        return self._store.disconnect()
+
+    # the change stream
+
+    def _watch_state(self, up: bool):
+        self.watching = up
+        self._forget()
+        if up:
+            log.info("inventory cache: watching changes")
+            self._load_index()
+        else:
+            log.info("inventory cache: change stream lost, answering from the store")
+
+    def _forget(self):
+        self._hosts.clear()
+        self._by_key.clear()
+        self._index_at = self._groups = None
+        self._index_epoch += 1
+        self._host_epoch += 1
+
+    def _changed(self, key: str):
+        self.cache_stats["invalidations"] += 1
+        if key.startswith(("group:", "subnet:")):
+            self._index_at = None
+            self._index_epoch += 1
+            self._load_index()
+            return
+        self._host_epoch += 1
+        for keys in self._by_key.pop(key, ()):
+            self._hosts.pop(keys, None)
+
+    def _load_index(self):
+        if self._loading is not None:
+            return
+        epoch = self._index_epoch
+        self._loading = defer.gatherResults(
+            [self._store.hashes("group:"), self._store.hashes("subnet:")], consumeErrors=True)
+
+        def loaded(result):
+            self._loading = None
+            if epoch != self._index_epoch or not self.watching:
+                return self._load_index() if self.watching else None
+            groups, subnets = result
+            self._groups = groups
+            self._subnets = SubnetIndex({key[7:]: fields for key, fields in subnets.items()})
+            self._index_at = self._clock.seconds()
+
+        def failed(failure):
+            self._loading = None
+            log.info("inventory cache: could not read groups and subnets: {error}",
+                     error=failure.getErrorMessage())
+
+        self._loading.addCallbacks(loaded, failed)
+
+    def _ready(self) -> bool:
+        if not self.watching:
+            return False
+        if self._index_at is None or self._clock.seconds() - self._index_at >= self.ttl:
+            self._load_index()  # a stale index keeps answering until the new one is read
+        return self._groups is not None
+
+    # IStore
+
+    def lookup(self, keys, now, selector, intent=None, subnet=None):
+        if not self._ready():
+            return self._miss(keys, now, selector, intent, None)
+        subnet = self._subnets.match(selector)
+        keys = tuple(keys)
+        entry = self._hosts.get(keys)
+        if entry is None or self._clock.seconds() - entry[1] >= self.ttl:
+            return self._miss(keys, now, selector, intent, subnet)
+        self.cache_stats["hits"] += 1
+        host = entry[0]
+        if host is not None:
+            self._seen[host.key] = now
+        subnet_fields = self._subnets.fields.get(subnet, {}) if subnet else {}
+        groups = self._groups
+        name = group_of(host, subnet_fields, lambda name: "group:" + name in groups)
+        found = Lookup(host, name, groups.get("group:" + name, {}),
+                       groups.get("group:default", {}), subnet or None, subnet_fields)
+        if intent is None or (host is not None and host.reserved_ip):
+            return defer.succeed(found)
+        return self._store.allocate(intent, source_of(found), lease_time_of(found),
+                                    now).addCallback(
+            lambda allocation: attr.evolve(found, allocation=allocation))
+
+    def _miss(self, keys, now, selector, intent, subnet):
+        self.cache_stats["misses"] += 1
+        epoch, read_at = self._host_epoch, self._clock.seconds()
+        return self._store.lookup(list(keys), now, selector, intent, subnet=subnet).addCallback(
+            self._remember, tuple(keys), epoch, read_at)
+
+    def _remember(self, found, keys, epoch, read_at):
+        if epoch != self._host_epoch or not self.watching:
+            return found  # a host changed while this was read: it may predate the change
+        host = found.host
+        if host is not None and host.dynamic:
+            if set(host.fields) - LEASE_RECORD_FIELDS:
+                return found  # a lease record an operator added to: read it every time
+            host = None  # a lease record answers like no host at all
+        if len(self._hosts) >= self._size:
+            self._hosts.clear()
+            self._by_key.clear()
+        self._hosts[keys] = (host, read_at)
+        for key in keys:
+            self._by_key.setdefault(key, set()).add(keys)
+        return found
+
+    def _touch(self):
+        if not self._seen:
+            return None
+        seen, self._seen = self._seen, {}
+        now = max(seen.values())
+        keys = sorted(seen)
+        calls = [self._store.touch(keys[i:i + 500], now) for i in range(0, len(keys), 500)]
+        return defer.gatherResults(calls, consumeErrors=True).addErrback(
+            lambda f: log.debug("inventory cache: ts not written: {error}",
+                                error=f.getErrorMessage()))
