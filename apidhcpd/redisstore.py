@@ -100,6 +100,15 @@ class RedisURL:
                              % (url, e))
 
 
+def _command(words) -> bytes:
+    """One command in RESP, the Redis protocol: an array of bulk strings."""
+    out = [b"*%d\r\n" % len(words)]
+    for word in words:
+        data = word.encode() if isinstance(word, str) else str(word).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(out)
+
+
 def _pairs(flat) -> dict:
     return dict(zip(flat[::2], flat[1::2])) if flat else {}
 
@@ -224,28 +233,32 @@ class RedisStore:
     def _eval(self, name, keys=(), args=(), deadline=False):
         """Run a script by its SHA1 (sending the script itself on the first NOSCRIPT).
 
-        Goes straight to a connected protocol of the pool, round robin: txredisapi's
-        ConnectionHandler wraps every call in two more Deferreds, which cost a third of a
-        call's CPU on the packet path (bench/ and docs/performance.md)."""
+        The packet path's fast lane: the command is encoded here and written straight to a
+        connected protocol of the pool (round robin), whose reply queue hands back the reply.
+        txredisapi's execute_command() and ConnectionHandler would add three Deferreds and a
+        timer per call, half of a call's CPU (docs/performance.md)."""
         if not self.connected:
             return defer.fail(StoreUnavailable("no connection to Redis at %s" % self._where()))
         pool = self.factory.pool
         self._next = (self._next + 1) % len(pool)
         conn = pool[self._next]
-        words = [len(keys), *keys, *[str(a) for a in args]]
-        call = conn.execute_command("EVALSHA", SHAS[name], *words)
-
-        def load(failure):
-            failure.trap(txredisapi.ResponseError)
-            if not str(failure.value).startswith("NOSCRIPT"):
-                return failure
-            return conn.execute_command("EVAL", SCRIPTS[name], *words)
-
-        call.addErrback(load).addErrback(self._unavailable)
+        words = [len(keys), *keys, *args]
+        conn.transport.write(_command(["EVALSHA", SHAS[name], *words]))
+        call = conn.replyQueue.get().addCallback(self._evaluated, conn, name, words)
         if not deadline:
             return call
         return race(call, self.timeout, self.reactor, lambda: StoreUnavailable(
             "Redis did not answer %s within %.1fs" % (name, self.timeout)))
+
+    def _evaluated(self, reply, conn, name, words):
+        if not isinstance(reply, Exception):
+            return reply
+        if isinstance(reply, txredisapi.ResponseError) and str(reply).startswith("NOSCRIPT"):
+            return conn.execute_command("EVAL", SCRIPTS[name], *words).addErrback(
+                self._unavailable)
+        if isinstance(reply, txredisapi.ConnectionError):
+            raise StoreUnavailable("Redis connection lost: %s" % reply)
+        raise reply
 
     # IStore
 

@@ -11,6 +11,8 @@ from twisted.python.failure import Failure
 
 def race(d: defer.Deferred, seconds: float, clock, error) -> defer.Deferred:
     """d's result, or `error()` as a failure after `seconds`, whichever comes first."""
+    if d.called and not d.paused:
+        return d  # answered already (from memory): nothing to race
     result = defer.Deferred()
     timer = clock.callLater(seconds, lambda: result.called or result.errback(error()))
 
