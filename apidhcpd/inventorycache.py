@@ -180,10 +180,20 @@ class InventoryCache:
             lambda allocation: attr.evolve(found, allocation=allocation))
 
     def _miss(self, keys, now, selector, intent, subnet):
+        """The store's lookup. Told the subnet (`subnet` not None), it leaves out the group
+        and subnet fields, which are filled in from the groups and subnets known now."""
         self.cache_stats["misses"] += 1
         epoch, read_at = self._host_epoch, self._clock.seconds()
-        return self._store.lookup(list(keys), now, selector, intent, subnet=subnet).addCallback(
-            self._remember, tuple(keys), epoch, read_at)
+        call = self._store.lookup(list(keys), now, selector, intent, subnet=subnet)
+        if subnet is not None:
+            call.addCallback(self._fill, self._groups, self._subnets)
+        return call.addCallback(self._remember, tuple(keys), epoch, read_at)
+
+    @staticmethod
+    def _fill(found, groups, subnets):
+        return attr.evolve(found, group_fields=groups.get("group:" + found.group_name, {}),
+                           default_fields=groups.get("group:default", {}),
+                           subnet_fields=subnets.fields.get(found.subnet, {}))
 
     def _remember(self, found, keys, epoch, read_at):
         if epoch != self._host_epoch or not self.watching:

@@ -159,7 +159,8 @@ class IStore(Interface):
         matches; write its `ts`; find the longest `subnet:<net>/<len>` holding `selector`;
         return a Lookup with the host's group (falling back to `default`). With an `intent`,
         the store may also offer or commit for a client without a reservation (allocation).
-        A caller that already knows the subnet passes `subnet` ("" for none): no search."""
+        A caller that already knows the subnet passes `subnet` ("" for none): no search, and
+        the store may leave out the group, default and subnet fields (the caller has them)."""
 
     def lease_of(mac: str, now: int):
         """The dynamic lease (bound or offered, unexpired) this MAC holds, or None."""

@@ -192,7 +192,7 @@ class RedisChangeStreamTests(RedisTestMixin, unittest.TestCase):
         self.assertEqual(states[:3], [True, False, True])  # lost, then subscribed again
 
     @defer.inlineCallbacks
-    def test_a_known_subnet_spares_the_search_and_gives_the_same_answer(self):
+    def test_a_known_subnet_spares_the_search_and_the_fields_the_caller_has(self):
         store = yield connected_store(self, self.redis)
         yield store.put("group:default", {"gateway": "192.0.2.1"})
         yield store.put("subnet:198.51.100.0/24", {"range": "198.51.100.10-198.51.100.20"})
@@ -200,7 +200,11 @@ class RedisChangeStreamTests(RedisTestMixin, unittest.TestCase):
         told = yield store.lookup(OTHER, NOW, "198.51.100.1", subnet="198.51.100.0/24")
         none = yield store.lookup(OTHER, NOW, "198.51.100.1", subnet="")
         self.assertEqual((searched.subnet, searched.subnet_fields),
-                         (told.subnet, told.subnet_fields))
+                         ("198.51.100.0/24", {"range": "198.51.100.10-198.51.100.20"}))
+        self.assertEqual(searched.default_fields, {"gateway": "192.0.2.1"})
+        # the caller knows the groups and subnets: the reply leaves their fields out
+        self.assertEqual((told.subnet, told.subnet_fields, told.default_fields),
+                         ("198.51.100.0/24", {}, {}))
         self.assertEqual((none.subnet, none.subnet_fields), (None, {}))
 
     @defer.inlineCallbacks

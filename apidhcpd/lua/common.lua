@@ -143,6 +143,15 @@ local function lookup(keys, now, selector)
   return {hostkey, fields, group, groupfields, default, subnetkey, subnetfields}, host, reserved
 end
 
+-- The reply for a caller that already holds the groups and subnets (it passed the subnet key
+-- or '-' as the selector, see lookup): their fields are left out, it fills them in itself.
+local function slim(reply, selector)
+  if selector == '-' or string.sub(selector, 1, 7) == 'subnet:' then
+    reply[4], reply[5], reply[7] = {}, {}, {}
+  end
+  return reply
+end
+
 -- Picks an address for a DISCOVER (allocation.py's order) and holds it; the address or false.
 local function offer(mac, now, hold, requested, seed_pool, group, ranges)
   local function usable(ip)

@@ -8,4 +8,4 @@ if not reserved then
   local seed_pool, cursor, ranges = source_of(reply)
   reply[8] = offer(ARGV[3], now, tonumber(ARGV[4]), ARGV[5], seed_pool, cursor, ranges)
 end
-return reply
+return slim(reply, ARGV[2])

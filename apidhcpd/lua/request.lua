@@ -7,12 +7,12 @@
 local now, mac, wanted = tonumber(ARGV[1]), ARGV[3], ARGV[4]
 local reply, host, reserved = lookup(KEYS, ARGV[1], ARGV[2])
 reply[8] = false
-if reserved then return reply end
+if reserved then return slim(reply, ARGV[2]) end
 if ARGV[5] ~= 'SELECTING' then
   local held = lease_of(mac, now)
   if held and held[1] ~= wanted then
     reply[8] = {'holds', held[1]}
-    return reply
+    return slim(reply, ARGV[2])
   end
 end
 local seed_pool, cursor, ranges = source_of(reply)
@@ -23,4 +23,4 @@ if bound then
 else
   reply[8] = {'conflict', taken and '1' or '0', reason}
 end
-return reply
+return slim(reply, ARGV[2])
