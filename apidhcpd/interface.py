@@ -40,10 +40,20 @@ def address_of(name: str) -> ipaddress.IPv4Interface:
     return ipaddress.IPv4Interface("%s/%s" % (socket.inet_ntoa(addr), socket.inet_ntoa(mask)))
 
 
+SO_RCVBUFFORCE = 33
+RECEIVE_BUFFER = 4 << 20  # ~10,000 requests: a burst, or a pause of the process, is queued
+
+
 def bind_to_device(sock: socket.socket, name: str) -> None:
-    """Receive and send only on this interface (SO_BINDTODEVICE), broadcasts allowed."""
+    """Receive and send only on this interface (SO_BINDTODEVICE), broadcasts allowed, with a
+    receive buffer large enough to queue a burst rather than drop it (the default, ~200 kB,
+    holds a few hundred requests)."""
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, name.encode())
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RECEIVE_BUFFER)  # root: past rmem_max
+    except OSError:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
 
 
 def add_arp_entry(sock: socket.socket, name: str, ip: str, mac: bytes) -> None:

@@ -4,6 +4,7 @@ Knows how the parts are wired (store, server, protocol, heartbeat, timers) and c
 option at start-up, so that a bad value fails with a one-line reason, never at the first packet.
 """
 
+import gc
 import ipaddress
 import os
 import socket
@@ -194,6 +195,16 @@ def _workers(count, reactor):
     return monitor
 
 
+def tune_gc():
+    """The cycle collector is a fifth of the packet path's CPU at its default thresholds, and
+    the packet path makes no cyclic garbage (a full collection after 1,000 and after 6,000
+    DORA in bench/inprocess.py finds the same 2,142 objects, all from start-up): collect the young generation every 50,000 allocations instead of 700, and leave
+    what start-up made (modules, classes) out of every later collection."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 def role(monitor) -> str:
     return "standalone" if monitor is None else "standby, " + monitor.state
 
@@ -217,6 +228,7 @@ def makeService(options, reactor=None):
                         max_pending=options["max-pending"])
     health = Health(store, on_reached=[store.refresh_reserved])
 
+    tune_gc()
     top = service.MultiService()
     StoreService(store).setServiceParent(top)
     worker = options["worker-index"] > 0

@@ -40,3 +40,12 @@ class SpreadTests(unittest.SynchronousTestCase):
                     for i in (0, 1)}
         expected[0].append(local)
         self.assertEqual(got, expected)
+
+
+class ReceiveBufferTests(unittest.SynchronousTestCase):
+    def test_the_dhcp_socket_can_queue_thousands_of_requests(self):
+        sock = interface.reuseport_socket("lo", 0)
+        self.addCleanup(sock.close)
+        # the kernel reports twice what was set (its bookkeeping); the default is ~200 kB
+        self.assertGreaterEqual(sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF),
+                                interface.RECEIVE_BUFFER)
