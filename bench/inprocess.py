@@ -1,6 +1,6 @@
 """The server's own CPU per DORA, without UDP or perfdhcp: DHCPServer on a private Redis.
 
-    .venv/bin/python bench/inprocess.py [--dora 3000] [--concurrency 100] [--runs 3]
+    .venv/bin/python bench/inprocess.py [--dora 3000] [--concurrency 100] [--runs 3] [--no-cache]
 
 Starts its own redis-server on a unix socket in a temp dir (never the machine's 6379), runs
 DISCOVER+REQUEST for distinct relayed clients through DHCPServer and the codec, and prints
@@ -25,6 +25,7 @@ from twisted.internet import defer, task  # noqa: E402
 from apidhcpd import codec  # noqa: E402
 from apidhcpd.handlers import Policy  # noqa: E402
 from apidhcpd.inventory import Link  # noqa: E402
+from apidhcpd.inventorycache import InventoryCache  # noqa: E402
 from apidhcpd.message import Message  # noqa: E402
 from apidhcpd.redisstore import RedisStore, RedisURL  # noqa: E402
 
@@ -42,11 +43,13 @@ def packet(kind, n, **options):
 
 
 @defer.inlineCallbacks
-def one_run(reactor, sock, count, concurrency):
+def one_run(reactor, sock, count, concurrency, cache):
     from apidhcpd.server import DHCPServer
     store = RedisStore(RedisURL.parse("unix://%s?db=0" % sock), reactor)
+    if cache:  # as the server runs by default (--cache-ttl 60s)
+        store = InventoryCache(store, reactor, ttl=60)
     store.connect()
-    while not store.connected:
+    while not store.connected or (cache and store._groups is None):
         yield task.deferLater(reactor, 0.05, lambda: None)
     server = DHCPServer(store, Policy("192.0.2.1"), reactor, log_exchanges=False,
                         max_pending=concurrency * 2)
@@ -87,7 +90,8 @@ def main(reactor, args):
             subprocess.run(cli + ["HSET", "group:pool"] + GROUP +
                            ["range", "192.0.2.10-192.0.250.250"], capture_output=True,
                            check=True)
-            rate, cost = yield one_run(reactor, sock, args.dora, args.concurrency)
+            rate, cost = yield one_run(reactor, sock, args.dora, args.concurrency,
+                                      not args.no_cache)
             rates.append(rate)
             costs.append(cost)
             print("run %d: %d DORA, %.0f DORA/s, %.0f us CPU per DORA"
@@ -105,5 +109,6 @@ if __name__ == "__main__":
     parser.add_argument("--dora", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-cache", action="store_true", help="without the inventory cache")
     options = parser.parse_args()
     task.react(main, [options])
