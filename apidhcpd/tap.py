@@ -4,7 +4,6 @@ Knows how the parts are wired (store, server, protocol, heartbeat, timers) and c
 option at start-up, so that a bad value fails with a one-line reason, never at the first packet.
 """
 
-import gc
 import ipaddress
 import os
 import socket
@@ -15,7 +14,7 @@ from twisted.logger import Logger
 from twisted.python import usage
 from twisted.web.server import Site
 
-from apidhcpd import api, ha, interface, metrics
+from apidhcpd import api, collector, ha, interface, metrics
 from apidhcpd.cache import OutageCache
 from apidhcpd.handlers import Policy
 from apidhcpd.heartbeat import Health, heartbeat_resource
@@ -195,16 +194,6 @@ def _workers(count, reactor):
     return monitor
 
 
-def tune_gc():
-    """The cycle collector is a fifth of the packet path's CPU at its default thresholds, and
-    the packet path makes no cyclic garbage (a full collection after 1,000 and after 6,000
-    DORA in bench/inprocess.py finds the same 2,142 objects, all from start-up): collect the young generation every 50,000 allocations instead of 700, and leave
-    what start-up made (modules, classes) out of every later collection."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-
-
 def role(monitor) -> str:
     return "standalone" if monitor is None else "standby, " + monitor.state
 
@@ -228,8 +217,9 @@ def makeService(options, reactor=None):
                         max_pending=options["max-pending"])
     health = Health(store, on_reached=[store.refresh_reserved])
 
-    tune_gc()
+    collector.tune()
     top = service.MultiService()
+    collector.CollectorService().setServiceParent(top)
     StoreService(store).setServiceParent(top)
     worker = options["worker-index"] > 0
     if not worker:
