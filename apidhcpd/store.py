@@ -142,6 +142,9 @@ def lease_time_of(lookup: Lookup) -> int:
     return 86400
 
 
+EXHAUSTED_FOR = 5  # seconds a pool whose whole range was searched in vain counts as full
+
+
 class Conflict(Exception):
     """commit() refused: the address is another client's (`taken`), or not in the pool."""
 
@@ -240,6 +243,7 @@ class MemoryStore:
         self.cursors: Dict[str, int] = {}
         self.reserved = set()
         self._watchers = []  # watch(): told of every key put() writes
+        self.exhausted: Dict[str, int] = {}  # pool -> until when its range counts as full
 
     # helpers for tests and the CLI-free examples
 
@@ -318,13 +322,15 @@ class MemoryStore:
             pool = self.data.get("pool", {})
             choice = next((ip for ip, owner in pool.items()
                            if owner in ("", mac) and self._available(ip, mac, now)), None)
-        if choice is None and source.ranges:
+        if choice is None and source.ranges and self.exhausted.get(source.name, 0) <= now:
             cursor = self.cursors.get(source.name, 0)
             for index, ip in allocation.scan_ranges(source.ranges, cursor):
                 if self._available(ip, mac, now):
                     choice = ip
                     self.cursors[source.name] = index + 1
                     break
+            else:
+                self.exhausted[source.name] = now + EXHAUSTED_FOR
         if choice is None:
             return defer.succeed(None)
         lease = self.lease_records.get(choice)
@@ -366,6 +372,7 @@ class MemoryStore:
         lease = self.lease_records.get(ip)
         if lease is None or lease.mac != mac:
             return False
+        self.exhausted.clear()
         del self.lease_records[ip]
         pool = self.data.get("pool", {})
         if pool.get(ip) == mac:
@@ -384,6 +391,7 @@ class MemoryStore:
         lease = self.lease_records.get(ip)
         if lease and lease.mac == mac and lease.state == "offered":
             del self.lease_records[ip]
+            self.exhausted.clear()
         return defer.succeed(None)
 
     def decline(self, mac, ip, now, probation):
@@ -396,6 +404,7 @@ class MemoryStore:
         for lease in expired:
             if not self._free(lease.ip, lease.mac):
                 del self.lease_records[lease.ip]
+                self.exhausted.clear()
         return defer.succeed(len(expired))
 
     def refresh_reserved(self):
@@ -437,6 +446,7 @@ class MemoryStore:
                 self.reserved.add(after.reserved_ip)
         if not self.data.get(key):
             self.data.pop(key, None)
+        self.exhausted.clear()  # a range may have grown
         for changed in self._watchers:
             changed(key)
         return defer.succeed(dict(self.data.get(key, {})))
@@ -455,4 +465,5 @@ class MemoryStore:
             return defer.succeed(False)
         if not self._free(ip, lease.mac):
             del self.lease_records[ip]
+            self.exhausted.clear()
         return defer.succeed(True)

@@ -108,6 +108,24 @@ class ContractMixin:
         self.assertIsNotNone(late)
 
     @defer.inlineCallbacks
+    def test_a_full_pool_is_not_searched_again_until_an_address_is_freed(self):
+        D = "02:00:00:00:00:0d"
+        for mac in (A, B, C):
+            yield self.store.commit(mac, (yield self.store.offer(mac, RANGE, None, NOW, 60)),
+                                    RANGE, 3600, NOW)
+        self.assertIsNone((yield self.store.offer(D, RANGE, None, NOW, 60)))
+        # freed behind the store's back: the pool still counts as full for a few seconds
+        self.free_behind_the_stores_back("192.0.2.10")
+        self.assertIsNone((yield self.store.offer(D, RANGE, None, NOW + 1, 60)))
+        self.assertEqual((yield self.store.offer(D, RANGE, None, NOW + 6, 60)), "192.0.2.10")
+        # a release frees an address at once
+        self.assertIsNone((yield self.store.offer("02:00:00:00:00:0e", RANGE, None, NOW + 6,
+                                                  60)))
+        self.assertTrue((yield self.store.release(B, "192.0.2.11", NOW + 6)))
+        self.assertEqual((yield self.store.offer("02:00:00:00:00:0e", RANGE, None, NOW + 6,
+                                                 60)), "192.0.2.11")
+
+    @defer.inlineCallbacks
     def test_reserved_addresses_are_never_offered(self):
         self.hset("mac:" + C, ip="192.0.2.10")
         self.hset("mac:" + B, ip="192.0.2.11")
@@ -249,6 +267,9 @@ class MemoryStoreTests(ContractMixin, AdminContractMixin, unittest.TestCase):
     def hget(self, key, field):
         return self.store.data.get(key, {}).get(field)
 
+    def free_behind_the_stores_back(self, ip):
+        del self.store.lease_records[ip]
+
 
 class RedisStoreTests(ContractMixin, AdminContractMixin, unittest.TestCase):
     def setUp(self):
@@ -263,6 +284,10 @@ class RedisStoreTests(ContractMixin, AdminContractMixin, unittest.TestCase):
     def hget(self, key, field):
         value = self.redis.cli("HGET", key, field).rstrip("\n")
         return value if self.redis.cli("HEXISTS", key, field).strip() == "1" else None
+
+    def free_behind_the_stores_back(self, ip):
+        self.redis.cli("DEL", "lease:" + ip)
+        self.redis.cli("ZREM", "leases", ip)
 
 
 class RedisOneCallTests(unittest.TestCase):

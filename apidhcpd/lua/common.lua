@@ -75,10 +75,15 @@ local function in_source(ip, ranges, seed_pool)
   return in_ranges(ip, ranges) or (seed_pool and redis.call('HEXISTS', 'pool', ip) == 1)
 end
 
+-- How long (seconds) a pool whose whole range was searched in vain is taken as full; an
+-- address that is freed, or a write to the inventory, ends that at once.
+local EXHAUSTED_FOR = 5
+
 -- End the lease of ip if mac holds it: the address goes back to its pool.
 local function free(ip, mac)
   local holder = redis.call('HGET', 'lease:' .. ip, 'mac')
   if holder ~= mac then return 0 end
+  redis.call('DEL', 'exhausted')
   redis.call('DEL', 'lease:' .. ip)
   redis.call('ZREM', 'leases', ip)
   if redis.call('HGET', 'pool', ip) == mac then redis.call('HSET', 'pool', ip, '') end
@@ -174,7 +179,7 @@ local function offer(mac, now, hold, requested, seed_pool, group, ranges)
       end
     end
   end
-  if not choice and #ranges > 0 then
+  if not choice and #ranges > 0 and tonumber(redis.call('HGET', 'exhausted', group) or 0) <= now then
     local total = 0
     for _, r in ipairs(ranges) do total = total + r[2] - r[1] + 1 end
     local cursor = tonumber(redis.call('GET', 'cursor:' .. group) or '0') % total
@@ -192,6 +197,8 @@ local function offer(mac, now, hold, requested, seed_pool, group, ranges)
         break
       end
     end
+    -- a full pool is not searched again for a while: each search reads every address
+    if not choice then redis.call('HSET', 'exhausted', group, now + EXHAUSTED_FOR) end
   end
   if not choice then return false end
 

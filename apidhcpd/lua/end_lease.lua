@@ -5,4 +5,5 @@ if free(ARGV[1], holder) == 0 then
   redis.call('DEL', 'lease:' .. ARGV[1])
   redis.call('ZREM', 'leases', ARGV[1])
 end
+redis.call('DEL', 'exhausted')
 return 1

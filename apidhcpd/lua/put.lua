@@ -19,5 +19,6 @@ if is_host then
   end
   if after[1] and after[1] ~= '' and not after[2] then redis.call('SADD', 'reserved', after[1]) end
 end
+redis.call('DEL', 'exhausted')  -- a range may have grown
 redis.call('PUBLISH', 'apidhcpd:inventory', key)
 return redis.call('HGETALL', key)

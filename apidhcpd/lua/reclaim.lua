@@ -7,4 +7,5 @@ for _, ip in ipairs(expired) do
     redis.call('ZREM', 'leases', ip)
   end
 end
+if #expired > 0 then redis.call('DEL', 'exhausted') end
 return #expired
