@@ -93,6 +93,11 @@ class SentinelTests(unittest.TestCase):
         self.assertTrue(cluster.wait(lambda: all(cluster.ready(port)
                                                  for port in cluster.sentinels), 30))
         store = yield connected_store(self, cluster, url=cluster.url, timeout=0.5)
+        heard, states = [], []  # the inventory cache's change stream, on the master too
+        store.watch(heard.append, states.append)
+        self.assertTrue((yield wait_for(lambda: states == [True])), states)
+        yield store.put("mac:02:00:00:00:0a:09", {"ip": "192.0.2.9"})
+        self.assertTrue((yield wait_for(lambda: heard == ["mac:02:00:00:00:0a:09"])), heard)
         lease = yield store.commit("02:00:00:00:0a:01", "192.0.2.10", SOURCE, 3600, NOW)
         self.assertEqual(lease.ip, "192.0.2.10")
         self.assertTrue(cluster.wait(lambda: cluster.cli(
@@ -114,3 +119,19 @@ class SentinelTests(unittest.TestCase):
                          "02:00:00:00:0a:02")
         earlier = yield store.lease_of("02:00:00:00:0a:01", NOW)
         self.assertEqual(earlier.ip, "192.0.2.10")
+        # the subscription lost the old master and follows the new one
+        self.assertTrue((yield wait_for(lambda: states[-2:] == [False, True], 15)), states)
+        yield store.put("mac:02:00:00:00:0a:08", {"ip": "192.0.2.8"})
+        self.assertTrue((yield wait_for(lambda: heard[-1:] == ["mac:02:00:00:00:0a:08"])),
+                        heard)
+
+
+@defer.inlineCallbacks
+def wait_for(condition, seconds=10.0):
+    """True once condition() holds, False after `seconds` (polled every 50 ms)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        yield sleep(0.05)
+    return condition()
