@@ -5,7 +5,6 @@ from twisted.internet.task import Clock
 from twisted.trial import unittest
 
 from apidhcpd.inventorycache import InventoryCache, SubnetIndex
-from apidhcpd.redisstore import RedisStore  # noqa: F401 - the real store is tested below
 from apidhcpd.store import Intent, MemoryStore
 from tests.redisserver import RedisTestMixin
 from tests.stores import connected_store, sleep
