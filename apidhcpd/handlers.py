@@ -6,6 +6,7 @@ IStore; they know nothing of sockets (protocol.py) or of where replies go (addre
 """
 
 import ipaddress
+import operator
 from typing import Dict, List, Optional, Tuple
 
 import attr
@@ -18,6 +19,8 @@ from apidhcpd.store import AddressSource, Conflict, Intent, Lookup
 
 ZERO = "0.0.0.0"
 SUBNET_MASK, LEASE_TIME, SERVER_ID, MESSAGE, RENEWAL_TIME, REBINDING_TIME = 1, 51, 54, 56, 58, 59
+
+NO_FIELDS: Dict[str, str] = {}  # a request without a host: one dict, so its id stays the same
 
 # always sent when we have them; everything else only if the client asks (option 55)
 ALWAYS = (SUBNET_MASK,)
@@ -179,11 +182,20 @@ class GroupOptions:
     def __init__(self, warn, cache_size: int = 4096):
         self.warn = warn
         self.cache: Dict[tuple, Profile] = {}
+        self.by_identity: Dict[tuple, tuple] = {}
         self.cache_size = cache_size
 
     async def __call__(self, tx):
         lookup = tx.lookup
-        host_fields = lookup.host.fields if lookup.host else {}
+        host_fields = lookup.host.fields if lookup.host else NO_FIELDS
+        hashes = (lookup.group_fields, lookup.default_fields, lookup.subnet_fields, host_fields)
+        # The inventory cache hands out the same dicts, which nobody changes, until the hash
+        # changes in Redis: for those, the content need not be read again.
+        identity = (lookup.group_name, lookup.subnet, tx.link) + tuple(map(id, hashes))
+        known = self.by_identity.get(identity)
+        if known is not None and all(map(operator.is_, known[0], hashes)):
+            tx.profile = known[1]
+            return
         overrides = tuple(sorted((k, v) for k, v in host_fields.items() if k != "ts"))
         key = (lookup.group_name, tuple(sorted(lookup.group_fields.items())),
                tuple(sorted(lookup.default_fields.items())), lookup.subnet,
@@ -196,6 +208,9 @@ class GroupOptions:
             if len(self.cache) >= self.cache_size:
                 self.cache.clear()
             self.cache[key] = profile
+        if len(self.by_identity) >= self.cache_size:
+            self.by_identity.clear()
+        self.by_identity[identity] = (hashes, profile)  # holding them keeps their ids theirs
         tx.profile = profile
 
     @staticmethod
@@ -238,16 +253,10 @@ class LeaseAllocation:
             return AddressSource(tx.lookup.subnet, profile.ranges)
         return AddressSource(name, profile.ranges, seed_pool=not profile.ranges or name == "pool")
 
-    def _on_network(self, tx, ip: str) -> bool:
-        try:
-            return ipaddress.IPv4Address(ip) in tx.profile.network
-        except ValueError:
-            return False
-
     async def discover(self, tx):
         host = tx.lookup.host
         if host and host.reserved_ip:
-            if not self._on_network(tx, host.reserved_ip):
+            if not tx.profile.holds(host.reserved_ip):
                 raise Drop("reserved address %s is not on %s" % (host.reserved_ip,
                                                                  tx.profile.network))
             address = host.reserved_ip
@@ -257,7 +266,7 @@ class LeaseAllocation:
                 address = done[1]
             else:
                 requested = tx.request.requested_ip
-                if requested and not self._on_network(tx, requested):
+                if requested and not tx.profile.holds(requested):
                     requested = None
                 address = await self.store.offer(tx.mac, self._source(tx), requested, tx.now,
                                                  self.policy.offer_hold)
@@ -269,7 +278,7 @@ class LeaseAllocation:
         wanted = tx.wanted
         if not wanted:
             raise Drop("%s REQUEST without an address" % tx.state)
-        if not self._on_network(tx, wanted):
+        if not tx.profile.holds(wanted):
             raise Nak("%s is not on network %s" % (wanted, tx.profile.network))
         host = tx.lookup.host
         if host and host.reserved_ip:

@@ -8,6 +8,7 @@ Knows nothing of storage or packets; option encodings come from `options.py`.
 
 import ipaddress
 import re
+import socket
 from typing import Dict, Optional, Tuple
 
 import attr
@@ -114,6 +115,14 @@ class Profile:
     def warnings(self) -> Tuple[str, ...]:
         """Everything worth one line in the log."""
         return self.errors + self.notes
+
+    def holds(self, ip: str) -> bool:
+        """Is `ip` an address on this profile's network? False for one that does not parse."""
+        try:  # inet_pton, unlike inet_aton, takes only the four-part dotted form
+            value = int.from_bytes(socket.inet_pton(socket.AF_INET, ip), "big")
+        except (OSError, TypeError):
+            return False
+        return value & int(self.network.netmask) == int(self.network.network_address)
 
 
 def build_profile(name: str, fields: Dict[str, str], link: Link,

@@ -23,6 +23,7 @@ from apidhcpd.store import IAdmin, IStore, Lookup, group_of, lease_time_of, sour
 log = Logger()
 
 LEASE_RECORD_FIELDS = frozenset(("ip", "dynamic", "ts"))  # what commit writes on mac:<mac>
+NO_FIELDS = {}  # one empty hash for every absent group or subnet (never written to)
 
 
 class SubnetIndex:
@@ -168,11 +169,11 @@ class InventoryCache:
         host = entry[0]
         if host is not None:
             self._seen[host.key] = now
-        subnet_fields = self._subnets.fields.get(subnet, {}) if subnet else {}
+        subnet_fields = self._subnets.fields.get(subnet, NO_FIELDS) if subnet else NO_FIELDS
         groups = self._groups
         name = group_of(host, subnet_fields, lambda name: "group:" + name in groups)
-        found = Lookup(host, name, groups.get("group:" + name, {}),
-                       groups.get("group:default", {}), subnet or None, subnet_fields)
+        found = Lookup(host, name, groups.get("group:" + name, NO_FIELDS),
+                       groups.get("group:default", NO_FIELDS), subnet or None, subnet_fields)
         if intent is None or (host is not None and host.reserved_ip):
             return defer.succeed(found)
         return self._store.allocate(intent, source_of(found), lease_time_of(found),
@@ -191,9 +192,10 @@ class InventoryCache:
 
     @staticmethod
     def _fill(found, groups, subnets):
-        return attr.evolve(found, group_fields=groups.get("group:" + found.group_name, {}),
-                           default_fields=groups.get("group:default", {}),
-                           subnet_fields=subnets.fields.get(found.subnet, {}))
+        return attr.evolve(found, group_fields=groups.get("group:" + found.group_name,
+                                                          NO_FIELDS),
+                           default_fields=groups.get("group:default", NO_FIELDS),
+                           subnet_fields=subnets.fields.get(found.subnet, NO_FIELDS))
 
     def _remember(self, found, keys, epoch, read_at):
         if epoch != self._host_epoch or not self.watching:

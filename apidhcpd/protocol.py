@@ -47,8 +47,8 @@ class DHCPProtocol(DatagramProtocol):
         if dest.how == "hardware" and not self._learn(request, reply):
             dest = addressing.Destination(addressing.BROADCAST, dest.port, "broadcast")
         data = codec.encode(reply, max_size=request.max_message_size or 576)
-        try:
-            self.transport.write(data, (dest.ip, dest.port))
+        try:  # straight to the socket: Port.write parses the address again on every call
+            self.transport.socket.sendto(data, (dest.ip, dest.port))
         except OSError as e:
             log.warn("could not send to {dest}: {error}", dest=dest, error=e)
 

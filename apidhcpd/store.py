@@ -57,7 +57,9 @@ class Host:
 @attr.s(frozen=True, slots=True)
 class Lookup:
     """What one lookup returns: the host (or None), its group's fields, group:default's, and
-    the subnet the request is on (`192.0.2.0/24`, or None where no `subnet:` key matches)."""
+    the subnet the request is on (`192.0.2.0/24`, or None where no `subnet:` key matches).
+    Its dicts are never changed once handed out: the inventory cache shares them between
+    lookups, and GroupOptions knows them by identity."""
 
     host: Optional[Host] = attr.ib()
     group_name: str = attr.ib()

@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from twisted.internet import defer, task  # noqa: E402
 
-from apidhcpd import codec  # noqa: E402
+from apidhcpd import codec, collector  # noqa: E402
 from apidhcpd.handlers import Policy  # noqa: E402
 from apidhcpd.inventory import Link  # noqa: E402
 from apidhcpd.inventorycache import InventoryCache  # noqa: E402
@@ -73,6 +73,7 @@ def one_run(reactor, sock, count, concurrency, cache):
 
 @defer.inlineCallbacks
 def main(reactor, args):
+    collector.tune()  # as twistd apidhcpd does
     workdir = tempfile.mkdtemp(prefix="apidhcpd-inprocess-")
     sock = os.path.join(workdir, "redis.sock")
     redis = subprocess.Popen(["redis-server", "--port", "0", "--unixsocket", sock, "--save", "",

@@ -131,8 +131,9 @@ class RelayedServiceTests(unittest.TestCase):
 class FakeTransport:
     def __init__(self):
         self.written = []
+        self.socket = self  # the protocol sends on the port's socket
 
-    def write(self, data, addr):
+    def sendto(self, data, addr):
         self.written.append((codec.decode(data), addr))
 
 
