@@ -337,6 +337,7 @@ class MemoryStore:
             return defer.succeed(None)
         lease = self.lease_records.get(choice)
         if not (lease and lease.mac == mac and lease.state == "bound" and lease.expires > now):
+            self._take_over(choice, mac)
             self.lease_records[choice] = Lease(choice, mac, "offered", now + hold)
         self.offers[mac] = choice
         return defer.succeed(choice)
@@ -350,6 +351,7 @@ class MemoryStore:
         previous = host.get("ip") if host.get("dynamic") else None
         if previous and previous != ip:
             self._free(previous, mac)
+        self._take_over(ip, mac)
         lease = Lease(ip, mac, "bound", now + lease_time, relay.hex())
         self.lease_records[ip] = lease
         host.update({"ip": ip, "dynamic": "1", "ts": str(now)})
@@ -369,6 +371,14 @@ class MemoryStore:
                            intent.relay).addCallbacks(
             lambda lease: ("bound", lease),
             lambda failure: ("conflict", failure.trap(Conflict) and failure.value))
+
+    def _take_over(self, ip, mac):
+        """ip's lease record may be another client's expired one: its mac: record lets go."""
+        holder = self.lease_records.get(ip)
+        if holder is not None and holder.mac not in ("", mac):
+            record = self.data.get("mac:" + holder.mac, {})
+            if record.get("ip") == ip and record.get("dynamic"):
+                del record["ip"], record["dynamic"]
 
     def _free(self, ip, mac):
         lease = self.lease_records.get(ip)

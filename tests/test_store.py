@@ -126,6 +126,20 @@ class ContractMixin:
                                                  60)), "192.0.2.11")
 
     @defer.inlineCallbacks
+    def test_taking_an_expired_lease_clears_the_old_holders_record(self):
+        yield self.store.commit(A, "192.0.2.10", RANGE, 60, NOW)
+        # A's lease expired and was not reclaimed yet; B takes the address
+        yield self.store.commit(B, "192.0.2.10", RANGE, 3600, NOW + 61)
+        self.assertIsNone(self.hget("mac:" + A, "ip"))
+        self.assertIsNone(self.hget("mac:" + A, "dynamic"))
+        self.assertEqual(self.hget("mac:" + B, "ip"), "192.0.2.10")
+        self.assertIsNone((yield self.store.lease_of(A, NOW + 62)))
+        # and through a DISCOVER first: B's lease expires, C is offered the address
+        offered = yield self.store.offer(C, RANGE, "192.0.2.10", NOW + 3700, 60)
+        self.assertEqual(offered, "192.0.2.10")
+        self.assertIsNone(self.hget("mac:" + B, "ip"))
+
+    @defer.inlineCallbacks
     def test_reserved_addresses_are_never_offered(self):
         self.hset("mac:" + C, ip="192.0.2.10")
         self.hset("mac:" + B, ip="192.0.2.11")

@@ -92,6 +92,16 @@ local function free(ip, mac)
   return 1
 end
 
+-- ip's lease record is another client's (an expired one, not reclaimed yet, or a declined
+-- address's): drop it, and the holder's mac: record's claim to ip.
+local function take_over(ip, holder)
+  if holder and holder ~= '' then
+    local old = redis.call('HMGET', 'mac:' .. holder, 'ip', 'dynamic')
+    if old[1] == ip and old[2] then redis.call('HDEL', 'mac:' .. holder, 'ip', 'dynamic') end
+  end
+  redis.call('DEL', 'lease:' .. ip)
+end
+
 -- The host (first of `keys` that is not a dynamic lease record, else that record), its
 -- group, group:default and the longest subnet:<net>/<len> holding `selector`; writes ts.
 -- Returns the reply of lookup.lua, the host's fields as a table, and whether it is reserved.
@@ -204,7 +214,7 @@ local function offer(mac, now, hold, requested, seed_pool, group, ranges)
 
   local lease = redis.call('HMGET', 'lease:' .. choice, 'mac', 'state', 'expires')
   if not (lease[1] == mac and lease[2] == 'bound' and tonumber(lease[3]) > now) then
-    if lease[1] ~= mac then redis.call('DEL', 'lease:' .. choice) end
+    if lease[1] ~= mac then take_over(choice, lease[1]) end
     redis.call('HSET', 'lease:' .. choice, 'mac', mac, 'state', 'offered', 'expires', now + hold)
     redis.call('ZADD', 'leases', now + hold, choice)
   end
@@ -223,7 +233,8 @@ local function commit(mac, ip, now, lease_time, relay, seed_pool, group, ranges)
   end
   local host = redis.call('HMGET', 'mac:' .. mac, 'ip', 'dynamic')
   if host[1] and host[2] and host[1] ~= ip then free(host[1], mac) end
-  if redis.call('HGET', 'lease:' .. ip, 'mac') ~= mac then redis.call('DEL', 'lease:' .. ip) end
+  local previous = redis.call('HGET', 'lease:' .. ip, 'mac')
+  if previous ~= mac then take_over(ip, previous) end
   local expires = now + lease_time
   redis.call('HSET', 'lease:' .. ip, 'mac', mac, 'state', 'bound', 'expires', expires, 'relay', relay)
   redis.call('ZADD', 'leases', expires, ip)
