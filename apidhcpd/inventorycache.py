@@ -117,7 +117,7 @@ class InventoryCache:
     def _changed(self, key: str):
         self.cache_stats["invalidations"] += 1
         if key.startswith(("group:", "subnet:")):
-            self._index_at = None
+            self._index_at = self._groups = None  # the store answers until it is read again
             self._index_epoch += 1
             self._load_index()
             return
