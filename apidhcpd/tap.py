@@ -85,8 +85,7 @@ class Options(usage.Options):
             for name in ("offer-hold", "decline-probation", "reclaim-interval"):
                 self[name] = parse_duration(self[name])
             self["redis-timeout"] = _seconds(self["redis-timeout"])
-            self["cache-ttl"] = 0 if self["cache-ttl"] in ("0", "0s") else \
-                parse_duration(self["cache-ttl"])
+            self["cache-ttl"] = _cache_ttl(self["cache-ttl"])
             for name in ("peer-interval", "peer-timeout"):
                 self[name] = _seconds(self[name], "--" + name)
             if self["master-ip"]:
@@ -111,6 +110,15 @@ class Options(usage.Options):
             self["api-token"] = api.read_token(self["api-token-file"])
         except ValueError as e:
             raise usage.UsageError(str(e))
+
+
+def _cache_ttl(text):
+    if text.strip() in ("0", "0s"):
+        return 0
+    try:
+        return parse_duration(text)
+    except ValueError as e:
+        raise ValueError("bad --cache-ttl: %s" % e)
 
 
 def _seconds(text, name="--redis-timeout"):

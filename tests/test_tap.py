@@ -25,6 +25,9 @@ class OptionTests(unittest.SynchronousTestCase):
         self.assertEqual(options["link"].address, "192.0.2.1")
         self.assertEqual((options["offer-hold"], options["decline-probation"]), (60, 86400))
         self.assertEqual(options["redis-url"].port, 6379)
+        self.assertEqual(options["cache-ttl"], 60)
+        self.assertEqual(self.parse("--cache-ttl", "0")["cache-ttl"], 0)
+        self.assertEqual(self.parse("--cache-ttl", "5m")["cache-ttl"], 300)
         self.assertIsNone(options["trusted-relays"])
         self.assertEqual(self.parse("--trusted-relays", "192.0.2.9, 198.51.100.1")["trusted-relays"],
                          {"192.0.2.9", "198.51.100.1"})
@@ -45,6 +48,7 @@ class OptionTests(unittest.SynchronousTestCase):
              "bad --peer-timeout"),
             (["--redis-timeout", "0"], "bad --redis-timeout"),
             (["--trusted-relays", "192.0.2.1,nope"], "nope"),
+            (["--cache-ttl", "soon"], "bad --cache-ttl"),
         ]
         for argv, reason in cases:
             e = self.assertRaises(usage.UsageError, self.parse, *argv)
