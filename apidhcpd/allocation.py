@@ -9,6 +9,7 @@ Precedence for a dynamic client: its current lease > the address it asks for > t
 A reservation (`ip` on a host without `dynamic`) is never handed to another client.
 """
 
+import functools
 import socket
 import struct
 from typing import Iterator, Optional, Sequence, Tuple
@@ -41,6 +42,7 @@ def parse_ranges(text: str) -> Tuple[Range, ...]:
     return tuple(ranges)
 
 
+@functools.lru_cache(maxsize=1024)
 def lenient_ranges(text: str) -> Tuple[Range, ...]:
     """parse_ranges() that skips the parts it cannot read, as common.lua's ranges_from_text."""
     ranges = []
@@ -60,19 +62,41 @@ def in_ranges(ip: str, ranges: Sequence[Range]) -> bool:
     return any(start <= value <= end for start, end in ranges)
 
 
+class SubnetIndex:
+    """Networks (`192.0.2.0/24`, the `subnet:` keys without their prefix) by length, for a
+    longest match in a few dict lookups. A key with host bits set matches nothing, as in
+    common.lua's search."""
+
+    def __init__(self, subnets):
+        self.fields = subnets  # "192.0.2.0/24" -> its fields (or anything)
+        self._by_length = {}
+        for name in subnets:
+            address, _, length = name.partition("/")
+            try:
+                size = int(length)
+                start = ip_to_int(address)
+            except (ValueError, OSError):
+                continue
+            if 0 <= size <= 32 and start % (1 << (32 - size)) == 0:  # as common.lua finds them
+                self._by_length.setdefault(size, {})[start] = name
+        self._lengths = sorted(self._by_length, reverse=True)
+
+    def match(self, ip: str) -> str:
+        """The most specific subnet holding ip, or ""."""
+        try:
+            value = ip_to_int(ip)
+        except OSError:
+            return ""
+        for size in self._lengths:
+            found = self._by_length[size].get(value - value % (1 << (32 - size)))
+            if found is not None:
+                return found
+        return ""
+
+
 def longest_match(ip: str, networks: Sequence[str]) -> Optional[str]:
     """The most specific of `networks` (`192.0.2.0/24`, ...) that holds ip, or None."""
-    value, best, best_len = ip_to_int(ip), None, -1
-    for network in networks:
-        address, _, length = network.partition("/")
-        try:
-            size = int(length)
-            start = ip_to_int(address)
-        except (ValueError, OSError):
-            continue
-        if size > best_len and 0 <= size <= 32 and value >> (32 - size) == start >> (32 - size):
-            best, best_len = network, size
-    return best
+    return SubnetIndex(dict.fromkeys(networks)).match(ip) or None
 
 
 def scan_ranges(ranges: Sequence[Range], cursor: int) -> Iterator[Tuple[int, str]]:

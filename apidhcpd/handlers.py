@@ -15,12 +15,10 @@ from apidhcpd import options as opt
 from apidhcpd import relay as relays
 from apidhcpd.inventory import Link, Profile, build_profile
 from apidhcpd.message import Message, reply_for
-from apidhcpd.store import AddressSource, Conflict, Intent, Lookup
+from apidhcpd.store import NO_FIELDS, AddressSource, Conflict, Intent, Lookup
 
 ZERO = "0.0.0.0"
 SUBNET_MASK, LEASE_TIME, SERVER_ID, MESSAGE, RENEWAL_TIME, REBINDING_TIME = 1, 51, 54, 56, 58, 59
-
-NO_FIELDS: Dict[str, str] = {}  # a request without a host: one dict, so its id stays the same
 
 # always sent when we have them; everything else only if the client asks (option 55)
 ALWAYS = (SUBNET_MASK,)

@@ -1,7 +1,7 @@
 """The inventory in process: hosts, groups and subnets, so that a known host costs no round
 trip to the store.
 
-Knows the lookup rules (store.group_of, the longest subnet) and when a cached answer may be
+Knows the lookup rules (store.group_of, allocation.SubnetIndex) and when a cached answer may be
 trusted: only while the store's change stream is up (put.lua publishes every key the API, the
 CLI or another server writes; a break clears everything) and for at most `ttl` seconds (a
 bound for writes that bypass put.lua, such as the seed's `redis-cli hset`). Allocation is not
@@ -10,50 +10,18 @@ call (allocate()), and a known host's `ts` is written in batches. Knows nothing 
 of packets.
 """
 
-import socket
-import struct
-
 import attr
 from twisted.internet import defer, task
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from apidhcpd.store import IAdmin, IStore, Lookup, group_of, lease_time_of, source_of
+from apidhcpd.allocation import SubnetIndex
+from apidhcpd.store import (NO_FIELDS, IAdmin, IStore, Lookup, group_of, lease_time_of,
+                            source_of)
 
 log = Logger()
 
 LEASE_RECORD_FIELDS = frozenset(("ip", "dynamic", "ts"))  # what commit writes on mac:<mac>
-NO_FIELDS = {}  # one empty hash for every absent group or subnet (never written to)
-
-
-class SubnetIndex:
-    """The `subnet:<net>/<len>` hashes by prefix, for a longest match in a few dict lookups."""
-
-    def __init__(self, subnets):
-        self.fields = subnets  # "192.0.2.0/24" -> fields
-        self._by_length = {}
-        for name in subnets:
-            address, _, length = name.partition("/")
-            try:
-                size = int(length)
-                start = struct.unpack("!I", socket.inet_aton(address))[0]
-            except (ValueError, OSError):
-                continue
-            if 0 <= size <= 32 and start % (1 << (32 - size)) == 0:  # as common.lua finds them
-                self._by_length.setdefault(size, {})[start] = name
-        self._lengths = sorted(self._by_length, reverse=True)
-
-    def match(self, ip: str) -> str:
-        """The most specific subnet holding ip, or ""."""
-        try:
-            value = struct.unpack("!I", socket.inet_aton(ip))[0]
-        except OSError:
-            return ""
-        for size in self._lengths:
-            found = self._by_length[size].get(value - value % (1 << (32 - size)))
-            if found is not None:
-                return found
-        return ""
 
 
 @implementer(IStore, IAdmin)

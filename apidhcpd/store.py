@@ -8,6 +8,7 @@ Host keys are the seed's: `mac:<aa:bb:cc:dd:ee:ff>` and `client:<id>`. Addresses
 strings. Times are integer unix seconds passed in by the caller, so stores never read a clock.
 """
 
+import functools
 from typing import Dict, Optional, Sequence, Tuple
 
 import attr
@@ -104,6 +105,10 @@ class AddressSource:
     seed_pool: bool = attr.ib(default=False)
 
 
+NO_FIELDS: Dict[str, str] = {}  # the one empty hash for an absent host, group or subnet:
+# never written to, shared so that GroupOptions can know it by identity
+
+
 def group_of(host: Optional[Host], subnet_fields: Dict[str, str], exists) -> str:
     """The group a request is answered from (common.lua's lookup does the same): the host's
     own, `default` for a reserved host, else the subnet's `group` or `pool`; `default` when
@@ -136,12 +141,17 @@ def lease_time_of(lookup: Lookup) -> int:
     for fields in (host, group, lookup.subnet_fields, lookup.default_fields):
         text = fields.get("lease-time")
         if text:
-            try:
-                seconds = parse_duration(text)
-            except ValueError:
-                return 86400
-            return seconds if 1 <= seconds <= 4294967294 else 86400
+            return _lease_seconds(text)
     return 86400
+
+
+@functools.lru_cache(maxsize=256)
+def _lease_seconds(text: str) -> int:
+    try:
+        seconds = parse_duration(text)
+    except ValueError:
+        return 86400
+    return seconds if 1 <= seconds <= 4294967294 else 86400
 
 
 EXHAUSTED_FOR = 5  # seconds a pool whose whole range was searched in vain counts as full
@@ -290,12 +300,13 @@ class MemoryStore:
         return defer.succeed(None)
 
     def lease_of(self, mac, now):
+        return defer.succeed(self._lease_of(mac, now))
+
+    def _lease_of(self, mac, now):
         fields = self.data.get("mac:" + mac, {})
         ip = fields.get("ip")
         lease = self.lease_records.get(ip) if ip and fields.get("dynamic") else None
-        if lease and lease.mac == mac and lease.expires > now:
-            return defer.succeed(lease)
-        return defer.succeed(None)
+        return lease if lease and lease.mac == mac and lease.expires > now else None
 
     def _available(self, ip, mac, now):
         lease = self.lease_records.get(ip)
@@ -364,7 +375,7 @@ class MemoryStore:
         if intent.kind == "offer":
             return self.offer(intent.mac, source, intent.address or None, now,
                               intent.hold).addCallback(lambda ip: ("offered", ip or None))
-        held = self.lease_of(intent.mac, now).result
+        held = self._lease_of(intent.mac, now)
         if intent.state != "SELECTING" and held is not None and held.ip != intent.address:
             return defer.succeed(("holds", held.ip))
         return self.commit(intent.mac, intent.address, source, lease_time, now,

@@ -4,7 +4,8 @@ from twisted.internet import defer
 from twisted.internet.task import Clock
 from twisted.trial import unittest
 
-from apidhcpd.inventorycache import InventoryCache, SubnetIndex
+from apidhcpd.allocation import SubnetIndex
+from apidhcpd.inventorycache import InventoryCache
 from apidhcpd.store import Intent, MemoryStore
 from tests.redisserver import RedisTestMixin
 from tests.stores import connected_store, sleep
