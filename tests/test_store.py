@@ -418,6 +418,46 @@ class CachedOneCallTests(RedisOneCallTests):
                           and self.cache._index_at is not None)
 
 
+class RedisBatchTests(unittest.TestCase):
+    """The packet path's calls made within FLUSH_AFTER leave in one write, and each still
+    gets its own reply, even with txredisapi's own calls on the same connection."""
+
+    def setUp(self):
+        self.redis = shared_redis("store-contract")
+        self.redis.flushall()
+        self.redis.cli("HSET", "mac:" + A, "ip", "192.0.2.99")
+        self.redis.cli("SET", "plain", "value")
+        return connected_store(self, self.redis, poolsize=1).addCallback(
+            lambda s: setattr(self, "store", s))
+
+    def count_writes(self):
+        transport = self.store.factory.pool[0].transport
+        writes, write = [], transport.write
+        transport.write = lambda data: (writes.append(data), write(data))[1]
+        self.addCleanup(setattr, transport, "write", write)
+        return writes
+
+    @defer.inlineCallbacks
+    def test_calls_in_one_window_share_one_write(self):
+        yield self.store.lookup(["mac:" + B], NOW, LOCAL)  # Redis knows the script after this
+        writes = self.count_writes()
+        found = yield defer.gatherResults([
+            self.store.lookup(["mac:" + mac], NOW, LOCAL) for mac in (A, B, C, A)])
+        self.assertEqual(len(writes), 1)
+        self.assertEqual([f.host.reserved_ip if f.host else None for f in found],
+                         ["192.0.2.99", None, None, "192.0.2.99"])
+
+    @defer.inlineCallbacks
+    def test_replies_stay_paired_with_other_calls_on_the_connection(self):
+        first = self.store.lookup(["mac:" + A], NOW, LOCAL)  # queued for the flush
+        plain = self.store.redis.get("plain")  # written at once, on the same connection
+        second = self.store.lookup(["mac:" + B], NOW, LOCAL)
+        found = yield defer.gatherResults([first, plain, second])
+        self.assertEqual(found[0].host.reserved_ip, "192.0.2.99")
+        self.assertEqual(found[1], "value")
+        self.assertIsNone(found[2].host)
+
+
 class RedisStoreFailureTests(unittest.TestCase):
     def test_calls_fail_fast_without_a_connection(self):
         store = RedisStore(RedisURL.parse("redis://127.0.0.1:1/0"), reactor, timeout=0.2)
