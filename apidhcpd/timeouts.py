@@ -3,10 +3,53 @@
 txredisapi answers in order on each connection: cancelling a call that is waiting for its reply
 would leave that reply to the next caller. So a deadline here races the call instead: the
 caller gets an error at the deadline, and the call's own late result is dropped.
+
+The packet path races two calls per message. Races of one clock and one length end in the
+order they began, so they share one timer, set for the oldest (_Deadlines), instead of
+scheduling and cancelling a timer each.
 """
+
+import collections
+import weakref
 
 from twisted.internet import defer
 from twisted.python.failure import Failure
+
+_by_clock = weakref.WeakKeyDictionary()  # clock -> {seconds: _Deadlines}
+
+
+class _Deadlines:
+    """The unfinished races of one clock and one length, oldest first."""
+
+    def __init__(self, clock, seconds: float):
+        self.clock = clock
+        self.seconds = seconds
+        self.pending = collections.deque()  # [deadline, result, error]; result None once done
+        self.timer = None
+        self.expiring = False
+
+    def add(self, result: defer.Deferred, error) -> list:
+        entry = [self.clock.seconds() + self.seconds, result, error]
+        self.pending.append(entry)
+        if self.timer is None and not self.expiring:
+            self.timer = self.clock.callLater(self.seconds, self._expire)
+        return entry
+
+    def _expire(self):
+        """Fail the races whose deadline has passed; the timer moves on to the oldest left."""
+        self.timer, self.expiring = None, True
+        try:
+            now, pending = self.clock.seconds(), self.pending
+            while pending:
+                deadline, result, error = pending[0]
+                if result is not None and deadline > now:
+                    self.timer = self.clock.callLater(deadline - now, self._expire)
+                    return
+                pending.popleft()
+                if result is not None:
+                    result.errback(error())
+        finally:
+            self.expiring = False
 
 
 def race(d: defer.Deferred, seconds: float, clock, error) -> defer.Deferred:
@@ -14,11 +57,16 @@ def race(d: defer.Deferred, seconds: float, clock, error) -> defer.Deferred:
     if d.called and not d.paused:
         return d  # answered already (from memory): nothing to race
     result = defer.Deferred()
-    timer = clock.callLater(seconds, lambda: result.called or result.errback(error()))
+    queues = _by_clock.get(clock)
+    if queues is None:
+        queues = _by_clock[clock] = {}
+    deadlines = queues.get(seconds)
+    if deadlines is None:
+        deadlines = queues[seconds] = _Deadlines(clock, seconds)
+    entry = deadlines.add(result, error)
 
     def done(value):
-        if timer.active():
-            timer.cancel()
+        entry[1] = entry[2] = None  # nothing left to expire
         if not result.called:
             (result.errback if isinstance(value, Failure) else result.callback)(value)
         return None  # a late result (or failure) after the deadline is dropped here
