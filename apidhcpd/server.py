@@ -35,7 +35,7 @@ class DHCPServer:
 
     def __init__(self, store, policy: Policy, clock, *, deadline: float = 2.0,
                  chain=None, now: Optional[Callable[[], float]] = None,
-                 log_exchanges: bool = True, max_pending: int = 256):
+                 log_exchanges: bool = True, max_pending: int = 2048):
         self.store = store
         self.policy = policy
         self.clock = clock

@@ -63,7 +63,7 @@ class Options(usage.Options):
         ["workers", None, 1, "DHCP processes sharing the port (SO_REUSEPORT, spread by "
          "chaddr); the first also runs the API, heartbeat and timers.", int],
         ["worker-index", None, 0, "(internal) this process is worker number N.", int],
-        ["max-pending", None, 256,
+        ["max-pending", None, 2048,
          "Requests in flight beyond which new ones are dropped (load shedding).", int],
         ["takeover-after", None, 3, "Missed beats before a standby takes over.", int],
         ["handback-after", None, 3, "Good beats before a standby hands back.", int],
