@@ -79,7 +79,8 @@ class Message:
 
     @property
     def message_type(self):
-        return self.get(53)
+        raw = self.options.get(53)  # read on every step of the chain: not through the catalogue
+        return raw[0] if raw is not None and len(raw) == 1 else None
 
     @property
     def mac(self):

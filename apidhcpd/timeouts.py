@@ -35,6 +35,17 @@ class _Deadlines:
             self.timer = self.clock.callLater(self.seconds, self._expire)
         return entry
 
+    def finish(self, entry: list):
+        """The race of `entry` is over: drop the finished ones from the front, and the timer
+        when none is left (a reactor with no races leaves no timer behind)."""
+        entry[1] = entry[2] = None
+        pending = self.pending
+        while pending and pending[0][1] is None:
+            pending.popleft()
+        if not pending and self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
     def _expire(self):
         """Fail the races whose deadline has passed; the timer moves on to the oldest left."""
         self.timer, self.expiring = None, True
@@ -66,7 +77,7 @@ def race(d: defer.Deferred, seconds: float, clock, error) -> defer.Deferred:
     entry = deadlines.add(result, error)
 
     def done(value):
-        entry[1] = entry[2] = None  # nothing left to expire
+        deadlines.finish(entry)
         if not result.called:
             (result.errback if isinstance(value, Failure) else result.callback)(value)
         return None  # a late result (or failure) after the deadline is dropped here

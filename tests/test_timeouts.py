@@ -22,8 +22,9 @@ class RaceTests(unittest.TestCase):
             lambda f: self.outcomes.__setitem__(name, (f.trap(Late), self.clock.seconds())))
         return call
 
-    def test_an_answer_in_time_is_passed_on_and_nothing_fires_later(self):
+    def test_an_answer_in_time_is_passed_on_and_leaves_no_timer(self):
         self.start("a").callback("answer")
+        self.assertEqual(self.clock.getDelayedCalls(), [])
         self.clock.advance(10)
         self.assertEqual(self.outcomes, {"a": "answer"})
 
