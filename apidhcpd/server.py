@@ -18,6 +18,11 @@ from apidhcpd.timeouts import race
 
 log = Logger()
 
+# Requests in flight beyond which new ones are shed: a fraction of a second of work, enough to
+# ride out the tens of milliseconds a busy machine keeps the process off the CPU
+# (docs/operations.md).
+MAX_PENDING = 2048
+
 
 class DeadlineExceeded(Exception):
     pass
@@ -35,7 +40,7 @@ class DHCPServer:
 
     def __init__(self, store, policy: Policy, clock, *, deadline: float = 2.0,
                  chain=None, now: Optional[Callable[[], float]] = None,
-                 log_exchanges: bool = True, max_pending: int = 2048):
+                 log_exchanges: bool = True, max_pending: int = MAX_PENDING):
         self.store = store
         self.policy = policy
         self.clock = clock

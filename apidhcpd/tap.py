@@ -23,7 +23,7 @@ from apidhcpd.inventory import Link, parse_duration
 from apidhcpd.inventorycache import InventoryCache
 from apidhcpd.protocol import DHCPProtocol
 from apidhcpd.redisstore import RedisStore, RedisURL
-from apidhcpd.server import DHCPServer
+from apidhcpd.server import MAX_PENDING, DHCPServer
 from apidhcpd.store import IAdmin
 
 log = Logger()
@@ -63,7 +63,7 @@ class Options(usage.Options):
         ["workers", None, 1, "DHCP processes sharing the port (SO_REUSEPORT, spread by "
          "chaddr); the first also runs the API, heartbeat and timers.", int],
         ["worker-index", None, 0, "(internal) this process is worker number N.", int],
-        ["max-pending", None, 2048,
+        ["max-pending", None, MAX_PENDING,
          "Requests in flight beyond which new ones are dropped (load shedding).", int],
         ["takeover-after", None, 3, "Missed beats before a standby takes over.", int],
         ["handback-after", None, 3, "Good beats before a standby hands back.", int],
