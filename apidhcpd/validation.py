@@ -28,12 +28,13 @@ NO_LINK = Link("0.0.0.0", ipaddress.IPv4Network("0.0.0.0/0"))
 NOUNS = {"mac:": "host", "client:": "client", "relay:": "host", "remote:": "host",
          "group:": "group", "subnet:": "subnet", "pool": "pool"}
 
-_MACS = (re.compile(r"^[0-9a-f]{1,2}([:.-])(?:[0-9a-f]{1,2}\1){4}[0-9a-f]{1,2}$"),
-         re.compile(r"^[0-9a-f]{12}$"), re.compile(r"^[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}$"))
-_GROUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_CLIENT_ID = re.compile(r"^[!-~]{1,255}$")
-_PORT_ID = re.compile(r"^(relay|remote):\S+$")
-_FIELD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+# matched with fullmatch(): `$` would also match before a final newline ("client:foo\n")
+_MACS = (re.compile(r"[0-9a-f]{1,2}([:.-])(?:[0-9a-f]{1,2}\1){4}[0-9a-f]{1,2}"),
+         re.compile(r"[0-9a-f]{12}"), re.compile(r"[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}"))
+_GROUP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_CLIENT_ID = re.compile(r"[!-~]{1,255}")
+_PORT_ID = re.compile(r"(relay|remote):\S+")
+_FIELD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 RESERVED, LEASED = "address already reserved", "address already leased"
 
 
@@ -70,7 +71,7 @@ def normalise_mac(text) -> str:
     `aa:bb:cc:dd:ee:ff`. One separator throughout; Invalid otherwise."""
     low = text.strip().lower() if isinstance(text, str) else ""
     low = low[4:] if low.startswith("mac:") else low
-    match = next((m for m in (p.match(low) for p in _MACS) if m), None)
+    match = next((m for m in (p.fullmatch(low) for p in _MACS) if m), None)
     if match is None:
         raise Invalid(400, "bad MAC address",
                       ["bad MAC address %r (write aa:bb:cc:dd:ee:ff)" % (text,)])
@@ -87,7 +88,7 @@ def mac_key(text) -> str:
 def client_key(text) -> str:
     """`client:<id>`: option 61 as hex, or a host name; printable ASCII, no spaces."""
     ident = text[7:] if isinstance(text, str) and text.startswith("client:") else text
-    if not isinstance(ident, str) or not _CLIENT_ID.match(ident):
+    if not isinstance(ident, str) or not _CLIENT_ID.fullmatch(ident):
         raise Invalid(400, "bad client id", ["bad client id %r (1 to 255 printable ASCII "
                                              "characters, no spaces)" % (text,)])
     return "client:" + ident
@@ -95,7 +96,7 @@ def client_key(text) -> str:
 
 def group_key(text) -> str:
     name = text[6:] if isinstance(text, str) and text.startswith("group:") else text
-    if not isinstance(name, str) or not _GROUP_NAME.match(name):
+    if not isinstance(name, str) or not _GROUP_NAME.fullmatch(name):
         raise Invalid(400, "bad group name", ["bad group name %r (up to 64 letters, digits, "
                                               "'.', '_', '-')" % (text,)])
     return "group:" + name
@@ -116,7 +117,7 @@ def subnet_key(text) -> str:
 def inventory_key(text: str) -> str:
     """Any key an operator writes (`mac:`, `client:`, `group:`, `subnet:`, `relay:`,
     `remote:`, `pool`), normalised; Invalid for any other key."""
-    if text == "pool" or _PORT_ID.match(text):
+    if text == "pool" or _PORT_ID.fullmatch(text):
         return text
     for prefix, parse in (("mac:", mac_key), ("client:", client_key), ("group:", group_key),
                           ("subnet:", subnet_key)):
@@ -161,7 +162,7 @@ def check_fields(key: str, values: Dict, removed: Iterable[str] = (),
                 type(value).__name__))
         elif key == "pool":
             errors += _pool_entry_errors(name, value or "")
-        elif not _FIELD_NAME.match(name):
+        elif not _FIELD_NAME.fullmatch(name):
             errors.append("%r: not a field name (letters, digits, '.', '_', '-')" % (name,))
     if errors:
         raise Invalid(400, "invalid fields", errors, key)

@@ -54,6 +54,13 @@ class KeyTests(unittest.SynchronousTestCase):
         self.assertIn("bad client id 'has space'", str(self.assertRaises(
             Invalid, v.client_key, "has space")))
 
+    def test_a_trailing_newline_is_no_part_of_a_valid_key(self):
+        """`$` matches before a final newline: `client:foo\n` was accepted as a new key."""
+        for parse, text in ((v.client_key, "foo\n"), (v.client_key, "client:foo\n"),
+                            (v.group_key, "lab\n"), (v.inventory_key, "relay:sw1/7\n"),
+                            (v.inventory_key, "client:foo\n"), (v.inventory_key, "group:lab\n")):
+            self.assertRaises(Invalid, parse, text)
+
     def test_group_names(self):
         self.assertEqual(v.group_key("lab.2_a-b"), "group:lab.2_a-b")
         self.assertEqual(v.group_key("group:lab"), "group:lab")
@@ -110,6 +117,8 @@ class FieldTests(unittest.SynchronousTestCase):
         self.assertIn("or null", self.details(A, {"ip": 11}, nullable=True)[0])
         self.assertEqual(len(self.details(A, {" ip": "x", "": "y", "a b": "z"})), 3)
         v.check_fields(A, {"option-interface-mtu": "9000", "lease-time": "1h"}, ["hostname"])
+        self.assertEqual(len(self.details(A, {"dns\n": "192.0.2.53"})), 1)
+        self.assertEqual(len(self.details(A, {}, ["hostname\n"])), 1)
 
     def test_pool_fields_are_addresses_and_owners(self):
         v.check_fields("pool", {"192.0.2.9": "", "192.0.2.10": "02-00-00-00-00-0A"})
