@@ -10,6 +10,7 @@ docs/api.md.
 """
 
 import hmac
+import io
 import ipaddress
 import json
 import os
@@ -18,10 +19,12 @@ from typing import Dict, Optional, Tuple
 
 from klein import Klein
 from twisted.logger import Logger
+from twisted.web import server
 from werkzeug.exceptions import HTTPException
 
 from apidhcpd import __version__, allocation, metrics
 from apidhcpd import options as opt
+from apidhcpd.heartbeat import public_reason
 from apidhcpd.message import Message
 from apidhcpd.store import HOST_PREFIXES, StoreUnavailable
 from apidhcpd.validation import (Invalid, check_delete, check_fields, check_pool_removal,
@@ -31,6 +34,10 @@ from apidhcpd.validation import (Invalid, check_delete, check_fields, check_pool
 log = Logger()
 
 LEASE_STATES = ("offered", "bound", "declined")
+MAX_BODY = 1 << 20  # bytes of a request body; more is 413, before it is read (AdminSite)
+MAX_FIELDS = 1000  # names in one JSON object (no hash of the contract has nearly as many)
+IDLE_TIMEOUT = 30  # seconds an API connection may stay silent
+PROXY_HEADERS = (b"forwarded", b"x-forwarded-for", b"x-real-ip")
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 KINDS = {"hosts": "mac:", "clients": "client:", "groups": "group:", "subnets": "subnet:"}
 METHODS = {"mac": "mac", "client": "client", "relay": "relay", "remote": "relay"}
@@ -63,6 +70,32 @@ def parse_listen(text: str) -> Optional[Tuple[str, int]]:
         raise ValueError("bad --api-listen %r (use host:port, e.g. 127.0.0.1:8080, or none)"
                          % text)
     return host, number
+
+
+def parse_origins(text: str) -> Tuple[str, ...]:
+    """`--api-allowed-origins`: a comma list of scheme://host[:port] -> a tuple."""
+    origins = []
+    for item in filter(None, (part.strip().rstrip("/") for part in text.split(","))):
+        scheme, sep, rest = item.partition("://")
+        if scheme not in ("http", "https") or not sep or not rest or "/" in rest:
+            raise ValueError("bad --api-allowed-origins entry %r (use scheme://host[:port], "
+                             "e.g. https://ops.example.net)" % item)
+        origins.append(item)
+    return tuple(origins)
+
+
+def token_file_warning(path: Optional[str]) -> Optional[str]:
+    """A warning when the token file can be read by its group or by others, else None."""
+    if path is None:
+        return None
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if mode & 0o077:
+        return ("--api-token-file %s can be read by %s (mode %04o): chmod 600 it" % (
+            path, "others" if mode & 0o007 else "its group", mode & 0o7777))
+    return None
 
 
 def read_token(path: Optional[str]) -> Optional[str]:
@@ -167,6 +200,9 @@ def _page(items, offset, limit) -> dict:
 
 
 def _is_loopback(request) -> bool:
+    """From this host, and not forwarded by a proxy on it (which would make anyone local)."""
+    if any(request.requestHeaders.hasHeader(name) for name in PROXY_HEADERS):
+        return False
     host = getattr(request.getClientAddress(), "host", None)
     try:
         address = ipaddress.ip_address(host)
@@ -176,19 +212,82 @@ def _is_loopback(request) -> bool:
     return address.is_loopback or bool(mapped and mapped.is_loopback)
 
 
-def _json_body(request, strict: bool = True) -> dict:
-    """The request's JSON object; 415 without a JSON content type (when `strict`), 400 when
-    it does not parse or is not an object."""
+def _json_body(request) -> dict:
+    """The request's JSON object: 415 without a JSON content type, 413 over MAX_BODY bytes or
+    MAX_FIELDS names, 400 when it is not strict UTF-8 JSON (a byte-order mark, a lone
+    surrogate, nesting deeper than the parser's recursion limit) or not an object."""
     kind = (request.getHeader(b"content-type") or b"").split(b";")[0].strip().lower()
-    if strict and not (kind == b"application/json" or kind.endswith(b"+json")):
+    if not (kind == b"application/json" or (kind.startswith(b"application/")
+                                            and kind.endswith(b"+json"))):
         raise ApiError(415, "send JSON", ["Content-Type must be application/json"])
+    length = request.getHeader(b"content-length")
+    if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+        raise _too_large()
+    data = request.content.read(MAX_BODY + 1)
+    if len(data) > MAX_BODY:
+        raise _too_large()
     try:
-        body = json.loads(request.content.read() or b"")
-    except ValueError as e:
-        raise ApiError(400, "body is not JSON", [str(e)])
+        text = data.decode("utf-8")
+        if text.startswith("\ufeff"):
+            raise ValueError("a byte-order mark is not JSON (RFC 8259 8.1)")
+        body = json.loads(text)
+        # a lone surrogate (\ud800) parses, and fails wherever the text is encoded later
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except RecursionError:
+        raise ApiError(400, "body is not JSON", ["nested too deeply"])
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, UnicodeEncodeError
+        raise ApiError(400, "body is not JSON", [_short(e)])
     if not isinstance(body, dict):
         raise ApiError(400, "body must be a JSON object", [])
+    if len(body) > MAX_FIELDS:
+        raise ApiError(413, "body too large", ["at most %d fields" % MAX_FIELDS])
     return body
+
+
+def _short(error: Exception) -> str:
+    text = str(error)
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def _too_large() -> ApiError:
+    return ApiError(413, "body too large", ["at most %d bytes" % MAX_BODY])
+
+
+class BoundedRequest(server.Request):
+    """A request whose body is refused with 413 as soon as it is known to exceed MAX_BODY
+    (its Content-Length, or the bytes received so far), before it is buffered whole."""
+
+    refused = False
+
+    def gotLength(self, length):
+        if length is not None and length > MAX_BODY:
+            self.content = io.BytesIO()
+            self._refuse()
+            return
+        super().gotLength(length)
+        self.received = 0
+
+    def handleContentChunk(self, data):
+        if self.refused:
+            return
+        self.received += len(data)
+        if self.received > MAX_BODY:
+            self._refuse()
+            return
+        super().handleContentChunk(data)
+
+    def requestReceived(self, command, path, version):
+        if not self.refused:
+            super().requestReceived(command, path, version)
+
+    def _refuse(self):
+        self.refused = True
+        body = json.dumps({"error": "body too large",
+                           "details": ["at most %d bytes" % MAX_BODY]}).encode() + b"\n"
+        self.channel.transport.write(
+            b"HTTP/1.1 413 Payload Too Large\r\ncontent-type: application/json\r\n"
+            b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body))
+        self.channel.loseConnection()
 
 
 def legacy_answer(tx, mac: str, client: Optional[str]) -> dict:
@@ -236,7 +335,7 @@ class AdminAPI:
     app = Klein()
 
     def __init__(self, store, server, link, token: Optional[str] = None, clock=None,
-                 protocol=None, role=lambda: "standalone"):
+                 protocol=None, role=lambda: "standalone", allowed_origins=()):
         self.role = role  # e.g. "standby, master-dead" (tap.role)
         self.store = store
         self.server = server
@@ -244,14 +343,32 @@ class AdminAPI:
         self.token = token.encode("utf-8") if token else None
         self.clock = clock if clock is not None else server.clock
         self.protocol = protocol
+        # Origin values (scheme://host[:port]) whose pages may send writes and legacy queries
+        self.allowed_origins = frozenset(o.rstrip("/").encode() for o in allowed_origins)
 
     def resource(self):
         return self.app.resource()
+
+    def site(self) -> server.Site:
+        """The resource as served: bodies capped (BoundedRequest), idle connections closed."""
+        site = server.Site(self.resource(), timeout=IDLE_TIMEOUT)
+        site.requestFactory = BoundedRequest
+        return site
+
+    def _check_origin(self, request) -> None:
+        """403 for a request a web page sent (browsers add Origin to such POSTs, PUTs...),
+        unless its origin is one of `allowed_origins`."""
+        origin = request.getHeader(b"origin")
+        if origin is not None and origin.rstrip(b"/") not in self.allowed_origins:
+            raise ApiError(403, "cross-origin request refused", [
+                "requests from web pages are refused; allow an origin with "
+                "--api-allowed-origins"])
 
     def now(self) -> int:
         return int(self.clock.seconds())
 
     def _authorize(self, request) -> None:
+        self._check_origin(request)
         if self.token is None:
             raise ApiError(403, "writes are disabled", [
                 "start apidhcpd with --api-token-file FILE to allow writes"])
@@ -292,7 +409,7 @@ class AdminAPI:
 
     async def _entry(self, request, key):
         method = request.method
-        if method == b"GET":
+        if method in (b"GET", b"HEAD"):  # werkzeug routes HEAD wherever GET goes
             fields = await self.store.get(key)
             if fields is None:
                 raise self._missing(key)
@@ -396,7 +513,7 @@ class AdminAPI:
             await self.store.ping()
             pools = await metrics.pool_usage(self.store, self.now())
         except StoreUnavailable as e:
-            redis = {"ok": False, "error": str(e)}
+            redis = {"ok": False, "error": public_reason(str(e))}
         return _json(request, 200, {"version": __version__, "role": self.role(),
                                     "server_id": self.server.policy.server_id,
                                     "redis": redis, "pools": pools})
@@ -431,9 +548,13 @@ class AdminAPI:
         checks the store. Optional `client_id` (option 61, hex) and `giaddr` (the request is
         placed on that relay's subnet). A token is needed only from outside loopback, when one
         is set."""
-        if self.token is not None and not _is_loopback(request):
+        self._check_origin(request)
+        if not _is_loopback(request):
+            if self.token is None:
+                raise ApiError(403, "the legacy query is loopback-only", [
+                    "start apidhcpd with --api-token-file FILE to answer it from elsewhere"])
             self._authorize(request)
-        body = _json_body(request, strict=False)
+        body = _json_body(request)
         op = body.get("op") or "discover"
         if op == "ping":
             await self.store.ping()
@@ -503,8 +624,10 @@ class AdminAPI:
 
     @app.handle_errors(StoreUnavailable)
     def _store_error(self, request, failure):
+        log.info("admin API: {method} {path}: {error}", method=request.method.decode(),
+                 path=request.path.decode("utf-8", "replace"), error=failure.getErrorMessage())
         return _json(request, 503, {"error": "store unavailable",
-                                    "details": [failure.getErrorMessage()]})
+                                    "details": [public_reason(failure.getErrorMessage())]})
 
     @app.handle_errors(HTTPException)
     def _http_error(self, request, failure):
@@ -521,7 +644,7 @@ class AdminAPI:
         log.failure("admin API: {method} {path}", failure,
                     method=request.method.decode(), path=request.path.decode("utf-8", "replace"))
         return _json(request, 500, {"error": "internal error",
-                                    "details": [failure.getErrorMessage()]})
+                                    "details": ["see the server's log"]})
 
 
 # The OpenAPI 3 description, served at /api/v1/openapi.json.

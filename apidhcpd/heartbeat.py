@@ -4,11 +4,23 @@ Knows the health signal (the store's reachability, checked in the background) an
 node's role; nothing else. The standby of the seed's master/standby pair polls this.
 """
 
+import re
+
 from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.web.resource import Resource
 
 log = Logger()
+
+_WHERE = re.compile(r" at .*$|\S*://\S*|\[[0-9A-Fa-f:.]+\](?::\d+)?"
+                    r"|\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b|(?:/[^\s/]+)+/?")
+
+
+def public_reason(message: str) -> str:
+    """A store error as it may be shown to whoever asks (the API, /ping): what went wrong,
+    without where the store is (addresses, URLs, socket paths) or the lower layers' text."""
+    text = _WHERE.sub("", message.split(": ", 1)[0])
+    return " ".join(text.split()) or "store unavailable"
 
 
 class Health:

@@ -71,6 +71,9 @@ class Options(usage.Options):
          "Comma list of relay addresses (giaddr) to accept; others are dropped."],
         ["api-listen", None, "127.0.0.1:8080", "Admin API address host:port ('none': no API)."],
         ["api-token-file", None, None, "File holding the bearer token that API writes need."],
+        ["api-allowed-origins", None, "",
+         "Comma list of web origins (https://host[:port]) whose pages may send API writes "
+         "and the legacy query; requests with any other Origin header are refused."],
     ]
 
     def postOptions(self):
@@ -108,6 +111,7 @@ class Options(usage.Options):
         try:
             self["api-address"] = api.parse_listen(self["api-listen"])
             self["api-token"] = api.read_token(self["api-token-file"])
+            self["api-allowed-origins"] = api.parse_origins(self["api-allowed-origins"])
         except ValueError as e:
             raise usage.UsageError(str(e))
 
@@ -224,6 +228,9 @@ def makeService(options, reactor=None):
     server = DHCPServer(store, policy, reactor, log_exchanges=not options["quiet"],
                         max_pending=options["max-pending"])
     health = Health(store, on_reached=[store.refresh_reserved])
+    warning = api.token_file_warning(options["api-token-file"])
+    if warning:
+        log.warn("{text}", text=warning)
 
     collector.tune()
     top = service.MultiService()
@@ -257,7 +264,8 @@ def makeService(options, reactor=None):
     if options["api-address"] and IAdmin.providedBy(store):  # not with --api-url
         host, port = options["api-address"]
         admin = api.AdminAPI(store, server, options["link"], options["api-token"], reactor,
-                             protocol=protocol, role=lambda: role(monitor))
-        internet.TCPServer(port, Site(admin.resource()), interface=host,
+                             protocol=protocol, role=lambda: role(monitor),
+                             allowed_origins=options["api-allowed-origins"])
+        internet.TCPServer(port, admin.site(), interface=host,
                            reactor=reactor).setServiceParent(top)
     return top

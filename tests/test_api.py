@@ -14,7 +14,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from treq.testing import StubTreq
 from twisted.internet import defer, reactor
 from twisted.internet.address import IPv4Address
+from twisted.internet.endpoints import TCP4ClientEndpoint
+from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
+from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 from twisted.python import usage
 from twisted.trial import unittest
 from twisted.web.resource import Resource
@@ -101,6 +104,9 @@ TEMPLATES = [(re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(path)) 
 
 def check_response(method, path, code, content_type, body):
     """The response must be what OPENAPI says for this operation and status."""
+    if method == "HEAD":  # a GET without its body
+        assert body == b"", "HEAD %s: a body" % path
+        return
     template = next((t for pattern, t in TEMPLATES if pattern.match(path)), None)
     operation = OPENAPI["paths"].get(template, {}).get(method.lower())
     if operation is None:  # an undescribed route or method: must be a JSON error
@@ -176,7 +182,7 @@ class APITestCase(unittest.TestCase):
         self.api = AdminAPI(self.store, self.server, LINK, self.token, self.clock)
 
     def call(self, method, path, body=None, token=AUTH, source="127.0.0.1", raw=None,
-             content_type="application/json", headers=None):
+             content_type="application/json", headers=None, check=True):
         sent = dict(headers or {})
         if token is AUTH:
             token = TOKEN
@@ -199,8 +205,9 @@ class APITestCase(unittest.TestCase):
         reply = results[0]
         if not isinstance(reply, Reply):
             reply.raiseException()
-        check_response(method, path.split("?")[0], reply.code,
-                       reply.header("content-type") or "", reply.body)
+        if check:
+            check_response(method, path.split("?")[0], reply.code,
+                           reply.header("content-type") or "", reply.body)
         return reply
 
     def ok(self, method, path, body=None, code=200, **kw):
@@ -551,8 +558,13 @@ class NoTokenFileTests(APITestCase):
         self.assertEqual(self.call("DELETE", "/api/v1/groups/pool", token=None).code, 403)
         self.assertEqual(self.call("GET", "/api/v1/hosts", token=None).code, 200)
 
-    def test_legacy_query_is_open(self):
-        self.ok("POST", "/", {"mac": KNOWN}, token=None, source="198.51.100.9")
+    def test_legacy_query_is_loopback_only(self):
+        """Without a token nothing tells a remote caller from anyone on the network."""
+        self.ok("POST", "/", {"mac": KNOWN}, token=None)
+        error = self.error("POST", "/", {"mac": KNOWN}, 403, token=None, source="198.51.100.9")
+        self.assertEqual(error["error"], "the legacy query is loopback-only")
+        self.error("POST", "/", {"mac": KNOWN}, 403, token=None,
+                   headers={"X-Forwarded-For": "198.51.100.9"})
 
 
 class PoolTests(APITestCase):
@@ -756,7 +768,8 @@ class LegacyQueryTests(APITestCase):
         self.error("POST", "/", {"mac": OTHER, "op": "renew"})
         self.error("POST", "/", {"mac": OTHER, "op": "request"})
         self.error("POST", "/", {"mac": OTHER, "client": 7})
-        self.error("POST", "/", raw=b"not json", content_type="text/plain")
+        self.error("POST", "/", raw=b"not json", content_type="text/plain", code=415)
+        self.error("POST", "/", raw=b"not json")
 
     def test_ping(self):
         self.assertEqual(self.ok("POST", "/", {"op": "ping"}), {"ok": True})
@@ -824,6 +837,212 @@ class LegacyQueryTests(APITestCase):
         self.assertEqual(self.server.counters[("DISCOVER", "offer")], 1)
 
 
+# ---------------------------------------------------------------- hostile requests
+
+class LegacyQueryOriginTests(APITestCase):
+    """POST / is what a web page in the operator's browser could send without a CORS preflight
+    (a "simple" request: text/plain, no custom header), and what a reverse proxy on the same
+    host forwards from anywhere as if from loopback."""
+
+    def test_only_json_is_accepted(self):
+        body = json.dumps({"mac": KNOWN}).encode()
+        for kind in ("text/plain", "application/x-www-form-urlencoded", None):
+            reply = self.call("POST", "/", raw=body, content_type=kind, token=None)
+            self.assertEqual(reply.code, 415, kind)
+        # twisted.web itself refuses a multipart body that does not parse as one
+        reply = self.call("POST", "/", raw=body, content_type="multipart/form-data", token=None,
+                          check=False)
+        self.assertIn(reply.code, (400, 415))
+        self.assertEqual(self.server.counters.get(("DISCOVER", "offer"), 0), 0)
+        self.ok("POST", "/", raw=body, content_type="application/json; charset=utf-8",
+                token=None)
+
+    def test_a_request_from_a_web_page_is_refused(self):
+        for origin in ("http://evil.example", "null", "http://127.0.0.1:8080"):
+            error = self.error("POST", "/", {"mac": KNOWN}, 403, token=None,
+                               headers={"Origin": origin})
+            self.assertEqual(error["error"], "cross-origin request refused")
+        self.assertEqual(self.server.counters.get(("DISCOVER", "offer"), 0), 0)
+        # writes too, even with the token (a page could have it from a careless operator)
+        self.error("PUT", "/api/v1/hosts/" + OTHER, {"ip": "192.0.2.11"}, 403,
+                   headers={"Origin": "http://evil.example"})
+        self.assertNotIn("mac:" + OTHER, self.memory.data)
+
+    def test_configured_origins_are_allowed(self):
+        self.api = AdminAPI(self.store, self.server, LINK, self.token, self.clock,
+                            allowed_origins=["https://ops.example.test"])
+        self.ok("POST", "/", {"mac": KNOWN}, token=None,
+                headers={"Origin": "https://ops.example.test"})
+        self.error("POST", "/", {"mac": KNOWN}, 403, token=None,
+                   headers={"Origin": "https://ops.example.test.evil.example"})
+
+    def test_a_proxied_request_is_not_a_loopback_one(self):
+        for header in ("X-Forwarded-For", "Forwarded", "X-Real-IP"):
+            reply = self.call("POST", "/", {"mac": KNOWN}, token=None,
+                              headers={header: "198.51.100.9"})
+            self.assertEqual(reply.code, 401, header)
+        self.ok("POST", "/", {"mac": KNOWN}, headers={"X-Forwarded-For": "198.51.100.9"})
+
+
+class HostileBodyTests(APITestCase):
+    def test_a_body_over_the_limit_is_413(self):
+        from apidhcpd.api import MAX_BODY
+        big = b'{"mac": "' + b"x" * MAX_BODY + b'"}'
+        for method, path in (("POST", "/"), ("PUT", "/api/v1/hosts/" + OTHER)):
+            error = self.error(method, path, raw=big, code=413)
+            self.assertEqual(error["error"], "body too large")
+        self.assertNotIn("mac:" + OTHER, self.memory.data)
+
+    def test_deep_nesting_is_400_not_500(self):
+        for raw in (b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 50_000 + b"1" + b"}" * 50_000):
+            for method, path in (("POST", "/"), ("PUT", "/api/v1/hosts/" + OTHER)):
+                error = self.error(method, path, raw=raw, code=400)
+                self.assertEqual(error["error"], "body is not JSON")
+
+    def test_a_lone_surrogate_is_400_not_500(self):
+        for method, path, raw in (
+                ("POST", "/", b'{"mac": "%s", "client": "\\ud800"}' % KNOWN.encode()),
+                ("PUT", "/api/v1/hosts/" + OTHER, b'{"hostname": "a\\udc00b"}'),
+                ("PUT", "/api/v1/groups/lab", b'{"domain\\ud83d": "x"}')):
+            error = self.error(method, path, raw=raw, code=400)
+            self.assertEqual(error["error"], "body is not JSON", error)
+        self.assertNotIn("mac:" + OTHER, self.memory.data)
+        self.assertNotIn("group:lab", self.memory.data)
+
+    def test_a_byte_order_mark_or_bad_utf8_is_400(self):
+        for raw in (b'\xef\xbb\xbf{"mac": "%s"}' % KNOWN.encode(),
+                    b'{"mac": "%s", "client": "\xff"}' % KNOWN.encode()):
+            self.assertEqual(self.error("POST", "/", raw=raw, code=400)["error"],
+                             "body is not JSON")
+
+    def test_a_trailing_newline_in_a_key_is_400(self):
+        self.error("PUT", "/api/v1/clients/foo%0A", {"ip": "192.0.2.30"}, 400)
+        self.error("PUT", "/api/v1/groups/lab%0A", {"dns": "192.0.2.53"}, 400)
+        self.assertEqual([k for k in self.memory.data if "\n" in k], [])
+
+
+class RawHTTP(Protocol):
+    """Sends `data` (then `more`, chunk by chunk, while the connection stays open) and keeps
+    what comes back until the server closes the connection."""
+
+    def __init__(self, data, more=()):
+        self.data, self.more, self.received = data, list(more), b""
+        self.done = defer.Deferred()
+
+    def connectionMade(self):
+        self.transport.write(self.data)
+        self._next()
+
+    def _next(self):
+        if self.more and self.transport.connected and not self.done.called:
+            self.transport.write(self.more.pop(0))
+            reactor.callLater(0.001, self._next)
+
+    def dataReceived(self, data):
+        self.received += data
+
+    def connectionLost(self, reason):
+        self.more = []
+        if not self.done.called:
+            self.done.callback(self.received)
+
+
+class BodyLimitOverHTTPTests(unittest.TestCase):
+    """The cap as served (AdminAPI.site(), what tap.py listens with): a body over MAX_BODY
+    is answered 413 and the connection closed before the body is read whole."""
+
+    timeout = 20
+
+    def setUp(self):
+        memory = MemoryStore()
+        memory.hset("group:default", gateway="192.0.2.1", prefix="24")
+        server = DHCPServer(memory, Policy(server_id=SERVER), reactor, log_exchanges=False)
+        self.api = AdminAPI(memory, server, LINK, TOKEN, reactor)
+        self.port = reactor.listenTCP(0, self.api.site(), interface="127.0.0.1")
+        self.addCleanup(self.port.stopListening)
+
+    @defer.inlineCallbacks
+    def send(self, data, more=()):
+        protocol = RawHTTP(data, more)
+        endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", self.port.getHost().port)
+        connected = yield endpoint.connect(Factory.forProtocol(lambda: protocol))
+        timer = reactor.callLater(5, connected.transport.abortConnection)
+        received = yield protocol.done
+        if timer.active():
+            timer.cancel()
+        return received
+
+    @defer.inlineCallbacks
+    def test_a_declared_length_over_the_limit(self):
+        from apidhcpd.api import MAX_BODY
+        head = (b"PUT /api/v1/hosts/%s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                b"\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n"
+                % (OTHER.encode(), TOKEN.encode(), 10 * MAX_BODY))
+        received = yield self.send(head + b"{" + b" " * 65536)
+        self.assertTrue(received.startswith(b"HTTP/1.1 413 "), received[:200])
+        self.assertIn(b'"body too large"', received)
+
+    @defer.inlineCallbacks
+    def test_a_chunked_body_that_grows_over_the_limit(self):
+        from apidhcpd.api import MAX_BODY
+        head = (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n")
+        chunk = b"%x\r\n%s\r\n" % (65536, b" " * 65536)
+        received = yield self.send(head, [chunk] * (MAX_BODY // 65536 + 40))
+        self.assertTrue(received.startswith(b"HTTP/1.1 413 "), received[:200])
+        body = yield self.send(b"GET /api/v1/groups/default HTTP/1.1\r\nHost: x\r\n"
+                               b"Connection: close\r\n\r\n")
+        self.assertTrue(body.startswith(b"HTTP/1.1 200 "), body[:200])
+
+
+class HeadTests(APITestCase):
+    def test_head_is_a_get_without_a_body_and_never_a_write(self):
+        before = dict(self.memory.data["mac:" + KNOWN])
+        reply = self.call("HEAD", "/api/v1/hosts/" + KNOWN, raw=b'{"ip": "192.0.2.99"}',
+                          content_type="application/json")
+        self.assertEqual((reply.code, reply.body), (200, b""))
+        self.assertEqual(self.memory.data["mac:" + KNOWN], before)
+        reply = self.call("HEAD", "/api/v1/hosts/" + OTHER, raw=b'{"ip": "192.0.2.98"}',
+                          content_type="application/json")
+        self.assertEqual((reply.code, reply.body), (404, b""))
+        self.assertNotIn("mac:" + OTHER, self.memory.data)
+        for path in ("/api/v1/groups/pool", "/api/v1/hosts", "/api/v1/status", "/metrics",
+                     "/api/v1/leases/192.0.2.100", "/api/v1/openapi.json"):
+            reply = self.call("HEAD", path)
+            self.assertIn(reply.code, (200, 404), path)
+            self.assertEqual(reply.body, b"", path)
+        for path in ("/api/v1/pool/192.0.2.150", "/"):
+            self.assertEqual(self.call("HEAD", path).code, 405, path)
+        self.assertNotIn("192.0.2.150", self.memory.data.get("pool", {}))
+
+
+class ErrorDisclosureTests(APITestCase):
+    SECRET = "203.0.113.77:6379"
+
+    def test_store_errors_do_not_show_where_the_store_is(self):
+        def down(*args, **kwargs):
+            return defer.fail(StoreUnavailable("no connection to Redis at " + self.SECRET))
+
+        for name in ("ping", "lookup", "get"):
+            self.patch(self.memory, name, down)
+        self.api = AdminAPI(TimedStore(self.memory), self.server, LINK, TOKEN, self.clock)
+        for method, path, body in (("GET", "/api/v1/status", None),
+                                   ("GET", "/api/v1/hosts/" + KNOWN, None),
+                                   ("POST", "/", {"op": "ping"}), ("GET", "/metrics", None)):
+            reply = self.call(method, path, body)
+            self.assertNotIn("203.0.113.77", reply.body.decode(), path)
+        self.assertEqual(self.ok("GET", "/api/v1/status")["redis"],
+                         {"ok": False, "error": "no connection to Redis"})
+
+    def test_an_internal_error_says_nothing_of_the_inside(self):
+        self.patch(self.memory, "get", lambda key: 1 / 0)
+        self.api = AdminAPI(self.memory, self.server, LINK, TOKEN, self.clock)
+        error = self.error("GET", "/api/v1/hosts/" + KNOWN, code=500)
+        self.assertEqual(error, {"error": "internal error",
+                                 "details": ["see the server's log"]})
+        self.flushLoggedErrors(ZeroDivisionError)
+
+
 # ---------------------------------------------------------------- start-up
 
 class StartupTests(unittest.SynchronousTestCase):
@@ -858,6 +1077,39 @@ class StartupTests(unittest.SynchronousTestCase):
             e = self.assertRaises(usage.UsageError, self.parse, *argv)
             self.assertIn(reason, str(e))
             self.assertNotIn("\n", str(e))
+
+    def warnings_at_start(self, *argv):
+        events = []
+        globalLogPublisher.addObserver(events.append)
+        try:
+            tap.makeService(self.parse("--heartbeat-port", "0", *argv), reactor=Clock())
+        finally:
+            globalLogPublisher.removeObserver(events.append)
+        return [formatEvent(e) for e in events
+                if e.get("log_level") == LogLevel.warn and "log_format" in e]
+
+    def test_a_token_file_others_can_read_is_warned_about(self):
+        path = self.token_file("abc.def\n")
+        for mode, warned in ((0o644, "can be read by others (mode 0644)"),
+                             (0o640, "can be read by its group (mode 0640)"), (0o600, None)):
+            os.chmod(path, mode)
+            found = [w for w in self.warnings_at_start("--api-token-file", path)
+                     if "--api-token-file" in w]
+            if warned:
+                self.assertEqual(len(found), 1, found)
+                self.assertIn(warned, found[0])
+            else:
+                self.assertEqual(found, [])
+
+    def test_allowed_origins(self):
+        options = self.parse("--api-allowed-origins", "https://ops.example.test/, "
+                                                      "http://[2001:db8::1]:8443")
+        self.assertEqual(options["api-allowed-origins"],
+                         ("https://ops.example.test", "http://[2001:db8::1]:8443"))
+        self.assertEqual(self.parse()["api-allowed-origins"], ())
+        e = self.assertRaises(usage.UsageError, self.parse, "--api-allowed-origins",
+                              "ops.example.test")
+        self.assertIn("--api-allowed-origins", str(e))
 
     def test_service_tree_has_the_api(self):
         options = self.parse("--api-listen", "127.0.0.1:18080", "--heartbeat-port", "0")
