@@ -39,6 +39,9 @@ MAX_FIELDS = 1000  # names in one JSON object (no hash of the contract has nearl
 IDLE_TIMEOUT = 30  # seconds an API connection may stay silent
 PROXY_HEADERS = (b"forwarded", b"x-forwarded-for", b"x-real-ip")
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
+OFFSET_KEYS = 10_000  # above this many keys (or leases, or pool addresses), page by cursor
+WALK_BUDGET = 100_000  # keys one cursor page may look at (SCAN steps of up to 1,000)
+LEASE_STEP, LEASE_BUDGET = 500, 20_000  # leases per store call, and per filtered page
 KINDS = {"hosts": "mac:", "clients": "client:", "groups": "group:", "subnets": "subnet:"}
 METHODS = {"mac": "mac", "client": "client", "relay": "relay", "remote": "relay"}
 _HEX = re.compile(r"^(?:[0-9a-fA-F]{2})+$")
@@ -165,6 +168,10 @@ def _lease(lease) -> dict:
             "relay": lease.relay}
 
 
+def _addresses(pool) -> list:
+    return [{"address": ip, "owner": pool[ip]} for ip in sorted(pool, key=_address_order)]
+
+
 def _address_order(ip: str):
     try:
         return (0, allocation.ip_to_int(ip), ip)
@@ -182,7 +189,9 @@ def _query(request, allowed) -> Dict[str, str]:
     return args
 
 
-def _paging(args) -> Tuple[int, int]:
+def _paging(args) -> Tuple[Optional[int], Optional[str], int]:
+    """(offset, cursor, limit): offset paging (`offset`, the default) or a cursor walk
+    (`cursor`, "0" to start); not both."""
     values = []
     for name, default, low, high in (("offset", 0, 0, None), ("limit", DEFAULT_LIMIT, 1,
                                                                 MAX_LIMIT)):
@@ -191,12 +200,29 @@ def _paging(args) -> Tuple[int, int]:
             raise ApiError(400, "bad %s" % name, ["%s must be an integer from %d%s" % (
                 name, low, " to %d" % high if high else "")])
         values.append(int(text))
-    return values[0], values[1]
+    cursor = args.get("cursor")
+    if cursor is not None:
+        if "offset" in args:
+            raise ApiError(400, "bad paging", ["use offset or cursor, not both"])
+        if not cursor.isdigit() or len(cursor) > 20:
+            raise ApiError(400, "bad cursor", ["cursor is the next_cursor of the last page, "
+                                               "or 0 to start"])
+        return None, cursor, values[1]
+    return values[0], None, values[1]
 
 
-def _page(items, offset, limit) -> dict:
-    return {"items": items[offset:offset + limit], "total": len(items), "offset": offset,
-            "limit": limit}
+def _page(items, offset, limit, total=None) -> dict:
+    """An offset page of `items` (all of them), or of a page already cut when `total`."""
+    if total is None:
+        return {"items": items[offset:offset + limit], "total": len(items), "offset": offset,
+                "limit": limit}
+    return {"items": items, "total": total, "offset": offset, "limit": limit}
+
+
+def _too_many(what: str, count: int) -> ApiError:
+    return ApiError(400, "inventory too large for offset paging", [
+        "%d %s (offset paging sorts them all; it stops at %d): page with ?cursor=0 and then "
+        "each answer's next_cursor" % (count, what, OFFSET_KEYS)])
 
 
 def _is_loopback(request) -> bool:
@@ -345,6 +371,7 @@ class AdminAPI:
         self.protocol = protocol
         # Origin values (scheme://host[:port]) whose pages may send writes and legacy queries
         self.allowed_origins = frozenset(o.rstrip("/").encode() for o in allowed_origins)
+        self.pools = metrics.PoolFigures(store, self.clock)  # /metrics and /status
 
     def resource(self):
         return self.app.resource()
@@ -386,10 +413,42 @@ class AdminAPI:
 
     @app.route("/api/v1/<any(hosts, clients, groups, subnets):kind>", methods=["GET"])
     async def list_entries(self, request, kind):
-        offset, limit = _paging(_query(request, ("offset", "limit")))
-        found = await self.store.hashes(KINDS[kind])
-        items = [_entry(key, found[key]) for key in sorted(found)]
-        return _json(request, 200, _page(items, offset, limit))
+        """By cursor: one bounded walk step (about `limit` entries, in the store's order);
+        by offset: sorted by key, when the store is small enough to sort it whole."""
+        offset, cursor, limit = _paging(_query(request, ("offset", "limit", "cursor")))
+        prefix = KINDS[kind]
+        if cursor is not None:
+            cursor, keys = await self._walk(prefix, cursor, limit)
+            found = await self.store.get_many(keys)
+            return _json(request, 200, {"items": [_entry(k, found[k]) for k in sorted(found)],
+                                        "limit": limit, "next_cursor": cursor})
+        size = await self.store.size()
+        if size > OFFSET_KEYS:
+            raise _too_many("keys", size)
+        keys, cursor = [], "0"
+        while True:
+            cursor, found = await self.store.scan(prefix, cursor, 1000)
+            keys += found
+            if cursor == "0":
+                break
+        keys = sorted(set(keys))
+        found = await self.store.get_many(keys[offset:offset + limit])
+        items = [_entry(k, found[k]) for k in keys[offset:offset + limit] if k in found]
+        return _json(request, 200, _page(items, offset, limit, total=len(keys)))
+
+    async def _walk(self, prefix, cursor, limit):
+        """SCAN steps from `cursor` until about `limit` keys are found, the walk ends, or
+        WALK_BUDGET keys were looked at; a step that finds nothing makes the next one bigger
+        (up to 1,000 keys), so that sparse keys (groups among a million hosts) come quickly."""
+        keys, count, looked = [], limit, 0
+        while looked < WALK_BUDGET:
+            cursor, found = await self.store.scan(prefix, cursor, count)
+            keys += found
+            looked += count
+            if cursor == "0" or len(keys) >= limit:
+                break
+            count = min(1000, count * 4) if not found else max(1, limit - len(keys))
+        return cursor, sorted(set(keys))
 
     @app.route("/api/v1/hosts/<mac>", methods=["GET", "PUT", "PATCH", "DELETE"])
     def host(self, request, mac):
@@ -419,6 +478,7 @@ class AdminAPI:
             if key != "group:default" and await self.store.get(key) is None:
                 raise self._missing(key)
             await check_delete(self.store, key)
+            self.pools.forget()
             if not await self.store.delete(key):
                 raise self._missing(key)
             return _empty(request)
@@ -428,6 +488,8 @@ class AdminAPI:
         if patch and current is None:
             raise self._missing(key)
         after, sets, removes = _plan(key, body, current, patch)
+        if key.startswith(("group:", "subnet:")):
+            self.pools.forget()
         await check_write(self.store, key, current, after, self.link)
         result = current
         if sets or not patch:
@@ -446,24 +508,32 @@ class AdminAPI:
 
     @app.route("/api/v1/pool", methods=["GET"])
     async def pool(self, request):
+        """Whole (with `free`) while small; by cursor (HSCAN steps), always."""
+        _, cursor, limit = _paging(_query(request, ("limit", "cursor")))
+        size = await self.store.hash_size("pool")
+        if cursor is not None:
+            cursor, pool = await self.store.hash_scan("pool", cursor, limit)
+            return _json(request, 200, {"addresses": _addresses(pool), "size": size,
+                                        "next_cursor": cursor})
+        if size > OFFSET_KEYS:
+            raise _too_many("addresses", size)
         pool = await self._hash("pool")
-        addresses = [{"address": ip, "owner": pool[ip]} for ip in sorted(pool, key=_address_order)]
-        return _json(request, 200, {"addresses": addresses, "size": len(pool),
+        return _json(request, 200, {"addresses": _addresses(pool), "size": len(pool),
                                     "free": sum(1 for owner in pool.values() if not owner)})
 
     @app.route("/api/v1/pool/<address>", methods=["PUT", "DELETE"])
     async def pool_address(self, request, address):
         self._authorize(request)
         ip = ipv4(address)
-        pool = await self._hash("pool")
+        owner = await self.store.field("pool", ip)
         if request.method == b"PUT":
-            if ip not in pool:
-                await check_write(self.store, "pool", pool, dict(pool, **{ip: ""}), self.link)
+            if owner is None:  # judged as the one address it adds (the rest is unchanged)
+                await check_write(self.store, "pool", {}, {ip: ""}, self.link)
                 await self.store.put("pool", {ip: ""}, "merge")
-            return _json(request, 200 if ip in pool else 201,
-                         {"address": ip, "owner": pool.get(ip, "")})
+            return _json(request, 201 if owner is None else 200,
+                         {"address": ip, "owner": owner or ""})
         force = _query(request, ("force",)).get("force", "") in ("1", "true", "yes")
-        check_pool_removal(pool, [ip], force)
+        check_pool_removal({} if owner is None else {ip: owner}, [ip], force)
         await self.store.put("pool", {ip: ""}, "remove")
         return _empty(request)
 
@@ -471,8 +541,11 @@ class AdminAPI:
 
     @app.route("/api/v1/leases", methods=["GET"])
     async def leases(self, request):
-        args = _query(request, ("offset", "limit", "subnet", "state", "mac"))
-        offset, limit = _paging(args)
+        """By offset: expiry order, `total` counted (filtered: while there are few leases);
+        by cursor (a position in expiry order): up to `limit` matches among at most
+        LEASE_BUDGET leases looked at."""
+        args = _query(request, ("offset", "limit", "cursor", "subnet", "state", "mac"))
+        offset, cursor, limit = _paging(args)
         tests = []
         if "subnet" in args:
             try:
@@ -487,9 +560,33 @@ class AdminAPI:
         if "mac" in args:
             mac = normalise_mac(args["mac"])
             tests.append(lambda lease: lease.mac == mac)
+        if cursor is not None:
+            items, cursor = await self._lease_walk(int(cursor), limit, tests)
+            return _json(request, 200, {"items": items, "limit": limit, "next_cursor": cursor})
+        count = await self.store.lease_count()
+        if not tests:
+            page = await self.store.leases(offset, limit)
+            return _json(request, 200, _page([_lease(x) for x in page], offset, limit, count))
+        if count > OFFSET_KEYS:
+            raise _too_many("leases", count)
         found = [_lease(lease) for lease in await metrics.all_leases(self.store)
                  if all(test(lease) for test in tests)]
         return _json(request, 200, _page(found, offset, limit))
+
+    async def _lease_walk(self, position, limit, tests):
+        items, looked = [], 0
+        while looked < LEASE_BUDGET:
+            batch = await self.store.leases(position, LEASE_STEP)
+            for lease in batch:
+                position += 1
+                if all(test(lease) for test in tests):
+                    items.append(_lease(lease))
+                    if len(items) == limit:
+                        return items, str(position)
+            looked += len(batch)
+            if len(batch) < LEASE_STEP:
+                return items, "0"
+        return items, str(position)
 
     @app.route("/api/v1/leases/<ip>", methods=["GET", "DELETE"])
     async def lease(self, request, ip):
@@ -499,10 +596,10 @@ class AdminAPI:
             if not await self.store.end_lease(ip):
                 raise ApiError(404, "no lease", ["no lease on %s" % ip])
             return _empty(request)
-        for lease in await metrics.all_leases(self.store):
-            if lease.ip == ip:
-                return _json(request, 200, _lease(lease))
-        raise ApiError(404, "no lease", ["no lease on %s" % ip])
+        lease = await self.store.lease_at(ip)
+        if lease is None:
+            raise ApiError(404, "no lease", ["no lease on %s" % ip])
+        return _json(request, 200, _lease(lease))
 
     # status, metrics, description
 
@@ -511,7 +608,7 @@ class AdminAPI:
         redis, pools = {"ok": True, "error": None}, []
         try:
             await self.store.ping()
-            pools = await metrics.pool_usage(self.store, self.now())
+            pools = await self.pools.current()
         except StoreUnavailable as e:
             redis = {"ok": False, "error": public_reason(str(e))}
         return _json(request, 200, {"version": __version__, "role": self.role(),
@@ -523,7 +620,7 @@ class AdminAPI:
         up, pools = True, []
         try:
             await self.store.ping()
-            pools = await metrics.pool_usage(self.store, self.now())
+            pools = await self.pools.current()
         except StoreUnavailable:
             up = False
         request.setHeader(b"content-type", metrics.CONTENT_TYPE)
@@ -533,7 +630,8 @@ class AdminAPI:
             store_errors=getattr(self.store, "errors", None),
             malformed=getattr(self.protocol, "malformed", None),
             role=self.role(), version=__version__,
-            cache=getattr(self.store, "cache_stats", None)).encode()
+            cache=getattr(self.store, "cache_stats", None),
+            pools_age=self.pools.age()).encode()
 
     @app.route("/api/v1/openapi.json", methods=["GET"])
     def openapi(self, request):
@@ -679,10 +777,15 @@ def _param(name, description, where="path", schema=None):
             "schema": schema or {"type": "string"}}
 
 
-_PAGING = (_param("offset", "Skip this many items.", "query", {"type": "integer", "minimum": 0}),
-           _param("limit", "At most this many items (1-%d, default %d)." % (
-               MAX_LIMIT, DEFAULT_LIMIT), "query", {"type": "integer", "minimum": 1,
-                                                    "maximum": MAX_LIMIT}))
+_LIMIT = _param("limit", "At most this many items (1-%d, default %d); by cursor, about this "
+                         "many." % (MAX_LIMIT, DEFAULT_LIMIT), "query",
+                {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT})
+_CURSOR = _param("cursor", "Page by cursor: 0 to start, then each page's next_cursor until it "
+                           "is 0. Each page costs the store about one page, whatever the "
+                           "inventory's size.", "query", {"type": "string", "pattern": "^[0-9]+$"})
+_PAGING = (_param("offset", "Skip this many items (offset paging: sorted, with a total; "
+                            "refused above %d keys)." % OFFSET_KEYS, "query",
+                  {"type": "integer", "minimum": 0}), _LIMIT, _CURSOR)
 
 
 def _collection(tag, noun, params):
@@ -729,29 +832,35 @@ OPENAPI = {
             "Entry": {"type": "object", "required": ["key", "id", "fields"],
                       "additionalProperties": False,
                       "properties": {"key": _STRING, "id": _STRING, "fields": _ref("Fields")}},
-            "EntryList": {"type": "object", "required": ["items", "total", "offset", "limit"],
+            "EntryList": {"type": "object", "required": ["items", "limit"],
                           "additionalProperties": False,
+                          "description": "By offset: total and offset; by cursor: "
+                                         "next_cursor (0 when the walk is over).",
                           "properties": {"items": {"type": "array", "items": _ref("Entry")},
                                          "total": _INTEGER, "offset": _INTEGER,
-                                         "limit": _INTEGER}},
+                                         "limit": _INTEGER, "next_cursor": _STRING}},
             "Lease": {"type": "object", "required": ["ip", "mac", "state", "expires", "relay"],
                       "additionalProperties": False,
                       "properties": {"ip": _STRING, "mac": _STRING,
                                      "state": {"type": "string", "enum": list(LEASE_STATES)},
                                      "expires": _INTEGER, "relay": _STRING}},
-            "LeaseList": {"type": "object", "required": ["items", "total", "offset", "limit"],
+            "LeaseList": {"type": "object", "required": ["items", "limit"],
                           "additionalProperties": False,
+                          "description": "By offset: total and offset; by cursor: "
+                                         "next_cursor (0 when the walk is over).",
                           "properties": {"items": {"type": "array", "items": _ref("Lease")},
                                          "total": _INTEGER, "offset": _INTEGER,
-                                         "limit": _INTEGER}},
+                                         "limit": _INTEGER, "next_cursor": _STRING}},
             "PoolAddress": {"type": "object", "required": ["address", "owner"],
                             "additionalProperties": False,
                             "properties": {"address": _STRING, "owner": _STRING}},
-            "Pool": {"type": "object", "required": ["addresses", "size", "free"],
+            "Pool": {"type": "object", "required": ["addresses", "size"],
                      "additionalProperties": False,
+                     "description": "Whole: with free; by cursor: with next_cursor.",
                      "properties": {"addresses": {"type": "array",
                                                   "items": _ref("PoolAddress")},
-                                    "size": _INTEGER, "free": _INTEGER}},
+                                    "size": _INTEGER, "free": _INTEGER,
+                                    "next_cursor": _STRING}},
             "PoolUsage": {"type": "object", "additionalProperties": False,
                           "required": ["name", "size", "bound", "offered", "declined",
                                        "utilisation"],
@@ -816,8 +925,9 @@ OPENAPI = {
             _param("network", "The network address."),
             _param("prefix", "The prefix length.", schema=_INTEGER)]),
         "/api/v1/pool": {"get": _operation(
-            "pool", "The seed's pool hash: its addresses and their owners.",
-            {"200": _response("The pool.", _ref("Pool"))})},
+            "pool", "The seed's pool hash: its addresses and their owners (whole up to %d "
+                    "addresses, else by cursor)." % OFFSET_KEYS,
+            {"200": _response("The pool.", _ref("Pool"))}, query=[_LIMIT, _CURSOR])},
         "/api/v1/pool/{address}": {
             "put": _operation("pool", "Add an address (201; 200 when already there).",
                               {"200": _response("Present.", _ref("PoolAddress")),

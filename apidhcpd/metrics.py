@@ -2,20 +2,26 @@
 
 Knows the DHCPServer's outcome counters ((message type, outcome) -> count, and
 ("dropped", kind) for drops with a kind), how full each dynamic pool is (the `range` of a group
-or subnet, and the seed's `pool` hash), and how long store calls take (TimedStore wraps a store
-and times every IStore/IAdmin call). Knows nothing of HTTP: api.py serves render() at /metrics.
+or subnet, and the seed's `pool` hash; counted by the store in bounded steps, and cached by
+PoolFigures so that a scrape costs nothing), and how long store calls take (TimedStore wraps a
+store and times every IStore/IAdmin call). Knows nothing of HTTP: api.py serves render() at
+/metrics.
 """
 
 import bisect
 import time
 from typing import Dict, List, Optional
 
+from twisted.internet import defer
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import directlyProvides, providedBy
 
 from apidhcpd import allocation
 from apidhcpd.options import MESSAGE_TYPE_NAMES
 from apidhcpd.store import IAdmin, IStore
+
+log = Logger()
 
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -85,36 +91,93 @@ async def all_leases(store, page: int = 1000) -> list:
         offset += page
 
 
-async def pool_usage(store, now: int) -> List[dict]:
-    """How full each dynamic pool is: every group and subnet with a `range`, and the seed's
-    `pool` hash (where an owner without a lease record, the Go prototype's data, counts as
-    bound). Only unexpired leases count; utilisation = (bound + offered) / size."""
+async def pool_definitions(store) -> List[tuple]:
+    """(key, ranges) of every group and subnet with a `range`: a walk over every key, so
+    PoolFigures keeps it for DEFINITIONS_FOR seconds."""
     groups = await store.hashes("group:")
     subnets = await store.hashes("subnet:")
-    seed = await store.get("pool") or {}
-    leases = [lease for lease in await all_leases(store) if lease.expires > now]
-    usage = []
+    pools = []
     for key, fields in sorted(groups.items()) + sorted(subnets.items()):
         try:
             ranges = allocation.parse_ranges(fields.get("range", ""))
         except ValueError:
             continue
         if ranges:
-            usage.append(_usage(key, sum(end - start + 1 for start, end in ranges),
-                                [lease for lease in leases
-                                 if allocation.in_ranges(lease.ip, ranges)]))
-    if seed:
-        inside = [lease for lease in leases if lease.ip in seed]
-        leased = {lease.ip for lease in inside}
-        owned = sum(1 for ip, owner in seed.items() if owner and ip not in leased)
-        usage.append(_usage("pool", len(seed), inside, owned))
+            pools.append((key, tuple(ranges)))
+    return pools
+
+
+async def pool_usage(store, now: int, pools=None) -> List[dict]:
+    """How full each dynamic pool is: every group and subnet with a `range` (`pools`, as
+    pool_definitions() gives them), and the seed's `pool` hash (where an owner without a lease
+    record, the Go prototype's data, counts as bound). Only unexpired leases count;
+    utilisation = (bound + offered) / size. The store counts (pool_tally, seed_pool_tally)."""
+    if pools is None:
+        pools = await pool_definitions(store)
+    usage = []
+    for (key, ranges), counts in zip(pools, await store.pool_tally(pools, now)):
+        usage.append(_usage(key, sum(end - start + 1 for start, end in ranges), counts))
+    seed = await store.seed_pool_tally(now)
+    if seed["size"]:
+        usage.append(_usage("pool", seed["size"], seed))
     return usage
 
 
-def _usage(name, size, leases, owned=0) -> dict:
-    counts = {"bound": owned, "offered": 0, "declined": 0}
-    for lease in leases:
-        counts[lease.state] = counts.get(lease.state, 0) + 1
+class PoolFigures:
+    """pool_usage(), computed at most every `interval` seconds: a reader gets the last figures
+    at once, and a reader that finds them stale starts a new count in the background (only the
+    very first reader waits). Group and subnet definitions are read again every
+    DEFINITIONS_FOR seconds, or after forget() (the API calls it on writes to them)."""
+
+    DEFINITIONS_FOR = 300
+
+    def __init__(self, store, clock, interval: float = 30.0):
+        self.store = store
+        self.clock = clock
+        self.interval = interval
+        self.figures = None
+        self.at = None  # when the figures were counted
+        self.pools = None  # pool_definitions(), and when they were read
+        self.pools_at = None
+        self._running = None
+        self._waiting = []
+
+    def age(self) -> Optional[float]:
+        return None if self.at is None else max(0.0, self.clock.seconds() - self.at)
+
+    def forget(self) -> None:
+        self.pools = None
+
+    def current(self) -> defer.Deferred:
+        if self.figures is None or self.age() >= self.interval:
+            if self._running is None:
+                self._running = defer.ensureDeferred(self._count()).addBoth(self._done)
+            if self.figures is None:  # the first count: wait for it
+                waiting = defer.Deferred()
+                self._waiting.append(waiting)
+                return waiting
+        return defer.succeed(self.figures)
+
+    async def _count(self):
+        now = self.clock.seconds()
+        if self.pools is None or now - self.pools_at >= self.DEFINITIONS_FOR:
+            self.pools, self.pools_at = await pool_definitions(self.store), now
+        self.figures = await pool_usage(self.store, int(now), self.pools)
+        self.at = now
+
+    def _done(self, result):
+        self._running = None
+        waiting, self._waiting = self._waiting, []
+        if isinstance(result, Failure):
+            log.info("pool figures not counted: {error}", error=result.getErrorMessage())
+        for d in waiting:
+            if isinstance(result, Failure):
+                d.errback(result)
+            else:
+                d.callback(self.figures)
+
+
+def _usage(name, size, counts) -> dict:
     used = counts["bound"] + counts["offered"]
     return {"name": name, "size": size, "bound": counts["bound"], "offered": counts["offered"],
             "declined": counts["declined"], "utilisation": round(used / size, 6) if size else 0.0}
@@ -123,7 +186,7 @@ def _usage(name, size, leases, owned=0) -> dict:
 def render(counters, *, pools=(), store_up: bool = True, latency: Optional[Histogram] = None,
            store_errors: Optional[Dict[str, int]] = None, malformed: Optional[int] = None,
            role: str = "standalone", version: str = "",
-           cache: Optional[Dict[str, int]] = None) -> str:
+           cache: Optional[Dict[str, int]] = None, pools_age: Optional[float] = None) -> str:
     """The whole /metrics page."""
     received = {name.lower(): 0 for name in ACTED_ON}
     dropped = dict(received)
@@ -177,6 +240,10 @@ def render(counters, *, pools=(), store_up: bool = True, latency: Optional[Histo
     family("apidhcpd_pool_utilisation", "gauge",
            "(bound + offered) / size of a dynamic pool.",
            [({"pool": p["name"]}, p["utilisation"]) for p in pools])
+    if pools_age is not None:
+        family("apidhcpd_pool_figures_age_seconds", "gauge",
+               "How old the pool figures above are (counted in the background).",
+               [({}, round(pools_age, 3))])
     family("apidhcpd_store_call_errors_total", "counter", "Store calls that failed, by call.",
            [({"op": k}, v) for k, v in sorted((store_errors or {}).items())])
     if cache is not None:

@@ -16,7 +16,8 @@ from twisted.internet.endpoints import TCP4ClientEndpoint, UNIXClientEndpoint
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from apidhcpd.store import Conflict, Host, IAdmin, IStore, Lease, Lookup, StoreUnavailable
+from apidhcpd.store import (HOST_PREFIXES, Conflict, Host, IAdmin, IStore, Lease, Lookup,
+                            StoreUnavailable)
 from apidhcpd.timeouts import race
 
 log = Logger()
@@ -437,6 +438,120 @@ class RedisStore:
     def end_lease(self, ip):
         return bool((yield self._eval("end_lease", (), [ip], deadline=True)))
 
+    # IAdmin: bounded reads. A walk over the keys (SCAN) or the leases is made of calls that
+    # each look at ADMIN_STEP keys or leases at most, one call at a time: Redis is never held
+    # for long, and DHCP lookups go in between.
+
+    @defer.inlineCallbacks
+    def scan(self, prefix, cursor, count):
+        cursor, keys = yield self._call("scan", cursor, _glob_escape(prefix) + "*", count)
+        return str(cursor), list(keys)
+
+    def get_many(self, keys):
+        keys = list(keys)
+        return defer.gatherResults([self._call("hgetall", key) for key in keys],
+                                   consumeErrors=True).addCallback(
+            lambda values: {key: value for key, value in zip(keys, values) if value})
+
+    def size(self):
+        return self._call("dbsize").addCallback(int)
+
+    def subnet_of(self, ip):
+        return self._eval("admin_subnet_of", (), [ip], deadline=True).addCallback(
+            lambda key: key[7:] if key else None)
+
+    # holders(): by the `reserved` index and `lease:<ip>` (a few commands: what the API
+    # uses, tap.py sets it), or by a walk over every key (exact even for hosts written with
+    # plain redis-cli that the index has not yet seen: the CLI, a process of its own)
+    trust_reserved_index = False
+
+    @defer.inlineCallbacks
+    def holders(self, ip):
+        if not self.trust_reserved_index:
+            return (yield self._find(HOST_PREFIXES, "ip", [ip]))
+        reserved, holder = yield defer.gatherResults(
+            [self._call("sismember", "reserved", ip), self._call("hget", "lease:" + ip, "mac")],
+            consumeErrors=True)
+        if int(reserved):  # rare: a conflict, or an index not yet rebuilt; find who
+            return (yield self._find(HOST_PREFIXES, "ip", [ip]))
+        if holder:
+            fields = yield self._call("hmget", "mac:" + holder, ["ip", "dynamic"])
+            if fields[0] == ip and fields[1]:
+                return [("mac:" + holder, True)]
+        return []
+
+    @defer.inlineCallbacks
+    def group_users(self, name, limit):
+        found = yield self._find(HOST_PREFIXES + ("subnet:",), "group",
+                                 [name, "group:" + name], limit)
+        return sorted(key for key, _ in found)[:limit]
+
+    @defer.inlineCallbacks
+    def _find(self, prefixes, field, values, limit=None):
+        """[(key, dynamic)] of the keys with one of `prefixes` whose `field` is one of
+        `values`: a walk over every key, ADMIN_STEP keys per call (admin_find.lua)."""
+        found, cursor = [], "0"
+        while True:
+            reply = yield self._eval("admin_find", (), [cursor, ADMIN_STEP, field, len(values),
+                                                        *values, *prefixes], deadline=True)
+            cursor = str(reply[0])
+            found += [(reply[i], bool(reply[i + 1])) for i in range(1, len(reply), 2)]
+            if cursor == "0" or (limit is not None and len(found) >= limit):
+                return sorted(set(found))
+
+    @defer.inlineCallbacks
+    def lease_at(self, ip):
+        mac, state, expires, relay = yield self._call(
+            "hmget", "lease:" + ip, ["mac", "state", "expires", "relay"])
+        return Lease(ip, mac or "", state or "", int(expires), relay or "") if expires else None
+
+    def lease_count(self):
+        return self._call("zcard", "leases").addCallback(int)
+
+    def field(self, key, name):
+        return self._call("hget", key, name)
+
+    @defer.inlineCallbacks
+    def hash_scan(self, key, cursor, count):
+        cursor, flat = yield self._call("hscan", key, cursor, None, count)
+        return str(cursor), _pairs(flat)
+
+    def hash_size(self, key):
+        return self._call("hlen", key).addCallback(int)
+
+    @defer.inlineCallbacks
+    def pool_tally(self, pools, now):
+        ranges, tallies = [], []
+        for index, (_, pool_ranges) in enumerate(pools):
+            tallies.append({"bound": 0, "offered": 0, "declined": 0})
+            for start, end in pool_ranges:
+                ranges += [index, start, end]
+        position = 0
+        while ranges:
+            reply = yield self._eval("admin_tally", (), [now, position, ADMIN_STEP, *ranges],
+                                     deadline=True)
+            for i in range(1, len(reply), 2):
+                index, state = reply[i].split(" ")
+                counts = tallies[int(index)]
+                counts[state] = counts.get(state, 0) + int(reply[i + 1])
+            position += int(reply[0])
+            if int(reply[0]) < ADMIN_STEP:
+                break
+        return tallies
+
+    @defer.inlineCallbacks
+    def seed_pool_tally(self, now):
+        counts = dict.fromkeys(("size", "bound", "offered", "declined"), 0)
+        cursor = "0"
+        while True:
+            reply = yield self._eval("admin_seed_tally", (), [now, cursor, ADMIN_STEP],
+                                     deadline=True)
+            for name, value in zip(("size", "bound", "offered", "declined"), reply[1:]):
+                counts[name] += int(value)
+            cursor = str(reply[0])
+            if cursor == "0":
+                return counts
+
 
 class _Watcher(txredisapi.SubscriberProtocol):
     """The subscription to CHANGES; watch() gives each class its two callbacks."""
@@ -461,6 +576,20 @@ class _Watcher(txredisapi.SubscriberProtocol):
 
     def messageReceived(self, pattern, channel, message):
         self.changed(message.decode() if isinstance(message, bytes) else message)
+
+
+ADMIN_STEP = 500  # keys or leases one admin script call looks at (well under 1 ms of Redis)
+
+
+def _admin_script(name: str) -> str:
+    with open(os.path.join(_LUA_DIR, "admin_common.lua")) as common, \
+            open(os.path.join(_LUA_DIR, name + ".lua")) as body:
+        return common.read() + "\n" + body.read()
+
+
+SCRIPTS.update({name: _admin_script(name) for name in (
+    "admin_find", "admin_subnet_of", "admin_tally", "admin_seed_tally")})
+SHAS.update({name: hashlib.sha1(SCRIPTS[name].encode()).hexdigest() for name in SCRIPTS})
 
 
 def _glob_escape(text: str) -> str:

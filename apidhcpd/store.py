@@ -243,6 +243,55 @@ class IAdmin(Interface):
     def end_lease(ip: str):
         """End the lease on `ip` whoever holds it; True if there was one."""
 
+    # Reads whose cost is bounded by what they return, not by the size of the inventory:
+    # what the admin API serves from, on the reactor that also answers DHCP.
+
+    def scan(prefix: str, cursor: str, count: int):
+        """One step of a walk over the keys that start with `prefix`: (next cursor, keys).
+        The step looks at about `count` keys of the whole store, so it may find none;
+        cursor "0" starts a walk and ends it. A key present for the whole walk is found at
+        least once (Redis SCAN's guarantee)."""
+
+    def get_many(keys: Sequence[str]):
+        """{key: fields} of those of `keys` that exist."""
+
+    def size():
+        """How many keys the store holds (what a whole walk costs)."""
+
+    def subnet_of(ip: str):
+        """The longest `subnet:` key holding `ip` (without its prefix: `198.51.100.0/24`),
+        or None; as the lookup finds it, by probing the 33 possible keys."""
+
+    def holders(ip: str):
+        """[(host key, dynamic)] of the hosts whose `ip` is `ip`: the reservation (by the
+        `reserved` index) and the dynamic lease (by `lease:<ip>`)."""
+
+    def group_users(name: str, limit: int):
+        """Up to `limit` host and subnet keys whose `group` names group `name`."""
+
+    def lease_at(ip: str):
+        """The Lease on `ip` (expired or not, until reclaimed), or None."""
+
+    def lease_count():
+        """How many leases there are."""
+
+    def field(key: str, name: str):
+        """One field of a hash, or None."""
+
+    def hash_scan(key: str, cursor: str, count: int):
+        """One step of a walk over a hash's fields: (next cursor, {field: value})."""
+
+    def hash_size(key: str):
+        """How many fields a hash has."""
+
+    def pool_tally(pools: Sequence[Tuple[str, tuple]], now: int):
+        """For each (name, ranges) pool, the unexpired leases inside its ranges by state:
+        [{"bound": n, "offered": n, "declined": n}, ...] in the order given."""
+
+    def seed_pool_tally(now: int):
+        """The seed's `pool` hash: {"size", "bound", "offered", "declined"}, where an address
+        with an owner and no unexpired lease counts as bound (the Go prototype's data)."""
+
 
 @implementer(IStore, IAdmin)
 class MemoryStore:
@@ -490,3 +539,75 @@ class MemoryStore:
             del self.lease_records[ip]
             self.exhausted.clear()
         return defer.succeed(True)
+
+    # IAdmin: bounded reads (a cursor is a position in the sorted keys; not for big data)
+
+    def scan(self, prefix, cursor, count):
+        keys = sorted(self.data)
+        start = int(cursor)
+        end = start + max(1, count)
+        return defer.succeed(("0" if end >= len(keys) else str(end),
+                              [k for k in keys[start:end] if k.startswith(prefix)
+                               and self.data[k]]))
+
+    def get_many(self, keys):
+        return defer.succeed({k: dict(self.data[k]) for k in keys if self.data.get(k)})
+
+    def size(self):
+        return defer.succeed(len(self.data))
+
+    def subnet_of(self, ip):
+        return defer.succeed(allocation.longest_match(
+            ip, [k[7:] for k in self.data if k.startswith("subnet:")]))
+
+    def holders(self, ip):
+        return defer.succeed([(key, bool(fields.get("dynamic")))
+                              for key, fields in sorted(self.data.items())
+                              if key.startswith(HOST_PREFIXES) and fields.get("ip") == ip])
+
+    def group_users(self, name, limit):
+        names = (name, "group:" + name)
+        return defer.succeed([key for key, fields in sorted(self.data.items())
+                              if key.startswith(HOST_PREFIXES + ("subnet:",))
+                              and fields.get("group") in names][:limit])
+
+    def lease_at(self, ip):
+        return defer.succeed(self.lease_records.get(ip))
+
+    def lease_count(self):
+        return defer.succeed(len(self.lease_records))
+
+    def field(self, key, name):
+        return defer.succeed(self.data.get(key, {}).get(name))
+
+    def hash_scan(self, key, cursor, count):
+        names = sorted(self.data.get(key, {}))
+        start = int(cursor)
+        end = start + max(1, count)
+        return defer.succeed(("0" if end >= len(names) else str(end),
+                              {n: self.data[key][n] for n in names[start:end]}))
+
+    def hash_size(self, key):
+        return defer.succeed(len(self.data.get(key, {})))
+
+    def pool_tally(self, pools, now):
+        live = [lease for lease in self.lease_records.values() if lease.expires > now]
+        tallies = []
+        for _, ranges in pools:
+            counts = {"bound": 0, "offered": 0, "declined": 0}
+            for lease in live:
+                if allocation.in_ranges(lease.ip, ranges):
+                    counts[lease.state] = counts.get(lease.state, 0) + 1
+            tallies.append(counts)
+        return defer.succeed(tallies)
+
+    def seed_pool_tally(self, now):
+        counts = {"size": 0, "bound": 0, "offered": 0, "declined": 0}
+        for ip, owner in self.data.get("pool", {}).items():
+            counts["size"] += 1
+            lease = self.lease_records.get(ip)
+            if lease is not None and lease.expires > now:
+                counts[lease.state] = counts.get(lease.state, 0) + 1
+            elif owner:
+                counts["bound"] += 1
+        return defer.succeed(counts)

@@ -217,6 +217,7 @@ def makeService(options, reactor=None):
         backend = HTTPStore(options["api-url"], reactor, token=options["api-token"])
     else:
         backend = RedisStore(options["redis-url"], reactor, timeout=options["redis-timeout"])
+        backend.trust_reserved_index = True  # the API's conflict checks cost O(1), not O(keys)
         if options["cache-ttl"]:
             backend = InventoryCache(backend, reactor, ttl=options["cache-ttl"])
         backend = OutageCache(backend, reactor, timeout=options["redis-timeout"])

@@ -7,8 +7,9 @@ a correction, such as the seed's netmask in `broadcast`) are not. Only problems 
 adds count: what was stored before it, or is inherited from group:default, never blocks an
 unrelated write. Problems are one-line sentences; they are raised as one Invalid.
 
-No I/O except the reads (`get`, `hashes` of IAdmin) of the store it is given, or of a Snapshot
-of the inventory (imports, which check many keys at once). Writing is the caller's: api.py
+No I/O except the reads of the store it is given (IAdmin: `get`, and the bounded reads
+`subnet_of`, `holders`, `group_users` where the store has them, else `hashes`), or of a
+Snapshot of the inventory (imports, which check many keys at once). Writing is the caller's: api.py
 maps Invalid to its JSON error, cli.py prints one line per detail.
 """
 
@@ -178,9 +179,9 @@ async def check_write(store, key: str, before: Optional[Dict[str, str]],
     reserved address (or pool address) is another host's. `link`: the server's address and
     network (the API's), or None (the CLI's: nothing known about the interface).
 
-    Reads only what the key needs from `store`: group:default, the host's group, `subnet:`
-    hashes for a host's address; a new reservation scans every host hash (mac:, client:,
-    relay:, remote:) for another holder of the address. An empty `after` deletes the hash:
+    Reads only what the key needs from `store`: group:default, the host's group, the subnet
+    of a host's address; for a new reservation, the other holders of the address (a store's
+    `holders`, by its indexes; else every host hash). An empty `after` deletes the hash:
     check_delete judges it."""
     reader = _Reader(store)
     if not after:
@@ -196,7 +197,8 @@ async def check_write(store, key: str, before: Optional[Dict[str, str]],
 
 async def check_delete(store, key: str) -> None:
     """Invalid (409) if `key` must not be deleted: group:default, or a group that a host or a
-    subnet names. Scans every host and subnet hash to find the group's users."""
+    subnet names (a store's `group_users`: a walk over every key in small steps; else every
+    host and subnet hash)."""
     if key == "group:default":
         raise Invalid(409, "group:default must exist", [
             "group:default must exist: it serves reserved hosts without a group and every "
@@ -204,15 +206,20 @@ async def check_delete(store, key: str) -> None:
             "default) instead"])
     if not key.startswith("group:"):
         return
-    users = []
-    for prefix in HOST_PREFIXES + ("subnet:",):
-        for other, fields in (await store.hashes(prefix)).items():
-            if fields.get("group") and "group:" + group_name(fields["group"]) == key:
-                users.append(other)
-    if users:
+    if hasattr(store, "group_users"):
+        users = await store.group_users(key[6:], 4)
+        more = " and more" if users[3:] else ""
+    else:
+        users = []
+        for prefix in HOST_PREFIXES + ("subnet:",):
+            for other, fields in (await store.hashes(prefix)).items():
+                if fields.get("group") and "group:" + group_name(fields["group"]) == key:
+                    users.append(other)
         users.sort()
+        more = " and %d more" % (len(users) - 3) if users[3:] else ""
+    if users:
         raise Invalid(409, "group in use", ["%s is used by %s%s" % (
-            key, ", ".join(users[:3]), " and %d more" % (len(users) - 3) if users[3:] else "")])
+            key, ", ".join(users[:3]), more)])
 
 
 def check_pool_removal(pool: Dict[str, str], addresses: Iterable[str], force: bool) -> None:
@@ -271,6 +278,8 @@ class _Reader:
     def __init__(self, store):
         self.store = store
         self.cache = {}
+        if hasattr(store, "group_users"):
+            self.group_users = store.group_users
 
     async def get(self, key):
         if key not in self.cache:
@@ -296,18 +305,15 @@ async def _conflicts(reader, key, before, after) -> List[Tuple[str, str]]:
     """(error, message) for each address the write newly claims that another host holds."""
     if key == "pool":
         added = [ip for ip in after if ip not in (before or {})]
-        if not added:
-            return []
-        holders = await _holders(reader)
         return [(RESERVED, "%s is reserved by %s" % (ip, other))
-                for ip in added for other, dynamic in holders.get(ip, ()) if not dynamic]
+                for ip in added for other, dynamic in await _holders(reader, ip) if not dynamic]
     if not key.startswith(HOST_PREFIXES):
         return []
     ip = Host(key, after).reserved_ip
     if not ip or ip == Host(key, before or {}).reserved_ip:
         return []
     found = []
-    for other, dynamic in (await _holders(reader)).get(ip, ()):
+    for other, dynamic in await _holders(reader, ip):
         if other == key:
             continue
         found.append((LEASED, "ip %s is already leased by %s" % (ip, other)) if dynamic else
@@ -315,8 +321,11 @@ async def _conflicts(reader, key, before, after) -> List[Tuple[str, str]]:
     return sorted(found, key=lambda item: item[0] != RESERVED)
 
 
-async def _holders(reader):
-    """{ip: [(host key, dynamic)]} of every host: a scan of all host hashes (once a check)."""
+async def _holders(reader, ip):
+    """[(host key, dynamic)] of the hosts holding `ip`: the store's `holders` where it has
+    them, else a scan of all host hashes (once a check)."""
+    if hasattr(reader.store, "holders"):
+        return await reader.store.holders(ip)
     if "holders" not in reader.cache:
         holders = {}
         for prefix in HOST_PREFIXES:
@@ -325,7 +334,7 @@ async def _holders(reader):
                 if host.ip:
                     holders.setdefault(host.ip, []).append((other, host.dynamic))
         reader.cache["holders"] = holders
-    return reader.cache["holders"]
+    return reader.cache["holders"].get(ip, ())
 
 
 def user_view(fields: Dict[str, str]) -> Dict[str, str]:
@@ -385,7 +394,10 @@ async def _address_errors(reader, ip, network, name, link) -> List[str]:
         address = ipaddress.IPv4Address(ip)
     except ValueError:
         return ["ip %r is not an IPv4 address" % (ip,)]
-    match = allocation.longest_match(ip, [k[7:] for k in await reader.hashes("subnet:")])
+    if hasattr(reader.store, "subnet_of"):
+        match = await reader.store.subnet_of(ip)
+    else:
+        match = allocation.longest_match(ip, [k[7:] for k in await reader.hashes("subnet:")])
     networks = [ipaddress.IPv4Network(match, strict=False)] if match else []
     networks += [network] if network.prefixlen else []
     errors = []

@@ -31,7 +31,7 @@ from apidhcpd.inventory import Link
 from apidhcpd.message import Message
 from apidhcpd.metrics import TimedStore
 from apidhcpd.server import DHCPServer
-from apidhcpd.store import MemoryStore, StoreUnavailable
+from apidhcpd.store import Lease, MemoryStore, StoreUnavailable
 from tests.redisserver import RedisTestMixin
 from tests.stores import connected_store
 
@@ -331,6 +331,41 @@ class HostTests(APITestCase):
         for bad in ("limit=0", "limit=1001", "offset=-1", "limit=x", "sort=ip"):
             self.error("GET", "/api/v1/hosts?" + bad)
 
+    def walk(self, path, limit):
+        """Every item of a cursor walk, and the pages' sizes."""
+        items, sizes, cursor = [], [], "0"
+        for _ in range(100):
+            page = self.ok("GET", "%s?cursor=%s&limit=%d" % (path, cursor, limit))
+            self.assertEqual(page["limit"], limit)
+            items += page["items"]
+            sizes.append(len(page["items"]))
+            cursor = page["next_cursor"]
+            if cursor == "0":
+                return items, sizes
+        self.fail("the walk did not end")
+
+    def test_list_pages_with_a_cursor(self):
+        for n in range(25):
+            self.memory.hset("mac:02:00:00:00:02:%02x" % n, ip="192.0.2.%d" % (30 + n))
+        items, sizes = self.walk("/api/v1/hosts", 4)
+        self.assertEqual(sorted(e["key"] for e in items),
+                         sorted(k for k in self.memory.data if k.startswith("mac:")))
+        self.assertLessEqual(max(sizes), 8)
+        self.assertEqual(self.walk("/api/v1/groups", 1)[0][0]["key"], "group:default")
+        for bad in ("cursor=x", "cursor=-1", "cursor=1&offset=2"):
+            self.error("GET", "/api/v1/hosts?" + bad)
+
+    def test_offset_paging_is_refused_over_a_large_inventory(self):
+        """Sorting by key needs every key: above OFFSET_KEYS keys, pages come by cursor."""
+        from apidhcpd import api
+        self.patch(api, "OFFSET_KEYS", 20)
+        for n in range(25):
+            self.memory.hset("mac:02:00:00:00:02:%02x" % n, ip="192.0.2.%d" % (30 + n))
+        error = self.error("GET", "/api/v1/hosts?limit=1")
+        self.assertEqual(error["error"], "inventory too large for offset paging")
+        self.assertIn("cursor=0", error["details"][0])
+        self.assertEqual(len(self.ok("GET", "/api/v1/hosts?cursor=0&limit=30")["items"]), 26)
+
     def test_get_normalises_the_mac_in_the_path(self):
         for form in ("02:00:00:00:01:01", "02-00-00-00-01-01", "0200.0000.0101",
                      "020000000101", "02:00:00:00:01:01".upper()):
@@ -580,6 +615,21 @@ class PoolTests(APITestCase):
                           {"address": "192.0.2.150", "owner": ""},
                           {"address": "192.0.2.151", "owner": OTHER}]})
 
+    def test_pages_with_a_cursor(self):
+        seen, cursor = [], "0"
+        for _ in range(10):
+            page = self.ok("GET", "/api/v1/pool?limit=2&cursor=" + cursor)
+            self.assertEqual(page["size"], 3)
+            seen += page["addresses"]
+            cursor = page["next_cursor"]
+            if cursor == "0":
+                break
+        self.assertEqual(sorted(a["address"] for a in seen),
+                         ["192.0.2.149", "192.0.2.150", "192.0.2.151"])
+        from apidhcpd import api
+        self.patch(api, "OFFSET_KEYS", 2)
+        self.assertIn("cursor=0", self.error("GET", "/api/v1/pool")["details"][0])
+
     def test_add_and_remove(self):
         self.ok("PUT", "/api/v1/pool/192.0.2.152", code=201)
         self.assertEqual(self.memory.data["pool"]["192.0.2.152"], "")
@@ -621,6 +671,25 @@ class LeaseTests(APITestCase):
                          (2, ["192.0.2.100"]))
         for bad in ("state=gone", "subnet=nope", "mac=zz", "limit=0", "colour=red"):
             self.error("GET", "/api/v1/leases?" + bad)
+
+    def test_list_with_a_cursor(self):
+        first = self.ok("GET", "/api/v1/leases?cursor=0&limit=1")
+        self.assertEqual([x["ip"] for x in first["items"]], ["192.0.2.101"])
+        second = self.ok("GET", "/api/v1/leases?limit=1&cursor=" + first["next_cursor"])
+        self.assertEqual([x["ip"] for x in second["items"]], ["192.0.2.100"])
+        self.assertEqual(self.ok("GET", "/api/v1/leases?limit=1&cursor="
+                                 + second["next_cursor"]), {"items": [], "limit": 1,
+                                                            "next_cursor": "0"})
+        bound = self.ok("GET", "/api/v1/leases?cursor=0&state=bound")
+        self.assertEqual(([x["ip"] for x in bound["items"]], bound["next_cursor"]),
+                         (["192.0.2.100"], "0"))
+
+    def test_filtered_offset_paging_is_refused_over_many_leases(self):
+        from apidhcpd import api
+        self.patch(api, "OFFSET_KEYS", 1)
+        self.assertEqual(self.ok("GET", "/api/v1/leases?limit=1")["total"], 2)
+        error = self.error("GET", "/api/v1/leases?state=bound")
+        self.assertIn("cursor=0", error["details"][0])
 
     def test_get_and_force_release(self):
         self.assertEqual(self.ok("GET", "/api/v1/leases/192.0.2.100")["mac"], OTHER)
@@ -1199,3 +1268,183 @@ class RedisAPITests(RedisTestMixin, unittest.TestCase):
                                 "size": 1, "free": 1})
         code, _ = yield self.call("DELETE", "/api/v1/pool/192.0.2.150")
         self.assertEqual((code, self.redis.cli("EXISTS", "pool").strip()), (204, "0"))
+
+
+    @defer.inlineCallbacks
+    def test_pool_figures_and_bounded_reads_agree_with_the_memory_store(self):
+        """The counts admin_tally.lua and admin_seed_tally.lua make, the subnet probe and the
+        cursor walks, against what MemoryStore says for the same data."""
+        now = int(reactor.seconds())
+        self.redis.cli("HSET", "subnet:198.51.100.0/24", "range",
+                       "198.51.100.10-198.51.100.19, 198.51.100.30")
+        self.redis.cli("HSET", "pool", "192.0.2.150", "", "192.0.2.151", OTHER,
+                       "192.0.2.152", THIRD, "192.0.2.153", "")
+        memory = MemoryStore()
+        for key in ("group:default", "group:pool", "subnet:198.51.100.0/24", "pool"):
+            memory.data[key] = dict(self.redis_hash(key))
+        for ip, mac, state, expires in (("192.0.2.100", OTHER, "bound", now + 60),
+                                        ("192.0.2.101", THIRD, "offered", now + 60),
+                                        ("192.0.2.102", "", "declined", now + 60),
+                                        ("198.51.100.30", OTHER, "bound", now + 60),
+                                        ("198.51.100.11", OTHER, "bound", now - 1),
+                                        ("192.0.2.152", THIRD, "bound", now + 60),
+                                        ("192.0.2.153", OTHER, "offered", now + 60)):
+            self.redis.cli("HSET", "lease:" + ip, "mac", mac, "state", state, "expires",
+                           expires, "relay", "")
+            self.redis.cli("ZADD", "leases", expires, ip)
+            memory.lease_records[ip] = Lease(ip, mac, state, expires)
+        code, status = yield self.call("GET", "/api/v1/status")
+        self.assertEqual(code, 200)
+        from apidhcpd.metrics import pool_usage
+        expected = yield defer.ensureDeferred(pool_usage(memory, now))
+        self.assertEqual(status["pools"], expected)
+        self.assertEqual([(p["name"], p["bound"], p["offered"], p["declined"])
+                          for p in expected],
+                         [("group:pool", 1, 1, 1), ("subnet:198.51.100.0/24", 1, 0, 0),
+                          ("pool", 2, 1, 0)])
+        store = self.store
+        self.assertEqual((yield store.subnet_of("198.51.100.7")), "198.51.100.0/24")
+        self.assertIsNone((yield store.subnet_of("203.0.113.7")))
+        self.assertEqual((yield store.lease_at("192.0.2.101")),
+                         memory.lease_records["192.0.2.101"])
+        seen, cursor = {}, "0"
+        while True:
+            cursor, part = yield store.hash_scan("pool", cursor, 2)
+            seen.update(part)
+            if cursor == "0":
+                break
+        self.assertEqual(seen, memory.data["pool"])
+
+    def redis_hash(self, key):
+        flat = self.redis.cli("HGETALL", key).split("\n")[:-1]
+        return dict(zip(flat[::2], flat[1::2]))
+
+
+FILL = """
+local hosts, leases, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+for i = 0, hosts - 1 do
+  redis.call('HSET', string.format('mac:02:10:00:%02x:%02x:%02x', math.floor(i / 65536) % 256,
+             math.floor(i / 256) % 256, i % 256), 'ip',
+             string.format('10.%d.%d.%d', math.floor(i / 65536) % 256,
+                           math.floor(i / 256) % 256, i % 256), 'hostname', 'h' .. i)
+end
+for i = 0, leases - 1 do
+  local ip = string.format('192.0.%d.%d', 2 + math.floor(i / 250) % 2, 1 + i % 250)
+  if i >= 500 then ip = string.format('172.16.%d.%d', math.floor(i / 250), 1 + i % 250) end
+  redis.call('HSET', 'lease:' .. ip, 'mac', string.format('02:20:00:00:%02x:%02x',
+             math.floor(i / 256) % 256, i % 256), 'state', 'bound', 'expires', now + 3600)
+  redis.call('ZADD', 'leases', now + 3600, ip)
+end
+return hosts + leases
+"""
+
+
+class RedisCostTests(RedisTestMixin, unittest.TestCase):
+    """What each admin read costs Redis with 20,000 hosts and 20,000 leases: in proportion
+    to the page (counted with INFO commandstats), never a read of the whole inventory."""
+
+    timeout = 60
+    HOSTS = LEASES = 20_000
+
+    @defer.inlineCallbacks
+    def setUp(self):
+        super().setUp()
+        self.redis.cli("HSET", "group:default", "gateway", "192.0.2.1", "prefix", "24")
+        self.redis.cli("HSET", "group:pool", "range", "192.0.2.100-192.0.2.102")
+        self.redis.cli("HSET", "group:lab", "dns", "192.0.2.53")
+        self.redis.cli("EVAL", FILL, "0", self.HOSTS, self.LEASES, int(reactor.seconds()))
+        redis = yield connected_store(self, self.redis)
+        redis.trust_reserved_index = True  # as tap.py makes it
+        self.store = TimedStore(redis)
+        server = DHCPServer(self.store, Policy(server_id=SERVER), reactor, log_exchanges=False)
+        self.api = AdminAPI(self.store, server, LINK, TOKEN, reactor)
+        self.port = reactor.listenTCP(0, Site(self.api.resource()), interface="127.0.0.1")
+        self.addCleanup(self.port.stopListening)
+
+    def calls(self):
+        """{command: calls} since the last reset (commands inside scripts count too)."""
+        found = {}
+        for line in self.redis.cli("INFO", "commandstats").splitlines():
+            if line.startswith("cmdstat_"):
+                name, _, rest = line[8:].partition(":")
+                found[name] = int(rest.split(",")[0].split("=")[1])
+        self.redis.cli("CONFIG", "RESETSTAT")
+        return found
+
+    @defer.inlineCallbacks
+    def call(self, method, path, body=None):
+        headers = {"Authorization": "Bearer " + TOKEN}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        self.calls()
+        response = yield treq.request(
+            method, "http://127.0.0.1:%d%s" % (self.port.getHost().port, path),
+            data=json.dumps(body).encode() if body is not None else None, headers=headers,
+            persistent=False)
+        content = yield response.content()
+        return response.code, json.loads(content) if content.startswith(b"{") else content
+
+    def assertCheap(self, calls, limit=200):
+        """No command (nor all of them together) ran anywhere near once per host or lease."""
+        self.assertLess(sum(calls.values()), limit, calls)
+
+    @defer.inlineCallbacks
+    def test_host_pages(self):
+        code, page = yield self.call("GET", "/api/v1/hosts?cursor=0&limit=5")
+        self.assertEqual(code, 200)
+        self.assertTrue(0 < len(page["items"]) <= 20, len(page["items"]))
+        self.assertCheap(self.calls())
+        code, error = yield self.call("GET", "/api/v1/hosts?limit=1")
+        self.assertEqual((code, error["error"]), (400, "inventory too large for offset paging"))
+        self.assertCheap(self.calls())
+        code, page = yield self.call("GET", "/api/v1/groups?cursor=0&limit=10")
+        self.assertEqual(code, 200)
+        self.assertCheap(self.calls(), 2000)  # SCAN steps over every key: few, but not one
+
+    @defer.inlineCallbacks
+    def test_lease_reads(self):
+        code, page = yield self.call("GET", "/api/v1/leases?limit=2")
+        self.assertEqual((code, page["total"], len(page["items"])), (200, self.LEASES, 2))
+        self.assertCheap(self.calls())
+        code, page = yield self.call("GET", "/api/v1/leases?cursor=0&limit=3&state=bound")
+        self.assertEqual((code, len(page["items"])), (200, 3))
+        self.assertCheap(self.calls(), 1200)  # one step of leases.lua: 500 HMGETs at most
+        code, lease = yield self.call("GET", "/api/v1/leases/192.0.2.7")
+        self.assertEqual((code, lease["state"]), (200, "bound"))
+        self.assertCheap(self.calls(), 20)
+
+    @defer.inlineCallbacks
+    def test_metrics_and_status_are_served_from_a_cache(self):
+        code, first = yield self.call("GET", "/metrics")
+        self.assertEqual(code, 200)
+        self.calls()
+        for path in ("/metrics", "/api/v1/status"):
+            code, _ = yield self.call("GET", path)
+            self.assertEqual(code, 200)
+            self.assertCheap(self.calls(), 20)
+
+    @defer.inlineCallbacks
+    def test_writes_that_check_the_inventory(self):
+        code, _ = yield self.call("PUT", "/api/v1/hosts/" + OTHER, {"ip": "192.0.2.40"})
+        self.assertEqual(code, 201)
+        self.assertCheap(self.calls())
+        code, error = yield self.call("PUT", "/api/v1/hosts/" + THIRD, {"ip": "192.0.2.40"})
+        self.assertEqual((code, error["details"]), (409, [
+            "ip 192.0.2.40 is already reserved by mac:" + OTHER]))
+        self.redis.cli("HSET", "mac:02:20:00:00:00:06", "ip", "192.0.2.7", "dynamic", "1")
+        code, error = yield self.call("PUT", "/api/v1/hosts/" + THIRD, {"ip": "192.0.2.7"})
+        self.assertEqual((code, error["details"]), (409, [
+            "ip 192.0.2.7 is already leased by mac:02:20:00:00:00:06"]))
+        self.calls()
+        code, _ = yield self.call("PUT", "/api/v1/pool/192.0.2.150")
+        self.assertEqual(code, 201)
+        self.assertCheap(self.calls())
+        self.redis.cli("HSET", "mac:" + OTHER, "group", "lab")
+        code, error = yield self.call("DELETE", "/api/v1/groups/lab")
+        self.assertEqual((code, error["details"]), (409, [
+            "group:lab is used by mac:" + OTHER]))
+        # finding a group's users reads every host, but in steps of ADMIN_STEP keys
+        from apidhcpd.redisstore import ADMIN_STEP
+        calls = self.calls()
+        self.assertLess(calls.get("hgetall", 0), 10, calls)
+        self.assertLess(calls["evalsha"], (self.HOSTS + self.LEASES) / ADMIN_STEP * 2 + 10)
