@@ -2,16 +2,23 @@
 and answers only while the master is dead.
 
 Knows the roles and the takeover rules (a few missed beats before taking over, a few good ones
-before handing back); polls `GET /ping` with the reactor's HTTP client. Knows nothing of DHCP
-beyond which transactions a standby may answer (the handlers in this module).
+before handing back), and what counts as a beat: a 200 from `GET /ping` that names the master's
+server id and, with a shared secret, carries a fresh HMAC over that id, the master's time, this
+poll's nonce and the status (heartbeat.sign). Polls with the reactor's HTTP client. Knows
+nothing of DHCP beyond which transactions a standby may answer (the handlers in this module).
 """
 
-from twisted.internet import defer
+import hmac
+import os
+from typing import Optional
+
+from twisted.internet import defer, protocol
 from twisted.logger import Logger
-from twisted.web.client import Agent, readBody
+from twisted.web.client import Agent
 
 from apidhcpd import options as opt
 from apidhcpd.handlers import ClientLookup, Drop, LeaseAllocation
+from apidhcpd.heartbeat import AUTH_HEADER, ID_HEADER, TIME_HEADER, sign
 from apidhcpd.timeouts import race
 
 log = Logger()
@@ -21,14 +28,46 @@ class PeerDown(Exception):
     pass
 
 
+class _Prefix(protocol.Protocol):
+    """The first `limit` bytes of a body; the connection is dropped beyond them."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.data = b""
+        self.done = defer.Deferred()
+
+    def dataReceived(self, data):
+        self.data += data[:self.limit - len(self.data)]
+        if len(self.data) >= self.limit and getattr(self.transport, "stopProducing", None):
+            self.transport.stopProducing()
+
+    def connectionLost(self, reason):
+        if not self.done.called:
+            self.done.callback(self.data)
+
+
+def _header(response, name: bytes) -> bytes:
+    headers = getattr(response, "headers", None)
+    values = headers.getRawHeaders(name) if headers is not None else None
+    return values[0] if values else b""
+
+
 class PeerMonitor:
     """Polls the master's /ping; `master_alive` flips to False after `takeover_after` failed
     polls in a row and back to True after `handback_after` good ones. Until the first verdict
-    the master counts as alive, so a standby that starts never answers over a live master."""
+    the master counts as alive, so a standby that starts never answers over a live master.
+
+    A good poll is a 200 naming `master_id` (when set) and, with `secret`, signed with it for
+    this poll's nonce within `window` seconds of this node's clock: anything else on the
+    master's address (a device that took it, a proxy, a replay) is a missed beat."""
 
     def __init__(self, url: str, clock, *, timeout: float = 0.5, takeover_after: int = 3,
-                 handback_after: int = 3, agent=None):
+                 handback_after: int = 3, agent=None, master_id: Optional[str] = None,
+                 secret: Optional[bytes] = None, window: float = 60.0):
         self.url = url
+        self.master_id = master_id
+        self.secret = secret
+        self.window = window
         self.clock = clock
         self.timeout = timeout
         self.takeover_after = takeover_after
@@ -45,18 +84,43 @@ class PeerMonitor:
         return "master-alive" if self.master_alive else "master-dead"
 
     def poll(self) -> defer.Deferred:
-        call = self.agent.request(b"GET", self.url.encode())
-        call.addCallback(self._read)
-        return race(call, self.timeout, self.clock,
-                    lambda: PeerDown("no answer within %.1fs" % self.timeout)).addCallbacks(
-            self._alive, self._missed)
+        nonce = os.urandom(16).hex().encode()
+        call = self.agent.request(b"GET", self.url.encode() + b"?nonce=" + nonce)
+        call.addCallback(self._read, nonce)
+        raced = race(call, self.timeout, self.clock,
+                     lambda: PeerDown("no answer within %.1fs" % self.timeout))
+        raced.addErrback(lambda failure: (call.cancel(), failure)[1])  # stop a slow answer
+        return raced.addCallbacks(self._alive, self._missed)
 
-    def _read(self, response):
-        body = readBody(response)
+    def _read(self, response, nonce):
+        body = _Prefix(200 if response.code != 200 else 0)
+        response.deliverBody(body)
         if response.code != 200:
-            return body.addCallback(lambda data: defer.fail(PeerDown(
+            return body.done.addCallback(lambda data: defer.fail(PeerDown(
                 "answered %d: %s" % (response.code, data.decode("utf-8", "replace").strip()))))
-        return body
+        problem = self._not_the_master(response, nonce)
+        if problem:
+            raise PeerDown(problem)
+        return None
+
+    def _not_the_master(self, response, nonce) -> Optional[str]:
+        """Why this 200 is not the master's own beat, or None."""
+        if self.master_id is None:
+            return None
+        answered = _header(response, ID_HEADER).decode("ascii", "replace")
+        if answered != self.master_id:
+            return "answered as %r, not as the master %s" % (answered[:40], self.master_id)
+        if self.secret is None:
+            return None
+        when, proof = _header(response, TIME_HEADER), _header(response, AUTH_HEADER)
+        if not when.isdigit() or not proof:
+            return "an unsigned answer (is --heartbeat-secret-file set on the master?)"
+        if not hmac.compare_digest(proof, sign(self.secret, self.master_id, int(when),
+                                               nonce, 200)):
+            return "a wrong heartbeat signature (not the same --heartbeat-secret-file?)"
+        if abs(int(when) - self.clock.seconds()) > self.window:
+            return "a signature %ds off this node's clock" % (int(when) - self.clock.seconds())
+        return None
 
     def _alive(self, _):
         self.hits, self.misses = self.hits + 1, 0

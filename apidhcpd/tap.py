@@ -12,12 +12,12 @@ import sys
 from twisted.application import internet, service
 from twisted.logger import Logger
 from twisted.python import usage
-from twisted.web.server import Site
 
 from apidhcpd import api, collector, ha, interface, metrics
 from apidhcpd.cache import OutageCache
 from apidhcpd.handlers import Policy
-from apidhcpd.heartbeat import Health, heartbeat_resource
+from apidhcpd import heartbeat
+from apidhcpd.heartbeat import Health
 from apidhcpd.httpstore import HTTPStore
 from apidhcpd.inventory import Link, parse_duration
 from apidhcpd.inventorycache import InventoryCache
@@ -45,10 +45,17 @@ class Options(usage.Options):
         ["id", None, None, "Server identifier, option 54 (default: the server's address)."],
         ["port", None, 67, "UDP port to listen on.", int],
         ["heartbeat-port", None, 8079, "Port of GET /ping (0 disables it).", int],
+        ["heartbeat-listen", None, "0.0.0.0",
+         "Address GET /ping listens on (the master: where its standby reaches it)."],
+        ["heartbeat-secret-file", None, None,
+         "File holding a secret shared by master and standby: the master signs /ping with "
+         "it, the standby accepts only signed beats."],
         ["api-url", None, None,
          "Ask a remote API node's legacy query (POST /) instead of Redis; the token of "
          "--api-token-file is sent with it."],
         ["master-ip", None, None, "The master's address (with --slave)."],
+        ["master-id", None, None,
+         "The master's server id (its --id) that its /ping must name (default: --master-ip)."],
         ["redis", None, "redis://127.0.0.1:6379/0",
          "Redis URL: redis://[:password@]host:port/db or unix:///path?db=N."],
         ["offer-hold", None, "60s", "How long an offered address is held for the client."],
@@ -81,8 +88,9 @@ class Options(usage.Options):
             raise usage.UsageError("--api-url must be an http:// or https:// URL")
         if self["slave"] and not self["master-ip"]:
             raise usage.UsageError("--slave needs --master-ip, the master to watch")
-        if (self["allow-slave"] or self["master-ip"]) and not self["slave"]:
-            raise usage.UsageError("--allow-slave and --master-ip only make sense with --slave")
+        if (self["allow-slave"] or self["master-ip"] or self["master-id"]) and not self["slave"]:
+            raise usage.UsageError("--allow-slave, --master-ip and --master-id only make sense "
+                                   "with --slave")
         try:
             self["redis-url"] = RedisURL.parse(self["redis"])
             for name in ("offer-hold", "decline-probation", "reclaim-interval"):
@@ -93,6 +101,10 @@ class Options(usage.Options):
                 self[name] = _seconds(self[name], "--" + name)
             if self["master-ip"]:
                 self["master-ip"] = str(ipaddress.IPv4Address(self["master-ip"]))
+                self["master-id"] = str(ipaddress.IPv4Address(self["master-id"]
+                                                              or self["master-ip"]))
+            self["heartbeat-listen"] = str(ipaddress.ip_address(self["heartbeat-listen"]))
+            self["heartbeat-secret"] = heartbeat.read_secret(self["heartbeat-secret-file"])
             own = interface.address_of(self["interface"])
             address = own.ip if self["ip"] == "0.0.0.0" else ipaddress.IPv4Address(self["ip"])
             self["link"] = Link(str(address), own.network)
@@ -228,10 +240,11 @@ def makeService(options, reactor=None):
                     trusted_relays=options["trusted-relays"])
     server = DHCPServer(store, policy, reactor, log_exchanges=not options["quiet"],
                         max_pending=options["max-pending"])
-    health = Health(store, on_reached=[store.refresh_reserved])
-    warning = api.token_file_warning(options["api-token-file"])
-    if warning:
-        log.warn("{text}", text=warning)
+    health = Health(store, on_reached=[store.refresh_reserved], clock=reactor)
+    for warning in (api.token_file_warning(options["api-token-file"]),
+                    heartbeat.secret_file_warning(options["heartbeat-secret-file"])):
+        if warning:
+            log.warn("{text}", text=warning)
 
     collector.tune()
     top = service.MultiService()
@@ -248,7 +261,8 @@ def makeService(options, reactor=None):
         monitor = ha.PeerMonitor(
             "http://%s:%d/ping" % (options["master-ip"], options["heartbeat-port"] or 8079),
             reactor, timeout=options["peer-timeout"],
-            takeover_after=options["takeover-after"], handback_after=options["handback-after"])
+            takeover_after=options["takeover-after"], handback_after=options["handback-after"],
+            master_id=options["master-id"], secret=options["heartbeat-secret"])
         ha.install(server, monitor, store, bool(options["allow-slave"]))
         _periodic(options["peer-interval"], monitor.poll, "peer").setServiceParent(top)
     protocol = DHCPProtocol(server, options["link"], options["interface"], relayed_only=worker)
@@ -259,9 +273,9 @@ def makeService(options, reactor=None):
     if options["workers"] > 1:  # after the DHCP socket: this process is socket 0 of the group
         _workers(options["workers"], reactor).setServiceParent(top)
     if options["heartbeat-port"]:
-        internet.TCPServer(options["heartbeat-port"],
-                           Site(heartbeat_resource(health, lambda: role(monitor))),
-                           ).setServiceParent(top)
+        internet.TCPServer(options["heartbeat-port"], heartbeat.heartbeat_factory(
+            health, lambda: role(monitor), options["id"], options["heartbeat-secret"], reactor),
+            interface=options["heartbeat-listen"]).setServiceParent(top)
     if options["api-address"] and IAdmin.providedBy(store):  # not with --api-url
         host, port = options["api-address"]
         admin = api.AdminAPI(store, server, options["link"], options["api-token"], reactor,

@@ -128,3 +128,231 @@ def ha_source(store):
     from apidhcpd import allocation
     from apidhcpd.store import AddressSource
     return AddressSource("pool", allocation.parse_ranges("192.0.2.100-192.0.2.110"))
+
+
+# ---------------------------------------------------------------- the heartbeat, over HTTP
+
+import os  # noqa: E402
+import tempfile  # noqa: E402
+
+from twisted.internet import reactor  # noqa: E402
+from twisted.internet.endpoints import TCP4ClientEndpoint  # noqa: E402
+from twisted.internet.protocol import Factory, Protocol  # noqa: E402
+from twisted.web.resource import Resource  # noqa: E402
+from twisted.web.server import Site  # noqa: E402
+
+from apidhcpd import tap  # noqa: E402
+from tests.redisserver import RedisTestMixin, free_port  # noqa: E402
+
+MASTER_ID = "192.0.2.1"
+
+
+class Impostor(Resource):
+    """Any web server on the master's address: 200 on /ping, with whatever headers it
+    recorded from the real master (a replay), or none."""
+
+    isLeaf = True
+
+    def __init__(self, headers=()):
+        super().__init__()
+        self.headers = list(headers)
+
+    def render_GET(self, request):
+        for name, value in self.headers:
+            request.setHeader(name, value)
+        return b"ok (standalone)\n"
+
+
+def options(*argv):
+    parsed = tap.Options()
+    parsed.parseOptions(["--interface", "lo", "--ip", MASTER_ID, "--api-listen", "none"]
+                        + list(argv))
+    return parsed
+
+
+def secret_file(testcase, text):
+    fd, path = tempfile.mkstemp()
+    os.write(fd, text)
+    os.close(fd)
+    testcase.addCleanup(os.unlink, path)
+    return path
+
+
+def service(top, kind, name=None):
+    return next(s for s in top if type(s).__name__ == kind and (name is None
+                                                                or s.name == name))
+
+
+class HeartbeatAuthTests(unittest.TestCase):
+    """A standby made by tap.makeService polls a /ping on loopback: only the master's own,
+    signed beat keeps it silent."""
+
+    timeout = 30
+
+    def setUp(self):
+        self.secret = secret_file(self, b"a-shared-secret-0123456789\n")
+
+    def listen(self, factory):
+        port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        return port.getHost().port
+
+    def master(self, *argv):
+        """The master's heartbeat, as tap.py builds it (its health: a store that answers)."""
+        top = tap.makeService(options("--heartbeat-port", "18079", *argv), reactor=reactor)
+        heartbeat = service(top, "TCPServer")
+        health = heartbeat.args[1].wrappedFactory.resource.children[b"ping"].health
+        health.error = None
+        return self.listen(heartbeat.args[1])
+
+    def standby(self, port, *argv):
+        top = tap.makeService(options("--slave", "--master-ip", "127.0.0.1", "--master-id",
+                                      MASTER_ID, "--heartbeat-port", str(port),
+                                      "--takeover-after", "2", "--peer-timeout", "2s",
+                                      *argv), reactor=reactor)
+        return service(top, "DHCPService").protocol.server.chain[0].monitor
+
+    @defer.inlineCallbacks
+    def beats(self, monitor, count=2):
+        for _ in range(count):
+            yield monitor.poll()
+        return monitor.master_alive
+
+    @defer.inlineCallbacks
+    def test_any_200_is_not_the_master(self):
+        port = self.listen(Site(Impostor()))
+        monitor = self.standby(port)
+        self.assertFalse((yield self.beats(monitor)))
+        self.assertIn("not as the master 192.0.2.1", monitor.last_error)
+
+    @defer.inlineCallbacks
+    def test_the_masters_own_beat_keeps_the_standby_silent(self):
+        port = self.master("--id", MASTER_ID)
+        monitor = self.standby(port)
+        self.assertTrue((yield self.beats(monitor, 3)))
+        self.assertEqual(monitor.misses, 0)
+
+    @defer.inlineCallbacks
+    def test_with_a_secret_only_a_signed_fresh_beat_counts(self):
+        port = self.master("--id", MASTER_ID, "--heartbeat-secret-file", self.secret)
+        monitor = self.standby(port, "--heartbeat-secret-file", self.secret)
+        self.assertTrue((yield self.beats(monitor, 3)))
+        # an impostor naming the master's id, replaying a real signed answer
+        recorded = []
+        agent_monitor = ha.PeerMonitor("http://127.0.0.1:%d/ping" % port, reactor,
+                                       master_id=MASTER_ID)
+        original = agent_monitor._read
+        agent_monitor._read = lambda response, nonce: (recorded.append(
+            [(name, response.headers.getRawHeaders(name)[0]) for name in (
+                b"x-apidhcpd-server-id", b"x-apidhcpd-time", b"x-apidhcpd-auth")]),
+            original(response, nonce))[1]
+        yield agent_monitor.poll()
+        replay = self.standby(self.listen(Site(Impostor(recorded[0]))),
+                              "--heartbeat-secret-file", self.secret)
+        self.assertFalse((yield self.beats(replay)))
+        self.assertIn("wrong heartbeat signature", replay.last_error)
+        # a master without the secret, or with another one
+        for argv in ((), ("--heartbeat-secret-file", secret_file(self, b"another-secret-0123"))):
+            port = self.master("--id", MASTER_ID, *argv)
+            monitor = self.standby(port, "--heartbeat-secret-file", self.secret)
+            self.assertFalse((yield self.beats(monitor)))
+
+    def test_a_short_secret_is_refused_at_start(self):
+        from twisted.python import usage
+        e = self.assertRaises(usage.UsageError, options, "--heartbeat-secret-file",
+                              secret_file(self, b"short"))
+        self.assertIn("at least 16 bytes", str(e))
+
+
+class RawConnection(Protocol):
+    def __init__(self):
+        self.closed = defer.Deferred()
+        self.received = b""
+
+    def dataReceived(self, data):
+        self.received += data
+
+    def connectionLost(self, reason):
+        self.closed.callback(self.received)
+
+
+class HeartbeatListenerTests(unittest.TestCase):
+    """The master's listener: bound where --heartbeat-listen says, a few connections per peer,
+    none kept for long."""
+
+    timeout = 30
+
+    def setUp(self):
+        top = tap.makeService(options("--heartbeat-port", "18079", "--heartbeat-listen",
+                                      "127.0.0.1"), reactor=reactor)
+        heartbeat = service(top, "TCPServer")
+        self.assertEqual(heartbeat.kwargs.get("interface"), "127.0.0.1")
+        heartbeat.args[1].wrappedFactory.resource.children[b"ping"].health.error = None
+        self.factory = heartbeat.args[1]
+        port = reactor.listenTCP(0, heartbeat.args[1], interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        self.port = port.getHost().port
+
+    @defer.inlineCallbacks
+    def connect(self, source="127.0.0.1"):
+        conn = RawConnection()
+        endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", self.port,
+                                      bindAddress=(source, 0))
+        yield endpoint.connect(Factory.forProtocol(lambda: conn))
+        self.addCleanup(lambda: conn.transport.abortConnection()
+                        if conn.transport.connected else None)
+        return conn
+
+    @defer.inlineCallbacks
+    def test_slow_connections_are_closed_and_capped_per_peer(self):
+        slow = []
+        for _ in range(6):
+            conn = yield self.connect()
+            conn.transport.write(b"GET /pi")  # and never more
+            slow.append(conn)
+        # a seventh peer address still gets its answer
+        other = yield self.connect("127.0.0.2")
+        other.transport.write(b"GET /ping HTTP/1.0\r\n\r\n")
+        answer = yield other.closed
+        self.assertTrue(answer.startswith(b"HTTP/1.0 "), answer)
+        self.assertEqual(self.factory.refused, 2)  # 4 per peer: the last two at once
+        self.assertEqual([c.closed.called for c in slow], [False] * 4 + [True] * 2)
+        started = reactor.seconds()
+        results = yield defer.gatherResults([
+            defer.ensureDeferred(self.within(conn.closed, 5)) for conn in slow])
+        self.assertLess(reactor.seconds() - started, 2.5)  # each lives 2 s at most
+        self.assertEqual(results, [b""] * 6)
+        self.assertEqual(self.factory.peers, {})
+
+    async def within(self, d, seconds):
+        timer = reactor.callLater(seconds, d.cancel)
+        result = await d
+        if timer.active():
+            timer.cancel()
+        return result
+
+
+class StartupPingTests(RedisTestMixin, unittest.TestCase):
+    """/ping right after start-up: Redis answers, so /ping says ok, not 'no connection'."""
+
+    timeout = 30
+
+    @defer.inlineCallbacks
+    def test_the_first_answer_reflects_a_real_check(self):
+        port = free_port()
+        top = tap.makeService(options("--redis", self.redis.url, "--heartbeat-port", str(port),
+                                      "--heartbeat-listen", "127.0.0.1"), reactor=reactor)
+        started = []
+        for part in (service(top, "StoreService"), service(top, "TimerService", "health"),
+                     service(top, "TCPServer")):
+            part.startService()
+            started.append(part)
+        self.addCleanup(lambda: defer.gatherResults(
+            [defer.maybeDeferred(s.stopService) for s in reversed(started)]))
+        conn = RawConnection()
+        yield TCP4ClientEndpoint(reactor, "127.0.0.1", port).connect(
+            Factory.forProtocol(lambda: conn))
+        conn.transport.write(b"GET /ping HTTP/1.0\r\n\r\n")
+        answer = yield conn.closed
+        self.assertTrue(answer.startswith(b"HTTP/1.0 200 "), answer)
+        self.assertTrue(answer.endswith(b"ok (standalone)\n"), answer)
