@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import attr
 import txredisapi
 from twisted.internet import defer
-from twisted.internet.endpoints import TCP4ClientEndpoint, UNIXClientEndpoint
+from twisted.internet.endpoints import TCP4ClientEndpoint, UNIXClientEndpoint, wrapClientTLS
 from twisted.logger import Logger
 from zope.interface import implementer
 
@@ -41,17 +41,30 @@ CHANGES = "apidhcpd:inventory"  # put.lua publishes every key it writes here
 
 @attr.s(frozen=True)
 class RedisURL:
-    """A parsed `--redis` value: redis://[:password@]host[:port][/db], unix:///path[?db=N], or
-    redis+sentinel://[:password@]host:port,host:port,.../service[/db] (the current master of
-    `service`, as the sentinels say)."""
+    """A parsed `--redis` value:
+
+    - redis://[[user]:password@]host[:port][/db]; rediss://... the same over TLS, with
+      ?ca=FILE (the CA that signed the server's certificate; default: the system's) and
+      ?cert=FILE&key=FILE (a client certificate, for Redis' tls-auth-clients)
+    - unix://[[user]:password@]/path[?db=N]
+    - redis+sentinel://[[user]:password@]host:port,host:port,.../service[/db] (the current
+      master of `service`, as the sentinels say)
+
+    `user` is a Redis 6 ACL user (AUTH user password); without it, the password is
+    requirepass' (AUTH password). Special characters in either are %-encoded."""
 
     host: str = attr.ib(default="127.0.0.1")
     port: int = attr.ib(default=6379)
     path: str = attr.ib(default=None)
     db: int = attr.ib(default=0)
-    password: str = attr.ib(default=None)
+    password: str = attr.ib(default=None, repr=False)
     sentinels: tuple = attr.ib(default=())  # ((host, port), ...)
     service: str = attr.ib(default=None)
+    username: str = attr.ib(default=None)
+    tls: bool = attr.ib(default=False)
+    ca: str = attr.ib(default=None)  # PEM files (rediss://)
+    cert: str = attr.ib(default=None)
+    key: str = attr.ib(default=None)
 
     @classmethod
     def parse(cls, url: str) -> "RedisURL":
@@ -60,31 +73,43 @@ class RedisURL:
         parts = urlsplit(url)
         query = parse_qs(parts.query)
         try:
+            credentials = dict(username=unquote(parts.username) if parts.username else None,
+                               password=unquote(parts.password) if parts.password else None)
             if parts.scheme == "unix":
                 if not parts.path:
                     raise ValueError("unix URL needs a socket path")
-                return cls(path=parts.path, db=int(query.get("db", ["0"])[0]),
-                           password=unquote(parts.password) if parts.password else None)
-            if parts.scheme == "redis":
+                return cls(path=parts.path, db=int(query.get("db", ["0"])[0]), **credentials)
+            if parts.scheme in ("redis", "rediss"):
                 db = parts.path.strip("/")
+                tls = {}
+                if parts.scheme == "rediss":
+                    tls = {name: query[name][0] for name in ("ca", "cert", "key")
+                           if name in query}
+                    if ("cert" in tls) != ("key" in tls):
+                        raise ValueError("a client certificate needs both cert= and key=")
+                    for path in tls.values():
+                        with open(path, "rb"):
+                            pass  # unreadable: say so now, not at the first connection
+                elif set(query) & {"ca", "cert", "key"}:
+                    raise ValueError("ca=, cert= and key= are for rediss:// (TLS) URLs")
                 return cls(host=parts.hostname or "127.0.0.1", port=parts.port or 6379,
-                           db=int(db) if db else 0,
-                           password=unquote(parts.password) if parts.password else None)
-        except ValueError as e:
-            raise ValueError("bad Redis URL %r: %s" % (url, e))
-        if parts.scheme == "rediss":
-            raise ValueError("rediss:// (TLS) URLs are not supported yet")
-        raise ValueError("bad Redis URL %r: use redis://host:port/db, unix:///path?db=N or "
-                         "redis+sentinel://host:port,.../service/db" % (url,))
+                           db=int(db) if db else 0, tls=parts.scheme == "rediss",
+                           **tls, **credentials)
+        except (ValueError, OSError) as e:
+            raise ValueError("bad Redis URL %r: %s" % (_hide_password(url), e))
+        raise ValueError("bad Redis URL %r: use redis://host:port/db, rediss://host:port/db, "
+                         "unix:///path?db=N or redis+sentinel://host:port,.../service/db"
+                         % (_hide_password(url),))
 
     @classmethod
     def _sentinel(cls, url: str) -> "RedisURL":
         rest = url[len("redis+sentinel://"):]
         netloc, _, path = rest.partition("/")
-        password = None
+        username = password = None
         if "@" in netloc:
             credentials, _, netloc = netloc.rpartition("@")
-            password = unquote(credentials.partition(":")[2]) or None
+            user, _, secret = credentials.partition(":")
+            username, password = unquote(user) or None, unquote(secret) or None
         service, _, db = path.strip("/").partition("/")
         try:
             sentinels = []
@@ -96,10 +121,35 @@ class RedisURL:
             if not sentinels or not service:
                 raise ValueError("it needs sentinels and a service name")
             return cls(sentinels=tuple(sentinels), service=service, db=int(db or 0),
-                       password=password)
+                       password=password, username=username)
         except ValueError as e:
             raise ValueError("bad Redis URL %r: %s (redis+sentinel://host:port,.../service/db)"
-                             % (url, e))
+                             % (_hide_password(url), e))
+
+    def tls_options(self):
+        """The client TLS options of a rediss:// URL: the server's certificate checked against
+        `ca` (else the system's trust store) and the URL's host name or address."""
+        from twisted.internet import ssl
+        trust = None
+        if self.ca:
+            with open(self.ca, "rb") as f:
+                trust = ssl.Certificate.loadPEM(f.read())
+        client = None
+        if self.cert:
+            with open(self.cert, "rb") as cert, open(self.key, "rb") as key:
+                client = ssl.PrivateCertificate.loadPEM(cert.read() + b"\n" + key.read())
+        return ssl.optionsForClientTLS(self.host, trustRoot=trust, clientCertificate=client)
+
+
+def _hide_password(url: str) -> str:
+    """A URL as it may be shown: the password replaced by ***."""
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, tail = rest.partition("/")
+    if "@" in netloc:
+        credentials, _, hosts = netloc.rpartition("@")
+        user, colon, _ = credentials.partition(":")
+        netloc = "%s%s***@%s" % (user, colon, hosts) if colon else netloc
+    return scheme + sep + netloc + slash + tail
 
 
 def _command(words) -> bytes:
@@ -167,7 +217,8 @@ class RedisStore:
         self.factory = txredisapi.RedisFactory(
             url.path or "%s:%d" % (url.host, url.port), url.db, poolsize, isLazy=True,
             handler=txredisapi.UnixConnectionHandler if url.path else txredisapi.ConnectionHandler,
-            password=url.password, replyTimeout=60, convertNumbers=False)
+            password=url.password, replyTimeout=60, convertNumbers=False,
+            username=url.username)
         self.factory.maxDelay = 1
         self.factory.initialDelay = 0.2
         self.redis = self.factory.handler
@@ -175,14 +226,26 @@ class RedisStore:
     def connect(self) -> None:
         if self.url.sentinels:
             self._connect_through_sentinels()
-            return
-        self.factory.startConnecting(self._endpoint())
+        else:
+            self.factory.startConnecting(self._endpoint())
+        if self.factory.deferred is not None:  # fails when Redis refuses AUTH or SELECT
+            self.factory.deferred.addErrback(self._refused)
+
+    def _refused(self, failure):
+        """txredisapi gives up for good when Redis refuses the password (or asks for one):
+        say so plainly, once (the health check then reports no connection)."""
+        log.error("Redis at {where} refused apidhcpd: {error}; check the user and password "
+                  "in --redis (redis://user:password@host..., %-encoded)", where=self._where(),
+                  error=failure.getErrorMessage())
 
     def _endpoint(self):
         if self.url.path:
             return UNIXClientEndpoint(self.reactor, self.url.path, timeout=self.timeout)
-        return TCP4ClientEndpoint(self.reactor, self.url.host, self.url.port,
-                                  timeout=self.timeout)
+        endpoint = TCP4ClientEndpoint(self.reactor, self.url.host, self.url.port,
+                                      timeout=self.timeout)
+        if self.url.tls:
+            return wrapClientTLS(self.url.tls_options(), endpoint)
+        return endpoint
 
     def _connect_through_sentinels(self):
         """A pool on the current master: on every (re)connection the sentinels are asked who
@@ -191,7 +254,8 @@ class RedisStore:
         self.sentinel.discovery_timeout = self.timeout
         self.redis = self.sentinel.master_for(
             self.url.service, dbid=self.url.db, poolsize=self.poolsize, isLazy=True,
-            password=self.url.password, replyTimeout=60, convertNumbers=False)
+            password=self.url.password, replyTimeout=60, convertNumbers=False,
+            username=self.url.username)
         self.factory = self.redis._factory
         self.factory.maxDelay = 1
 
@@ -386,12 +450,13 @@ class RedisStore:
                            {"protocol": protocol})
             handler = self.sentinel.master_for(
                 self.url.service, factory_class=factory, dbid=self.url.db, poolsize=1,
-                isLazy=True, password=self.url.password, replyTimeout=60)
+                isLazy=True, password=self.url.password, replyTimeout=60,
+                username=self.url.username)
             self._watcher = handler._factory
         else:
             self._watcher = txredisapi.RedisFactory(
                 None, self.url.db, 1, isLazy=True, password=self.url.password,
-                replyTimeout=60, convertNumbers=False)
+                replyTimeout=60, convertNumbers=False, username=self.url.username)
             self._watcher.protocol = protocol
             self._watcher.startConnecting(self._endpoint())
         self._watcher.maxDelay = 1

@@ -58,9 +58,13 @@ def free_port():
 class RedisServer:
     """A redis-server subprocess in a temp dir (TCP on 127.0.0.1 + unix socket)."""
 
-    def __init__(self, server=None, cli=None):
+    def __init__(self, server=None, cli=None, config=(), cli_auth=()):
+        """`config`: more redis.conf lines (requirepass, an ACL user, TLS); `cli_auth`: the
+        redis-cli arguments that then log in (e.g. ["--user", u, "--pass", p])."""
         self.server_bin = server or _find("redis-server")
         self.cli_bin = cli or _find("redis-cli")
+        self.config = list(config)
+        self.cli_auth = [str(a) for a in cli_auth]
         self.proc = None
         self.dir = None
         self.port = None
@@ -111,8 +115,7 @@ class RedisServer:
                 'save ""',
                 "dir %s" % self.dir,
                 "logfile %s" % os.path.join(self.dir, "redis.log"),
-                "",
-            ]))
+            ] + self.config + [""]))
         self.proc = subprocess.Popen(
             [self.server_bin, conf], stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -143,7 +146,7 @@ class RedisServer:
     def cli(self, *args, timeout=10):
         """Run ``redis-cli`` over the unix socket; return its stdout."""
         res = subprocess.run(
-            [self.cli_bin, "-s", self.unix_path] + [str(a) for a in args],
+            [self.cli_bin, "-s", self.unix_path] + self.cli_auth + [str(a) for a in args],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, timeout=timeout, check=True)
         return res.stdout

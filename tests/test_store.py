@@ -474,6 +474,6 @@ class RedisStoreFailureTests(unittest.TestCase):
                      db=3, password="pw"))
         for bad in ("http://x", "redis://host:notaport/", "unix://", "redis://h/x",
                     "redis+sentinel://192.0.2.1:26379", "redis+sentinel:///dhcp",
-                    "redis+sentinel://h:x/dhcp", "rediss://h/0"):
+                    "redis+sentinel://h:x/dhcp", "rediss://h/0?ca=/nonexistent/ca.pem"):
             self.assertRaises(ValueError, RedisURL.parse, bad)
 

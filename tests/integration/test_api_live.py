@@ -11,7 +11,7 @@ from twisted.trial import unittest
 from tests.integration import clients
 from tests.integration.apidhcpd import ServerProcess, seed
 from tests.integration.netns import make_lan, random_mac, require_root_and_tools
-from tests.redisserver import shared_redis
+from tests.redisserver import RedisServer, shared_redis
 
 PORT = 8080  # on the namespace's own loopback
 TOKEN = "integration-token-5b1f0c"
@@ -39,7 +39,8 @@ class LiveAPITests(unittest.TestCase):
                                     "--api-listen", "127.0.0.1:%d" % PORT,
                                     "--api-token-file", token_file)
         deadline = time.monotonic() + 15
-        while self.http("GET", "/api/v1/status")[0] != 200:
+        # not /status: its pool figures would then be counted (and kept 30 s) before the test
+        while self.http("GET", "/api/v1/groups/default")[0] != 200:
             self.assertLess(time.monotonic(), deadline, "the API did not come up:\n"
                             + self.server.log())
             time.sleep(0.1)
@@ -114,3 +115,61 @@ class LiveAPITests(unittest.TestCase):
         # the DISCOVER's offer and the REQUEST's commit ride in their lookups' round trips
         self.assertIn('apidhcpd_store_call_seconds_count{op="lookup"} 2', text)
         self.assertNotIn('op="commit"', text)
+
+    def curl(self, *argv, data=None, seconds=10):
+        """The status curl gets for `argv` on the API, the body sent from stdin."""
+        done = self.srv.run(["curl", "-sS", "--max-time", str(seconds), "-o", "/dev/null", "-w",
+                             "%{http_code}"] + list(argv) + (["--data-binary", "@-"]
+                                                             if data is not None else []),
+                            check=False, input=data)
+        return int(done.stdout or 0)
+
+    def test_what_a_web_page_or_a_careless_client_sends_is_refused(self):
+        url = "http://127.0.0.1:%d/" % PORT
+        query = json.dumps({"mac": random_mac()})
+        self.assertEqual(self.curl("-X", "POST", "-H", "Content-Type: text/plain", url,
+                                   data=query), 415)
+        self.assertEqual(self.curl("-X", "POST", "-H", "Content-Type: application/json",
+                                   "-H", "Origin: http://evil.example", url, data=query), 403)
+        self.assertEqual(self.curl("-X", "POST", "-H", "Content-Type: application/json",
+                                   url, data=" " * (2 << 20)), 413)
+        host = "%sapi/v1/hosts/%s" % (url, self.cli.mac)
+        # (curl -X HEAD waits for a body that a HEAD answer never has: hence 2 s)
+        self.assertEqual(self.curl("-X", "HEAD", "-H", "Authorization: Bearer " + TOKEN,
+                                   "-H", "Content-Type: application/json", host,
+                                   data=json.dumps({"ip": "192.0.2.43"}), seconds=2), 404)
+        self.assertEqual(self.redis.cli("EXISTS", "mac:" + self.cli.mac).strip(), "0")
+        self.assertEqual(self.redis.cli("KEYS", "lease:*").strip(), "")
+
+
+class PasswordRedisTests(unittest.TestCase):
+    """A live server on a Redis with an ACL user and no default user (what docs/operations.md
+    tells a two-node setup to run): it serves with the user and password in --redis, and says
+    plainly why it cannot without them."""
+
+    timeout = 120
+
+    def setUp(self):
+        require_root_and_tools(self, "dhclient", "redis-server")
+        self.redis = RedisServer(config=["user dhcp on >live-pw-81c3 ~* &* +@all",
+                                         "user default off"],
+                                 cli_auth=["--user", "dhcp", "--pass", "live-pw-81c3",
+                                           "--no-auth-warning"]).start()
+        self.addCleanup(self.redis.stop)
+        seed(self.redis)
+        self.lan = make_lan(self)
+        self.srv = self.lan.add_host("srv", "192.0.2.1/24")
+        self.cli = self.lan.add_host("cli")
+
+    def test_served_with_the_user_and_password_in_the_url(self):
+        ServerProcess(self.srv, "unix://dhcp:live-pw-81c3@%s?db=0" % self.redis.unix_path)
+        lease = clients.run_dhclient(self.cli)
+        self.assertTrue(lease.ok and in_pool(lease.ip), lease.log)
+        self.assertEqual(self.redis.cli("HGET", "lease:" + lease.ip, "mac").strip(),
+                         self.cli.mac)
+
+    def test_without_them_the_log_says_why(self):
+        server = ServerProcess(self.srv, "unix://%s?db=0" % self.redis.unix_path)
+        server.wait_for("refused apidhcpd", timeout=10)
+        self.assertIn("NOAUTH", server.log())
+        self.assertFalse(clients.run_dhclient(self.cli, timeout=4).ok)
