@@ -513,10 +513,12 @@ class RedisStore:
         return str(cursor), list(keys)
 
     def get_many(self, keys):
+        """One call for the whole page (admin_get_many.lua), not one per key."""
         keys = list(keys)
-        return defer.gatherResults([self._call("hgetall", key) for key in keys],
-                                   consumeErrors=True).addCallback(
-            lambda values: {key: value for key, value in zip(keys, values) if value})
+        if not keys:
+            return defer.succeed({})
+        return self._eval("admin_get_many", keys, (), deadline=True).addCallback(
+            _hashes, keys)
 
     def size(self):
         return self._call("dbsize").addCallback(int)
@@ -653,7 +655,18 @@ def _admin_script(name: str) -> str:
 
 
 SCRIPTS.update({name: _admin_script(name) for name in (
-    "admin_find", "admin_subnet_of", "admin_tally", "admin_seed_tally")})
+    "admin_find", "admin_subnet_of", "admin_tally", "admin_seed_tally", "admin_get_many")})
+
+
+def _hashes(flat, keys) -> dict:
+    """admin_get_many.lua's reply as {key: fields} of the keys that exist."""
+    found, i = {}, 0
+    for key in keys:
+        count = int(flat[i])
+        if count:
+            found[key] = _pairs(flat[i + 1:i + 1 + 2 * count])
+        i += 1 + 2 * count
+    return found
 SHAS.update({name: hashlib.sha1(SCRIPTS[name].encode()).hexdigest() for name in SCRIPTS})
 
 
