@@ -57,7 +57,9 @@ class Options(usage.Options):
         ["master-id", None, None,
          "The master's server id (its --id) that its /ping must name (default: --master-ip)."],
         ["redis", None, "redis://127.0.0.1:6379/0",
-         "Redis URL: redis://[:password@]host:port/db or unix:///path?db=N."],
+         "Redis URL: redis://[user:password@]host:port/db, rediss://... (TLS; ?ca=FILE, "
+         "?cert=FILE&key=FILE), unix://[user:password@]/path?db=N or "
+         "redis+sentinel://host:port,.../service/db (docs/operations.md)."],
         ["offer-hold", None, "60s", "How long an offered address is held for the client."],
         ["decline-probation", None, "24h", "How long a declined address is quarantined."],
         ["reclaim-interval", None, "10s", "How often expired leases are reclaimed."],

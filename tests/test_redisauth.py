@@ -22,6 +22,7 @@ from apidhcpd.store import StoreUnavailable
 from tests.redisserver import RedisServer, free_port
 from tests.stores import sleep
 
+ACL = "~* &* +@all -@dangerous +info"  # docs/operations.md
 LINK = Link("192.0.2.1", ipaddress.IPv4Network("192.0.2.0/24"))
 MAC = "02:00:00:00:0a:01"
 
@@ -110,7 +111,7 @@ class ACLUserTests(unittest.TestCase):
     timeout = 30
 
     def setUp(self):
-        self.redis = start(self, config=["user dhcp on >dhcp-pw ~* &* +@all",
+        self.redis = start(self, config=["user dhcp on >dhcp-pw " + ACL,
                                          "user default off"],
                            cli_auth=["--user", "dhcp", "--pass", "dhcp-pw",
                                      "--no-auth-warning"])
@@ -129,6 +130,27 @@ class ACLUserTests(unittest.TestCase):
                 break
             yield sleep(0.02)
         self.assertEqual(watched, ["mac:" + MAC])
+
+    @defer.inlineCallbacks
+    def test_the_documented_acl_allows_every_call_the_server_makes(self):
+        """docs/operations.md's ACL rule, through the store calls of the server, the API and
+        the timers."""
+        store = yield connect(self, "redis://dhcp:dhcp-pw@127.0.0.1:%d/0" % self.redis.port)
+        now = int(reactor.seconds())
+        yield store.put("subnet:198.51.100.0/24", {"range": "198.51.100.10-198.51.100.20"},
+                        "replace")
+        for call in (lambda: store.refresh_reserved(), lambda: store.reclaim(now),
+                     lambda: store.scan("mac:", "0", 100), lambda: store.get_many(["mac:" + MAC]),
+                     lambda: store.size(), lambda: store.subnet_of("198.51.100.7"),
+                     lambda: store.holders("192.0.2.10"), lambda: store.group_users("lab", 4),
+                     lambda: store.lease_at("192.0.2.10"), lambda: store.lease_count(),
+                     lambda: store.hash_scan("pool", "0", 10), lambda: store.hash_size("pool"),
+                     lambda: store.pool_tally([("x", ((1, 2),))], now),
+                     lambda: store.seed_pool_tally(now), lambda: store.leases(0, 10),
+                     lambda: store.hashes("group:"), lambda: store.end_lease("192.0.2.10"),
+                     lambda: store.lease_of(MAC, now), lambda: store.ping()):
+            yield call()
+        self.assertEqual((yield offer(store)), "192.0.2.10")
 
     @defer.inlineCallbacks
     def test_the_password_alone_is_not_enough(self):
