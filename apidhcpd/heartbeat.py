@@ -65,11 +65,12 @@ class Health:
     """Is the store reachable? Pinged in the background; logs each change once (a store still
     connecting at start-up gets a few seconds before it is reported). Until the first real
     verdict the problem is STARTING: with a `clock`, a store that is not connected yet is
-    asked again every RETRY seconds for up to STARTUP seconds, so that the first answer of
-    /ping (which waits for that verdict, ready()) says how the store really is."""
+    asked again every RETRY seconds for up to STARTUP seconds (then it is reported, once), so
+    that the first answer of /ping (which waits for that verdict, ready()) says how the store
+    really is."""
 
-    GRACE = 3  # failed pings before a never-reached store is reported
-    STARTUP, RETRY = 5.0, 0.05
+    GRACE = 3  # failed pings before a never-reached store is reported (without a clock)
+    STARTUP, RETRY = 2.0, 0.05  # with a clock: how long, and how often, at start-up
 
     def __init__(self, store, on_reached=(), clock=None):
         self.store = store
@@ -130,7 +131,9 @@ class Health:
                 if self._again is None or not self._again.active():  # still connecting
                     self._again = self.clock.callLater(self.RETRY, self.check)
                 return
-            if (self.reached and self.error is None) or self.failures == self.GRACE:
+            first = self.error == STARTING and self.clock is not None  # start-up is over
+            if (self.reached and self.error is None) or first or (
+                    self.clock is None and self.failures == self.GRACE):
                 log.warn("store unreachable: {error}", error=f.getErrorMessage())
             self.error = f.getErrorMessage()
             self._verdict()

@@ -356,3 +356,41 @@ class StartupPingTests(RedisTestMixin, unittest.TestCase):
         answer = yield conn.closed
         self.assertTrue(answer.startswith(b"HTTP/1.0 200 "), answer)
         self.assertTrue(answer.endswith(b"ok (standalone)\n"), answer)
+
+
+class StartupHealthTests(unittest.SynchronousTestCase):
+    """Health at start-up, on a Clock: a store still connecting is asked again at once and is
+    reported unreachable once, when the start-up window ends without it."""
+
+    def test_a_store_never_reached_is_reported_once(self):
+        from twisted.internet.task import Clock
+        from twisted.logger import globalLogPublisher
+        from apidhcpd.heartbeat import STARTING, Health
+        from apidhcpd.store import StoreUnavailable
+
+        class Store:
+            connected, up, pings = False, False, 0
+
+            def ping(self):
+                self.pings += 1
+                return defer.succeed(True) if self.up else defer.fail(
+                    StoreUnavailable("no connection to Redis at 192.0.2.9:6379"))
+
+        clock, store, events = Clock(), Store(), []
+        globalLogPublisher.addObserver(events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        health = Health(store, clock=clock)
+        health.check()
+        ready = health.ready()
+        clock.pump([0.05] * 20)
+        self.assertEqual((health.problem(), ready.called), (STARTING, False))
+        self.assertGreater(store.pings, 10)  # asked again every 50 ms
+        clock.pump([0.05] * 30)
+        self.assertTrue(ready.called)
+        for _ in range(5):
+            health.check()
+        warned = [e for e in events if "store unreachable" in e.get("log_format", "")]
+        self.assertEqual(len(warned), 1)
+        store.up = store.connected = True
+        health.check()
+        self.assertIsNone(health.problem())
