@@ -15,7 +15,8 @@ from apidhcpd import options as opt
 from apidhcpd import relay as relays
 from apidhcpd.inventory import Link, Profile, build_profile
 from apidhcpd.message import Message, reply_for
-from apidhcpd.store import NO_FIELDS, AddressSource, Conflict, Intent, Lookup
+from apidhcpd.store import (NO_FIELDS, AddressSource, Conflict, Intent, Lookup,
+                            StoreUnavailable)
 
 ZERO = "0.0.0.0"
 SUBNET_MASK, LEASE_TIME, SERVER_ID, MESSAGE, RENEWAL_TIME, REBINDING_TIME = 1, 51, 54, 56, 58, 59
@@ -130,7 +131,8 @@ class ServerIdentity:
         if chosen is None or chosen == self.policy.our_id(tx):
             return
         if request.message_type == opt.REQUEST:
-            await self.store.release_offer(tx.mac)
+            # the other server's offer may be the same shared address: that one stays
+            await self.store.release_offer(tx.mac, keep=request.requested_ip or "")
             raise Drop("client chose server %s" % chosen)
         if request.message_type in (opt.DECLINE, opt.RELEASE):
             raise Drop("meant for server %s" % chosen)
@@ -235,9 +237,10 @@ class GroupOptions:
 class LeaseAllocation:
     """Decide the client's address per message type and client state (RFC 2131 4.3)."""
 
-    def __init__(self, policy: Policy, store):
+    def __init__(self, policy: Policy, store, warn=lambda message: None):
         self.policy = policy
         self.store = store
+        self.warn = warn
 
     async def __call__(self, tx):
         handler = {opt.DISCOVER: self.discover, opt.REQUEST: self.request,
@@ -257,6 +260,7 @@ class LeaseAllocation:
             if not tx.profile.holds(host.reserved_ip):
                 raise Drop("reserved address %s is not on %s" % (host.reserved_ip,
                                                                  tx.profile.network))
+            await self._check_reservation(tx, host.reserved_ip)
             address = host.reserved_ip
         else:
             done = tx.lookup.allocation
@@ -282,6 +286,7 @@ class LeaseAllocation:
         if host and host.reserved_ip:
             if wanted != host.reserved_ip:
                 raise Nak("the inventory gives %s, not %s" % (host.reserved_ip, wanted))
+            await self._check_reservation(tx, wanted)
             tx.reply_type, tx.address, tx.lease_time = opt.ACK, wanted, tx.profile.lease_time
             return
         lease = await self._commit_dynamic(tx, wanted)
@@ -304,7 +309,8 @@ class LeaseAllocation:
                 return done[1]
             return await self.store.commit(tx.mac, wanted, self._source(tx),
                                            tx.profile.lease_time, tx.now,
-                                           relay=tx.request.relay_agent_info or b"")
+                                           relay=tx.request.relay_agent_info or b"",
+                                           state=tx.state)
         except Conflict as e:
             if tx.state == "SELECTING" or e.taken or self.policy.authoritative:
                 raise Nak(str(e))
@@ -314,8 +320,25 @@ class LeaseAllocation:
         address = tx.request.requested_ip
         if not address:
             raise Drop("DECLINE without an address")
-        await self.store.decline(tx.mac, address, tx.now, self.policy.decline_probation)
+        if not await self.store.decline(tx.mac, address, tx.now, self.policy.decline_probation):
+            raise Drop("DECLINE of %s, which %s does not hold" % (address, tx.mac),
+                       kind="decline-not-held")
         raise Drop("declined %s: quarantined for %ds" % (address, self.policy.decline_probation))
+
+    async def _check_reservation(self, tx, address):
+        """A reserved address that another client still holds (its lease predates the
+        reservation) is not given twice: drop, and log the conflict. That client loses it
+        at its next renewal, since the address is reserved now. A store that cannot say
+        (an outage) does not keep a reserved host from its address."""
+        try:
+            holder = await self.store.lease_holder(address, tx.now)
+        except StoreUnavailable:
+            return
+        if holder and holder != tx.mac:
+            self.warn("reservation conflict: %s is reserved for %s but leased to %s"
+                      % (address, tx.mac, holder))
+            raise Drop("reserved %s is leased to %s" % (address, holder),
+                       kind="reserved-conflict")
 
     async def release(self, tx):
         released = await self.store.release(tx.mac, tx.request.ciaddr, tx.now)
@@ -377,4 +400,4 @@ def nak_for(tx, policy: Policy, reason: str) -> Message:
 
 def default_chain(policy: Policy, store, warn):
     return [CheckRequest(policy), ServerIdentity(policy, store), ClientLookup(store, policy),
-            GroupOptions(warn), LeaseAllocation(policy, store), Finish(policy)]
+            GroupOptions(warn), LeaseAllocation(policy, store, warn), Finish(policy)]

@@ -128,7 +128,7 @@ class HTTPStore:
         return defer.succeed(answer.get("ip") if answer else None)
 
     @defer.inlineCallbacks
-    def commit(self, mac, ip, source, lease_time, now, relay=b""):
+    def commit(self, mac, ip, source, lease_time, now, relay=b"", state=""):
         code, answer = yield self._query({"mac": mac, "op": "request", "ip": ip})
         if code != 200:
             raise Conflict("API refused %s: %s" % (ip, (answer or {}).get("error", code)),
@@ -140,7 +140,7 @@ class HTTPStore:
         result = yield self._query({"mac": mac, "op": "release", "ip": ip})
         return result is None  # 204: released
 
-    def release_offer(self, mac):
+    def release_offer(self, mac, keep=""):
         self.answers.pop(mac, None)
         return defer.succeed(None)
 
@@ -148,6 +148,9 @@ class HTTPStore:
         log.warn("DECLINE of {ip} by {mac}: the API has no decline call; tell its operator",
                  ip=ip, mac=mac)
         return defer.succeed(False)
+
+    def lease_holder(self, ip, now):
+        return defer.succeed(None)  # the API node checks its own reservations
 
     def reclaim(self, now):
         return defer.succeed(0)  # the API node reclaims its own leases

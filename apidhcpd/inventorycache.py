@@ -16,8 +16,8 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from apidhcpd.allocation import SubnetIndex
-from apidhcpd.store import (NO_FIELDS, IAdmin, IStore, Lookup, group_of, lease_time_of,
-                            source_of)
+from apidhcpd.store import (NO_FIELDS, IAdmin, IStore, Lookup, group_of, lease_record,
+                            lease_time_of, source_of)
 
 log = Logger()
 
@@ -169,7 +169,7 @@ class InventoryCache:
         if epoch != self._host_epoch or not self.watching:
             return found  # a host changed while this was read: it may predate the change
         host = found.host
-        if host is not None and host.dynamic:
+        if host is not None and lease_record(host.fields):
             if set(host.fields) - LEASE_RECORD_FIELDS:
                 return found  # a lease record an operator added to: read it every time
             host = None  # a lease record answers like no host at all

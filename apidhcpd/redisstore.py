@@ -7,6 +7,7 @@ in Lua scripts (apidhcpd/lua/), so servers sharing one Redis never hand out an a
 
 import hashlib
 import os
+import uuid
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import attr
@@ -16,7 +17,8 @@ from twisted.internet.endpoints import TCP4ClientEndpoint, UNIXClientEndpoint
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from apidhcpd.store import Conflict, Host, IAdmin, IStore, Lease, Lookup, StoreUnavailable
+from apidhcpd.store import (HOST_PREFIXES, Conflict, Host, IAdmin, IStore, Lease, Lookup,
+                            StoreUnavailable)
 from apidhcpd.timeouts import race
 
 log = Logger()
@@ -32,8 +34,10 @@ def _script(name: str) -> str:
 
 SCRIPTS = {name: _script(name) for name in (
     "lookup", "lease", "offer", "commit", "release", "release_offer", "decline", "reclaim",
-    "put", "end_lease", "leases", "discover", "request", "touch", "bind")}
+    "put", "end_lease", "leases", "discover", "request", "touch", "bind", "reserve_batch",
+    "reserve_prune", "reserve_done")}
 SHAS = {name: hashlib.sha1(text.encode()).hexdigest() for name, text in SCRIPTS.items()}
+REBUILD_LOCK = "reserved:rebuild"  # held by the one server rebuilding the `reserved` index
 FLUSH_AFTER = 0.001  # seconds the packet path's commands wait to share one write
 CHANGES = "apidhcpd:inventory"  # put.lua publishes every key it writes here
 
@@ -208,14 +212,14 @@ class RedisStore:
     def connected(self) -> bool:
         return self.factory is not None and self.factory.size > 0
 
-    def _call(self, method: str, *args, deadline: bool = True):
+    def _call(self, method: str, *args, deadline: bool = True, **kwargs):
         """Run one command; StoreUnavailable when Redis is away, the connection breaks, or
         (with `deadline`) it does not answer in time. Calls on the packet path pass
         deadline=False: DHCPServer already races the whole transaction against one."""
         if not self.connected:
             return defer.fail(StoreUnavailable("no connection to Redis at %s"
                                                % self._where()))
-        call = getattr(self.redis, method)(*args).addErrback(self._unavailable)
+        call = getattr(self.redis, method)(*args, **kwargs).addErrback(self._unavailable)
         if not deadline:
             return call
         return race(call, self.timeout, self.reactor, lambda: StoreUnavailable(
@@ -308,7 +312,7 @@ class RedisStore:
     def offer(self, mac, source, requested, now, hold):
         return self._eval("offer", (), [mac, now, hold, requested or ""] + _source_args(source))
 
-    def commit(self, mac, ip, source, lease_time, now, relay=b""):
+    def commit(self, mac, ip, source, lease_time, now, relay=b"", state=""):
         def conflict(failure):
             failure.trap(txredisapi.ResponseError)
             message = str(failure.value)
@@ -316,18 +320,25 @@ class RedisStore:
                 return failure
             raise Conflict(message[9:], taken=message.endswith("is taken"))
 
-        return self._eval("commit", (), [mac, ip, now, lease_time, relay.hex()]
+        return self._eval("commit", (), [mac, ip, now, lease_time, relay.hex(), state]
                           + _source_args(source)).addCallbacks(
             lambda bound: Lease(bound[0], mac, "bound", int(bound[1]), relay.hex()), conflict)
 
     def release(self, mac, ip, now):
         return self._eval("release", (), [mac, ip]).addCallback(bool)
 
-    def release_offer(self, mac):
-        return self._eval("release_offer", (), [mac])
+    def release_offer(self, mac, keep=""):
+        return self._eval("release_offer", (), [mac, keep])
 
     def decline(self, mac, ip, now, probation):
-        return self._eval("decline", (), [mac, ip, now, probation])
+        return self._eval("decline", (), [mac, ip, now, probation]).addCallback(bool)
+
+    def lease_holder(self, ip, now):
+        def holder(found):
+            mac, expires = found
+            return mac if mac and int(expires or 0) > now else None
+        return self._call("hmget", "lease:" + ip, ["mac", "expires"], deadline=False).addCallback(
+            holder)
 
     @defer.inlineCallbacks
     def reclaim(self, now, limit=1000):
@@ -340,32 +351,32 @@ class RedisStore:
 
     @defer.inlineCallbacks
     def refresh_reserved(self):
-        """SCAN the host hashes and replace the `reserved` set with their fixed addresses."""
-        reserved = set()
-        for pattern in ("mac:*", "client:*"):
+        """Rebuild the `reserved` index from the host hashes, in steps that each block Redis
+        for a page of keys: add what the pages show (reserve_batch.lua), then drop what no
+        host reserves any more unless it was reserved anew meanwhile (reserve_prune.lua).
+        One run at a time across all servers (a lock key); writes during the run are kept.
+        The number of reserved addresses, or None if another server's run holds the lock."""
+        token = uuid.uuid4().hex
+        if not (yield self._call("set", REBUILD_LOCK, token, expire=3600, only_if_not_exists=True)):
+            return None
+        run = "%s:%s" % (REBUILD_LOCK, token)
+        started = int((yield self._call("get", "reserved:version")) or 0)
+        for prefix in HOST_PREFIXES:
             cursor = "0"
             while True:
-                cursor, keys = yield self._call("scan", cursor, pattern, 500)
-                values = yield defer.gatherResults(
-                    [self._call("hmget", key, ["ip", "dynamic"]) for key in keys],
-                    consumeErrors=True)
-                reserved.update(ip for ip, dynamic in values if ip and not dynamic)
+                cursor, keys = yield self._call("scan", cursor, prefix + "*", 500)
+                if keys:
+                    yield self._eval("reserve_batch", keys, [run], deadline=True)
                 if str(cursor) == "0":
                     break
-        yield self._replace_set("reserved", reserved)
-        return len(reserved)
-
-    @defer.inlineCallbacks
-    def _replace_set(self, key, members):
-        staging = key + ":staging"
-        yield self._call("delete", staging)
-        members = sorted(members)
-        for start in range(0, len(members), 500):
-            yield self._call("sadd", staging, members[start:start + 500])
-        if members:
-            yield self._call("rename", staging, key)
-        else:
-            yield self._call("delete", key)
+        cursor = "0"
+        while True:
+            cursor, members = yield self._call("sscan", "reserved", cursor, count=500)
+            if members:
+                yield self._eval("reserve_prune", (), [run, started, *members], deadline=True)
+            if str(cursor) == "0":
+                break
+        return int((yield self._eval("reserve_done", (), [run, started, token], deadline=True)))
 
     def ping(self):
         return self._call("ping")

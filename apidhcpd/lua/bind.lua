@@ -8,6 +8,6 @@ if ARGV[6] ~= 'SELECTING' then
   if held and held[1] ~= wanted then return {'holds', held[1]} end
 end
 local bound, reason, taken = commit(mac, wanted, now, tonumber(ARGV[4]), ARGV[5], ARGV[7] == '1',
-                                    ARGV[8], parse_ranges(9))
+                                    ARGV[8], parse_ranges(9), ARGV[6])
 if bound then return {'bound', bound[1], bound[2]} end
 return {'conflict', taken and '1' or '0', reason}

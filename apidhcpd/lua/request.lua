@@ -17,7 +17,7 @@ if ARGV[5] ~= 'SELECTING' then
 end
 local seed_pool, cursor, ranges = source_of(reply)
 local bound, reason, taken = commit(mac, wanted, now, lease_time_of(reply, host), ARGV[6],
-                                    seed_pool, cursor, ranges)
+                                    seed_pool, cursor, ranges, ARGV[5])
 if bound then
   reply[8] = {'bound', bound[1], bound[2]}
 else
