@@ -273,28 +273,30 @@ local function from_free_list(pool, ranges, mac, now)
     redis.call('SET', 'cursor:' .. pool, ip2n(choice))
     dry = 0
   end
-  redis.call('HSET', meta, 'ranges', shape, 'next', nxt, 'dry', dry)
+  if state[1] ~= shape or nxt ~= tonumber(state[2]) or dry ~= (tonumber(state[3]) or 0) then
+    redis.call('HSET', meta, 'ranges', shape, 'next', nxt, 'dry', dry)
+  end
   return choice
 end
 
 -- A free address of the seed's `pool` hash for mac, or false: a few entries from where the last
 -- search stopped (HSCAN), never the whole hash in one call.
 local function from_pool_hash(mac, now)
-  local cursor = redis.call('GET', 'cursor:pool-hash') or '0'
+  local start = redis.call('GET', 'cursor:pool-hash') or '0'
+  local cursor, choice = start, false
   for _ = 1, 4 do
     local page = redis.call('HSCAN', 'pool', cursor, 'COUNT', 64)
     cursor = page[1]
     local entries = page[2]
     for i = 1, #entries, 2 do
       if (entries[i + 1] == '' or entries[i + 1] == mac) and available(entries[i], mac, now) then
-        redis.call('SET', 'cursor:pool-hash', cursor)
-        return entries[i]
+        choice = entries[i]; break
       end
     end
-    if cursor == '0' then break end
+    if choice or cursor == '0' then break end
   end
-  redis.call('SET', 'cursor:pool-hash', cursor)
-  return false
+  if cursor ~= start then redis.call('SET', 'cursor:pool-hash', cursor) end
+  return choice
 end
 
 -- Picks an address for a DISCOVER (allocation.py's order) and holds it; the address or false.
@@ -358,7 +360,7 @@ local function commit(mac, ip, now, lease_time, relay, seed_pool, group, ranges,
   redis.call('ZREM', 'free:' .. group, ip)
   local record = 'mac:' .. mac
   redis.call('HSET', record, 'ip', ip, 'dynamic', '1', 'ts', now)
-  if pure_record(hash(redis.call('HGETALL', record))) then
+  if redis.call('HLEN', record) == 3 then  -- ip, dynamic, ts: nothing an operator wrote
     redis.call('EXPIRE', record, lease_time + RECORD_GRACE)
   end
   if redis.call('HEXISTS', 'pool', ip) == 1 then redis.call('HSET', 'pool', ip, mac) end
