@@ -158,6 +158,7 @@ class ClientLookup:
             return Intent("offer", tx.mac, tx.request.requested_ip or "", self.policy.offer_hold)
         if kind == opt.REQUEST and tx.wanted:
             return Intent("commit", tx.mac, tx.wanted, state=tx.state,
+                          client=tx.request.hostname or "",
                           relay=tx.request.relay_agent_info or b"")
         return None
 
@@ -310,7 +311,7 @@ class LeaseAllocation:
             return await self.store.commit(tx.mac, wanted, self._source(tx),
                                            tx.profile.lease_time, tx.now,
                                            relay=tx.request.relay_agent_info or b"",
-                                           state=tx.state)
+                                           state=tx.state, client=tx.request.hostname or "")
         except Conflict as e:
             if tx.state == "SELECTING" or e.taken or self.policy.authoritative:
                 raise Nak(str(e))

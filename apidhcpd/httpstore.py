@@ -128,7 +128,7 @@ class HTTPStore:
         return defer.succeed(answer.get("ip") if answer else None)
 
     @defer.inlineCallbacks
-    def commit(self, mac, ip, source, lease_time, now, relay=b"", state=""):
+    def commit(self, mac, ip, source, lease_time, now, relay=b"", state="", client=""):
         code, answer = yield self._query({"mac": mac, "op": "request", "ip": ip})
         if code != 200:
             raise Conflict("API refused %s: %s" % (ip, (answer or {}).get("error", code)),

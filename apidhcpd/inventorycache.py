@@ -17,11 +17,10 @@ from zope.interface import implementer
 
 from apidhcpd.allocation import SubnetIndex
 from apidhcpd.store import (NO_FIELDS, IAdmin, IStore, Lookup, group_of, lease_record,
-                            lease_time_of, source_of)
+                            lease_time_of, server_written, source_of)
 
 log = Logger()
 
-LEASE_RECORD_FIELDS = frozenset(("ip", "dynamic", "ts"))  # what commit writes on mac:<mac>
 
 
 @implementer(IStore, IAdmin)
@@ -170,7 +169,7 @@ class InventoryCache:
             return found  # a host changed while this was read: it may predate the change
         host = found.host
         if host is not None and lease_record(host.fields):
-            if set(host.fields) - LEASE_RECORD_FIELDS:
+            if not server_written(host.fields):
                 return found  # a lease record an operator added to: read it every time
             host = None  # a lease record answers like no host at all
         if len(self._hosts) >= self._size:

@@ -293,7 +293,8 @@ class RedisStore:
         if intent.kind == "offer":
             args = [now, selector, intent.mac, intent.hold, intent.address]
             return self._eval("discover", keys, args).addCallback(_lookup, now, _offered)
-        args = [now, selector, intent.mac, intent.address, intent.state, intent.relay.hex()]
+        args = [now, selector, intent.mac, intent.address, intent.state, intent.relay.hex(),
+                intent.client]
         return self._eval("request", keys, args).addCallback(
             _lookup, now, lambda result: _committed(result, intent))
 
@@ -301,7 +302,8 @@ class RedisStore:
         if intent.kind == "offer":
             return self._eval("offer", (), [intent.mac, now, intent.hold, intent.address]
                               + _source_args(source)).addCallback(_offered)
-        args = [intent.mac, intent.address, now, lease_time, intent.relay.hex(), intent.state]
+        args = [intent.mac, intent.address, now, lease_time, intent.relay.hex(), intent.state,
+                intent.client]
         return self._eval("bind", (), args + _source_args(source)).addCallback(
             _committed, intent)
 
@@ -312,7 +314,7 @@ class RedisStore:
     def offer(self, mac, source, requested, now, hold):
         return self._eval("offer", (), [mac, now, hold, requested or ""] + _source_args(source))
 
-    def commit(self, mac, ip, source, lease_time, now, relay=b"", state=""):
+    def commit(self, mac, ip, source, lease_time, now, relay=b"", state="", client=""):
         def conflict(failure):
             failure.trap(txredisapi.ResponseError)
             message = str(failure.value)
@@ -320,7 +322,7 @@ class RedisStore:
                 return failure
             raise Conflict(message[9:], taken=message.endswith("is taken"))
 
-        return self._eval("commit", (), [mac, ip, now, lease_time, relay.hex(), state]
+        return self._eval("commit", (), [mac, ip, now, lease_time, relay.hex(), state, client]
                           + _source_args(source)).addCallbacks(
             lambda bound: Lease(bound[0], mac, "bound", int(bound[1]), relay.hex()), conflict)
 

@@ -85,6 +85,7 @@ class Intent:
     hold: int = attr.ib(default=0)
     state: str = attr.ib(default="")
     relay: bytes = attr.ib(default=b"")
+    client: str = attr.ib(default="")  # the client's host name (option 12), the seed's id
 
 
 @attr.s(frozen=True, slots=True)
@@ -158,10 +159,18 @@ RECHECK_AFTER = 5  # seconds a pool found full is believed full (common.lua's RE
 RECORD_GRACE = 86400  # seconds a dynamic client's mac: record outlives its lease (common.lua)
 
 
+def server_written(fields: Dict[str, str]) -> bool:
+    """Does a mac: hash hold only what the server writes for a dynamic client (common.lua's
+    pure_record): `ip`, `dynamic`, `ts` and the seed's `description` dynamic:<client>?"""
+    return all(name in ("ip", "dynamic", "ts") or
+               (name == "description" and value.startswith("dynamic:"))
+               for name, value in fields.items())
+
+
 def lease_record(fields: Dict[str, str]) -> bool:
     """A hash that stands for no host of its own (common.lua's lease_record): a dynamic
-    client's lease record, or one left with nothing but its last-seen `ts`."""
-    return "dynamic" in fields or not (fields.keys() - {"ts"})
+    client's lease record, or one left with nothing an operator wrote and no address."""
+    return "dynamic" in fields or (server_written(fields) and "ip" not in fields)
 
 
 class Conflict(Exception):
@@ -193,11 +202,13 @@ class IStore(Interface):
         Order: this MAC's current lease, the requested address, the seed pool, the ranges."""
 
     def commit(mac: str, ip: str, source: AddressSource, lease_time: int, now: int,
-               relay: bytes = b"", state: str = ""):
+               relay: bytes = b"", state: str = "", client: str = ""):
         """Bind `ip` to `mac` until now+lease_time, keeping the relay's option 82 with it;
         return the Lease or fail with Conflict. A client's REQUEST names its `state`
         (SELECTING, INIT-REBOOT, RENEWING): then the store must have a record of `mac` for
-        `ip` (its offer or lease, or the seed's pool hash naming it), RFC 2131 4.3.2."""
+        `ip` (its offer or lease, or the seed's pool hash naming it), RFC 2131 4.3.2.
+        `mac:<mac>` gets `ip`, `dynamic`, `ts` and, if it has none, the seed's `description`
+        dynamic:<client> (the client's host name)."""
 
     def lease_holder(ip: str, now: int):
         """The MAC of the unexpired lease (offered or bound) on `ip`, or None."""
@@ -367,7 +378,7 @@ class MemoryStore:
         self.offers[mac] = choice
         return defer.succeed(choice)
 
-    def commit(self, mac, ip, source, lease_time, now, relay=b"", state=""):
+    def commit(self, mac, ip, source, lease_time, now, relay=b"", state="", client=""):
         if not self._in_source(ip, source):
             return defer.fail(Conflict("%s is not in the pool of %s" % (ip, source.name), False))
         if not self._available(ip, mac, now):
@@ -384,6 +395,7 @@ class MemoryStore:
         lease = Lease(ip, mac, "bound", now + lease_time, relay.hex())
         self.lease_records[ip] = lease
         host.update({"ip": ip, "dynamic": "1", "ts": str(now)})
+        host.setdefault("description", "dynamic:" + client)
         if ip in self.data.get("pool", {}):
             self.data["pool"][ip] = mac
         self.offers.pop(mac, None)
@@ -397,7 +409,7 @@ class MemoryStore:
         if intent.state != "SELECTING" and held is not None and held.ip != intent.address:
             return defer.succeed(("holds", held.ip))
         return self.commit(intent.mac, intent.address, source, lease_time, now,
-                           intent.relay, intent.state).addCallbacks(
+                           intent.relay, intent.state, intent.client).addCallbacks(
             lambda lease: ("bound", lease),
             lambda failure: ("conflict", failure.trap(Conflict) and failure.value))
 

@@ -122,6 +122,7 @@ class HostileTestsMixin:
         yield self.dora(VICTIM)
         ttl = int(self.redis.cli("TTL", "mac:" + VICTIM))
         self.assertTrue(1800 < ttl <= 1800 + 86400, ttl)
+        self.assertEqual(self.hget("mac:" + VICTIM, "description"), "dynamic:")
         self.assertEqual(int(self.redis.cli("TTL", "mac:" + RESERVED)), -1)
 
     # item 5: reservations

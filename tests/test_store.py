@@ -79,6 +79,21 @@ class ContractMixin:
         self.assertEqual((found.subnet, found.subnet_fields), (None, {}))
 
     @defer.inlineCallbacks
+    def test_commit_writes_what_the_seed_wrote_on_the_mac_record(self):
+        yield self.store.commit(A, "192.0.2.10", RANGE, 3600, NOW, client="anna-pc")
+        self.assertEqual((self.hget("mac:" + A, "ip"), self.hget("mac:" + A, "dynamic"),
+                          self.hget("mac:" + A, "ts"), self.hget("mac:" + A, "description")),
+                         ("192.0.2.10", "1", str(NOW), "dynamic:anna-pc"))
+        self.hset("mac:" + B, description="Bob's laptop")
+        yield self.store.commit(B, "192.0.2.11", RANGE, 3600, NOW)
+        self.assertEqual(self.hget("mac:" + B, "description"), "Bob's laptop")
+        # a record the server wrote is still a lease record: it hides no port reservation
+        yield self.store.release(A, "192.0.2.10", NOW)
+        self.hset("relay:switch1/port7", ip="192.0.2.7")
+        found = yield self.store.lookup(["mac:" + A, "relay:switch1/port7"], NOW, LOCAL)
+        self.assertEqual(found.host.key, "relay:switch1/port7")
+
+    @defer.inlineCallbacks
     def test_commit_keeps_the_relay_information(self):
         lease = yield self.store.commit(A, "192.0.2.10", RANGE, 3600, NOW, relay=b"\x01\x02ab")
         self.assertEqual(lease.relay, "01026162")

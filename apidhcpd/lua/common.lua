@@ -82,10 +82,14 @@ end
 local RECORD_GRACE = 86400
 
 -- Is this hash only what the server itself writes for a dynamic client: a lease record
--- (ip, dynamic) and its last-seen ts? Such a hash is no host of its own.
+-- (ip, dynamic), its last-seen ts, and the seed's `description` dynamic:<client>? Such a hash
+-- is no host of its own.
 local function pure_record(h)
-  for field in pairs(h) do
-    if field ~= 'ts' and field ~= 'ip' and field ~= 'dynamic' then return false end
+  for field, value in pairs(h) do
+    if field ~= 'ts' and field ~= 'ip' and field ~= 'dynamic'
+        and not (field == 'description' and string.sub(value, 1, 8) == 'dynamic:') then
+      return false
+    end
   end
   return true
 end
@@ -337,9 +341,10 @@ local function knows(mac, ip)
 end
 
 -- Binds ip to mac (REQUEST in `state`: a SELECTING, INIT-REBOOT or RENEWING client needs a
--- record of it for ip; '' binds without one, as an operator would). Returns {ip, expires}, or
--- nil, the reason and whether another client holds it.
-local function commit(mac, ip, now, lease_time, relay, seed_pool, group, ranges, state)
+-- record of it for ip; '' binds without one, as an operator would). The mac: record gets what
+-- the seed wrote (ip, dynamic, ts, and `description` dynamic:<client's host name> if it has
+-- none). Returns {ip, expires}, or nil, the reason and whether another client holds it.
+local function commit(mac, ip, now, lease_time, relay, seed_pool, group, ranges, state, client)
   if not in_source(ip, ranges, seed_pool) then
     return nil, ip .. ' is not in the pool of ' .. group, false
   end
@@ -360,7 +365,9 @@ local function commit(mac, ip, now, lease_time, relay, seed_pool, group, ranges,
   redis.call('ZREM', 'free:' .. group, ip)
   local record = 'mac:' .. mac
   redis.call('HSET', record, 'ip', ip, 'dynamic', '1', 'ts', now)
-  if redis.call('HLEN', record) == 3 then  -- ip, dynamic, ts: nothing an operator wrote
+  redis.call('HSETNX', record, 'description', 'dynamic:' .. (client or ''))
+  if redis.call('HLEN', record) == 4 and string.sub(redis.call('HGET', record, 'description'),
+                                                    1, 8) == 'dynamic:' then
     redis.call('EXPIRE', record, lease_time + RECORD_GRACE)
   end
   if redis.call('HEXISTS', 'pool', ip) == 1 then redis.call('HSET', 'pool', ip, mac) end
