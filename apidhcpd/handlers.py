@@ -109,11 +109,12 @@ class CheckRequest:
                 and request.giaddr not in self.trusted:
             raise Drop("relay %s is not trusted" % request.giaddr, kind="untrusted-relay")
         if request.op != 1:
-            raise Drop("not a BOOTREQUEST (op %d)" % request.op)
+            raise Drop("not a BOOTREQUEST (op %d)" % request.op, kind="invalid-request")
         if request.message_type not in self.ACTED_ON:
-            raise Drop("message type %r is not for a server" % (request.message_type,))
+            raise Drop("message type %r is not for a server" % (request.message_type,),
+                       kind="invalid-request")
         if request.hlen == 0 or request.chaddr[:request.hlen].count(0) == request.hlen:
-            raise Drop("no hardware address")
+            raise Drop("no hardware address", kind="invalid-request")
 
 
 class ServerIdentity:
@@ -375,6 +376,11 @@ def nak_for(tx, policy: Policy, reason: str) -> Message:
     return reply
 
 
-def default_chain(policy: Policy, store, warn):
-    return [CheckRequest(policy), ServerIdentity(policy, store), ClientLookup(store, policy),
-            GroupOptions(warn), LeaseAllocation(policy, store), Finish(policy)]
+def default_chain(policy: Policy, store, warn, clock=None, limits=None):
+    """The steps in order; with a clock and `limits` (ratelimit.Limits), RateLimit comes
+    right after CheckRequest."""
+    from apidhcpd.ratelimit import RateLimit  # it raises this module's Drop
+    limit = [RateLimit(limits, clock)] if clock is not None and limits is not None else []
+    return [CheckRequest(policy), *limit, ServerIdentity(policy, store),
+            ClientLookup(store, policy), GroupOptions(warn), LeaseAllocation(policy, store),
+            Finish(policy)]

@@ -1,7 +1,7 @@
 """The DHCP DatagramProtocol: decode -> server -> addressing -> write.
 
-Knows the socket side of the packet path; a packet that does not decode is one log line and
-dropped. Knows nothing of the rules for answering (server.py, handlers.py).
+Knows the socket side of the packet path; a packet that does not decode is dropped (and logged
+a few times per period, with a count of the lines left out). Knows nothing of the rules for answering (server.py, handlers.py).
 """
 
 from twisted.internet.protocol import DatagramProtocol
@@ -9,6 +9,7 @@ from twisted.logger import Logger
 
 from apidhcpd import addressing, codec, interface
 from apidhcpd.relay import relay_info
+from apidhcpd.server import log_left_out
 
 log = Logger()
 
@@ -30,8 +31,9 @@ class DHCPProtocol(DatagramProtocol):
             request = codec.decode(data)
         except codec.CodecError as e:
             self.malformed += 1
-            log.info("dropped malformed packet from {source}: {error}",
-                     source="%s:%d" % addr, error=e)
+            if self._may_log("malformed"):
+                log.info("dropped malformed packet from {source}: {error}",
+                         source="%s:%d" % addr, error=e)
             return
         if self.relayed_only and request.giaddr == addressing.ZERO:
             return
@@ -50,7 +52,8 @@ class DHCPProtocol(DatagramProtocol):
         try:  # straight to the socket: Port.write parses the address again on every call
             self.transport.socket.sendto(data, (dest.ip, dest.port))
         except OSError as e:
-            log.warn("could not send to {dest}: {error}", dest=dest, error=e)
+            if self._may_log("send-error"):
+                log.warn("could not send to {dest}: {error}", dest=dest, error=e)
 
     def _learn(self, request, reply) -> bool:
         """An ARP entry for yiaddr at chaddr; False where that is impossible."""
@@ -63,3 +66,10 @@ class DHCPProtocol(DatagramProtocol):
             log.debug("no ARP entry for {ip}: {error}", ip=reply.yiaddr, error=e)
             return False
         return True
+
+    def _may_log(self, kind) -> bool:
+        limiter = self.server.drop_log
+        left_out = limiter.allow(kind)
+        if left_out:
+            log_left_out(limiter, kind, left_out)
+        return left_out is not None
