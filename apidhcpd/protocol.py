@@ -36,8 +36,10 @@ class DHCPProtocol(DatagramProtocol):
         self.relayed_only = relayed_only  # a worker: the local link is the first process's
         self.trusted = server.policy.trusted_relays or frozenset()
         network = link.network
-        self.ours = frozenset((server.policy.server_id, link.address,
-                               str(network.network_address), str(network.broadcast_address)))
+        ours = {server.policy.server_id, link.address}
+        if network.prefixlen < 31:  # on a /31 both addresses are hosts (RFC 3021)
+            ours.update((str(network.network_address), str(network.broadcast_address)))
+        self.ours = frozenset(ours)
         self.malformed = 0
 
     def datagramReceived(self, data, addr):

@@ -108,6 +108,18 @@ class GiaddrTests(WireTestCase):
         self.assertEqual(self.dropped("bad-giaddr"), len(self.BAD))
         self.assertEqual((self.store.lookups, self.store.offers), (0, {}))
 
+    def test_on_a_point_to_point_link_the_other_end_may_be_the_relay(self):
+        """RFC 3021: on a /31 both addresses are hosts; a relay using RFC 3527 link selection
+        may name its address on our link as giaddr."""
+        link = Link("192.0.2.1", ipaddress.IPv4Network("192.0.2.0/31"))
+        self.proto = DHCPProtocol(self.server, link, "test0")
+        self.proto.transport = FakeTransport()
+        [(offer, dest, _)] = self.receive(
+            message(giaddr="192.0.2.0", subs=[(5, bytes([198, 51, 100, 0]))]),
+            source=("192.0.2.0", 67))
+        self.assertEqual((offer.yiaddr, dest), ("198.51.100.10", ("192.0.2.0", 67)))
+        self.assertEqual(self.receive(message(giaddr="192.0.2.1")), [])
+
     def test_a_relay_address_is_still_served(self):
         [(offer, dest, _)] = self.receive(message(giaddr=RELAY, subs=[(1, b"x")]),
                                           source=(RELAY, 67))
