@@ -7,6 +7,7 @@ IStore; they know nothing of sockets (protocol.py) or of where replies go (addre
 
 import ipaddress
 import operator
+import socket
 from typing import Dict, List, Optional, Tuple
 
 import attr
@@ -20,6 +21,7 @@ from apidhcpd.store import (NO_FIELDS, AddressSource, Conflict, Intent, Lookup,
 
 ZERO = "0.0.0.0"
 SUBNET_MASK, LEASE_TIME, SERVER_ID, MESSAGE, RENEWAL_TIME, REBINDING_TIME = 1, 51, 54, 56, 58, 59
+RELAY_AGENT_INFO = 82
 
 # always sent when we have them; everything else only if the client asks (option 55)
 ALWAYS = (SUBNET_MASK,)
@@ -97,7 +99,10 @@ def request_state(request) -> Tuple[str, Optional[str]]:
 
 class CheckRequest:
     """Drop what is not a client's BOOTREQUEST with a message type a server acts on, and what
-    comes through a relay that is not trusted (when a trusted list is set)."""
+    comes through a relay that is not trusted (when a trusted list is set). Option 82 from a
+    client on the link (giaddr 0) is not a relay's word (RFC 3046 2.1): it is removed, neither
+    used nor echoed. (What only the wire can judge, giaddr and the reply's size, protocol.py
+    checks before the chain.)"""
 
     ACTED_ON = (opt.DISCOVER, opt.REQUEST, opt.DECLINE, opt.RELEASE, opt.INFORM)
 
@@ -106,15 +111,44 @@ class CheckRequest:
 
     async def __call__(self, tx):
         request = tx.request
-        if self.trusted is not None and request.giaddr != ZERO \
-                and request.giaddr not in self.trusted:
-            raise Drop("relay %s is not trusted" % request.giaddr, kind="untrusted-relay")
         if request.op != 1:
-            raise Drop("not a BOOTREQUEST (op %d)" % request.op)
+            raise Drop("not a BOOTREQUEST (op %d)" % request.op, kind="invalid-request")
         if request.message_type not in self.ACTED_ON:
-            raise Drop("message type %r is not for a server" % (request.message_type,))
+            raise Drop("message type %r is not for a server" % (request.message_type,),
+                       kind="invalid-request")
         if request.hlen == 0 or request.chaddr[:request.hlen].count(0) == request.hlen:
-            raise Drop("no hardware address")
+            raise Drop("no hardware address", kind="invalid-request")
+        if request.giaddr == ZERO:
+            if RELAY_AGENT_INFO in request.options:
+                del request.options[RELAY_AGENT_INFO]
+        elif self.trusted is not None and request.giaddr not in self.trusted:
+            raise Drop("relay %s is not trusted" % request.giaddr, kind="untrusted-relay")
+
+
+class RelayedNetwork:
+    """A relayed request is served only on a network the inventory describes: a `subnet:`
+    key, the server's own link, or the network of the group that serves it (the seed's one
+    network). Anything else is dropped and counted (docs/redis.md): the client would be given
+    an address and a router of a network it is not on. An offer that the lookup's round trip
+    made meanwhile is given back."""
+
+    def __init__(self, store):
+        self.store = store
+
+    async def __call__(self, tx):
+        if tx.request.giaddr == ZERO or tx.lookup.subnet is not None \
+                or _on_link(tx.selector, tx.link) or tx.profile.holds(tx.selector):
+            return
+        if tx.lookup.allocation is not None and tx.request.message_type == opt.DISCOVER:
+            await self.store.release_offer(tx.mac)
+        raise Drop("relayed for %s, on no subnet" % tx.selector, kind="no-subnet")
+
+
+def _on_link(address: str, link: Link) -> bool:
+    """Is `address` on the network of the interface the request came in on?"""
+    network = link.network
+    value = int.from_bytes(socket.inet_aton(address), "big")
+    return value & int(network.netmask) == int(network.network_address)
 
 
 class ServerIdentity:
@@ -399,6 +433,11 @@ def nak_for(tx, policy: Policy, reason: str) -> Message:
     return reply
 
 
-def default_chain(policy: Policy, store, warn):
-    return [CheckRequest(policy), ServerIdentity(policy, store), ClientLookup(store, policy),
-            GroupOptions(warn), LeaseAllocation(policy, store, warn), Finish(policy)]
+def default_chain(policy: Policy, store, warn, clock=None, limits=None):
+    """The steps in order; with a clock and `limits` (ratelimit.Limits), RateLimit comes
+    right after CheckRequest."""
+    from apidhcpd.ratelimit import RateLimit  # it raises this module's Drop
+    limit = [RateLimit(limits, clock)] if clock is not None and limits is not None else []
+    return [CheckRequest(policy), *limit, ServerIdentity(policy, store),
+            ClientLookup(store, policy), GroupOptions(warn), RelayedNetwork(store),
+            LeaseAllocation(policy, store, warn), Finish(policy)]

@@ -9,12 +9,13 @@ import os
 import socket
 import sys
 
+import attr
 from twisted.application import internet, service
 from twisted.logger import Logger
 from twisted.python import usage
 from twisted.web.server import Site
 
-from apidhcpd import api, collector, ha, interface, metrics
+from apidhcpd import api, collector, ha, interface, metrics, ratelimit
 from apidhcpd.cache import OutageCache
 from apidhcpd.handlers import Policy
 from apidhcpd.heartbeat import Health, heartbeat_resource
@@ -69,6 +70,11 @@ class Options(usage.Options):
         ["handback-after", None, 3, "Good beats before a standby hands back.", int],
         ["trusted-relays", None, None,
          "Comma list of relay addresses (giaddr) to accept; others are dropped."],
+        ["rate-limit-client", None, "%g/s,%d" % attr.astuple(ratelimit.CLIENT),
+         "Requests a client (chaddr) may send: RATE/s,BURST; 0 turns it off."],
+        ["rate-limit-circuit", None, "%g/s,%d" % attr.astuple(ratelimit.CIRCUIT),
+         "New clients (DISCOVER, INIT-REBOOT) one relay circuit-id or remote-id may bring: "
+         "RATE/s,BURST; 0 turns it off."],
         ["api-listen", None, "127.0.0.1:8080", "Admin API address host:port ('none': no API)."],
         ["api-token-file", None, None, "File holding the bearer token that API writes need."],
     ]
@@ -98,6 +104,9 @@ class Options(usage.Options):
                 self["trusted-relays"] = frozenset(
                     str(ipaddress.IPv4Address(a.strip()))
                     for a in self["trusted-relays"].split(",") if a.strip())
+            self["rate-limits"] = ratelimit.Limits(
+                client=_limit(self["rate-limit-client"], "--rate-limit-client"),
+                circuit=_limit(self["rate-limit-circuit"], "--rate-limit-circuit"))
         except (ValueError, interface.InterfaceError) as e:
             raise usage.UsageError(str(e))
         if not 1 <= self["workers"] <= 16:
@@ -110,6 +119,13 @@ class Options(usage.Options):
             self["api-token"] = api.read_token(self["api-token-file"])
         except ValueError as e:
             raise usage.UsageError(str(e))
+
+
+def _limit(text, name):
+    try:
+        return ratelimit.parse_limit(text)
+    except ValueError as e:
+        raise ValueError("%s: %s" % (name, e))
 
 
 def _cache_ttl(text):
@@ -222,7 +238,7 @@ def makeService(options, reactor=None):
                     decline_probation=options["decline-probation"],
                     trusted_relays=options["trusted-relays"])
     server = DHCPServer(store, policy, reactor, log_exchanges=not options["quiet"],
-                        max_pending=options["max-pending"])
+                        max_pending=options["max-pending"], limits=options["rate-limits"])
     health = Health(store, on_reached=[store.refresh_reserved])
 
     collector.tune()
