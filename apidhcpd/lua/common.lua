@@ -63,14 +63,15 @@ local function in_ranges(ip, ranges)
 end
 
 -- May mac take ip? (mac nil: may anyone?) Not if reserved, leased to another client until
--- later, or owned in the seed's pool by another MAC with no lease record.
+-- later, or owned in the seed's pool by another MAC with no lease record. Also returns the
+-- lease record's mac and the pool owner it read (false when absent).
 local function available(ip, mac, now)
   if redis.call('SISMEMBER', 'reserved', ip) == 1 then return false end
   local lease = redis.call('HMGET', 'lease:' .. ip, 'mac', 'expires')
   if lease[1] and lease[1] ~= mac and tonumber(lease[2] or 0) > now then return false end
   local owner = redis.call('HGET', 'pool', ip)
   if owner and owner ~= '' and owner ~= mac and not lease[1] then return false end
-  return true
+  return true, lease[1], owner
 end
 
 local function in_source(ip, ranges, seed_pool)
@@ -204,7 +205,8 @@ end
 -- The free list of a pool (Kea's free lease queue, in Redis): `free:<pool>`, a sorted set of
 -- its free addresses scored by their number, so that finding one costs the same in a /16 as in
 -- a /28. It is built from the ranges a step at a time (`free:<pool>:fill`: the ranges it was
--- built for, how far, and until when a dry list is believed), an address leaves it when offered
+-- built for, how far, until when a dry list is believed, and the last address handed out),
+-- an address leaves it when offered
 -- or bound and comes back when its lease ends (free(), give_back()). Every address taken from
 -- it is checked again, so a stale entry costs one check, never a wrong offer.
 local FILL_STEP = 256  -- range positions examined per step
@@ -242,15 +244,15 @@ end
 -- false; at most FILL_STEPS steps and a few checks, however large the pool.
 local function from_free_list(pool, ranges, mac, now)
   local list, meta = 'free:' .. pool, 'free:' .. pool .. ':fill'
-  local state = redis.call('HMGET', meta, 'ranges', 'next', 'dry')
+  local state = redis.call('HMGET', meta, 'ranges', 'next', 'dry', 'cursor')
   local shape, nxt, dry = ranges_shape(ranges), tonumber(state[2]) or 0, tonumber(state[3]) or 0
+  local cursor = tonumber(state[4]) or -1
   if state[1] ~= shape then
     redis.call('DEL', list)
     nxt, dry = 0, 0
   end
   local total = 0
   for _, r in ipairs(ranges) do total = total + r[2] - r[1] + 1 end
-  local cursor = tonumber(redis.call('GET', 'cursor:' .. pool)) or -1
   local steps, choice = 0, false
   while true do
     local empty = false
@@ -274,10 +276,8 @@ local function from_free_list(pool, ranges, mac, now)
     steps = steps + 1
   end
   if choice then
-    redis.call('SET', 'cursor:' .. pool, ip2n(choice))
-    dry = 0
-  end
-  if state[1] ~= shape or nxt ~= tonumber(state[2]) or dry ~= (tonumber(state[3]) or 0) then
+    redis.call('HSET', meta, 'ranges', shape, 'next', nxt, 'dry', 0, 'cursor', ip2n(choice))
+  elseif state[1] ~= shape or nxt ~= tonumber(state[2]) or dry ~= (tonumber(state[3]) or 0) then
     redis.call('HSET', meta, 'ranges', shape, 'next', nxt, 'dry', dry)
   end
   return choice
@@ -318,10 +318,13 @@ local function offer(mac, now, hold, requested, seed_pool, group, ranges)
   end
   if not choice and usable(requested) then choice = requested end
   if not choice and seed_pool then choice = from_pool_hash(mac, now) end
-  if not choice and #ranges > 0 then choice = from_free_list(group, ranges, mac, now) end
+  if choice then
+    redis.call('ZREM', 'free:' .. group, choice)
+  elseif #ranges > 0 then
+    choice = from_free_list(group, ranges, mac, now)
+  end
   if not choice then return false end
 
-  redis.call('ZREM', 'free:' .. group, choice)
   local lease = redis.call('HMGET', 'lease:' .. choice, 'mac', 'state', 'expires')
   if not (lease[1] == mac and lease[2] == 'bound' and tonumber(lease[3]) > now) then
     if lease[1] ~= mac then take_over(choice, lease[1]) end
@@ -333,44 +336,38 @@ local function offer(mac, now, hold, requested, seed_pool, group, ranges)
   return choice
 end
 
--- Does the store know mac for ip: its lease record (offered, bound, or expired and not yet
--- reclaimed) or the seed's pool hash naming it? (RFC 2131 4.3.2: a server with no record of a
--- client asking for an address stays silent.)
-local function knows(mac, ip)
-  return redis.call('HGET', 'lease:' .. ip, 'mac') == mac or redis.call('HGET', 'pool', ip) == mac
-end
-
 -- Binds ip to mac (REQUEST in `state`: a SELECTING, INIT-REBOOT or RENEWING client needs a
--- record of it for ip; '' binds without one, as an operator would). The mac: record gets what
--- the seed wrote (ip, dynamic, ts, and `description` dynamic:<client's host name> if it has
--- none). Returns {ip, expires}, or nil, the reason and whether another client holds it.
+-- record of it for ip, RFC 2131 4.3.2: its lease record of ip, offered, bound or expired and
+-- not yet reclaimed, or the seed's pool hash naming it; '' binds without one, as an operator
+-- would). The mac: record gets what the seed wrote (ip, dynamic, ts, and `description`
+-- dynamic:<client's host name> if it has none) and, while it holds nothing an operator wrote,
+-- expires RECORD_GRACE after the lease. Returns {ip, expires}, or nil, the reason and whether
+-- another client holds it.
 local function commit(mac, ip, now, lease_time, relay, seed_pool, group, ranges, state, client)
   if not in_source(ip, ranges, seed_pool) then
     return nil, ip .. ' is not in the pool of ' .. group, false
   end
-  if not available(ip, mac, now) then
+  local free_for_mac, holder, owner = available(ip, mac, now)
+  if not free_for_mac then
     return nil, ip .. ' is taken', true
   end
-  if state ~= '' and not knows(mac, ip) then
+  if state ~= '' and holder ~= mac and owner ~= mac then
     return nil, 'no record of ' .. ip .. ' for ' .. mac, false
   end
-  local host = redis.call('HMGET', 'mac:' .. mac, 'ip', 'dynamic')
-  if host[1] and host[2] and host[1] ~= ip then free(host[1], mac) end
-  local previous = redis.call('HGET', 'lease:' .. ip, 'mac')
-  if previous ~= mac then take_over(ip, previous) end
+  local record = 'mac:' .. mac
+  local fields = hash(redis.call('HGETALL', record))
+  if fields['ip'] and fields['dynamic'] and fields['ip'] ~= ip then free(fields['ip'], mac) end
+  if holder ~= mac then take_over(ip, holder) end
   local expires = now + lease_time
   redis.call('HSET', 'lease:' .. ip, 'mac', mac, 'state', 'bound', 'expires', expires, 'relay', relay,
              'pool', group)
   redis.call('ZADD', 'leases', expires, ip)
   redis.call('ZREM', 'free:' .. group, ip)
-  local record = 'mac:' .. mac
-  redis.call('HSET', record, 'ip', ip, 'dynamic', '1', 'ts', now)
-  redis.call('HSETNX', record, 'description', 'dynamic:' .. (client or ''))
-  if redis.call('HLEN', record) == 4 and string.sub(redis.call('HGET', record, 'description'),
-                                                    1, 8) == 'dynamic:' then
-    redis.call('EXPIRE', record, lease_time + RECORD_GRACE)
-  end
-  if redis.call('HEXISTS', 'pool', ip) == 1 then redis.call('HSET', 'pool', ip, mac) end
+  fields['description'] = fields['description'] or ('dynamic:' .. (client or ''))
+  redis.call('HSET', record, 'ip', ip, 'dynamic', '1', 'ts', now, 'description',
+             fields['description'])
+  if pure_record(fields) then redis.call('EXPIRE', record, lease_time + RECORD_GRACE) end
+  if owner then redis.call('HSET', 'pool', ip, mac) end
   redis.call('DEL', 'offer:' .. mac)
   return {ip, expires}
 end
