@@ -21,12 +21,15 @@ client) or 67 (a relay):
   ours, broadcast, loopback, multicast, another subnet's, random);
 - `fields`: random op/htype/hlen/hops/flags/ciaddr/chaddr around a valid message type.
 
-Every `--probe-every` packets (10,000) a valid DISCOVER from a reserved host (the `probe`
-below) is broadcast; its OFFER must come back within `--probe-wait` seconds. A dynamic client's
-DISCOVER relayed from 198.51.100.2 (a `subnet:` with its own range) is sent with it and reported
-apart: the fuzz may fill that pool, so it is informational. At the end: packets sent and the rate achieved, probes answered,
-the server's RSS before/after/peak, Redis DBSIZE before/after, the log's size and its distinct
-tracebacks (which must be 0), the server's ARP table, whether the server is still alive.
+Every `--probe-every` packets (10,000) a valid DISCOVER from a reserved host (RESERVED_MAC) is
+broadcast; its OFFER must come back within `--probe-wait` seconds. A dynamic client's DISCOVER
+relayed from 198.51.100.2 (a `subnet:` with its own range) is sent with it and reported apart:
+the fuzz may fill that pool, so it is informational. At the end: packets sent and the rate
+achieved, probes answered, the server's RSS before/after/peak, Redis DBSIZE before/after, the
+log's size (with twistd's rotated files) and its distinct tracebacks (which must be 0), the
+server's ARP table, whether the server is still alive; the exit status is 0 only when every
+probe was answered, no traceback was logged and the server lives. `--mix` narrows the mix to
+some generators, to see which one does what.
 
 Everything it creates (namespaces, processes, temp dirs) is removed at the end, on errors, on
 Ctrl-C and on SIGTERM. Only documentation addresses are put on interfaces; the LAN has no link

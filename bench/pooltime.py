@@ -24,6 +24,10 @@ per entry, but Redis 7 logs every command a script runs as well, which slows a l
 down and overflows the log.) The client's wall time per call is reported too; it includes the
 store's 1 ms batching delay (`redisstore.FLUSH_AFTER`).
 
+The DISCOVERs come `--interval` (0.05 s) apart: with the guard as the server leaves it, a full
+range is searched once, then not again for 5 s (`EXHAUSTED_FOR`), so a measurement of 200
+calls over 10 s sees that search two or three times.
+
 Each state is measured twice: with the `exhausted` guard as the server leaves it, and with it
 cleared before every call the way any client can clear it: a client holding a lease RELEASEs it
 and takes it back (`release()` then `commit()`, public store calls; in the empty state that
@@ -186,16 +190,15 @@ class Bench:
             return await self.store.lookup(keys, now, "198.18.0.1", intent)
 
     async def cell(self, source, attacker, cleared):
-        """`--calls` DISCOVERs of new MACs (fewer if `--cell-seconds` runs out)."""
+        """`--calls` DISCOVERs of new MACs, `--interval` apart (fewer if `--cell-seconds` runs
+        out)."""
+        from twisted.internet import task
         args = self.args
         mac_a, ip_a = attacker
         now = int(time.time())
         if cleared:  # the attacker's lease, which it releases and takes back before each call
             await self.store.commit(mac_a, ip_a, source, LEASE_TIME, now)
         walls, redis_us, offered, macs = [], [], 0, []
-        self.probes += 1  # one call not measured: the first use of a script compiles it
-        macs.append(probe_mac(self.probes))
-        await self.discover(macs[-1])
         began = time.monotonic()
         for n in range(args.calls):
             if cleared:
@@ -214,6 +217,8 @@ class Bench:
                 offered += 1
             if time.monotonic() - began > args.cell_seconds and n + 1 >= args.min_calls:
                 break
+            if args.interval:
+                await task.deferLater(self.reactor, args.interval, lambda: None)
         for mac in macs:  # the offers made go back: the state stays what it says
             await self.store.release_offer(mac)
         return {"calls": len(walls), "offered": offered, "redis_us": summary(redis_us),
@@ -227,6 +232,9 @@ class Bench:
         attacker = (fill_mac(half[0]), address(half[0]))
         source = self.source(kind, size)
         await self.seed(kind, size)
+        mac = probe_mac(0)  # not measured: the first use of a script compiles it
+        await self.discover(mac)
+        await self.store.release_offer(mac)
         results = []
         filled = 0
         for state in states:
@@ -282,6 +290,8 @@ def main(argv=None):
     parser.add_argument("--calls", type=int, default=200, help="DISCOVERs per measurement")
     parser.add_argument("--min-calls", type=int, default=10,
                         help="at least this many even when --cell-seconds runs out")
+    parser.add_argument("--interval", type=float, default=0.05,
+                        help="seconds between two DISCOVERs (20 new clients a second)")
     parser.add_argument("--cell-seconds", type=float, default=30,
                         help="time bound of one measurement")
     parser.add_argument("--pools", default="range,pool", help="range, pool or both")

@@ -191,7 +191,8 @@ class Generators(unittest.TestCase):
 
 LOG = """\
 2026-12-01T18:00:00+0000 [-] Loading apidhcpd...
-2026-12-01T18:00:01+0000 [apidhcpd.protocol#info] dropped malformed packet from 192.0.2.2:68: hlen 200 > 16
+2026-12-01T18:00:01+0000 [apidhcpd.protocol#info] dropped malformed packet from 192.0.2.2:68: \
+hlen 200 > 16
 2026-12-01T18:00:01+0000 [apidhcpd.protocol#warn] could not send to 198.51.100.7:67: [Errno 11] x
 2026-12-01T18:00:02+0000 [apidhcpd.protocol#warn] could not send to 198.51.100.9:67: [Errno 11] x
 2026-12-01T18:00:03+0000 [apidhcpd.server#critical] error answering 02:00:00:00:00:01
