@@ -721,6 +721,22 @@ def key_prefixes(redis, limit=200000):
     return dict(counts.most_common())
 
 
+LEASE_STATES = """local counts = {}
+for _, key in ipairs(redis.call('KEYS', 'lease:*')) do
+  local state = redis.call('HGET', key, 'state') or '?'
+  counts[state] = (counts[state] or 0) + 1
+end
+local out = {}
+for state, n in pairs(counts) do out[#out + 1] = state .. '=' .. n end
+return out"""
+
+
+def lease_states(redis):
+    """{state: count} of the lease: records (a test Redis: KEYS is fine here)."""
+    out = redis.cli("EVAL", LEASE_STATES, "0").split()
+    return {k: int(v) for k, _, v in (item.partition("=") for item in out)}
+
+
 def arp_entries(host):
     from tests.integration.netns import IP
     out = host.run([IP, "-4", "neigh", "show", "dev", host.iface], check=False).stdout
@@ -831,7 +847,8 @@ def main(argv=None):
             "redis": {"dbsize_before": before["dbsize"], "dbsize_after": after["dbsize"],
                       "used_memory_mb_before": before["used_memory_mb"],
                       "used_memory_mb_after": after["used_memory_mb"],
-                      "keys_by_prefix_after": key_prefixes(redis)},
+                      "keys_by_prefix_after": key_prefixes(redis),
+                      "lease_states_after": lease_states(redis)},
             "log": {"bytes_before": before["log_bytes"], "bytes_after": after["log_bytes"],
                     "files": log_count, **analyse_log(log_text)},
             "arp_entries": {"before": before["arp_entries"], "after": after["arp_entries"]},
@@ -895,6 +912,7 @@ def report(r):
           % (r["redis"]["dbsize_before"], r["redis"]["dbsize_after"],
              r["redis"]["used_memory_mb_before"], r["redis"]["used_memory_mb_after"]))
     print("  after, by prefix  %s" % r["redis"]["keys_by_prefix_after"])
+    print("  lease: by state   %s" % r["redis"].get("lease_states_after"))
     print("server log          %.1f MB -> %.1f MB (%d files: twistd rotates at 1 MB), "
           "%d records %s" % (r["log"]["bytes_before"] / 2**20, r["log"]["bytes_after"] / 2**20,
                              r["log"]["files"], r["log"]["records"], r["log"]["levels"]))
