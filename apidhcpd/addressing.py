@@ -5,6 +5,9 @@ giaddr a reply may go to, and when the RFC 8357 relay source port is to be used;
 nothing of sockets. protocol.py carries out the decision.
 """
 
+import ipaddress
+import socket
+
 import attr
 
 from apidhcpd import options as opt
@@ -23,6 +26,12 @@ def is_relay_address(giaddr: str, ours: frozenset) -> bool:
     loopback and not in `ours` (the server's own addresses, its link's network and broadcast
     addresses): a reply is never broadcast, multicast or sent to ourselves."""
     return giaddr[:giaddr.index(".")] not in NOT_A_RELAY and giaddr not in ours
+
+
+def on_link(address: str, network: ipaddress.IPv4Network) -> bool:
+    """Is `address` (dotted) on `network`?"""
+    value = int.from_bytes(socket.inet_aton(address), "big")
+    return value & int(network.netmask) == int(network.network_address)
 
 
 def relay_port(giaddr: str, source, trusted, asked: bool) -> int:

@@ -7,13 +7,13 @@ IStore; they know nothing of sockets (protocol.py) or of where replies go (addre
 
 import ipaddress
 import operator
-import socket
 from typing import Dict, List, Optional, Tuple
 
 import attr
 
 from apidhcpd import options as opt
 from apidhcpd import relay as relays
+from apidhcpd.addressing import on_link
 from apidhcpd.inventory import Link, Profile, build_profile
 from apidhcpd.message import Message, reply_for
 from apidhcpd.store import (NO_FIELDS, AddressSource, Conflict, Intent, Lookup,
@@ -137,18 +137,11 @@ class RelayedNetwork:
 
     async def __call__(self, tx):
         if tx.request.giaddr == ZERO or tx.lookup.subnet is not None \
-                or _on_link(tx.selector, tx.link) or tx.profile.holds(tx.selector):
+                or on_link(tx.selector, tx.link.network) or tx.profile.holds(tx.selector):
             return
         if tx.lookup.allocation is not None and tx.request.message_type == opt.DISCOVER:
             await self.store.release_offer(tx.mac)
         raise Drop("relayed for %s, on no subnet" % tx.selector, kind="no-subnet")
-
-
-def _on_link(address: str, link: Link) -> bool:
-    """Is `address` on the network of the interface the request came in on?"""
-    network = link.network
-    value = int.from_bytes(socket.inet_aton(address), "big")
-    return value & int(network.netmask) == int(network.network_address)
 
 
 class ServerIdentity:

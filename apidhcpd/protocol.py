@@ -3,7 +3,10 @@
 Knows the socket side of the packet path, and what a datagram may make the server send:
 a packet that does not decode is dropped; a giaddr that is no relay's unicast address (a
 broadcast, multicast, loopback or our own address) is dropped, as is a request whose option
-82 echo cannot fit the reply, before any store work; the RFC 8357 relay port is used only for
+82 echo cannot fit the reply, before any store work; a unicast on our own link goes only to an
+address that sent the request (a local client's ciaddr, an on-link relay's giaddr): a reply to
+an address nobody answers ARP for waits in the kernel, charged to our socket, and enough of
+them fill its send buffer for every reply; the RFC 8357 relay port is used only for
 a relay that sent the request itself (or a trusted one); a reply is never larger than the
 request allows, never unicast at a broadcast or multicast chaddr. Drops are counted under
 their kind and logged a few times per period. Knows nothing of the rules for answering
@@ -55,9 +58,17 @@ class DHCPProtocol(DatagramProtocol):
         if giaddr == addressing.ZERO:
             if self.relayed_only:
                 return
+            if request.ciaddr != addressing.ZERO and request.ciaddr != addr[0]:
+                return self._drop("forged-ciaddr", "ciaddr {ciaddr} did not send the request "
+                                  "from {source}", ciaddr=request.ciaddr,
+                                  source="%s:%d" % addr)
         elif not addressing.is_relay_address(giaddr, self.ours):
             return self._drop("bad-giaddr", "giaddr {giaddr} is no relay's address, from "
                               "{source}", giaddr=giaddr, source="%s:%d" % addr)
+        elif giaddr != addr[0] and giaddr not in self.trusted \
+                and addressing.on_link(giaddr, self.link.network):
+            return self._drop("forged-giaddr", "giaddr {giaddr} on our link did not send the "
+                              "request from {source}", giaddr=giaddr, source="%s:%d" % addr)
         else:
             echo = request.relay_agent_info
             if echo is not None and len(echo) > SHORT_82 and not echo_fits(request, echo):
