@@ -39,12 +39,14 @@ class Counters(dict):
 
 
 class DHCPServer:
-    """Answers decoded requests: `handle(request, link)` fires with the reply Message or None."""
+    """Answers decoded requests: `handle(request, link)` fires with the reply Message or None.
+    `counters` may be shared by the servers of several interfaces (one process, one count)."""
 
     def __init__(self, store, policy: Policy, clock, *, deadline: float = 2.0,
                  chain=None, now: Optional[Callable[[], float]] = None,
                  log_exchanges: bool = True, max_pending: int = MAX_PENDING,
-                 limits: ratelimit.Limits = ratelimit.DEFAULTS):
+                 limits: ratelimit.Limits = ratelimit.DEFAULTS,
+                 counters: Optional[Counters] = None):
         self.store = store
         self.policy = policy
         self.clock = clock
@@ -52,7 +54,7 @@ class DHCPServer:
         self.chain = chain if chain is not None else default_chain(
             policy, store, lambda message: self._warn(message), clock, limits)
         self.now = now or clock.seconds
-        self.counters = Counters()
+        self.counters = counters if counters is not None else Counters()
         self.log_exchanges = log_exchanges
         self.max_pending = max_pending
         self.pending = 0
