@@ -13,7 +13,8 @@ import attr
 
 from apidhcpd import options as opt
 from apidhcpd import relay as relays
-from apidhcpd.inventory import Link, Profile, build_profile
+from apidhcpd.inventory import (Link, Profile, build_profile, network_bound, off_network,
+                                without_network)
 from apidhcpd.message import Message, reply_for
 from apidhcpd.store import NO_FIELDS, AddressSource, Conflict, Intent, Lookup
 
@@ -214,22 +215,39 @@ class GroupOptions:
     @staticmethod
     def _build(lookup, host_fields, link) -> Profile:
         """group:default, under the subnet's fields, under the group's, under the host's.
-        Dynamic ranges come from the subnet if one matched, else from the group itself."""
-        merged = dict(lookup.default_fields)
-        merged.update(lookup.subnet_fields)
-        if lookup.group_name != "default":
-            merged.update(lookup.group_fields)
-        owner = lookup.subnet_fields if lookup.subnet else lookup.group_fields
-        merged["range"] = owner.get("range", "")
+        Dynamic ranges come from the subnet if one matched, else from the group itself. On a
+        subnet, the router, mask, broadcast, routes and MTU of group:default, the group and the
+        host count only where they belong to that subnet (inventory.off_network): a group
+        written for the server's own LAN must not send a relayed client its router."""
         name = lookup.group_name
-        network = None
+        network, notes = None, []
         if lookup.subnet:
             name = "%s (subnet %s)" % (name, lookup.subnet)
             try:
                 network = ipaddress.IPv4Network(lookup.subnet)
             except ValueError:
                 network = None
-        return build_profile(name, merged, link, host_fields, network=network)
+
+        def local(label, fields, over=NO_FIELDS):
+            why = off_network(fields, network) if network is not None and fields else None
+            if why is None:
+                return fields
+            lost = sorted(k for k in fields if network_bound(k) and k not in over
+                          and k not in ("prefix", "netmask", "broadcast"))  # the subnet's
+            if lost:
+                notes.append("group %s: %s: %s, so its %s %s not sent there" % (
+                    name, label, why, ", ".join(lost), "is" if len(lost) == 1 else "are"))
+            return without_network(fields)
+
+        merged = dict(local("group:default", lookup.default_fields, lookup.subnet_fields))
+        merged.update(lookup.subnet_fields)
+        if lookup.group_name != "default":
+            merged.update(local("group:" + lookup.group_name, lookup.group_fields))
+        owner = lookup.subnet_fields if lookup.subnet else lookup.group_fields
+        merged["range"] = owner.get("range", "")
+        if lookup.host is not None:
+            host_fields = local(lookup.host.key, host_fields)
+        return build_profile(name, merged, link, host_fields, network=network, notes=notes)
 
 
 class LeaseAllocation:
