@@ -13,8 +13,9 @@ import attr
 
 from apidhcpd import options as opt
 from apidhcpd import relay as relays
-from apidhcpd.inventory import (Link, Profile, build_profile, network_bound, off_network,
-                                without_network)
+from apidhcpd.bounded import BoundedMap
+from apidhcpd.inventory import (HOST_ONLY, Link, Profile, build_profile, network_bound,
+                                off_network, without_network)
 from apidhcpd.message import Message, reply_for
 from apidhcpd.store import NO_FIELDS, AddressSource, Conflict, Intent, Lookup
 
@@ -176,13 +177,14 @@ def host_keys(request, relay: relays.RelayInfo) -> List[str]:
 class GroupOptions:
     """Turn the host's group (over group:default) and the host's own fields into a Profile.
     Parsed profiles are cached by content, so each distinct group is parsed (and its
-    warnings logged) once."""
+    warnings logged) once. Both caches are capped in entries and bytes (bounded.py), the
+    oldest going first; a host's fields that are no options (its address, `ts`) are not part
+    of the content, so dynamic clients share their group's profile."""
 
-    def __init__(self, warn, cache_size: int = 4096):
+    def __init__(self, warn, cache_size: int = 4096, max_bytes: int = 8 << 20):
         self.warn = warn
-        self.cache: Dict[tuple, Profile] = {}
-        self.by_identity: Dict[tuple, tuple] = {}
-        self.cache_size = cache_size
+        self.cache = BoundedMap(cache_size, max_bytes)  # content -> (Profile, its size)
+        self.by_identity = BoundedMap(cache_size, max_bytes)  # ids -> (hashes, Profile)
 
     async def __call__(self, tx):
         lookup = tx.lookup
@@ -191,26 +193,27 @@ class GroupOptions:
         # The inventory cache hands out the same dicts, which nobody changes, until the hash
         # changes in Redis: for those, the content need not be read again.
         identity = (lookup.group_name, lookup.subnet, tx.link) + tuple(map(id, hashes))
-        known = self.by_identity.get(identity)
-        if known is not None and all(map(operator.is_, known[0], hashes)):
-            tx.profile = known[1]
+        known = self.by_identity.entries.get(identity)
+        if known is not None and all(map(operator.is_, known[0][0], hashes)):
+            tx.profile = known[0][1]
             return
-        overrides = tuple(sorted((k, v) for k, v in host_fields.items() if k != "ts"))
+        overrides = tuple(sorted((k, v) for k, v in host_fields.items() if k not in HOST_ONLY))
         key = (lookup.group_name, tuple(sorted(lookup.group_fields.items())),
                tuple(sorted(lookup.default_fields.items())), lookup.subnet,
                tuple(sorted(lookup.subnet_fields.items())), overrides, tx.link)
-        profile = self.cache.get(key)
-        if profile is None:
+        cached = self.cache.get(key)
+        if cached is None:
             profile = self._build(lookup, dict(overrides), tx.link)
             for warning in profile.warnings:
                 self.warn(warning)
-            if len(self.cache) >= self.cache_size:
-                self.cache.clear()
-            self.cache[key] = profile
-        if len(self.by_identity) >= self.cache_size:
-            self.by_identity.clear()
-        self.by_identity[identity] = (hashes, profile)  # holding them keeps their ids theirs
-        tx.profile = profile
+            size = 200 + len(key[0]) + len(key[3] or "") + sum(
+                len(k) + len(v) for part in (key[1], key[2], key[4], overrides)
+                for k, v in part)
+            cached = (profile, size)
+            self.cache.put(key, cached, size)
+        # holding the hashes keeps their ids theirs
+        self.by_identity.put(identity, (hashes, cached[0]), cached[1])
+        tx.profile = cached[0]
 
     @staticmethod
     def _build(lookup, host_fields, link) -> Profile:

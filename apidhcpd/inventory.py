@@ -26,6 +26,9 @@ _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h":
 NOT_OPTIONS = frozenset({"ip", "description", "group", "ts", "dynamic", "range", "prefix",
                          "netmask", "broadcast", "lease-time", "gateway", "domain", "routes"})
 
+# a host's fields that say nothing about the options it is sent
+HOST_ONLY = frozenset({"ip", "description", "group", "ts", "dynamic", "range"})
+
 # simple seed-style fields: name -> option code, value written as the option's text form
 SIMPLE_FIELDS = {"dns": 6, "ntp": 42, "hostname": 12, "search": 119, "mtu": 26,
                  "time-offset": 2, "tftp-server": 66, "bootfile": 67, "wpad": 252,
@@ -143,8 +146,7 @@ def build_profile(name: str, fields: Dict[str, str], link: Link,
     fixed = network is not None
     values = dict(fields)
     if host_fields:
-        values.update({k: v for k, v in host_fields.items()
-                       if k not in ("ip", "description", "group", "ts", "dynamic", "range")})
+        values.update({k: v for k, v in host_fields.items() if k not in HOST_ONLY})
 
     def warn(message):
         errors.append("group %s: %s" % (name, message))

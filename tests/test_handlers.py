@@ -56,6 +56,37 @@ class GroupOptionsTests(unittest.SynchronousTestCase):
         self.assertEqual(changed.options[6], bytes([198, 51, 100, 53]))
         self.assertEqual(first.options[6], bytes([192, 0, 2, 53]))
 
+    def test_dynamic_clients_share_their_groups_profile(self):
+        group, default = {"dns": "192.0.2.53"}, {"gateway": "192.0.2.1", "prefix": "24"}
+        first = None
+        for n in range(20):  # lease records: mac:<mac> {ip, dynamic, ts}, a new dict each
+            record = Host("mac:02:00:00:00:0c:%02x" % n,
+                          {"ip": "192.0.2.%d" % (100 + n), "dynamic": "1", "ts": str(n)})
+            profile = self.profile(Lookup(record, "pool", group, default))
+            self.assertIs(profile, first or profile)
+            first = profile
+        self.assertEqual((self.built, len(self.step.cache)), (1, 1))
+
+    def test_both_caches_are_capped_in_entries_and_bytes(self):
+        step = GroupOptions(warn=lambda message: None, cache_size=5, max_bytes=4_000)
+
+        def serve(n, size):
+            host = Host("mac:02:00:00:00:0d:%02x" % n, {"ip": "192.0.2.%d" % (10 + n),
+                                                        "option-224": "%02x" % n * size})
+            tx = transaction(Lookup(host, "default", {}, {"prefix": "24"}))
+            self.successResultOf(defer.ensureDeferred(step(tx)))
+            self.assertEqual(tx.profile.options[224], bytes([n]) * size)
+            for cache in (step.cache, step.by_identity):
+                self.assertLessEqual(len(cache), 5)
+                self.assertLessEqual(cache.bytes, 4_000)
+
+        for n in range(20):  # hosts with fields of their own: a profile each
+            serve(n, 10)
+        self.assertEqual(len(step.cache), 5)  # the newest five, not a cleared cache
+        for n in range(20, 40):  # larger ones: the bytes bind first
+            serve(n, 800)
+        self.assertEqual(len(step.cache), 2)
+
 
 class ProfileTests(unittest.SynchronousTestCase):
     def test_holds_only_dotted_quads_on_its_network(self):
