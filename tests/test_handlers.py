@@ -9,6 +9,8 @@ from apidhcpd.handlers import GroupOptions, Transaction
 from apidhcpd.inventory import Link, Profile
 from apidhcpd.message import Message
 from apidhcpd.store import Host, Lookup
+from tests.redisserver import RedisTestMixin
+from tests.stores import connected_store
 
 LINK = Link("192.0.2.1", ipaddress.IPv4Network("192.0.2.0/24"))
 
@@ -207,3 +209,58 @@ class NetworkBoundOptionTests(unittest.TestCase):
                         option_subnet_mask="255.255.0.0",
                         option_broadcast_address="192.0.2.255")
         self.assertOnNetwork(self.ask(relayed("02:00:00:00:0b:17")), ["198.51.100.1"])
+
+
+class NetworkBoundRedisTests(RedisTestMixin, unittest.TestCase):
+    """The same on a real Redis, as the server runs (lookups in Lua, the inventory cache on
+    top, or not): the fields the Lua lookup returns are judged the same way."""
+
+    timeout = 20
+
+    def setUp(self):
+        super().setUp()
+        from apidhcpd.store import MemoryStore
+        seed = MemoryStore()
+        seed_example(seed)
+        seed.hset("subnet:198.51.100.0/24", gateway="198.51.100.1",
+                  range="198.51.100.10-198.51.100.20")
+        seed.hset("group:lab", gateway="198.51.100.254", prefix="24")
+        seed.hset("mac:02:00:00:00:0b:14", ip="198.51.100.77", group="lab")
+        for key, fields in seed.data.items():
+            self.redis.cli("HSET", key, *[x for kv in fields.items() for x in kv])
+
+    @defer.inlineCallbacks
+    def routers(self, cached):
+        from twisted.internet import reactor
+
+        from apidhcpd.handlers import Policy
+        from apidhcpd.inventorycache import InventoryCache
+        from apidhcpd.server import DHCPServer
+        from apidhcpd.redisstore import RedisStore, RedisURL
+        from tests.stores import sleep
+        if cached:  # as tap.py wires it
+            store = InventoryCache(RedisStore(RedisURL.parse(self.redis.url), reactor), reactor)
+            store.connect()
+            self.addCleanup(store.disconnect)
+            for _ in range(250):
+                if store.connected and store._groups is not None:
+                    break
+                yield sleep(0.02)
+        else:
+            store = yield connected_store(self, self.redis)
+        server = DHCPServer(store, Policy(server_id="192.0.2.1"), reactor, log_exchanges=False)
+        found = []
+        for _ in range(2):  # the second time from the inventory cache, where there is one
+            for mac, giaddr in (("02:00:00:00:0b:11", "198.51.100.1"),
+                                ("02:00:00:00:0b:12", "0.0.0.0"),
+                                ("02:00:00:00:0b:14", "198.51.100.1")):
+                offer = yield server.handle(relayed(mac, giaddr), LINK)
+                found.append((offer.yiaddr.rsplit(".", 1)[0], offer.get(3)))
+        return found
+
+    @defer.inlineCallbacks
+    def test_each_client_gets_a_router_on_its_own_network(self):
+        expected = [("198.51.100", ["198.51.100.1"]), ("192.0.2", ["192.0.2.254"]),
+                    ("198.51.100", ["198.51.100.254"])] * 2
+        self.assertEqual((yield self.routers(cached=False)), expected)
+        self.assertEqual((yield self.routers(cached=True)), expected)
