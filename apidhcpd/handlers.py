@@ -14,7 +14,9 @@ import attr
 from apidhcpd import options as opt
 from apidhcpd import relay as relays
 from apidhcpd.addressing import on_link
-from apidhcpd.inventory import Link, Profile, build_profile
+from apidhcpd.bounded import BoundedMap
+from apidhcpd.inventory import (HOST_ONLY, Link, Profile, build_profile, network_bound,
+                                off_network, without_network)
 from apidhcpd.message import Message, reply_for
 from apidhcpd.store import (NO_FIELDS, AddressSource, Conflict, Intent, Lookup,
                             StoreUnavailable)
@@ -205,13 +207,14 @@ def host_keys(request, relay: relays.RelayInfo) -> List[str]:
 class GroupOptions:
     """Turn the host's group (over group:default) and the host's own fields into a Profile.
     Parsed profiles are cached by content, so each distinct group is parsed (and its
-    warnings logged) once."""
+    warnings logged) once. Both caches are capped in entries and bytes (bounded.py), the
+    oldest going first; a host's fields that are no options (its address, `ts`) are not part
+    of the content, so dynamic clients share their group's profile."""
 
-    def __init__(self, warn, cache_size: int = 4096):
+    def __init__(self, warn, cache_size: int = 4096, max_bytes: int = 8 << 20):
         self.warn = warn
-        self.cache: Dict[tuple, Profile] = {}
-        self.by_identity: Dict[tuple, tuple] = {}
-        self.cache_size = cache_size
+        self.cache = BoundedMap(cache_size, max_bytes)  # content -> (Profile, its size)
+        self.by_identity = BoundedMap(cache_size, max_bytes)  # ids -> (hashes, Profile)
 
     async def __call__(self, tx):
         lookup = tx.lookup
@@ -220,46 +223,64 @@ class GroupOptions:
         # The inventory cache hands out the same dicts, which nobody changes, until the hash
         # changes in Redis: for those, the content need not be read again.
         identity = (lookup.group_name, lookup.subnet, tx.link) + tuple(map(id, hashes))
-        known = self.by_identity.get(identity)
-        if known is not None and all(map(operator.is_, known[0], hashes)):
-            tx.profile = known[1]
+        known = self.by_identity.entries.get(identity)
+        if known is not None and all(map(operator.is_, known[0][0], hashes)):
+            tx.profile = known[0][1]
             return
-        overrides = tuple(sorted((k, v) for k, v in host_fields.items() if k != "ts"))
+        overrides = tuple(sorted((k, v) for k, v in host_fields.items() if k not in HOST_ONLY))
         key = (lookup.group_name, tuple(sorted(lookup.group_fields.items())),
                tuple(sorted(lookup.default_fields.items())), lookup.subnet,
                tuple(sorted(lookup.subnet_fields.items())), overrides, tx.link)
-        profile = self.cache.get(key)
-        if profile is None:
+        cached = self.cache.get(key)
+        if cached is None:
             profile = self._build(lookup, dict(overrides), tx.link)
             for warning in profile.warnings:
                 self.warn(warning)
-            if len(self.cache) >= self.cache_size:
-                self.cache.clear()
-            self.cache[key] = profile
-        if len(self.by_identity) >= self.cache_size:
-            self.by_identity.clear()
-        self.by_identity[identity] = (hashes, profile)  # holding them keeps their ids theirs
-        tx.profile = profile
+            size = 200 + len(key[0]) + len(key[3] or "") + sum(
+                len(k) + len(v) for part in (key[1], key[2], key[4], overrides)
+                for k, v in part)
+            cached = (profile, size)
+            self.cache.put(key, cached, size)
+        # holding the hashes keeps their ids theirs
+        self.by_identity.put(identity, (hashes, cached[0]), cached[1])
+        tx.profile = cached[0]
 
     @staticmethod
     def _build(lookup, host_fields, link) -> Profile:
         """group:default, under the subnet's fields, under the group's, under the host's.
-        Dynamic ranges come from the subnet if one matched, else from the group itself."""
-        merged = dict(lookup.default_fields)
-        merged.update(lookup.subnet_fields)
-        if lookup.group_name != "default":
-            merged.update(lookup.group_fields)
-        owner = lookup.subnet_fields if lookup.subnet else lookup.group_fields
-        merged["range"] = owner.get("range", "")
+        Dynamic ranges come from the subnet if one matched, else from the group itself. On a
+        subnet, the router, mask, broadcast, routes and MTU of group:default, the group and the
+        host count only where they belong to that subnet (inventory.off_network): a group
+        written for the server's own LAN must not send a relayed client its router."""
         name = lookup.group_name
-        network = None
+        network, notes = None, []
         if lookup.subnet:
             name = "%s (subnet %s)" % (name, lookup.subnet)
             try:
                 network = ipaddress.IPv4Network(lookup.subnet)
             except ValueError:
                 network = None
-        return build_profile(name, merged, link, host_fields, network=network)
+
+        def local(label, fields, over=NO_FIELDS):
+            why = off_network(fields, network) if network is not None and fields else None
+            if why is None:
+                return fields
+            lost = sorted(k for k in fields if network_bound(k) and k not in over
+                          and k not in ("prefix", "netmask", "broadcast"))  # the subnet's
+            if lost:
+                notes.append("group %s: %s: %s, so its %s %s not sent there" % (
+                    name, label, why, ", ".join(lost), "is" if len(lost) == 1 else "are"))
+            return without_network(fields)
+
+        merged = dict(local("group:default", lookup.default_fields, lookup.subnet_fields))
+        merged.update(lookup.subnet_fields)
+        if lookup.group_name != "default":
+            merged.update(local("group:" + lookup.group_name, lookup.group_fields))
+        owner = lookup.subnet_fields if lookup.subnet else lookup.group_fields
+        merged["range"] = owner.get("range", "")
+        if lookup.host is not None:
+            host_fields = local(lookup.host.key, host_fields)
+        return build_profile(name, merged, link, host_fields, network=network, notes=notes)
 
 
 class LeaseAllocation:

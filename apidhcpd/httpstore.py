@@ -16,6 +16,7 @@ from twisted.web.http_headers import Headers
 from twisted.web.iweb import IBodyProducer
 from zope.interface import implementer
 
+from apidhcpd.bounded import BoundedMap
 from apidhcpd.store import Conflict, Host, IStore, Lease, Lookup, StoreUnavailable
 from apidhcpd.timeouts import race
 
@@ -65,7 +66,9 @@ class HTTPStore:
         self.token = token
         self.pool = HTTPConnectionPool(reactor)
         self.agent = Agent(reactor, pool=self.pool, connectTimeout=timeout)
-        self.answers: Dict[str, Dict] = {}  # mac -> the last answer for it (the offer)
+        # mac -> the last answer for it (the offer), capped (bounded.py): the least recently
+        # answered go first
+        self.answers = BoundedMap(100_000, 16 << 20)
 
     def connect(self):
         pass
@@ -114,7 +117,7 @@ class HTTPStore:
         if code == 404 or not answer or not answer.get("ip"):
             self.answers.pop(mac, None)
             return Lookup(None, "api", {}, {})
-        self.answers[mac] = answer
+        self.answers.put(mac, answer, 200 + len(json.dumps(answer)))
         return lookup_from_answer(mac, answer)
 
     def lease_of(self, mac, now):
