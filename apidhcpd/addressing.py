@@ -1,8 +1,12 @@
 """Where a reply goes: the RFC 2131 section 4.1 destination rules, pure.
 
-Knows BOOTP addressing (relay, ciaddr, broadcast flag, unicast to yiaddr at chaddr) and the
-RFC 8357 relay source port; knows nothing of sockets. protocol.py carries out the decision.
+Knows BOOTP addressing (relay, ciaddr, broadcast flag, unicast to yiaddr at chaddr), which
+giaddr a reply may go to, and when the RFC 8357 relay source port is to be used; knows
+nothing of sockets. protocol.py carries out the decision.
 """
+
+import ipaddress
+import socket
 
 import attr
 
@@ -12,6 +16,31 @@ ZERO = "0.0.0.0"
 BROADCAST = "255.255.255.255"
 SERVER_PORT = 67
 CLIENT_PORT = 68
+# giaddr's first number where no relay can be: 0/8, 127/8, 224/4 (multicast), 240/4 (which
+# holds 255.255.255.255)
+NOT_A_RELAY = frozenset(["0", "127"] + [str(n) for n in range(224, 256)])
+
+
+def is_relay_address(giaddr: str, ours: frozenset) -> bool:
+    """May a reply go to `giaddr` (dotted, as decoded)? Only to a unicast address that is not
+    loopback and not in `ours` (the server's own addresses, its link's network and broadcast
+    addresses): a reply is never broadcast, multicast or sent to ourselves."""
+    return giaddr[:giaddr.index(".")] not in NOT_A_RELAY and giaddr not in ours
+
+
+def on_link(address: str, network: ipaddress.IPv4Network) -> bool:
+    """Is `address` (dotted) on `network`?"""
+    value = int.from_bytes(socket.inet_aton(address), "big")
+    return value & int(network.netmask) == int(network.network_address)
+
+
+def relay_port(giaddr: str, source, trusted, asked: bool) -> int:
+    """The relay's port: its source port (RFC 8357) when it `asked` and the datagram came
+    from giaddr itself (`source` is (ip, port)) or giaddr is `trusted`; else 67, so that a
+    sender cannot aim a reply at another host's port."""
+    if asked and (source[0] == giaddr or giaddr in trusted):
+        return source[1]
+    return SERVER_PORT
 
 
 @attr.s(frozen=True, slots=True)

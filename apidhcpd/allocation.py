@@ -5,10 +5,12 @@ are written in Lua in `lua/offer.lua` and `lua/commit.lua` (Redis runs them atom
 store contract tests hold both to the same behaviour.
 
 Precedence for a dynamic client: its current lease > the address it asks for > the seed's
-`pool` hash > the group's ranges, walked from a per-group cursor (an iterative allocator).
+`pool` hash > the group's ranges, in address order after the last address handed out (an
+iterative allocator; in Redis a free list, so that a full /16 costs what an empty /28 does).
 A reservation (`ip` on a host without `dynamic`) is never handed to another client.
 """
 
+import bisect
 import functools
 import socket
 import struct
@@ -99,18 +101,13 @@ def longest_match(ip: str, networks: Sequence[str]) -> Optional[str]:
     return SubnetIndex(dict.fromkeys(networks)).match(ip) or None
 
 
-def scan_ranges(ranges: Sequence[Range], cursor: int) -> Iterator[Tuple[int, str]]:
-    """Every address of the ranges once, starting at position `cursor`, as (position, ip)."""
-    total = sum(end - start + 1 for start, end in ranges)
-    for step in range(total):
-        position = (cursor + step) % total
-        offset = position
-        for start, end in ranges:
-            size = end - start + 1
-            if offset < size:
-                yield position, int_to_ip(start + offset)
-                break
-            offset -= size
+def scan_after(ranges: Sequence[Range], after: int) -> Iterator[str]:
+    """Every address of the ranges once, in address order from the first one above `after`
+    (the last address handed out, -1 for none) round to the lowest: common.lua's free list."""
+    numbers = sorted({n for start, end in ranges for n in range(start, end + 1)})
+    split = bisect.bisect_right(numbers, after)
+    for value in numbers[split:] + numbers[:split]:
+        yield int_to_ip(value)
 
 
 def available(ip: str, mac: str, now: int, *, reserved: bool, lease_mac: Optional[str],

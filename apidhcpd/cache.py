@@ -4,18 +4,33 @@ Knows which answers are safe to repeat while the store cannot be reached: a rese
 lookup, and a dynamic client's unexpired lease (renewed for its remaining time only, so that
 no client holds an address longer than the store has it recorded). New dynamic allocations
 stop: no answer is better than a wrong one. Knows nothing of Redis or of packets.
+
+Bounded (bounded.py): one answer per MAC, kept only where it can serve in an outage (a
+reserved host, for `answer_ttl`; a client holding a lease, until the lease ends), the least
+recently seen going first when the entry or byte caps are reached; a RELEASE or DECLINE ends
+what was kept of the client's lease. A flood of made-up clients that hold no lease and match
+no reservation leaves nothing here.
 """
 
-from collections import OrderedDict
-
-import attr
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from apidhcpd.store import IAdmin, IStore, Lease, StoreUnavailable
+from apidhcpd.bounded import BoundedMap
+from apidhcpd.store import NO_FIELDS, IAdmin, IStore, Lease, Lookup, StoreUnavailable
 from apidhcpd.timeouts import race
 
 log = Logger()
+
+ENTRY_BYTES = 200  # what an answer costs besides its strings, roughly
+LEASE_BYTES = 100  # and a lease
+MAX_BYTES = 32 << 20  # of answers; leases get half
+ANSWER_TTL = 86400  # how long a reserved host's answer is kept after it was last given
+FIELD_SETS = 4096  # groups, subnets and group:default, the last fields seen of each
+
+
+def fields_size(fields) -> int:
+    """The approximate bytes of a hash: its field names and values."""
+    return sum(len(k) + len(v) for k, v in fields.items())
 
 
 @implementer(IStore, IAdmin)
@@ -23,13 +38,18 @@ class OutageCache:
     """Wraps a store; lookups that fail with StoreUnavailable are answered from the last good
     ones where that is safe. Everything else passes through to the wrapped store."""
 
-    def __init__(self, store, clock, timeout: float = 1.0, size: int = 100_000):
+    def __init__(self, store, clock, timeout: float = 1.0, size: int = 100_000,
+                 max_bytes: int = MAX_BYTES, answer_ttl: int = ANSWER_TTL):
         self._store = store
         self._clock = clock
         self._timeout = timeout  # a store that stops answering counts as unreachable
-        self._size = size
-        self._lookups = OrderedDict()  # host keys -> Lookup, least recently used first
-        self._leases = {}  # mac -> Lease, the last bound one
+        self.answer_ttl = answer_ttl
+        # "mac:<mac>" -> (host keys, Host, group name, subnet, the group's, group:default's
+        # and the subnet's fields (one copy of each, in _fields), reserved or not)
+        self._answers = BoundedMap(size, max_bytes)
+        self._leases = BoundedMap(size, max_bytes // 2)  # mac -> Lease, the last bound one
+        # group name, subnet ("198.51.100.0/24") or "" (group:default) -> its last fields
+        self._fields = BoundedMap(FIELD_SETS, max_bytes // 4)
         self.served = 0  # answers given from the cache during outages
 
     def __getattr__(self, name):
@@ -41,37 +61,109 @@ class OutageCache:
                     self._clock, lambda: StoreUnavailable("no answer within %.1fs"
                                                           % self._timeout))
         return call.addCallbacks(
-            self._remember, self._fallback, callbackArgs=(key,),
+            self._remember, self._fallback, callbackArgs=(key, now, intent),
             errbackArgs=(key, now, intent))
 
-    def _remember(self, found, key):
-        self._lookups[key] = found
-        self._lookups.move_to_end(key)
-        if len(self._lookups) > self._size:
-            self._lookups.popitem(last=False)
-        if found.allocation and found.allocation[0] == "bound":
-            self._leases[found.allocation[1].mac] = found.allocation[1]
+    def release(self, mac, ip, *args, **kwargs):
+        self._forget_lease(mac, ip)
+        return self._store.release(mac, ip, *args, **kwargs)
+
+    def decline(self, mac, ip, *args, **kwargs):
+        self._forget_lease(mac, ip)
+        return self._store.decline(mac, ip, *args, **kwargs)
+
+    def _forget_lease(self, mac, ip):
+        lease = self._leases.get(mac)
+        if lease is not None and lease.ip == ip:
+            self._leases.pop(mac)
+            self._answers.pop("mac:" + mac)
+
+    def _remember(self, found, key, now, intent):
+        host = found.host
+        mac = "mac:" + intent.mac if intent is not None else _mac_key(key)
+        answers = self._answers.entries
+        old = answers.get(mac)
+        if old is not None and host is not None and old[0][1] is host and old[0][7]:
+            value = old[0]  # the inventory cache's own reserved Host and hashes, again
+            if value[4] is found.group_fields and value[5] is found.default_fields \
+                    and value[6] is found.subnet_fields and value[0] == key:
+                old[2] = now + self.answer_ttl
+                answers.move_to_end(mac)  # the least recently seen go first
+                return found
+        return self._keep_answer(found, key, mac, now, intent)
+
+    def _keep_answer(self, found, key, mac, now, intent):
+        allocation, host = found.allocation, found.host
+        lease = None
+        if allocation and allocation[0] == "bound":
+            lease = allocation[1]
+            self._leases.put(lease.mac, lease, LEASE_BYTES + len(lease.relay), lease.expires,
+                             now)
+        reserved = host is not None and bool(host.reserved_ip)
+        if reserved:
+            expires = now + self.answer_ttl
+        else:
+            if lease is None and intent is not None:
+                lease = self._leases.get(intent.mac, now)
+                if lease is None:
+                    return found  # nothing that could be answered in an outage
+                self._leases.touch(intent.mac)  # seen: the least recently seen go first
+            if lease is None:
+                return found
+            expires = lease.expires
+        value = (key, host, found.group_name, found.subnet,
+                 self._shared(found.group_name, found.group_fields),
+                 self._shared("", found.default_fields),
+                 self._shared(found.subnet, found.subnet_fields) if found.subnet else NO_FIELDS,
+                 reserved)
+        size = ENTRY_BYTES + sum(map(len, key)) + (fields_size(host.fields) if host else 0)
+        self._answers.put(mac, value, size, expires, now)
         return found
+
+    def _shared(self, name, fields):
+        """The one copy kept of a group's, group:default's or a subnet's fields, which every
+        answer refers to: a store that reads them afresh for each lookup (no inventory cache)
+        must not leave a copy in each answer."""
+        kept = self._fields.entries.get(name)
+        if kept is not None and (kept[0] is fields or kept[0] == fields):
+            return kept[0]
+        self._fields.put(name, fields, ENTRY_BYTES + fields_size(fields))
+        return fields
 
     def _fallback(self, failure, key, now, intent):
         failure.trap(StoreUnavailable)
-        found = self._lookups.get(key)
-        if found is None:
+        entry = self._answers.get("mac:" + intent.mac if intent is not None else _mac_key(key),
+                                  now)
+        if entry is None or entry[0] != key:
             return failure
-        if found.host and found.host.reserved_ip:
-            return self._serve(attr.evolve(found, allocation=None))
-        lease = self._leases.get(intent.mac) if intent else None
+        _, host, name, subnet, group, default, subnet_fields, _ = entry
+        found = Lookup(host, name, group, default, subnet, subnet_fields)
+        if host and host.reserved_ip:
+            return self._serve(found)
+        lease = self._leases.get(intent.mac, now) if intent else None
         if lease is None or lease.expires <= now:
             return failure  # a new allocation: wait for the store
         if intent.kind == "offer":
-            return self._serve(attr.evolve(found, allocation=("offered", lease.ip)))
+            return self._serve(Lookup(host, name, found.group_fields, found.default_fields,
+                                      subnet, found.subnet_fields,
+                                      allocation=("offered", lease.ip)))
         if intent.address != lease.ip:
             return failure
-        return self._serve(attr.evolve(found, allocation=(
-            "bound", Lease(lease.ip, lease.mac, "bound", lease.expires, lease.relay))))
+        return self._serve(Lookup(host, name, found.group_fields, found.default_fields,
+                                  subnet, found.subnet_fields, allocation=(
+                                      "bound", Lease(lease.ip, lease.mac, "bound",
+                                                     lease.expires, lease.relay))))
 
     def _serve(self, found):
         self.served += 1
         log.info("store unreachable: answering {key} from the cache",
                  key=found.host.key if found.host else "?")
         return found
+
+
+def _mac_key(keys) -> str:
+    """The `mac:` key among a lookup's keys (handlers.host_keys always gives one)."""
+    for key in keys:
+        if key[:4] == "mac:":
+            return key
+    return keys[0] if keys else ""

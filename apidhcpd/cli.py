@@ -193,11 +193,49 @@ def format_hash(key: str, fields: Dict[str, str]) -> List[str]:
     return [key] + ["  %s = %s" % item for item in fields.items()]
 
 
+# The seed's `dhcp-cli show groups|clients|mac`, byte for byte (its Printf formats, trailing
+# blanks included). The seed printed keys in Redis's KEYS order and fields in Go's random map
+# order; here keys are sorted (hosts by address) and fields come in the order Redis keeps them.
+
 def format_groups(groups) -> str:
-    lines = ["DHCP groups:"]
+    out = "DHCP groups:\n\n"
     for key in sorted(groups):
-        lines += [""] + format_hash(key, groups[key])
-    return "\n".join(lines) + "\n"
+        out += "\n".join(format_hash(key, groups[key])) + "\n\n"
+    return out
+
+
+def format_clients(clients) -> str:
+    out = "DHCP Clients:\n\n"
+    for key in sorted(clients):
+        out += "\n".join(format_hash(key, clients[key])) + "\n"
+    return out
+
+
+def seed_time(ts: str) -> str:
+    """`ts` as the seed showed it: Go's strconv.ParseInt (0 when it fails), local time."""
+    value = int(ts) if re.fullmatch(r"[+-]?[0-9]+", ts) and abs(int(ts)) < 2 ** 63 else 0
+    try:
+        return datetime.datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M:%S")
+    except (OverflowError, OSError, ValueError):
+        return datetime.datetime.fromtimestamp(0).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def mac_line(key: str, fields: Dict[str, str]) -> str:
+    line = "  %s  %-16s" % (key, fields.get("ip", ""))
+    line += "* " if fields.get("dynamic") == "1" else "  "
+    ts = fields.get("ts", "")
+    line += "  " + seed_time(ts) if ts else " " * 21
+    if fields.get("description"):
+        line += "  " + fields["description"]
+    if fields.get("group"):
+        line += "  (group:%s)" % fields["group"]
+    return line
+
+
+def format_macs(hosts) -> str:
+    order = sorted(hosts, key=lambda key: (_ip_order(hosts[key].get("ip", "")), key))
+    return "DHCP by Ethernet address:\n\n" + "".join(mac_line(key, hosts[key]) + "\n"
+                                                     for key in order)
 
 
 def host_entry(key: str, fields: Dict[str, str]) -> dict:
@@ -216,23 +254,9 @@ def _ip_order(ip: str):
         return (1, 0)
 
 
-def host_line(entry: dict, width: int) -> str:
-    address = entry["ip"] + ("*" if entry["dynamic"] and entry["ip"] else "")
-    line = "  %s  %-18s  %s  %s" % (entry["key"].ljust(width), address,
-                                    last_seen(entry["ts"]), entry["description"])
-    if entry["group"]:
-        line += "  (%s)" % entry["group"]
-    return line.rstrip()
-
-
 def host_entries(hosts) -> List[dict]:
     entries = [host_entry(key, fields) for key, fields in hosts.items()]
     return sorted(entries, key=lambda e: (_ip_order(e["ip"]), e["key"]))
-
-
-def format_hosts(title: str, entries: List[dict]) -> str:
-    width = max([len(e["key"]) for e in entries] or [0])
-    return "\n".join([title, ""] + [host_line(e, width) for e in entries]) + "\n"
 
 
 def lease_entry(lease) -> dict:
@@ -303,14 +327,14 @@ def show_groups(store, args, out):
 
 @defer.inlineCallbacks
 def show_mac(store, args, out):
-    entries = host_entries((yield store.hashes("mac:")))
-    emit(out, args, entries, format_hosts("DHCP by Ethernet address:", entries))
+    hosts = yield store.hashes("mac:")
+    emit(out, args, host_entries(hosts), format_macs(hosts))
 
 
 @defer.inlineCallbacks
 def show_clients(store, args, out):
-    entries = host_entries((yield store.hashes("client:")))
-    emit(out, args, entries, format_hosts("DHCP by client identifier:", entries))
+    clients = yield store.hashes("client:")
+    emit(out, args, host_entries(clients), format_clients(clients))
 
 
 @defer.inlineCallbacks

@@ -13,12 +13,17 @@ import attr
 
 from apidhcpd import options as opt
 from apidhcpd import relay as relays
-from apidhcpd.inventory import Link, Profile, build_profile
+from apidhcpd.addressing import on_link
+from apidhcpd.bounded import BoundedMap
+from apidhcpd.inventory import (HOST_ONLY, Link, Profile, build_profile, network_bound,
+                                off_network, without_network)
 from apidhcpd.message import Message, reply_for
-from apidhcpd.store import NO_FIELDS, AddressSource, Conflict, Intent, Lookup
+from apidhcpd.store import (NO_FIELDS, AddressSource, Conflict, Intent, Lookup,
+                            StoreUnavailable)
 
 ZERO = "0.0.0.0"
 SUBNET_MASK, LEASE_TIME, SERVER_ID, MESSAGE, RENEWAL_TIME, REBINDING_TIME = 1, 51, 54, 56, 58, 59
+RELAY_AGENT_INFO = 82
 
 # always sent when we have them; everything else only if the client asks (option 55)
 ALWAYS = (SUBNET_MASK,)
@@ -96,7 +101,10 @@ def request_state(request) -> Tuple[str, Optional[str]]:
 
 class CheckRequest:
     """Drop what is not a client's BOOTREQUEST with a message type a server acts on, and what
-    comes through a relay that is not trusted (when a trusted list is set)."""
+    comes through a relay that is not trusted (when a trusted list is set). Option 82 from a
+    client on the link (giaddr 0) is not a relay's word (RFC 3046 2.1): it is removed, neither
+    used nor echoed. (What only the wire can judge, giaddr and the reply's size, protocol.py
+    checks before the chain.)"""
 
     ACTED_ON = (opt.DISCOVER, opt.REQUEST, opt.DECLINE, opt.RELEASE, opt.INFORM)
 
@@ -105,15 +113,37 @@ class CheckRequest:
 
     async def __call__(self, tx):
         request = tx.request
-        if self.trusted is not None and request.giaddr != ZERO \
-                and request.giaddr not in self.trusted:
-            raise Drop("relay %s is not trusted" % request.giaddr, kind="untrusted-relay")
         if request.op != 1:
-            raise Drop("not a BOOTREQUEST (op %d)" % request.op)
+            raise Drop("not a BOOTREQUEST (op %d)" % request.op, kind="invalid-request")
         if request.message_type not in self.ACTED_ON:
-            raise Drop("message type %r is not for a server" % (request.message_type,))
+            raise Drop("message type %r is not for a server" % (request.message_type,),
+                       kind="invalid-request")
         if request.hlen == 0 or request.chaddr[:request.hlen].count(0) == request.hlen:
-            raise Drop("no hardware address")
+            raise Drop("no hardware address", kind="invalid-request")
+        if request.giaddr == ZERO:
+            if RELAY_AGENT_INFO in request.options:
+                del request.options[RELAY_AGENT_INFO]
+        elif self.trusted is not None and request.giaddr not in self.trusted:
+            raise Drop("relay %s is not trusted" % request.giaddr, kind="untrusted-relay")
+
+
+class RelayedNetwork:
+    """A relayed request is served only on a network the inventory describes: a `subnet:`
+    key, the server's own link, or the network of the group that serves it (the seed's one
+    network). Anything else is dropped and counted (docs/redis.md): the client would be given
+    an address and a router of a network it is not on. An offer that the lookup's round trip
+    made meanwhile is given back."""
+
+    def __init__(self, store):
+        self.store = store
+
+    async def __call__(self, tx):
+        if tx.request.giaddr == ZERO or tx.lookup.subnet is not None \
+                or on_link(tx.selector, tx.link.network) or tx.profile.holds(tx.selector):
+            return
+        if tx.lookup.allocation is not None and tx.request.message_type == opt.DISCOVER:
+            await self.store.release_offer(tx.mac)
+        raise Drop("relayed for %s, on no subnet" % tx.selector, kind="no-subnet")
 
 
 class ServerIdentity:
@@ -130,7 +160,8 @@ class ServerIdentity:
         if chosen is None or chosen == self.policy.our_id(tx):
             return
         if request.message_type == opt.REQUEST:
-            await self.store.release_offer(tx.mac)
+            # the other server's offer may be the same shared address: that one stays
+            await self.store.release_offer(tx.mac, keep=request.requested_ip or "")
             raise Drop("client chose server %s" % chosen)
         if request.message_type in (opt.DECLINE, opt.RELEASE):
             raise Drop("meant for server %s" % chosen)
@@ -156,6 +187,7 @@ class ClientLookup:
             return Intent("offer", tx.mac, tx.request.requested_ip or "", self.policy.offer_hold)
         if kind == opt.REQUEST and tx.wanted:
             return Intent("commit", tx.mac, tx.wanted, state=tx.state,
+                          client=tx.request.hostname or "",
                           relay=tx.request.relay_agent_info or b"")
         return None
 
@@ -175,13 +207,14 @@ def host_keys(request, relay: relays.RelayInfo) -> List[str]:
 class GroupOptions:
     """Turn the host's group (over group:default) and the host's own fields into a Profile.
     Parsed profiles are cached by content, so each distinct group is parsed (and its
-    warnings logged) once."""
+    warnings logged) once. Both caches are capped in entries and bytes (bounded.py), the
+    oldest going first; a host's fields that are no options (its address, `ts`) are not part
+    of the content, so dynamic clients share their group's profile."""
 
-    def __init__(self, warn, cache_size: int = 4096):
+    def __init__(self, warn, cache_size: int = 4096, max_bytes: int = 8 << 20):
         self.warn = warn
-        self.cache: Dict[tuple, Profile] = {}
-        self.by_identity: Dict[tuple, tuple] = {}
-        self.cache_size = cache_size
+        self.cache = BoundedMap(cache_size, max_bytes)  # content -> (Profile, its size)
+        self.by_identity = BoundedMap(cache_size, max_bytes)  # ids -> (hashes, Profile)
 
     async def __call__(self, tx):
         lookup = tx.lookup
@@ -190,54 +223,73 @@ class GroupOptions:
         # The inventory cache hands out the same dicts, which nobody changes, until the hash
         # changes in Redis: for those, the content need not be read again.
         identity = (lookup.group_name, lookup.subnet, tx.link) + tuple(map(id, hashes))
-        known = self.by_identity.get(identity)
-        if known is not None and all(map(operator.is_, known[0], hashes)):
-            tx.profile = known[1]
+        known = self.by_identity.entries.get(identity)
+        if known is not None and all(map(operator.is_, known[0][0], hashes)):
+            tx.profile = known[0][1]
             return
-        overrides = tuple(sorted((k, v) for k, v in host_fields.items() if k != "ts"))
+        overrides = tuple(sorted((k, v) for k, v in host_fields.items() if k not in HOST_ONLY))
         key = (lookup.group_name, tuple(sorted(lookup.group_fields.items())),
                tuple(sorted(lookup.default_fields.items())), lookup.subnet,
                tuple(sorted(lookup.subnet_fields.items())), overrides, tx.link)
-        profile = self.cache.get(key)
-        if profile is None:
+        cached = self.cache.get(key)
+        if cached is None:
             profile = self._build(lookup, dict(overrides), tx.link)
             for warning in profile.warnings:
                 self.warn(warning)
-            if len(self.cache) >= self.cache_size:
-                self.cache.clear()
-            self.cache[key] = profile
-        if len(self.by_identity) >= self.cache_size:
-            self.by_identity.clear()
-        self.by_identity[identity] = (hashes, profile)  # holding them keeps their ids theirs
-        tx.profile = profile
+            size = 200 + len(key[0]) + len(key[3] or "") + sum(
+                len(k) + len(v) for part in (key[1], key[2], key[4], overrides)
+                for k, v in part)
+            cached = (profile, size)
+            self.cache.put(key, cached, size)
+        # holding the hashes keeps their ids theirs
+        self.by_identity.put(identity, (hashes, cached[0]), cached[1])
+        tx.profile = cached[0]
 
     @staticmethod
     def _build(lookup, host_fields, link) -> Profile:
         """group:default, under the subnet's fields, under the group's, under the host's.
-        Dynamic ranges come from the subnet if one matched, else from the group itself."""
-        merged = dict(lookup.default_fields)
-        merged.update(lookup.subnet_fields)
-        if lookup.group_name != "default":
-            merged.update(lookup.group_fields)
-        owner = lookup.subnet_fields if lookup.subnet else lookup.group_fields
-        merged["range"] = owner.get("range", "")
+        Dynamic ranges come from the subnet if one matched, else from the group itself. On a
+        subnet, the router, mask, broadcast, routes and MTU of group:default, the group and the
+        host count only where they belong to that subnet (inventory.off_network): a group
+        written for the server's own LAN must not send a relayed client its router."""
         name = lookup.group_name
-        network = None
+        network, notes = None, []
         if lookup.subnet:
             name = "%s (subnet %s)" % (name, lookup.subnet)
             try:
                 network = ipaddress.IPv4Network(lookup.subnet)
             except ValueError:
                 network = None
-        return build_profile(name, merged, link, host_fields, network=network)
+
+        def local(label, fields, over=NO_FIELDS):
+            why = off_network(fields, network) if network is not None and fields else None
+            if why is None:
+                return fields
+            lost = sorted(k for k in fields if network_bound(k) and k not in over
+                          and k not in ("prefix", "netmask", "broadcast"))  # the subnet's
+            if lost:
+                notes.append("group %s: %s: %s, so its %s %s not sent there" % (
+                    name, label, why, ", ".join(lost), "is" if len(lost) == 1 else "are"))
+            return without_network(fields)
+
+        merged = dict(local("group:default", lookup.default_fields, lookup.subnet_fields))
+        merged.update(lookup.subnet_fields)
+        if lookup.group_name != "default":
+            merged.update(local("group:" + lookup.group_name, lookup.group_fields))
+        owner = lookup.subnet_fields if lookup.subnet else lookup.group_fields
+        merged["range"] = owner.get("range", "")
+        if lookup.host is not None:
+            host_fields = local(lookup.host.key, host_fields)
+        return build_profile(name, merged, link, host_fields, network=network, notes=notes)
 
 
 class LeaseAllocation:
     """Decide the client's address per message type and client state (RFC 2131 4.3)."""
 
-    def __init__(self, policy: Policy, store):
+    def __init__(self, policy: Policy, store, warn=lambda message: None):
         self.policy = policy
         self.store = store
+        self.warn = warn
 
     async def __call__(self, tx):
         handler = {opt.DISCOVER: self.discover, opt.REQUEST: self.request,
@@ -257,6 +309,7 @@ class LeaseAllocation:
             if not tx.profile.holds(host.reserved_ip):
                 raise Drop("reserved address %s is not on %s" % (host.reserved_ip,
                                                                  tx.profile.network))
+            await self._check_reservation(tx, host.reserved_ip)
             address = host.reserved_ip
         else:
             done = tx.lookup.allocation
@@ -282,6 +335,7 @@ class LeaseAllocation:
         if host and host.reserved_ip:
             if wanted != host.reserved_ip:
                 raise Nak("the inventory gives %s, not %s" % (host.reserved_ip, wanted))
+            await self._check_reservation(tx, wanted)
             tx.reply_type, tx.address, tx.lease_time = opt.ACK, wanted, tx.profile.lease_time
             return
         lease = await self._commit_dynamic(tx, wanted)
@@ -304,7 +358,8 @@ class LeaseAllocation:
                 return done[1]
             return await self.store.commit(tx.mac, wanted, self._source(tx),
                                            tx.profile.lease_time, tx.now,
-                                           relay=tx.request.relay_agent_info or b"")
+                                           relay=tx.request.relay_agent_info or b"",
+                                           state=tx.state, client=tx.request.hostname or "")
         except Conflict as e:
             if tx.state == "SELECTING" or e.taken or self.policy.authoritative:
                 raise Nak(str(e))
@@ -314,8 +369,25 @@ class LeaseAllocation:
         address = tx.request.requested_ip
         if not address:
             raise Drop("DECLINE without an address")
-        await self.store.decline(tx.mac, address, tx.now, self.policy.decline_probation)
+        if not await self.store.decline(tx.mac, address, tx.now, self.policy.decline_probation):
+            raise Drop("DECLINE of %s, which %s does not hold" % (address, tx.mac),
+                       kind="decline-not-held")
         raise Drop("declined %s: quarantined for %ds" % (address, self.policy.decline_probation))
+
+    async def _check_reservation(self, tx, address):
+        """A reserved address that another client still holds (its lease predates the
+        reservation) is not given twice: drop, and log the conflict. That client loses it
+        at its next renewal, since the address is reserved now. A store that cannot say
+        (an outage) does not keep a reserved host from its address."""
+        try:
+            holder = await self.store.lease_holder(address, tx.now)
+        except StoreUnavailable:
+            return
+        if holder and holder != tx.mac:
+            self.warn("reservation conflict: %s is reserved for %s but leased to %s"
+                      % (address, tx.mac, holder))
+            raise Drop("reserved %s is leased to %s" % (address, holder),
+                       kind="reserved-conflict")
 
     async def release(self, tx):
         released = await self.store.release(tx.mac, tx.request.ciaddr, tx.now)
@@ -375,6 +447,11 @@ def nak_for(tx, policy: Policy, reason: str) -> Message:
     return reply
 
 
-def default_chain(policy: Policy, store, warn):
-    return [CheckRequest(policy), ServerIdentity(policy, store), ClientLookup(store, policy),
-            GroupOptions(warn), LeaseAllocation(policy, store), Finish(policy)]
+def default_chain(policy: Policy, store, warn, clock=None, limits=None):
+    """The steps in order; with a clock and `limits` (ratelimit.Limits), RateLimit comes
+    right after CheckRequest."""
+    from apidhcpd.ratelimit import RateLimit  # it raises this module's Drop
+    limit = [RateLimit(limits, clock)] if clock is not None and limits is not None else []
+    return [CheckRequest(policy), *limit, ServerIdentity(policy, store),
+            ClientLookup(store, policy), GroupOptions(warn), RelayedNetwork(store),
+            LeaseAllocation(policy, store, warn), Finish(policy)]

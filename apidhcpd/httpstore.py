@@ -16,6 +16,7 @@ from twisted.web.http_headers import Headers
 from twisted.web.iweb import IBodyProducer
 from zope.interface import implementer
 
+from apidhcpd.bounded import BoundedMap
 from apidhcpd.store import Conflict, Host, IStore, Lease, Lookup, StoreUnavailable
 from apidhcpd.timeouts import race
 
@@ -65,7 +66,9 @@ class HTTPStore:
         self.token = token
         self.pool = HTTPConnectionPool(reactor)
         self.agent = Agent(reactor, pool=self.pool, connectTimeout=timeout)
-        self.answers: Dict[str, Dict] = {}  # mac -> the last answer for it (the offer)
+        # mac -> the last answer for it (the offer), capped (bounded.py): the least recently
+        # answered go first
+        self.answers = BoundedMap(100_000, 16 << 20)
 
     def connect(self):
         pass
@@ -114,7 +117,7 @@ class HTTPStore:
         if code == 404 or not answer or not answer.get("ip"):
             self.answers.pop(mac, None)
             return Lookup(None, "api", {}, {})
-        self.answers[mac] = answer
+        self.answers.put(mac, answer, 200 + len(json.dumps(answer)))
         return lookup_from_answer(mac, answer)
 
     def lease_of(self, mac, now):
@@ -128,7 +131,7 @@ class HTTPStore:
         return defer.succeed(answer.get("ip") if answer else None)
 
     @defer.inlineCallbacks
-    def commit(self, mac, ip, source, lease_time, now, relay=b""):
+    def commit(self, mac, ip, source, lease_time, now, relay=b"", state="", client=""):
         code, answer = yield self._query({"mac": mac, "op": "request", "ip": ip})
         if code != 200:
             raise Conflict("API refused %s: %s" % (ip, (answer or {}).get("error", code)),
@@ -140,7 +143,7 @@ class HTTPStore:
         result = yield self._query({"mac": mac, "op": "release", "ip": ip})
         return result is None  # 204: released
 
-    def release_offer(self, mac):
+    def release_offer(self, mac, keep=""):
         self.answers.pop(mac, None)
         return defer.succeed(None)
 
@@ -148,6 +151,9 @@ class HTTPStore:
         log.warn("DECLINE of {ip} by {mac}: the API has no decline call; tell its operator",
                  ip=ip, mac=mac)
         return defer.succeed(False)
+
+    def lease_holder(self, ip, now):
+        return defer.succeed(None)  # the API node checks its own reservations
 
     def reclaim(self, now):
         return defer.succeed(0)  # the API node reclaims its own leases

@@ -29,7 +29,8 @@ def _ifreq(name: str) -> bytes:
 
 
 def address_of(name: str) -> ipaddress.IPv4Interface:
-    """The interface's first IPv4 address with its prefix, e.g. 192.0.2.1/24."""
+    """The interface's first IPv4 address with its prefix, e.g. 192.0.2.1/24; InterfaceError
+    (one line, naming the interface) if it has none or does not exist."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         try:
             addr = fcntl.ioctl(sock.fileno(), SIOCGIFADDR, _ifreq(name))[20:24]
@@ -47,7 +48,7 @@ RECEIVE_BUFFER = 4 << 20  # ~10,000 requests: a burst, or a pause of the process
 def bind_to_device(sock: socket.socket, name: str) -> None:
     """Receive and send only on this interface (SO_BINDTODEVICE), broadcasts allowed, with a
     receive buffer large enough to queue a burst rather than drop it (the default, ~200 kB,
-    holds a few hundred requests)."""
+    holds a few hundred requests). Without CAP_NET_ADMIN the buffer stops at rmem_max."""
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, name.encode())
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
     try:
@@ -71,12 +72,15 @@ SO_ATTACH_REUSEPORT_CBPF = 51
 GIADDR, CHADDR_TAIL = 24, 30  # offsets in the DHCP message: giaddr, chaddr's last 4 bytes
 
 
-def reuseport_socket(name: str, port: int) -> socket.socket:
-    """A non-blocking UDP socket on 0.0.0.0:port bound to the interface, in an SO_REUSEPORT
-    group that several worker processes share."""
+def dhcp_socket(name: str, port: int, reuseport: bool = False) -> socket.socket:
+    """A non-blocking UDP socket on 0.0.0.0:port bound to the interface. The device is set
+    before the bind, so sockets on other interfaces may hold the same port (several
+    interfaces, or processes, on one host); `reuseport` joins an SO_REUSEPORT group that
+    several worker processes share."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if reuseport:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         bind_to_device(sock, name)
         sock.bind(("0.0.0.0", port))
         sock.setblocking(False)

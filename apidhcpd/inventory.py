@@ -2,14 +2,16 @@
 
 Knows the seed's field names (`gateway`, `dns`, `domain`, `ntp`, `prefix`, `netmask`,
 `broadcast`, `lease-time`, `hostname`), ours (`range`, `routes`, `search`, `mtu`, `option-<name>`),
-and how to read them leniently: bad values are skipped with a warning, never a crash.
+and how to read them leniently: bad values are skipped with a warning, never a crash. Knows
+which fields belong to one network (router, mask, broadcast, routes, MTU) and whether a hash's
+values of them belong to a given subnet (off_network).
 Knows nothing of storage or packets; option encodings come from `options.py`.
 """
 
 import ipaddress
 import re
 import socket
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import attr
 
@@ -24,10 +26,18 @@ _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h":
 NOT_OPTIONS = frozenset({"ip", "description", "group", "ts", "dynamic", "range", "prefix",
                          "netmask", "broadcast", "lease-time", "gateway", "domain", "routes"})
 
+# a host's fields that say nothing about the options it is sent
+HOST_ONLY = frozenset({"ip", "description", "group", "ts", "dynamic", "range"})
+
 # simple seed-style fields: name -> option code, value written as the option's text form
 SIMPLE_FIELDS = {"dns": 6, "ntp": 42, "hostname": 12, "search": 119, "mtu": 26,
                  "time-offset": 2, "tftp-server": 66, "bootfile": 67, "wpad": 252,
                  "root-path": 17, "netbios-servers": 44}
+
+# what describes one network, and is wrong on any other: mask (1), router (3), MTU (26),
+# broadcast address (28), static routes (33, 121, 249); the fields that give them
+NETWORK_OPTIONS = frozenset({1, 3, 26, 28, 33, 121, 249})
+NETWORK_FIELDS = frozenset({"gateway", "prefix", "netmask", "broadcast", "routes", "mtu"})
 
 
 def parse_duration(text: str) -> int:
@@ -127,14 +137,16 @@ class Profile:
 
 def build_profile(name: str, fields: Dict[str, str], link: Link,
                   host_fields: Optional[Dict[str, str]] = None,
-                  network: Optional[ipaddress.IPv4Network] = None) -> Profile:
+                  network: Optional[ipaddress.IPv4Network] = None,
+                  notes: Sequence[str] = ()) -> Profile:
     """Read a group's fields (already merged over group:default and the subnet's) and a
-    host's overrides. `network` is the request's subnet when a `subnet:` key placed it."""
-    errors, notes = [], []
+    host's overrides. `network` is the request's subnet when a `subnet:` key placed it: the
+    mask and broadcast address sent are then always its own. `notes`: the caller's, kept."""
+    errors, notes = [], list(notes)
+    fixed = network is not None
     values = dict(fields)
     if host_fields:
-        values.update({k: v for k, v in host_fields.items()
-                       if k not in ("ip", "description", "group", "ts", "dynamic", "range")})
+        values.update({k: v for k, v in host_fields.items() if k not in HOST_ONLY})
 
     def warn(message):
         errors.append("group %s: %s" % (name, message))
@@ -187,6 +199,10 @@ def build_profile(name: str, fields: Dict[str, str], link: Link,
         if option is None:
             warn("unknown field %r ignored" % field)
             continue
+        if fixed and option.code in (1, 28):
+            note("%s ignored: the subnet %s gives the %s" % (
+                field, network, "mask" if option.code == 1 else "broadcast address"))
+            continue
         try:
             put(option.code, parse_option_text(option, text))
         except (ValueError, options.OptionError) as e:
@@ -199,6 +215,68 @@ def build_profile(name: str, fields: Dict[str, str], link: Link,
         except ValueError as e:
             warn("range: %s" % e)
     return Profile(lease_time, network, encoded, ranges, tuple(errors), tuple(notes))
+
+
+def network_bound(field: str) -> bool:
+    """Does this field give a value that belongs to one network (NETWORK_OPTIONS)?"""
+    if field in NETWORK_FIELDS:
+        return True
+    if not field.startswith("option-"):
+        return False
+    option = _option_for_field(field)
+    return option is not None and option.code in NETWORK_OPTIONS
+
+
+def without_network(fields: Dict[str, str]) -> Dict[str, str]:
+    """The hash without its network-bound fields."""
+    return {k: v for k, v in fields.items() if not network_bound(k)}
+
+
+def off_network(fields: Dict[str, str], network: ipaddress.IPv4Network) -> Optional[str]:
+    """Why the network-bound fields of a hash (a group's, group:default's, a host's) do not
+    belong on `network`, or None when they do (or it has none). They belong when every router
+    it names (`gateway`, option 3, the routers of its static routes; 0.0.0.0, on-link, is
+    fine) lies in `network`, and every mask it gives (`prefix`, `netmask`, option 1, the
+    seed's netmask in `broadcast`) is the network's. A value that does not parse does not."""
+    routers: List[Tuple[str, str]] = []  # (field, text of one address)
+    masks: List[Tuple[str, str]] = []
+    for field, text in fields.items():
+        if not text or not network_bound(field):
+            continue
+        text = str(text).strip()
+        code = 3 if field == "gateway" else 121 if field == "routes" else \
+            None if field in NETWORK_FIELDS else _option_for_field(field).code
+        try:
+            if code == 3:
+                routers += [(field, a) for a in _split(text)]
+            elif code in (121, 249):
+                routers += [(field, r) for _, r in parse_routes(text) if r != "0.0.0.0"]
+            elif code == 33:
+                raw = bytes.fromhex(text.replace(":", "").replace("0x", ""))
+                if len(raw) % 8:
+                    return "%s %r is not a list of address pairs" % (field, text)
+                routers += [(field, socket.inet_ntoa(raw[i + 4:i + 8]))
+                            for i in range(0, len(raw), 8)]
+        except ValueError:
+            return "%s %r does not parse" % (field, text)
+        if field in ("prefix", "netmask") or code == 1:
+            masks.append((field, text.lstrip("/")))
+        elif field == "broadcast" and _is_netmask(text):
+            masks.append((field, text))  # the seed's netmask in `broadcast`
+    for field, text in routers:
+        try:
+            if ipaddress.IPv4Address(text) not in network:
+                return "%s %s is not on %s" % (field, text, network)
+        except ValueError:
+            return "%s %r is not an address" % (field, text)
+    for field, text in masks:
+        try:
+            length = ipaddress.IPv4Network("0.0.0.0/" + text).prefixlen
+        except ValueError:
+            return "%s %r is not a mask" % (field, text)
+        if length != network.prefixlen:
+            return "%s %s is not the mask of %s" % (field, text, network)
+    return None
 
 
 def _option_for_field(field: str) -> Optional[options.Option]:

@@ -8,6 +8,11 @@ bound for writes that bypass put.lua, such as the seed's `redis-cli hset`). Allo
 cached: a client without a reservation still gets its offer or lease from the store, in one
 call (allocate()), and a known host's `ts` is written in batches. Knows nothing of Redis or
 of packets.
+
+Bounded (bounded.py): the answers it keeps, absent hosts included, are capped in entries and
+in bytes (their keys' and fields' lengths), the least recently used going first, so a flood
+of made-up clients costs real clients at most a store lookup each, never a wrong answer; the
+index of keys holds only what those answers hold, and the `ts` batch at most `size` keys.
 """
 
 import attr
@@ -16,12 +21,15 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from apidhcpd.allocation import SubnetIndex
-from apidhcpd.store import (NO_FIELDS, IAdmin, IStore, Lookup, group_of, lease_time_of,
-                            source_of)
+from apidhcpd.bounded import BoundedMap
+from apidhcpd.store import (NO_FIELDS, IAdmin, IStore, Lookup, group_of, lease_record,
+                            lease_time_of, server_written, source_of)
 
 log = Logger()
 
-LEASE_RECORD_FIELDS = frozenset(("ip", "dynamic", "ts"))  # what commit writes on mac:<mac>
+ENTRY_BYTES = 100  # what an answer costs besides its strings, roughly
+KEY_BYTES = 100  # and each of its keys in the index (a set)
+MAX_BYTES = 32 << 20
 
 
 @implementer(IStore, IAdmin)
@@ -30,12 +38,14 @@ class InventoryCache:
     from memory, the rest pass through and are remembered."""
 
     def __init__(self, store, clock, ttl: float = 60.0, size: int = 100_000,
-                 touch_interval: float = 1.0):
+                 touch_interval: float = 1.0, max_bytes: int = MAX_BYTES):
         self._store = store
         self._clock = clock
         self.ttl = ttl
         self._size = size
-        self._hosts = {}  # tuple of host keys -> (Host or None, when it was read)
+        # tuple of host keys -> Host or None, until read + ttl
+        self._hosts = BoundedMap(size, max_bytes, on_evict=self._unindex)
+        self._host_entries = self._hosts.entries  # read directly on the packet path
         self._by_key = {}  # host key -> the tuples above that hold it
         self._groups = None  # "group:<name>" -> fields, None until loaded
         self._subnets = SubnetIndex({})
@@ -91,7 +101,8 @@ class InventoryCache:
             return
         self._host_epoch += 1
         for keys in self._by_key.pop(key, ()):
-            self._hosts.pop(keys, None)
+            self._hosts.pop(keys)
+            self._unindex(keys)
 
     def _load_index(self):
         if self._loading is not None:
@@ -130,12 +141,14 @@ class InventoryCache:
             return self._miss(keys, now, selector, intent, None)
         subnet = self._subnets.match(selector)
         keys = tuple(keys)
-        entry = self._hosts.get(keys)
-        if entry is None or self._clock.seconds() - entry[1] >= self.ttl:
+        entries = self._host_entries
+        entry = entries.get(keys)
+        if entry is None or entry[2] <= self._clock.seconds():
             return self._miss(keys, now, selector, intent, subnet)
+        entries.move_to_end(keys)  # least recently used goes first
         self.cache_stats["hits"] += 1
         host = entry[0]
-        if host is not None:
+        if host is not None and (len(self._seen) < self._size or host.key in self._seen):
             self._seen[host.key] = now
         subnet_fields = self._subnets.fields.get(subnet, NO_FIELDS) if subnet else NO_FIELDS
         groups = self._groups
@@ -169,17 +182,26 @@ class InventoryCache:
         if epoch != self._host_epoch or not self.watching:
             return found  # a host changed while this was read: it may predate the change
         host = found.host
-        if host is not None and host.dynamic:
-            if set(host.fields) - LEASE_RECORD_FIELDS:
+        if host is not None and lease_record(host.fields):
+            if not server_written(host.fields):
                 return found  # a lease record an operator added to: read it every time
             host = None  # a lease record answers like no host at all
-        if len(self._hosts) >= self._size:
-            self._hosts.clear()
-            self._by_key.clear()
-        self._hosts[keys] = (host, read_at)
-        for key in keys:
-            self._by_key.setdefault(key, set()).add(keys)
+        size = ENTRY_BYTES + sum(map(len, keys)) + KEY_BYTES * len(keys)
+        if host is not None:
+            size += sum(len(k) + len(v) for k, v in host.fields.items())
+        if self._hosts.put(keys, host, size, read_at + self.ttl, self._clock.seconds()):
+            for key in keys:
+                self._by_key.setdefault(key, set()).add(keys)
         return found
+
+    def _unindex(self, keys, host=None):
+        """An answer is gone: its keys no longer lead to it."""
+        for key in keys:
+            holders = self._by_key.get(key)
+            if holders is not None:
+                holders.discard(keys)
+                if not holders:
+                    del self._by_key[key]
 
     def _touch(self):
         if not self._seen:

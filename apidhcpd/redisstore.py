@@ -7,6 +7,7 @@ in Lua scripts (apidhcpd/lua/), so servers sharing one Redis never hand out an a
 
 import hashlib
 import os
+import uuid
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import attr
@@ -33,8 +34,10 @@ def _script(name: str) -> str:
 
 SCRIPTS = {name: _script(name) for name in (
     "lookup", "lease", "offer", "commit", "release", "release_offer", "decline", "reclaim",
-    "put", "end_lease", "leases", "discover", "request", "touch", "bind")}
+    "put", "end_lease", "leases", "discover", "request", "touch", "bind", "reserve_batch",
+    "reserve_prune", "reserve_done")}
 SHAS = {name: hashlib.sha1(text.encode()).hexdigest() for name, text in SCRIPTS.items()}
+REBUILD_LOCK = "reserved:rebuild"  # held by the one server rebuilding the `reserved` index
 FLUSH_AFTER = 0.001  # seconds the packet path's commands wait to share one write
 CHANGES = "apidhcpd:inventory"  # put.lua publishes every key it writes here
 
@@ -273,14 +276,14 @@ class RedisStore:
     def connected(self) -> bool:
         return self.factory is not None and self.factory.size > 0
 
-    def _call(self, method: str, *args, deadline: bool = True):
+    def _call(self, method: str, *args, deadline: bool = True, **kwargs):
         """Run one command; StoreUnavailable when Redis is away, the connection breaks, or
         (with `deadline`) it does not answer in time. Calls on the packet path pass
         deadline=False: DHCPServer already races the whole transaction against one."""
         if not self.connected:
             return defer.fail(StoreUnavailable("no connection to Redis at %s"
                                                % self._where()))
-        call = getattr(self.redis, method)(*args).addErrback(self._unavailable)
+        call = getattr(self.redis, method)(*args, **kwargs).addErrback(self._unavailable)
         if not deadline:
             return call
         return race(call, self.timeout, self.reactor, lambda: StoreUnavailable(
@@ -354,7 +357,8 @@ class RedisStore:
         if intent.kind == "offer":
             args = [now, selector, intent.mac, intent.hold, intent.address]
             return self._eval("discover", keys, args).addCallback(_lookup, now, _offered)
-        args = [now, selector, intent.mac, intent.address, intent.state, intent.relay.hex()]
+        args = [now, selector, intent.mac, intent.address, intent.state, intent.relay.hex(),
+                intent.client]
         return self._eval("request", keys, args).addCallback(
             _lookup, now, lambda result: _committed(result, intent))
 
@@ -362,7 +366,8 @@ class RedisStore:
         if intent.kind == "offer":
             return self._eval("offer", (), [intent.mac, now, intent.hold, intent.address]
                               + _source_args(source)).addCallback(_offered)
-        args = [intent.mac, intent.address, now, lease_time, intent.relay.hex(), intent.state]
+        args = [intent.mac, intent.address, now, lease_time, intent.relay.hex(), intent.state,
+                intent.client]
         return self._eval("bind", (), args + _source_args(source)).addCallback(
             _committed, intent)
 
@@ -373,7 +378,7 @@ class RedisStore:
     def offer(self, mac, source, requested, now, hold):
         return self._eval("offer", (), [mac, now, hold, requested or ""] + _source_args(source))
 
-    def commit(self, mac, ip, source, lease_time, now, relay=b""):
+    def commit(self, mac, ip, source, lease_time, now, relay=b"", state="", client=""):
         def conflict(failure):
             failure.trap(txredisapi.ResponseError)
             message = str(failure.value)
@@ -381,18 +386,25 @@ class RedisStore:
                 return failure
             raise Conflict(message[9:], taken=message.endswith("is taken"))
 
-        return self._eval("commit", (), [mac, ip, now, lease_time, relay.hex()]
+        return self._eval("commit", (), [mac, ip, now, lease_time, relay.hex(), state, client]
                           + _source_args(source)).addCallbacks(
             lambda bound: Lease(bound[0], mac, "bound", int(bound[1]), relay.hex()), conflict)
 
     def release(self, mac, ip, now):
         return self._eval("release", (), [mac, ip]).addCallback(bool)
 
-    def release_offer(self, mac):
-        return self._eval("release_offer", (), [mac])
+    def release_offer(self, mac, keep=""):
+        return self._eval("release_offer", (), [mac, keep])
 
     def decline(self, mac, ip, now, probation):
-        return self._eval("decline", (), [mac, ip, now, probation])
+        return self._eval("decline", (), [mac, ip, now, probation]).addCallback(bool)
+
+    def lease_holder(self, ip, now):
+        def holder(found):
+            mac, expires = found
+            return mac if mac and int(expires or 0) > now else None
+        return self._call("hmget", "lease:" + ip, ["mac", "expires"], deadline=False).addCallback(
+            holder)
 
     @defer.inlineCallbacks
     def reclaim(self, now, limit=1000):
@@ -405,32 +417,32 @@ class RedisStore:
 
     @defer.inlineCallbacks
     def refresh_reserved(self):
-        """SCAN the host hashes and replace the `reserved` set with their fixed addresses."""
-        reserved = set()
-        for pattern in ("mac:*", "client:*"):
+        """Rebuild the `reserved` index from the host hashes, in steps that each block Redis
+        for a page of keys: add what the pages show (reserve_batch.lua), then drop what no
+        host reserves any more unless it was reserved anew meanwhile (reserve_prune.lua).
+        One run at a time across all servers (a lock key); writes during the run are kept.
+        The number of reserved addresses, or None if another server's run holds the lock."""
+        token = uuid.uuid4().hex
+        if not (yield self._call("set", REBUILD_LOCK, token, expire=3600, only_if_not_exists=True)):
+            return None
+        run = "%s:%s" % (REBUILD_LOCK, token)
+        started = int((yield self._call("get", "reserved:version")) or 0)
+        for prefix in HOST_PREFIXES:
             cursor = "0"
             while True:
-                cursor, keys = yield self._call("scan", cursor, pattern, 500)
-                values = yield defer.gatherResults(
-                    [self._call("hmget", key, ["ip", "dynamic"]) for key in keys],
-                    consumeErrors=True)
-                reserved.update(ip for ip, dynamic in values if ip and not dynamic)
+                cursor, keys = yield self._call("scan", cursor, prefix + "*", 500)
+                if keys:
+                    yield self._eval("reserve_batch", keys, [run], deadline=True)
                 if str(cursor) == "0":
                     break
-        yield self._replace_set("reserved", reserved)
-        return len(reserved)
-
-    @defer.inlineCallbacks
-    def _replace_set(self, key, members):
-        staging = key + ":staging"
-        yield self._call("delete", staging)
-        members = sorted(members)
-        for start in range(0, len(members), 500):
-            yield self._call("sadd", staging, members[start:start + 500])
-        if members:
-            yield self._call("rename", staging, key)
-        else:
-            yield self._call("delete", key)
+        cursor = "0"
+        while True:
+            cursor, members = yield self._call("sscan", "reserved", cursor, count=500)
+            if members:
+                yield self._eval("reserve_prune", (), [run, started, *members], deadline=True)
+            if str(cursor) == "0":
+                break
+        return int((yield self._eval("reserve_done", (), [run, started, token], deadline=True)))
 
     def ping(self):
         return self._call("ping")

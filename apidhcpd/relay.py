@@ -2,7 +2,9 @@
 
 Knows option 82's sub-options (RFC 3046 circuit-id and remote-id, RFC 3527 link selection,
 RFC 5107 server identifier override, RFC 8357 relay source port) and option 118 (RFC 3011),
-and the order in which they place a request on a subnet. Pure: no I/O.
+and the order in which they place a request on a subnet. Both are a relay's word: in a request
+that came through no relay (giaddr 0) a client wrote them, and they count for nothing
+(RFC 3046 2.1). Pure: no I/O.
 """
 
 import socket
@@ -26,18 +28,19 @@ class RelayInfo:
     source_port: bool = attr.ib(default=False)  # RFC 8357: answer to the relay's UDP port
 
 
-_NONE = RelayInfo()
+NONE = RelayInfo()
 
 
 def relay_info(request) -> RelayInfo:
-    """The sub-options of option 82 that the server acts on (an unreadable 82 gives none)."""
+    """The sub-options of option 82 that the server acts on: none in a request that came
+    through no relay, nor from an unreadable 82."""
     raw = request.relay_agent_info
-    if raw is None:
-        return _NONE
+    if raw is None or request.giaddr == ZERO:
+        return NONE
     try:
         subs = dict(opt.RelayAgentInfo.decode(raw))
     except opt.OptionError:
-        return _NONE
+        return NONE
     return RelayInfo(circuit_id=subs.get(CIRCUIT_ID), remote_id=subs.get(REMOTE_ID),
                      link_selection=_address(subs.get(LINK_SELECTION)),
                      server_id_override=_address(subs.get(SERVER_ID_OVERRIDE)),
@@ -50,14 +53,12 @@ def _address(raw: Optional[bytes]) -> Optional[str]:
 
 def selector(request, info: RelayInfo, link_address: str) -> str:
     """The address that names the client's subnet: RFC 3527 link selection, then option 118
-    (RFC 3011), then giaddr, then ciaddr (a renewing client), then the receiving interface."""
+    (RFC 3011; from a relay only), then giaddr, then ciaddr (a renewing client), then the
+    receiving interface."""
     if info.link_selection:
         return info.link_selection
-    chosen = request.get(SUBNET_SELECTION)
-    if chosen:
-        return chosen
     if request.giaddr != ZERO:
-        return request.giaddr
+        return request.get(SUBNET_SELECTION) or request.giaddr
     if request.ciaddr != ZERO:
         return request.ciaddr
     return link_address

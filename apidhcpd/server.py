@@ -1,7 +1,9 @@
 """One transaction per request: run the handler chain under a deadline and log the outcome.
 
 Knows the chain's outcomes (reply, Drop, Nak, store trouble, timeout) and turns each into a reply
-or a logged drop; one structured log line per exchange. Knows nothing of sockets or addressing.
+or a logged drop; one structured log line per exchange, except that drops of one kind (a flood
+of hostile packets) are logged a few times per period and then counted. Knows nothing of
+sockets or addressing.
 """
 
 from typing import Callable, Optional
@@ -10,6 +12,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from apidhcpd import options as opt
+from apidhcpd import ratelimit
 from apidhcpd.handlers import Drop, Nak, Policy, Transaction, default_chain, nak_for
 from apidhcpd.inventory import Link
 from apidhcpd.message import Message
@@ -36,22 +39,26 @@ class Counters(dict):
 
 
 class DHCPServer:
-    """Answers decoded requests: `handle(request, link)` fires with the reply Message or None."""
+    """Answers decoded requests: `handle(request, link)` fires with the reply Message or None.
+    `counters` may be shared by the servers of several interfaces (one process, one count)."""
 
     def __init__(self, store, policy: Policy, clock, *, deadline: float = 2.0,
                  chain=None, now: Optional[Callable[[], float]] = None,
-                 log_exchanges: bool = True, max_pending: int = MAX_PENDING):
+                 log_exchanges: bool = True, max_pending: int = MAX_PENDING,
+                 limits: ratelimit.Limits = ratelimit.DEFAULTS,
+                 counters: Optional[Counters] = None):
         self.store = store
         self.policy = policy
         self.clock = clock
         self.deadline = deadline
         self.chain = chain if chain is not None else default_chain(
-            policy, store, lambda message: self._warn(message))
+            policy, store, lambda message: self._warn(message), clock, limits)
         self.now = now or clock.seconds
-        self.counters = Counters()
+        self.counters = counters if counters is not None else Counters()
         self.log_exchanges = log_exchanges
         self.max_pending = max_pending
         self.pending = 0
+        self.drop_log = ratelimit.LogLimiter(clock)  # kinds of drop: the protocol's too
 
     def _warn(self, message):
         log.warn("inventory: {message}", message=message)
@@ -104,9 +111,10 @@ class DHCPServer:
             self._record(tx, "nak", reason, tx.request.requested_ip or tx.request.ciaddr)
             return nak_for(tx, self.policy, reason)
         if failure.check(Drop):
-            if failure.value.kind:
-                self.counters.add(("dropped", failure.value.kind))
-            self._record(tx, "drop", str(failure.value))
+            kind = failure.value.kind
+            if kind:
+                self.counters.add(("dropped", kind))
+            self._record(tx, "drop", str(failure.value), kind=kind)
         elif failure.check(StoreUnavailable, DeadlineExceeded):
             self._record(tx, "drop", "store: %s" % failure.value)
         else:
@@ -114,11 +122,26 @@ class DHCPServer:
             self._record(tx, "drop", "internal error")
         return None
 
-    def _record(self, tx, outcome, reason="", ip=None):
-        kind = opt.MESSAGE_TYPE_NAMES.get(tx.request.message_type, "?")
-        self.counters.add((kind, outcome))
-        if self.log_exchanges:
-            log.info("{type} from {mac} xid={xid:08x} -> {outcome} {ip} {reason}",
-                     type=kind, mac=tx.mac, xid=tx.request.xid, outcome=outcome,
-                     ip=ip or "", reason=reason)
+    def _record(self, tx, outcome, reason="", ip=None, kind=""):
+        """Count the exchange and log it; a drop of a `kind` is logged only as drop_log
+        allows, with the count of those it left out."""
+        name = opt.MESSAGE_TYPE_NAMES.get(tx.request.message_type, "?")
+        self.counters.add((name, outcome))
+        if not self.log_exchanges:
+            return
+        if kind:
+            left_out = self.drop_log.allow(kind)
+            if left_out is None:
+                return
+            if left_out:
+                log_left_out(self.drop_log, kind, left_out)
+        log.info("{type} from {mac} xid={xid:08x} -> {outcome} {ip} {reason}",
+                 type=name, mac=tx.mac, xid=tx.request.xid, outcome=outcome,
+                 ip=ip or "", reason=reason)
+
+
+def log_left_out(limiter: ratelimit.LogLimiter, kind: str, count: int) -> None:
+    log.info("{suppressed} similar lines ({kind}) left out since the last one (at most {lines} "
+             "per {period:.0f}s)", suppressed=count, kind=kind, lines=limiter.lines,
+             period=limiter.period)
 

@@ -85,6 +85,7 @@ class Intent:
     hold: int = attr.ib(default=0)
     state: str = attr.ib(default="")
     relay: bytes = attr.ib(default=b"")
+    client: str = attr.ib(default="")  # the client's host name (option 12), the seed's id
 
 
 @attr.s(frozen=True, slots=True)
@@ -154,7 +155,22 @@ def _lease_seconds(text: str) -> int:
     return seconds if 1 <= seconds <= 4294967294 else 86400
 
 
-EXHAUSTED_FOR = 5  # seconds a pool whose whole range was searched in vain counts as full
+RECHECK_AFTER = 5  # seconds a pool found full is believed full (common.lua's RECHECK_AFTER)
+RECORD_GRACE = 86400  # seconds a dynamic client's mac: record outlives its lease (common.lua)
+
+
+def server_written(fields: Dict[str, str]) -> bool:
+    """Does a mac: hash hold only what the server writes for a dynamic client (common.lua's
+    pure_record): `ip`, `dynamic`, `ts` and the seed's `description` dynamic:<client>?"""
+    return all(name in ("ip", "dynamic", "ts") or
+               (name == "description" and value.startswith("dynamic:"))
+               for name, value in fields.items())
+
+
+def lease_record(fields: Dict[str, str]) -> bool:
+    """A hash that stands for no host of its own (common.lua's lease_record): a dynamic
+    client's lease record, or one left with nothing an operator wrote and no address."""
+    return "dynamic" in fields or (server_written(fields) and "ip" not in fields)
 
 
 class Conflict(Exception):
@@ -186,9 +202,16 @@ class IStore(Interface):
         Order: this MAC's current lease, the requested address, the seed pool, the ranges."""
 
     def commit(mac: str, ip: str, source: AddressSource, lease_time: int, now: int,
-               relay: bytes = b""):
+               relay: bytes = b"", state: str = "", client: str = ""):
         """Bind `ip` to `mac` until now+lease_time, keeping the relay's option 82 with it;
-        return the Lease or fail with Conflict."""
+        return the Lease or fail with Conflict. A client's REQUEST names its `state`
+        (SELECTING, INIT-REBOOT, RENEWING): then the store must have a record of `mac` for
+        `ip` (its offer or lease, or the seed's pool hash naming it), RFC 2131 4.3.2.
+        `mac:<mac>` gets `ip`, `dynamic`, `ts` and, if it has none, the seed's `description`
+        dynamic:<client> (the client's host name)."""
+
+    def lease_holder(ip: str, now: int):
+        """The MAC of the unexpired lease (offered or bound) on `ip`, or None."""
 
     def allocate(intent: Intent, source: AddressSource, lease_time: int, now: int):
         """What lookup() with `intent` does after the lookup, for a caller that knows the host:
@@ -197,11 +220,14 @@ class IStore(Interface):
     def release(mac: str, ip: str, now: int):
         """End the lease of `ip` if `mac` holds it; True if something was released."""
 
-    def release_offer(mac: str):
-        """Drop an unconfirmed offer made to `mac` (it chose another server)."""
+    def release_offer(mac: str, keep: str = ""):
+        """Drop an unconfirmed offer made to `mac` (it chose another server), unless it is of
+        `keep`, the address the client asks that server for (servers sharing a store may
+        have offered the same one)."""
 
     def decline(mac: str, ip: str, now: int, probation: int):
-        """Quarantine `ip` until now+probation; the client loses it."""
+        """Quarantine `ip` until now+probation if `mac` holds its lease (the client loses it);
+        True, or False when `mac` holds no lease on `ip` and nothing changed."""
 
     def reclaim(now: int):
         """End every lease that expired; the number reclaimed."""
@@ -301,10 +327,10 @@ class MemoryStore:
         self.data: Dict[str, Dict[str, str]] = {}
         self.lease_records: Dict[str, Lease] = {}
         self.offers: Dict[str, str] = {}
-        self.cursors: Dict[str, int] = {}
+        self.cursors: Dict[str, int] = {}  # pool -> the last address (number) handed out
         self.reserved = set()
         self._watchers = []  # watch(): told of every key put() writes
-        self.exhausted: Dict[str, int] = {}  # pool -> until when its range counts as full
+        self.dry: Dict[str, int] = {}  # pool -> until when its ranges are believed full
 
     # helpers for tests and the CLI-free examples
 
@@ -317,9 +343,9 @@ class MemoryStore:
     def lookup(self, keys, now, selector, intent=None, subnet=None):
         host = fallback = None
         for key in keys:
-            if key in self.data:
+            if self.data.get(key):
                 found = Host(key, self.data[key])
-                if not found.dynamic:
+                if not lease_record(found.fields):
                     host = found
                     break
                 fallback = fallback or found
@@ -384,15 +410,14 @@ class MemoryStore:
             pool = self.data.get("pool", {})
             choice = next((ip for ip, owner in pool.items()
                            if owner in ("", mac) and self._available(ip, mac, now)), None)
-        if choice is None and source.ranges and self.exhausted.get(source.name, 0) <= now:
-            cursor = self.cursors.get(source.name, 0)
-            for index, ip in allocation.scan_ranges(source.ranges, cursor):
-                if self._available(ip, mac, now):
-                    choice = ip
-                    self.cursors[source.name] = index + 1
-                    break
+        if choice is None and source.ranges and self.dry.get(source.name, 0) <= now:
+            cursor = self.cursors.get(source.name, -1)
+            choice = next((ip for ip in allocation.scan_after(source.ranges, cursor)
+                           if self._available(ip, mac, now)), None)
+            if choice is None:
+                self.dry[source.name] = now + RECHECK_AFTER
             else:
-                self.exhausted[source.name] = now + EXHAUSTED_FOR
+                self.cursors[source.name] = allocation.ip_to_int(choice)
         if choice is None:
             return defer.succeed(None)
         lease = self.lease_records.get(choice)
@@ -402,11 +427,15 @@ class MemoryStore:
         self.offers[mac] = choice
         return defer.succeed(choice)
 
-    def commit(self, mac, ip, source, lease_time, now, relay=b""):
+    def commit(self, mac, ip, source, lease_time, now, relay=b"", state="", client=""):
         if not self._in_source(ip, source):
             return defer.fail(Conflict("%s is not in the pool of %s" % (ip, source.name), False))
         if not self._available(ip, mac, now):
             return defer.fail(Conflict("%s is taken" % ip, True))
+        known = self.lease_records.get(ip)
+        if state and not ((known and known.mac == mac)
+                          or self.data.get("pool", {}).get(ip) == mac):
+            return defer.fail(Conflict("no record of %s for %s" % (ip, mac), False))
         host = self.data.setdefault("mac:" + mac, {})
         previous = host.get("ip") if host.get("dynamic") else None
         if previous and previous != ip:
@@ -415,6 +444,7 @@ class MemoryStore:
         lease = Lease(ip, mac, "bound", now + lease_time, relay.hex())
         self.lease_records[ip] = lease
         host.update({"ip": ip, "dynamic": "1", "ts": str(now)})
+        host.setdefault("description", "dynamic:" + client)
         if ip in self.data.get("pool", {}):
             self.data["pool"][ip] = mac
         self.offers.pop(mac, None)
@@ -428,7 +458,7 @@ class MemoryStore:
         if intent.state != "SELECTING" and held is not None and held.ip != intent.address:
             return defer.succeed(("holds", held.ip))
         return self.commit(intent.mac, intent.address, source, lease_time, now,
-                           intent.relay).addCallbacks(
+                           intent.relay, intent.state, intent.client).addCallbacks(
             lambda lease: ("bound", lease),
             lambda failure: ("conflict", failure.trap(Conflict) and failure.value))
 
@@ -444,7 +474,7 @@ class MemoryStore:
         lease = self.lease_records.get(ip)
         if lease is None or lease.mac != mac:
             return False
-        self.exhausted.clear()
+        self.dry.clear()
         del self.lease_records[ip]
         pool = self.data.get("pool", {})
         if pool.get(ip) == mac:
@@ -458,25 +488,34 @@ class MemoryStore:
     def release(self, mac, ip, now):
         return defer.succeed(self._free(ip, mac))
 
-    def release_offer(self, mac):
+    def release_offer(self, mac, keep=""):
+        if keep and self.offers.get(mac) == keep:
+            return defer.succeed(None)
         ip = self.offers.pop(mac, None)
         lease = self.lease_records.get(ip)
         if lease and lease.mac == mac and lease.state == "offered":
             del self.lease_records[ip]
-            self.exhausted.clear()
+            self.dry.clear()
         return defer.succeed(None)
 
     def decline(self, mac, ip, now, probation):
+        lease = self.lease_records.get(ip)
+        if not mac or lease is None or lease.mac != mac:
+            return defer.succeed(False)
         self._free(ip, mac)
         self.lease_records[ip] = Lease(ip, "", "declined", now + probation)
         return defer.succeed(True)
+
+    def lease_holder(self, ip, now):
+        lease = self.lease_records.get(ip)
+        return defer.succeed(lease.mac if lease and lease.mac and lease.expires > now else None)
 
     def reclaim(self, now):
         expired = [lease for lease in self.lease_records.values() if lease.expires <= now]
         for lease in expired:
             if not self._free(lease.ip, lease.mac):
                 del self.lease_records[lease.ip]
-                self.exhausted.clear()
+                self.dry.clear()
         return defer.succeed(len(expired))
 
     def refresh_reserved(self):
@@ -518,7 +557,7 @@ class MemoryStore:
                 self.reserved.add(after.reserved_ip)
         if not self.data.get(key):
             self.data.pop(key, None)
-        self.exhausted.clear()  # a range may have grown
+        self.dry.clear()  # a range may have grown
         for changed in self._watchers:
             changed(key)
         return defer.succeed(dict(self.data.get(key, {})))
@@ -537,7 +576,7 @@ class MemoryStore:
             return defer.succeed(False)
         if not self._free(ip, lease.mac):
             del self.lease_records[ip]
-            self.exhausted.clear()
+            self.dry.clear()
         return defer.succeed(True)
 
     # IAdmin: bounded reads (a cursor is a position in the sorted keys; not for big data)

@@ -1,19 +1,24 @@
 """`twistd apidhcpd`: command-line options and the service tree.
 
-Knows how the parts are wired (store, server, protocol, heartbeat, timers) and checks every
+Knows how the parts are wired (store, servers, protocols, heartbeat, timers) and checks every
 option at start-up, so that a bad value fails with a one-line reason, never at the first packet.
+Option parsing has no side effects: interfaces are read when the service is built
+(makeService) and the DHCP sockets bound in privilegedStartService, before `twistd --uid`
+drops root.
 """
 
 import ipaddress
 import os
 import socket
 import sys
+from typing import List, Optional, Tuple
 
+import attr
 from twisted.application import internet, service
 from twisted.logger import Logger
 from twisted.python import usage
 
-from apidhcpd import api, collector, ha, interface, metrics
+from apidhcpd import api, collector, ha, interface, metrics, ratelimit
 from apidhcpd.cache import OutageCache
 from apidhcpd.handlers import Policy
 from apidhcpd import heartbeat
@@ -23,7 +28,7 @@ from apidhcpd.inventory import Link, parse_duration
 from apidhcpd.inventorycache import InventoryCache
 from apidhcpd.protocol import DHCPProtocol
 from apidhcpd.redisstore import RedisStore, RedisURL
-from apidhcpd.server import MAX_PENDING, DHCPServer
+from apidhcpd.server import MAX_PENDING, Counters, DHCPServer
 from apidhcpd.store import IAdmin
 
 log = Logger()
@@ -40,9 +45,11 @@ class Options(usage.Options):
         ["quiet", "q", "Do not log every exchange (for benchmarks)."],
     ]
     optParameters = [
-        ["interface", "i", "eth0", "Interface to serve."],
-        ["ip", None, "0.0.0.0", "The server's address on the interface (default: read it)."],
-        ["id", None, None, "Server identifier, option 54 (default: the server's address)."],
+        ["interface", "i", "eth0", "Interface to serve; several: eth0,eth1."],
+        ["ip", None, "0.0.0.0",
+         "The server's address on the interface (default: read it); one per interface."],
+        ["id", None, None,
+         "Server identifier, option 54 (default: the server's address); one per interface."],
         ["port", None, 67, "UDP port to listen on.", int],
         ["heartbeat-port", None, 8079, "Port of GET /ping (0 disables it).", int],
         ["heartbeat-listen", None, "0.0.0.0",
@@ -78,6 +85,11 @@ class Options(usage.Options):
         ["handback-after", None, 3, "Good beats before a standby hands back.", int],
         ["trusted-relays", None, None,
          "Comma list of relay addresses (giaddr) to accept; others are dropped."],
+        ["rate-limit-client", None, "%g/s,%d" % attr.astuple(ratelimit.CLIENT),
+         "Requests a client (chaddr) may send: RATE/s,BURST; 0 turns it off."],
+        ["rate-limit-circuit", None, "%g/s,%d" % attr.astuple(ratelimit.CIRCUIT),
+         "New clients (DISCOVER, INIT-REBOOT) one relay circuit-id or remote-id may bring: "
+         "RATE/s,BURST; 0 turns it off."],
         ["api-listen", None, "127.0.0.1:8080", "Admin API address host:port ('none': no API)."],
         ["api-token-file", None, None, "File holding the bearer token that API writes need."],
         ["api-allowed-origins", None, "",
@@ -107,18 +119,26 @@ class Options(usage.Options):
                                                               or self["master-ip"]))
             self["heartbeat-listen"] = str(ipaddress.ip_address(self["heartbeat-listen"]))
             self["heartbeat-secret"] = heartbeat.read_secret(self["heartbeat-secret-file"])
-            own = interface.address_of(self["interface"])
-            address = own.ip if self["ip"] == "0.0.0.0" else ipaddress.IPv4Address(self["ip"])
-            self["link"] = Link(str(address), own.network)
-            self["id"] = str(ipaddress.IPv4Address(self["id"] or str(address)))
+            self["interfaces"] = _interfaces(self["interface"], self["ip"], self["id"])
             if self["trusted-relays"] is not None:
                 self["trusted-relays"] = frozenset(
                     str(ipaddress.IPv4Address(a.strip()))
                     for a in self["trusted-relays"].split(",") if a.strip())
-        except (ValueError, interface.InterfaceError) as e:
+            self["rate-limits"] = ratelimit.Limits(
+                client=_limit(self["rate-limit-client"], "--rate-limit-client"),
+                circuit=_limit(self["rate-limit-circuit"], "--rate-limit-circuit"))
+        except ValueError as e:
             raise usage.UsageError(str(e))
         if not 1 <= self["workers"] <= 16:
             raise usage.UsageError("--workers must be 1 to 16")
+        if self["workers"] > 1 and len(self["interfaces"]) > 1:
+            raise usage.UsageError("--workers serves one interface: run one process per "
+                                   "interface instead")
+        twistd = getattr(self, "parent", None)  # twistd's own options (--uid)
+        if self["workers"] > 1 and twistd is not None and twistd.get("uid") is not None:
+            raise usage.UsageError("--workers does not work with twistd --uid (the workers "
+                                   "start without root and cannot bind the port): run as a "
+                                   "user with CAP_NET_BIND_SERVICE (deploy/systemd)")
         for name in ("port", "heartbeat-port"):
             if not 0 <= self[name] <= 65535:
                 raise usage.UsageError("--%s must be a port number" % name)
@@ -128,6 +148,71 @@ class Options(usage.Options):
             self["api-allowed-origins"] = api.parse_origins(self["api-allowed-origins"])
         except ValueError as e:
             raise usage.UsageError(str(e))
+
+
+@attr.s(frozen=True)
+class Served:
+    """One --interface: its name, and the --ip and --id given for it (None: its own address)."""
+    name: str = attr.ib()
+    ip: Optional[str] = attr.ib(default=None)
+    server_id: Optional[str] = attr.ib(default=None)
+
+
+def _interfaces(names: str, ips: str, ids: Optional[str]) -> Tuple[Served, ...]:
+    """--interface eth0,eth1 with --ip and --id: none, or one address per interface (0.0.0.0
+    in --ip: read that interface's). Nothing is asked of the system here."""
+    served = [name.strip() for name in names.split(",")]
+    for name in served:
+        if not name or len(name.encode()) > 15 or name in (".", "..") \
+                or any(c in name for c in "/: \t\n"):
+            raise ValueError("bad --interface name %r" % name)
+        if served.count(name) > 1:
+            raise ValueError("--interface names %s twice" % name)
+    ip_list = _per_interface(ips, "--ip", len(served), default="0.0.0.0")
+    id_list = _per_interface(ids, "--id", len(served))
+    return tuple(Served(name, None if ip == "0.0.0.0" else ip, server_id)
+                 for name, ip, server_id in zip(served, ip_list, id_list))
+
+
+def _per_interface(text: Optional[str], name: str, count: int, default=None) -> list:
+    if text is None or text == default:
+        return [None] * count
+    values = [str(ipaddress.IPv4Address(a.strip())) for a in text.split(",")]
+    if len(values) != count:
+        if count > 1 and len(values) == 1:
+            raise ValueError("%s %s is one address for %d interfaces: give one per interface, "
+                             "comma-separated, in the order of --interface" % (name, text, count))
+        raise ValueError("%s gives %d addresses for %d interfaces" % (name, len(values), count))
+    return values
+
+
+class StartupError(SystemExit):
+    """What stops start-up once the options are parsed (an interface without an address, a
+    port in use): twistd prints it as one line on stderr (or to its log) and exits 1."""
+
+    def __init__(self, message):
+        super().__init__("apidhcpd: " + message)
+
+
+def links(options) -> List[Tuple[Served, Link, str]]:
+    """For each --interface: its Link (address and network, read from the interface now) and
+    its server identifier."""
+    out = []
+    for served in options["interfaces"]:
+        try:
+            own = interface.address_of(served.name)
+        except interface.InterfaceError as e:
+            raise StartupError(str(e))
+        address = served.ip or str(own.ip)
+        out.append((served, Link(address, own.network), served.server_id or address))
+    return out
+
+
+def _limit(text, name):
+    try:
+        return ratelimit.parse_limit(text)
+    except ValueError as e:
+        raise ValueError("%s: %s" % (name, e))
 
 
 def _cache_ttl(text):
@@ -150,8 +235,9 @@ def _seconds(text, name="--redis-timeout"):
 
 
 class DHCPService(service.Service):
-    """Binds the DHCP socket to the interface when started. With `workers` > 1 the socket
-    joins an SO_REUSEPORT group, and the first process spreads clients over the group."""
+    """The DHCP socket of one interface, bound in privilegedStartService: still as root, so
+    that `twistd --uid` can drop root afterwards. With `workers` > 1 the socket joins an
+    SO_REUSEPORT group, and the first process spreads clients over the group."""
 
     def __init__(self, protocol, port, ifname, reactor, workers=1, spread=False):
         self.protocol = protocol
@@ -162,21 +248,31 @@ class DHCPService(service.Service):
         self.spread = spread
         self.port = None
 
+    def privilegedStartService(self):
+        super().privilegedStartService()
+        self.listen()
+
     def startService(self):
         super().startService()
-        if self.workers == 1:
-            self.port = self.reactor.listenUDP(self.port_number, self.protocol,
-                                               interface="0.0.0.0")
-            interface.bind_to_device(self.port.socket, self.ifname)
-        else:
-            sock = interface.reuseport_socket(self.ifname, self.port_number)
-            if self.spread:
+        if self.port is None:
+            self.listen()
+        log.info("serving DHCP on {ifname} ({link})", ifname=self.ifname,
+                 link=self.protocol.link.network)
+
+    def listen(self):
+        try:
+            sock = interface.dhcp_socket(self.ifname, self.port_number,
+                                         reuseport=self.workers > 1)
+        except OSError as e:
+            raise StartupError("cannot listen on %s port %d: %s"
+                               % (self.ifname, self.port_number, e.strerror or e))
+        try:
+            if self.workers > 1 and self.spread:
                 interface.spread_by_chaddr(sock, self.workers)
             self.port = self.reactor.adoptDatagramPort(sock.fileno(), socket.AF_INET,
                                                        self.protocol)
+        finally:
             sock.close()  # the port holds its own duplicate
-        log.info("serving DHCP on {ifname} ({link})", ifname=self.ifname,
-                 link=self.protocol.link.network)
 
     def stopService(self):
         super().stopService()
@@ -224,9 +320,22 @@ def role(monitor) -> str:
     return "standalone" if monitor is None else "standby, " + monitor.state
 
 
+class AllProtocols:
+    """What the API reads of the DHCP protocols of several interfaces: their malformed
+    packets, summed."""
+
+    def __init__(self, protocols):
+        self.protocols = protocols
+
+    @property
+    def malformed(self) -> int:
+        return sum(p.malformed for p in self.protocols)
+
+
 def makeService(options, reactor=None):
     if reactor is None:
         from twisted.internet import reactor
+    served = links(options)
     if options["api-url"]:
         backend = HTTPStore(options["api-url"], reactor, token=options["api-token"])
     else:
@@ -236,12 +345,6 @@ def makeService(options, reactor=None):
             backend = InventoryCache(backend, reactor, ttl=options["cache-ttl"])
         backend = OutageCache(backend, reactor, timeout=options["redis-timeout"])
     store = metrics.TimedStore(backend)
-    policy = Policy(server_id=options["id"], authoritative=bool(options["authoritative"]),
-                    offer_hold=options["offer-hold"],
-                    decline_probation=options["decline-probation"],
-                    trusted_relays=options["trusted-relays"])
-    server = DHCPServer(store, policy, reactor, log_exchanges=not options["quiet"],
-                        max_pending=options["max-pending"])
     health = Health(store, on_reached=[store.refresh_reserved], clock=reactor)
     for warning in (api.token_file_warning(options["api-token-file"]),
                     heartbeat.secret_file_warning(options["heartbeat-secret-file"])):
@@ -265,23 +368,39 @@ def makeService(options, reactor=None):
             reactor, timeout=options["peer-timeout"],
             takeover_after=options["takeover-after"], handback_after=options["handback-after"],
             master_id=options["master-id"], secret=options["heartbeat-secret"])
-        ha.install(server, monitor, store, bool(options["allow-slave"]))
         _periodic(options["peer-interval"], monitor.poll, "peer").setServiceParent(top)
-    protocol = DHCPProtocol(server, options["link"], options["interface"], relayed_only=worker)
-    DHCPService(protocol, options["port"], options["interface"], reactor,
-                workers=options["workers"], spread=not worker).setServiceParent(top)
+    counters = Counters()  # one count for the process, whichever interface a request came in on
+    protocols = []
+    for each, link, server_id in served:
+        policy = Policy(server_id=server_id, authoritative=bool(options["authoritative"]),
+                        offer_hold=options["offer-hold"],
+                        decline_probation=options["decline-probation"],
+                        trusted_relays=options["trusted-relays"])
+        server = DHCPServer(store, policy, reactor, log_exchanges=not options["quiet"],
+                            max_pending=options["max-pending"], limits=options["rate-limits"],
+                            counters=counters)
+        if monitor is not None:
+            ha.install(server, monitor, store, bool(options["allow-slave"]))
+        protocol = DHCPProtocol(server, link, each.name, relayed_only=worker)
+        DHCPService(protocol, options["port"], each.name, reactor,
+                    workers=options["workers"], spread=not worker).setServiceParent(top)
+        protocols.append(protocol)
     if worker:
         return top
     if options["workers"] > 1:  # after the DHCP socket: this process is socket 0 of the group
         _workers(options["workers"], reactor).setServiceParent(top)
     if options["heartbeat-port"]:
         internet.TCPServer(options["heartbeat-port"], heartbeat.heartbeat_factory(
-            health, lambda: role(monitor), options["id"], options["heartbeat-secret"], reactor),
+            health, lambda: role(monitor), served[0][2], options["heartbeat-secret"], reactor),
             interface=options["heartbeat-listen"]).setServiceParent(top)
     if options["api-address"] and IAdmin.providedBy(store):  # not with --api-url
         host, port = options["api-address"]
-        admin = api.AdminAPI(store, server, options["link"], options["api-token"], reactor,
-                             protocol=protocol, role=lambda: role(monitor),
+        # the legacy query (POST /) places a request on the first interface's link
+        first, link = protocols[0].server, protocols[0].link
+        admin = api.AdminAPI(store, first, link, options["api-token"], reactor,
+                             protocol=protocols[0] if len(protocols) == 1
+                             else AllProtocols(protocols),
+                             role=lambda: role(monitor),
                              allowed_origins=options["api-allowed-origins"])
         internet.TCPServer(port, admin.site(), interface=host,
                            reactor=reactor).setServiceParent(top)

@@ -466,6 +466,46 @@ def _pool_entry_errors(ip, owner) -> List[str]:
     return errors
 
 
+# ---------------------------------------------------------------------------------------------
+# warnings: valid, but not what the operator meant
+
+def gateway_warnings(groups: Dict[str, Dict[str, str]],
+                     subnets: Dict[str, Dict[str, str]]) -> List[str]:
+    """One line for each group ({"group:<name>": fields}) whose gateway (with its mask and
+    routes) lies on none of the subnets ({"subnet:<net>": fields}) it serves: there the
+    server sends each subnet's own router instead (inventory.off_network). A group serves a
+    subnet whose `group` names it (`pool` when none does, `default` when the named group does
+    not exist); group:default serves every subnet (reserved hosts without a group). A group
+    no subnet names, or an inventory without subnets, gets no warning."""
+    from apidhcpd.inventory import network_bound, off_network
+    from apidhcpd.store import group_of
+    warnings = []
+    for key in sorted(groups):
+        fields = groups[key]
+        if not any(network_bound(field) for field in fields):
+            continue
+        served = []
+        for subnet in sorted(subnets):
+            name = group_of(None, subnets[subnet], lambda name: "group:" + name in groups)
+            if key in ("group:" + name, "group:default"):
+                try:
+                    served.append(ipaddress.IPv4Network(subnet[7:]))
+                except ValueError:
+                    continue
+        reasons = [off_network(fields, network) for network in served]
+        if served and all(reasons):
+            warnings.append("%s: %s; it is on none of the subnets the group serves (%s), "
+                            "whose clients are sent their subnet's own router, mask and routes"
+                            % (key, reasons[0], ", ".join(map(str, served))))
+    return warnings
+
+
+async def network_warnings(store) -> List[str]:
+    """gateway_warnings() of the inventory in `store` (reads every group: and subnet: hash):
+    for the API and the CLI to show after a group or subnet write."""
+    return gateway_warnings(await store.hashes("group:"), await store.hashes("subnet:"))
+
+
 _PROBLEMS = {prefix: _host_problems for prefix in HOST_PREFIXES}
 _PROBLEMS.update({"group:": _group_problems, "subnet:": _subnet_problems,
                   "pool": _pool_problems})

@@ -4,7 +4,8 @@
 
 Starts its own redis-server on a unix socket in a temp dir (never the machine's 6379), runs
 DISCOVER+REQUEST for distinct relayed clients through DHCPServer and the codec, and prints
-DORA/s and process CPU per DORA for each run and their median. It measures what a code change
+DORA/s, process CPU per DORA and Redis's CPU per DORA (INFO cpu) for each run and their
+medians. It measures what a code change
 does to the packet path's Python and Redis-client cost; `make bench` measures the whole server.
 """
 
@@ -71,6 +72,13 @@ def one_run(reactor, sock, count, concurrency, cache):
     return count / wall, cpu / count * 1e6
 
 
+def redis_cpu(cli) -> float:
+    """Seconds of CPU the redis-server has used (its main thread and the rest)."""
+    info = subprocess.run(cli + ["INFO", "cpu"], capture_output=True, text=True).stdout
+    fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+    return float(fields["used_cpu_user"]) + float(fields["used_cpu_sys"])
+
+
 @defer.inlineCallbacks
 def main(reactor, args):
     collector.tune()  # as twistd apidhcpd does
@@ -83,7 +91,7 @@ def main(reactor, args):
         cli = ["redis-cli", "-s", sock]
         while subprocess.run(cli + ["PING"], capture_output=True).stdout.strip() != b"PONG":
             yield task.deferLater(reactor, 0.05, lambda: None)
-        rates, costs = [], []
+        rates, costs, redis_costs = [], [], []
         for run in range(args.runs):
             subprocess.run(cli + ["FLUSHALL"], capture_output=True, check=True)
             subprocess.run(cli + ["HSET", "group:default"] + GROUP, capture_output=True,
@@ -91,14 +99,18 @@ def main(reactor, args):
             subprocess.run(cli + ["HSET", "group:pool"] + GROUP +
                            ["range", "192.0.2.10-192.0.250.250"], capture_output=True,
                            check=True)
+            before = redis_cpu(cli)
             rate, cost = yield one_run(reactor, sock, args.dora, args.concurrency,
                                       not args.no_cache)
+            redis_cost = (redis_cpu(cli) - before) / args.dora * 1e6
             rates.append(rate)
             costs.append(cost)
-            print("run %d: %d DORA, %.0f DORA/s, %.0f us CPU per DORA"
-                  % (run + 1, args.dora, rate, cost))
-        print("median: %.0f DORA/s, %.0f us CPU per DORA"
-              % (statistics.median(rates), statistics.median(costs)))
+            redis_costs.append(redis_cost)
+            print("run %d: %d DORA, %.0f DORA/s, %.0f us CPU per DORA, Redis %.0f us"
+                  % (run + 1, args.dora, rate, cost, redis_cost))
+        print("median: %.0f DORA/s, %.0f us CPU per DORA, Redis %.0f us"
+              % (statistics.median(rates), statistics.median(costs),
+                 statistics.median(redis_costs)))
     finally:
         redis.kill()
         redis.wait()

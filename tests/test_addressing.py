@@ -3,7 +3,7 @@
 from twisted.trial import unittest
 
 from apidhcpd import options as opt
-from apidhcpd.addressing import Destination, destination
+from apidhcpd.addressing import Destination, destination, is_relay_address, relay_port
 from apidhcpd.message import Message
 
 
@@ -41,3 +41,23 @@ class DestinationTests(unittest.SynchronousTestCase):
 
     def test_no_yiaddr_falls_back_to_broadcast(self):
         self.assertEqual(destination(*pair(yiaddr="0.0.0.0")).how, "broadcast")
+
+
+class RelayAddressTests(unittest.SynchronousTestCase):
+    OURS = frozenset({"192.0.2.1", "192.0.2.0", "192.0.2.255"})
+
+    def test_only_a_unicast_address_that_is_not_ours(self):
+        for giaddr in ("198.51.100.1", "192.0.2.254", "1.0.0.1", "126.255.255.255",
+                       "128.0.0.1", "223.255.255.254"):
+            self.assertTrue(is_relay_address(giaddr, self.OURS), giaddr)
+        for giaddr in ("0.0.0.1", "0.255.0.0", "127.0.0.1", "127.1.2.3", "224.0.0.1",
+                       "239.255.255.250", "240.0.0.1", "254.1.1.1", "255.255.255.255",
+                       "192.0.2.1", "192.0.2.0", "192.0.2.255"):
+            self.assertFalse(is_relay_address(giaddr, self.OURS), giaddr)
+
+    def test_the_rfc_8357_port_only_for_the_relay_that_sent_it_or_a_trusted_one(self):
+        relay = "198.51.100.1"
+        self.assertEqual(relay_port(relay, (relay, 3067), (), True), 3067)
+        self.assertEqual(relay_port(relay, (relay, 3067), (), False), 67)
+        self.assertEqual(relay_port(relay, ("192.0.2.50", 3067), (), True), 67)
+        self.assertEqual(relay_port(relay, ("192.0.2.254", 3067), {relay}, True), 3067)

@@ -135,38 +135,81 @@ class SeedFormatTests(CLITestCase):
         self.assertEqual(sorted(lines[2:]), sorted(expected[2:]))
         self.assertEqual(len(lines), 15)
 
-    def test_seed_data_show_mac_with_dynamic_entry_keeps_columns(self):
-        self.load_seed()
-        self.hset("mac:dc:a6:32:43:e5:e0", ts="1575812647")  # 2019-12-08 13:44:07 UTC
-        self.hset("mac:" + A, ip="172.17.2.200", dynamic="1", ts="1575812700",
-                  description="dynamic guest")
-        code, out, _ = self.subprocess_cli("show", "mac")
-        self.assertEqual(code, 0)
-        self.assertEqual(out, "\n".join([
-            "DHCP by Ethernet address:",
-            "",
-            "  mac:02:00:00:00:00:0a  172.17.2.200*       2019-12-08 13:45:00  dynamic guest",
-            "  mac:1c:f2:9a:68:49:b1  172.17.3.130                             "
-            "Google Nest Hub (Kitchen)",
-            "  mac:f4:f5:d8:a9:5a:b6  172.17.4.19                              "
-            "Google Chromecast Ultra  (group:getflix)",
-            "  mac:dc:a6:32:43:e5:e0  172.17.7.5          2019-12-08 13:44:07  "
-            "Kubernetes Node 4 (raspberry-pi4-5)",
-        ]) + "\n")
+    # every row kind of `show mac`: reserved or dynamic, with and without ts, description
+    # and group (a bare name and one written with its group: prefix), an odd ts, no address
+    ROWS = [
+        ("mac:02:00:00:00:01:01", {"ip": "172.17.3.130", "ts": "1575812647",
+                                   "description": "Kubernetes Node 4", "group": "getflix"}),
+        ("mac:02:00:00:00:01:02", {"ip": "172.17.3.131", "description": "no ts"}),
+        ("mac:02:00:00:00:01:03", {"ip": "172.17.3.132", "group": "getflix"}),
+        ("mac:02:00:00:00:01:04", {"ip": "172.17.3.133", "group": "group:getflix",
+                                   "ts": "1575812700"}),
+        ("mac:02:00:00:00:01:05", {"ip": "172.17.9.1", "dynamic": "1", "ts": "1575812647",
+                                   "description": "dynamic:anna-pc"}),
+        ("mac:02:00:00:00:01:06", {"ip": "172.17.9.2", "dynamic": "1", "ts": "1575812648"}),
+        ("mac:02:00:00:00:01:07", {"ip": "172.17.9.3", "dynamic": "true"}),
+        ("mac:02:00:00:00:01:08", {"ts": "1575812649", "description": "dynamic:gone"}),
+        ("mac:02:00:00:00:01:09", {"ip": "172.17.3.134", "ts": "1.5e9"}),
+        ("mac:02:00:00:00:01:0a", {"ip": "172.17.3.135"}),
+    ]
+
+    @staticmethod
+    def seed_show_mac(rows):
+        """What the seed's dhcpShowHWAddresses prints for these hashes, in this order: its
+        Printf calls one by one (cmd/dhcp-cli/main.go), with Go's "" for a missing field."""
+        out = "DHCP by Ethernet address:\n\n"
+        for key, d in rows:
+            out += "  %s  %-16s" % (key, d.get("ip", ""))
+            out += "* " if d.get("dynamic", "") == "1" else "  "
+            if d.get("ts", "") != "":
+                try:
+                    i = int(d["ts"])
+                except ValueError:
+                    i = 0
+                out += "  %s" % time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(i))
+            else:
+                out += " " * 21
+            if d.get("description", "") != "":
+                out += "  %s" % d["description"]
+            if d.get("group", "") != "":
+                out += "  (group:%s)" % d["group"]
+            out += "\n"
+        return out
 
     @defer.inlineCallbacks
-    def test_show_clients_uses_the_mac_layout(self):
+    def test_show_mac_prints_every_row_kind_as_the_seed_does(self):
+        for key, fields in self.ROWS:
+            self.hset(key, **fields)
+        code, out, err = yield self.run_cli("show", "mac")
+        self.assertEqual((code, err), (0, ""))
+        ordered = sorted(self.ROWS, key=lambda row: (
+            (0, tuple(int(x) for x in row[1]["ip"].split("."))) if "ip" in row[1] else (1,),
+            row[0]))
+        self.assertEqual(out, self.seed_show_mac(ordered))
+        self.assertIn("  mac:02:00:00:00:01:05  172.17.9.1      *   2019-12-08 13:44:07  "
+                      "dynamic:anna-pc\n", out)
+        # after a 12-character address: 4 blanks of padding, 2 for no `*`, 21 for no ts
+        self.assertIn("  mac:02:00:00:00:01:03  172.17.3.132" + " " * 27 + "  (group:getflix)\n",
+                      out)
+        self.assertIn("  mac:02:00:00:00:01:0a  172.17.3.135" + " " * 27 + "\n", out)
+
+    @defer.inlineCallbacks
+    def test_show_clients_and_groups_print_the_seeds_blocks(self):
         self.hset("client:01020000000a0a", ip="172.17.3.9", description="by option 61",
                   ts="1575812647")
         self.hset("client:kitchen-hub", ip="172.17.3.10", group="getflix")
+        self.hset("group:default", gateway="172.17.2.254", prefix="16")
+        self.hset("group:getflix", dns="82.103.129.240")
         code, out, _ = yield self.run_cli("show", "clients")
         self.assertEqual(code, 0)
-        self.assertEqual(out.splitlines(), [
-            "DHCP by client identifier:",
-            "",
-            "  client:01020000000a0a  172.17.3.9          2019-12-08 13:44:07  by option 61",
-            "  client:kitchen-hub     172.17.3.10                                (group:getflix)",
-        ])
+        self.assertEqual(out, "DHCP Clients:\n\n"
+                              "client:01020000000a0a\n  ip = 172.17.3.9\n"
+                              "  description = by option 61\n  ts = 1575812647\n"
+                              "client:kitchen-hub\n  ip = 172.17.3.10\n  group = getflix\n")
+        code, out, _ = yield self.run_cli("show", "groups")
+        self.assertEqual(out, "DHCP groups:\n\n"
+                              "group:default\n  gateway = 172.17.2.254\n  prefix = 16\n\n"
+                              "group:getflix\n  dns = 82.103.129.240\n\n")
 
     @defer.inlineCallbacks
     def test_every_show_command_has_json_output(self):
@@ -204,7 +247,7 @@ class ImportTests(CLITestCase):
                                             ""))
         self.load_seed(db=1)  # the same script through redis-cli itself
         inventory = [k for k in self.keys(1)]
-        self.assertEqual([k for k in self.keys() if k != "reserved"], inventory)
+        self.assertEqual([k for k in self.keys() if not k.startswith("reserved")], inventory)
         for key in inventory:
             self.assertEqual(self.hgetall(key), self.hgetall(key, db=1), key)
         # written through IAdmin.put: the reserved index knows the addresses
@@ -508,8 +551,8 @@ class WriteCommandTests(CLITestCase):
             "DHCP leases:", "",
             "  172.17.9.1       02:00:00:00:00:0a  bound     2019-12-08 14:44:07  01027377"])
         code, out, _ = yield self.run_cli("show", "mac")
-        self.assertIn("  mac:02:00:00:00:00:0a  172.17.9.1*         2019-12-08 13:44:07",
-                      out.splitlines())
+        self.assertIn("  mac:02:00:00:00:00:0a  172.17.9.1      *   2019-12-08 13:44:07  "
+                      "dynamic:", out.splitlines())
         code, out, err = yield self.run_cli("lease", "release", "172.17.9.1")
         self.assertEqual((code, out, err), (0, "released 172.17.9.1\n", ""))
         self.assertEqual(self.hgetall("pool"), {"172.17.9.1": ""})

@@ -90,3 +90,52 @@ class OurFieldTests(unittest.SynchronousTestCase):
         self.assertEqual(profile.notes, ())
         self.assertNotIn(6, profile.options)
         self.assertEqual(profile.network, LINK.network)
+
+
+class NetworkBoundTests(unittest.SynchronousTestCase):
+    """Which fields belong to one network, and whether a hash's belong to a given subnet."""
+
+    NET = ipaddress.IPv4Network("198.51.100.0/24")
+
+    def test_the_network_bound_fields(self):
+        from apidhcpd.inventory import network_bound, without_network
+        bound = ["gateway", "prefix", "netmask", "broadcast", "routes", "mtu", "option-3",
+                 "option-router", "option-1", "option-subnet-mask", "option-28",
+                 "option-33", "option-static-route", "option-121", "option-249",
+                 "option-ms-classless-static-route", "option-26", "option-interface-mtu"]
+        free = ["dns", "domain", "ntp", "hostname", "lease-time", "range", "option-6",
+                "option-200", "option-nonsense", "group", "ip"]
+        self.assertEqual([f for f in bound + free if network_bound(f)], bound)
+        fields = dict.fromkeys(bound + free, "x")
+        self.assertEqual(sorted(without_network(fields)), sorted(free))
+
+    def test_a_hash_belongs_where_its_routers_and_masks_do(self):
+        from apidhcpd.inventory import off_network
+        belongs = [{}, {"dns": "192.0.2.53"}, {"gateway": "198.51.100.1", "prefix": "24"},
+                   {"gateway": "198.51.100.1,198.51.100.2", "netmask": "255.255.255.0"},
+                   {"broadcast": "255.255.255.0"}, {"prefix": "/24"},
+                   {"routes": "203.0.113.0/24 198.51.100.9, 192.0.2.0/24 0.0.0.0"},
+                   {"option-static-route": "cb007100c6336409"},
+                   {"option-249": "203.0.113.0/24 198.51.100.9"}, {"mtu": "1400"}]
+        for fields in belongs:
+            self.assertIsNone(off_network(fields, self.NET), fields)
+        foreign = [({"gateway": "192.0.2.254"}, "gateway 192.0.2.254 is not on"),
+                   ({"gateway": "198.51.100.1", "prefix": "16"}, "prefix 16 is not the mask"),
+                   ({"broadcast": "255.255.0.0"}, "broadcast 255.255.0.0 is not the mask"),
+                   ({"routes": "203.0.113.0/24 192.0.2.9"}, "routes 192.0.2.9 is not on"),
+                   ({"option-router": "192.0.2.1"}, "option-router 192.0.2.1 is not on"),
+                   ({"option-33": "cb007100c00002fe"}, "option-33 192.0.2.254 is not on"),
+                   ({"option-33": "cb007100"}, "not a list of address pairs"),
+                   ({"option-subnet-mask": "255.255.0.0"}, "is not the mask"),
+                   ({"gateway": "router"}, "not an address"),
+                   ({"routes": "nonsense"}, "does not parse")]
+        for fields, why in foreign:
+            self.assertIn(why, off_network(fields, self.NET) or "", fields)
+
+    def test_on_a_subnet_the_mask_and_broadcast_are_the_subnets(self):
+        profile = build_profile("g", {"option-subnet-mask": "255.255.0.0",
+                                      "option-broadcast-address": "198.51.255.255"}, LINK,
+                                network=self.NET)
+        self.assertEqual((decoded(profile, 1), decoded(profile, 28)),
+                         ("255.255.255.0", "198.51.100.255"))
+        self.assertEqual(len(profile.notes), 2)

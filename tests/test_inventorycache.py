@@ -146,6 +146,62 @@ class InventoryCacheTests(unittest.SynchronousTestCase):
         self.assertEqual(self.lookup(OTHER).host.reserved_ip, "192.0.2.14")
 
 
+class InventoryCacheBoundTests(unittest.SynchronousTestCase):
+    """The answers kept are capped in entries and bytes, least recently used first: a flood
+    of made-up clients neither flushes the whole cache nor leaves its keys behind."""
+
+    def setUp(self):
+        self.clock = Clock()
+        self.clock.advance(NOW)
+        self.store = CountingStore()
+        self.store.hset("group:default", gateway="192.0.2.1", prefix="24")
+        self.store.hset("mac:02:00:00:00:09:01", ip="192.0.2.10")
+        self.cache = InventoryCache(self.store, self.clock, ttl=60, size=10, max_bytes=10_000)
+        self.made_up = 0
+        self.cache.connect()
+        self.addCleanup(self.cache.disconnect)
+
+    def lookup(self, keys):
+        return self.successResultOf(self.cache.lookup(keys, NOW, "192.0.2.1"))
+
+    def flood(self, count, big=False):
+        for n in range(self.made_up, self.made_up + count):
+            keys = ["mac:02:00:00:01:%02x:%02x" % (n // 256, n % 256)]
+            if big:
+                keys.insert(0, "client:%04x" % n + "ff" * 500)
+            self.lookup(keys)
+        self.made_up += count
+
+    def test_a_host_in_use_survives_a_flood_and_nothing_is_left_behind(self):
+        self.lookup(HOST)
+        for _ in range(5):
+            self.flood(5)
+            self.lookup(HOST)  # used between every five made-up clients
+        self.assertEqual(self.store.lookups, 1 + 25)  # the host was read once: kept in memory
+        self.assertEqual(len(self.cache._hosts), 10)
+        held = {key for keys in self.cache._hosts.entries for key in keys}
+        self.assertEqual(set(self.cache._by_key), held)  # the index holds what is kept
+
+    def test_bytes_are_capped(self):
+        self.flood(40, big=True)
+        self.assertLessEqual(self.cache._hosts.bytes, 10_000)
+        self.assertLess(len(self.cache._hosts), 10)  # the bytes bind first here
+        held = {key for keys in self.cache._hosts.entries for key in keys}
+        self.assertEqual(set(self.cache._by_key), held)
+
+    def test_a_change_leaves_no_key_behind(self):
+        self.lookup(HOST)
+        self.successResultOf(self.store.put(HOST[1], {"ip": "192.0.2.11"}))
+        self.assertEqual((len(self.cache._hosts), self.cache._by_key), (0, {}))
+
+    def test_the_ts_batch_is_capped(self):
+        for n in range(20):
+            self.store.hset("mac:02:00:00:02:00:%02x" % n, ip="192.0.2.%d" % (20 + n))
+            self.lookup(["mac:02:00:00:02:00:%02x" % n])
+            self.lookup(["mac:02:00:00:02:00:%02x" % n])  # from memory: ts to write
+        self.assertEqual(len(self.cache._seen), 10)
+
+
 def _pool():
     from apidhcpd.store import AddressSource
     from apidhcpd.allocation import parse_ranges

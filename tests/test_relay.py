@@ -125,7 +125,9 @@ class RelayedServiceTests(unittest.TestCase):
         self.assertEqual((ack.message_type, ack.server_id), (opt.ACK, RELAY))
 
     def test_no_subnet_for_a_relay_is_a_drop(self):
+        self.store.hset("group:pool", range="192.0.2.200-192.0.2.210")  # something to give
         self.assertIsNone(self.ask(relayed(giaddr="203.0.113.1")))
+        self.assertEqual(self.server.counters[("dropped", "no-subnet")], 1)
 
 
 class FakeTransport:
@@ -141,6 +143,7 @@ class RelayPortTests(unittest.SynchronousTestCase):
     def send(self, subs, source_port):
         server = type("S", (), {})()
         server.handle = lambda request, link: defer.succeed(Message(op=2, xid=request.xid))
+        server.policy = Policy(server_id="192.0.2.1")
         proto = DHCPProtocol(server, LINK)
         proto.transport = FakeTransport()
         proto.datagramReceived(codec.encode(relayed(subs=subs)), (RELAY, source_port))

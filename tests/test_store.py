@@ -79,6 +79,21 @@ class ContractMixin:
         self.assertEqual((found.subnet, found.subnet_fields), (None, {}))
 
     @defer.inlineCallbacks
+    def test_commit_writes_what_the_seed_wrote_on_the_mac_record(self):
+        yield self.store.commit(A, "192.0.2.10", RANGE, 3600, NOW, client="anna-pc")
+        self.assertEqual((self.hget("mac:" + A, "ip"), self.hget("mac:" + A, "dynamic"),
+                          self.hget("mac:" + A, "ts"), self.hget("mac:" + A, "description")),
+                         ("192.0.2.10", "1", str(NOW), "dynamic:anna-pc"))
+        self.hset("mac:" + B, description="Bob's laptop")
+        yield self.store.commit(B, "192.0.2.11", RANGE, 3600, NOW)
+        self.assertEqual(self.hget("mac:" + B, "description"), "Bob's laptop")
+        # a record the server wrote is still a lease record: it hides no port reservation
+        yield self.store.release(A, "192.0.2.10", NOW)
+        self.hset("relay:switch1/port7", ip="192.0.2.7")
+        found = yield self.store.lookup(["mac:" + A, "relay:switch1/port7"], NOW, LOCAL)
+        self.assertEqual(found.host.key, "relay:switch1/port7")
+
+    @defer.inlineCallbacks
     def test_commit_keeps_the_relay_information(self):
         lease = yield self.store.commit(A, "192.0.2.10", RANGE, 3600, NOW, relay=b"\x01\x02ab")
         self.assertEqual(lease.relay, "01026162")
@@ -191,6 +206,23 @@ class ContractMixin:
         ip = yield self.store.offer(A, RANGE, None, NOW, 60)
         yield self.store.release_offer(A)
         self.assertEqual((yield self.store.offer(B, RANGE, ip, NOW, 60)), ip)
+
+    @defer.inlineCallbacks
+    def test_release_offer_keeps_the_address_the_client_asks_another_server_for(self):
+        ip = yield self.store.offer(A, RANGE, None, NOW, 60)
+        yield self.store.release_offer(A, keep=ip)  # a second server on this store offered it
+        lease = yield self.store.commit(A, ip, RANGE, 3600, NOW, state="SELECTING")
+        self.assertEqual(lease.ip, ip)
+
+    @defer.inlineCallbacks
+    def test_a_client_state_needs_a_record_of_the_client(self):
+        for state in ("SELECTING", "INIT-REBOOT", "RENEWING"):
+            with self.assertRaises(Conflict) as raised:
+                yield self.store.commit(A, "192.0.2.11", RANGE, 3600, NOW, state=state)
+            self.assertFalse(raised.exception.taken)
+        yield self.store.offer(A, RANGE, "192.0.2.11", NOW, 60)
+        lease = yield self.store.commit(A, "192.0.2.11", RANGE, 3600, NOW, state="SELECTING")
+        self.assertEqual(lease.ip, "192.0.2.11")
 
     @defer.inlineCallbacks
     def test_decline_quarantines_until_probation_ends(self):
@@ -330,8 +362,13 @@ class RedisOneCallTests(unittest.TestCase):
         found = yield self.lookup(C, Intent("offer", C, "", 60))
         self.assertIsNone(found.allocation)  # reserved: nothing to allocate
 
+    def offered(self, mac, address, selector=LOCAL):
+        """A DISCOVER's offer of `address`: a SELECTING REQUEST needs one (RFC 2131 4.3.2)."""
+        return self.lookup(mac, Intent("offer", mac, address, 60), selector=selector)
+
     @defer.inlineCallbacks
     def test_request_commits_with_the_groups_lease_time(self):
+        yield self.offered(A, "192.0.2.10")
         found = yield self.lookup(A, Intent("commit", A, "192.0.2.10", state="SELECTING",
                                             relay=b"\x01\x01x"))
         tag, lease = found.allocation
@@ -341,6 +378,7 @@ class RedisOneCallTests(unittest.TestCase):
 
     @defer.inlineCallbacks
     def test_request_for_another_address_than_the_clients_lease(self):
+        yield self.offered(A, "192.0.2.10")
         yield self.lookup(A, Intent("commit", A, "192.0.2.10", state="SELECTING"))
         found = yield self.lookup(A, Intent("commit", A, "192.0.2.11", state="INIT-REBOOT"))
         self.assertEqual(found.allocation, ("holds", "192.0.2.10"))
@@ -358,10 +396,12 @@ class RedisOneCallTests(unittest.TestCase):
     def test_lease_time_falls_back_through_subnet_and_default(self):
         self.redis.cli("HDEL", "group:pool", "lease-time")
         yield self.changed("group:pool")
+        yield self.offered(A, "192.0.2.10")
         found = yield self.lookup(A, Intent("commit", A, "192.0.2.10", state="SELECTING"))
         self.assertEqual(found.allocation[1].expires, NOW + 5400)
         self.redis.cli("HSET", "subnet:198.51.100.0/24", "lease-time", "90s")
         yield self.changed("subnet:198.51.100.0/24")
+        yield self.offered(B, "198.51.100.6", selector="198.51.100.1")
         found = yield self.lookup(B, Intent("commit", B, "198.51.100.6", state="SELECTING"),
                                   selector="198.51.100.1")
         self.assertEqual(found.allocation[1].expires, NOW + 90)

@@ -359,3 +359,43 @@ class SnapshotTests(unittest.SynchronousTestCase):
         self.successResultOf(self.check(after, ["group:old", "mac:02:00:00:00:01:01"]))
         e = self.failureResultOf(self.check({}, ["group:default"]), Invalid).value
         self.assertIn("group:default must exist", e.lines()[0])
+
+
+class GatewayWarningTests(unittest.SynchronousTestCase):
+    """A group whose gateway lies on none of the subnets it serves (issue 10, item 11): valid,
+    but its clients there get the subnet's router; the API and the CLI can say so."""
+
+    def setUp(self):
+        self.store = MemoryStore()
+        # the seed's groups (examples/inventory.sh): the server LAN's router
+        self.store.hset("group:default", gateway="192.0.2.254", broadcast="255.255.255.0")
+        self.store.hset("group:pool", gateway="192.0.2.254", dns="192.0.2.53")
+        self.store.hset("group:lab", dns="192.0.2.53")
+
+    def warnings(self):
+        return self.successResultOf(defer.ensureDeferred(v.network_warnings(self.store)))
+
+    def test_no_subnets_no_warning(self):
+        self.assertEqual(self.warnings(), [])
+
+    def test_the_seeds_pool_group_on_a_relayed_subnet(self):
+        self.store.hset("subnet:198.51.100.0/24", gateway="198.51.100.1")
+        self.assertEqual(self.warnings(), [
+            "group:default: gateway 192.0.2.254 is not on 198.51.100.0/24; it is on none of "
+            "the subnets the group serves (198.51.100.0/24), whose clients are sent their "
+            "subnet's own router, mask and routes",
+            "group:pool: gateway 192.0.2.254 is not on 198.51.100.0/24; it is on none of the "
+            "subnets the group serves (198.51.100.0/24), whose clients are sent their subnet's "
+            "own router, mask and routes"])
+        self.store.hset("subnet:192.0.2.0/24", group="pool")  # the LAN has its subnet: key
+        self.assertEqual(self.warnings(), [])
+
+    def test_only_the_subnets_a_group_serves_count(self):
+        self.store.hset("subnet:192.0.2.0/24", group="pool")
+        self.store.hset("subnet:198.51.100.0/24", group="lab")
+        self.store.hset("group:lab", gateway="192.0.2.1")
+        self.assertEqual([w.split(":")[1] for w in self.warnings()], ["lab"])
+        self.store.hset("group:lab", gateway="198.51.100.1", prefix="16")
+        self.assertIn("prefix 16 is not the mask of 198.51.100.0/24", self.warnings()[0])
+        self.store.hset("group:lab", prefix="24")
+        self.assertEqual(self.warnings(), [])

@@ -62,30 +62,56 @@ local function in_ranges(ip, ranges)
   return false
 end
 
+-- May mac take ip? (mac nil: may anyone?) Not if reserved, leased to another client until
+-- later, or owned in the seed's pool by another MAC with no lease record. Also returns the
+-- lease record's mac and the pool owner it read (false when absent).
 local function available(ip, mac, now)
   if redis.call('SISMEMBER', 'reserved', ip) == 1 then return false end
   local lease = redis.call('HMGET', 'lease:' .. ip, 'mac', 'expires')
   if lease[1] and lease[1] ~= mac and tonumber(lease[2] or 0) > now then return false end
   local owner = redis.call('HGET', 'pool', ip)
   if owner and owner ~= '' and owner ~= mac and not lease[1] then return false end
-  return true
+  return true, lease[1], owner
 end
 
 local function in_source(ip, ranges, seed_pool)
   return in_ranges(ip, ranges) or (seed_pool and redis.call('HEXISTS', 'pool', ip) == 1)
 end
 
--- How long (seconds) a pool whose whole range was searched in vain is taken as full; an
--- address that is freed, or a write to the inventory, ends that at once.
-local EXHAUSTED_FOR = 5
+-- How long a dynamic client's mac: record outlives its lease (docs/redis.md): then it goes,
+-- unless an operator made it a host of its own (any field besides ip, dynamic and ts).
+local RECORD_GRACE = 86400
+
+-- Is this hash only what the server itself writes for a dynamic client: a lease record
+-- (ip, dynamic), its last-seen ts, and the seed's `description` dynamic:<client>? Such a hash
+-- is no host of its own.
+local function pure_record(h)
+  for field, value in pairs(h) do
+    if field ~= 'ts' and field ~= 'ip' and field ~= 'dynamic'
+        and not (field == 'description' and string.sub(value, 1, 8) == 'dynamic:') then
+      return false
+    end
+  end
+  return true
+end
+
+-- A hash that stands for no host: a lease record, or a record left with only its ts.
+local function lease_record(h)
+  return h['dynamic'] ~= nil or (pure_record(h) and not h['ip'])
+end
+
+-- ip goes back on the free list of the pool it was given from (lease record's `pool`).
+local function give_back(ip, pool)
+  if pool and pool ~= '' then redis.call('ZADD', 'free:' .. pool, ip2n(ip), ip) end
+end
 
 -- End the lease of ip if mac holds it: the address goes back to its pool.
 local function free(ip, mac)
-  local holder = redis.call('HGET', 'lease:' .. ip, 'mac')
-  if holder ~= mac then return 0 end
-  redis.call('DEL', 'exhausted')
+  local lease = redis.call('HMGET', 'lease:' .. ip, 'mac', 'pool')
+  if lease[1] ~= mac then return 0 end
   redis.call('DEL', 'lease:' .. ip)
   redis.call('ZREM', 'leases', ip)
+  give_back(ip, lease[2])
   if redis.call('HGET', 'pool', ip) == mac then redis.call('HSET', 'pool', ip, '') end
   local host = redis.call('HMGET', 'mac:' .. mac, 'ip', 'dynamic')
   if host[1] == ip and host[2] then redis.call('HDEL', 'mac:' .. mac, 'ip', 'dynamic') end
@@ -102,6 +128,15 @@ local function take_over(ip, holder)
   redis.call('DEL', 'lease:' .. ip)
 end
 
+-- Adds ip to the `reserved` index, noting when (reserved:changes, scored by the counter
+-- reserved:version), so that a rebuild of the index running meanwhile keeps it; `always`
+-- notes it even when it was indexed already (an operator's write).
+local function reserve(ip, always)
+  if redis.call('SADD', 'reserved', ip) == 1 or always then
+    redis.call('ZADD', 'reserved:changes', redis.call('INCR', 'reserved:version'), ip)
+  end
+end
+
 -- The host (first of `keys` that is not a dynamic lease record, else that record), its
 -- group, group:default and the longest subnet:<net>/<len> holding `selector`; writes ts.
 -- Returns the reply of lookup.lua, the host's fields as a table, and whether it is reserved.
@@ -112,7 +147,7 @@ local function lookup(keys, now, selector)
     local found = redis.call('HGETALL', key)
     if #found > 0 then
       local h = hash(found)
-      if not h['dynamic'] then
+      if not lease_record(h) then
         hostkey, fields, host = key, found, h
         break
       elseif not fallback then
@@ -149,7 +184,7 @@ local function lookup(keys, now, selector)
   end
   if hostkey then
     redis.call('HSET', hostkey, 'ts', now)
-    if reserved then redis.call('SADD', 'reserved', host['ip']) end
+    if reserved then reserve(host['ip']) end
   end
   local groupfields = redis.call('HGETALL', 'group:' .. group)
   if #groupfields == 0 then group = 'default' end
@@ -167,6 +202,107 @@ local function slim(reply, selector)
   return reply
 end
 
+-- The free list of a pool (Kea's free lease queue, in Redis): `free:<pool>`, a sorted set of
+-- its free addresses scored by their number, so that finding one costs the same in a /16 as in
+-- a /28. It is built from the ranges a step at a time (`free:<pool>:fill`: the ranges it was
+-- built for, how far, until when a dry list is believed, and the last address handed out),
+-- an address leaves it when offered
+-- or bound and comes back when its lease ends (free(), give_back()). Every address taken from
+-- it is checked again, so a stale entry costs one check, never a wrong offer.
+local FILL_STEP = 256  -- range positions examined per step
+local FILL_STEPS = 4  -- steps at most per call
+local RECHECK_AFTER = 5  -- seconds a dry list is believed before the ranges are walked again
+
+local function ranges_shape(ranges)
+  local parts = {}
+  for i, r in ipairs(ranges) do parts[i] = r[1] .. '-' .. r[2] end
+  return table.concat(parts, ',')
+end
+
+-- adds the free addresses among range positions first.. to the list; the next position
+local function fill_step(list, ranges, first, total, now)
+  local last = math.min(total, first + FILL_STEP) - 1
+  local members, offset = {}, 0
+  for _, r in ipairs(ranges) do
+    local size = r[2] - r[1] + 1
+    for p = math.max(first, offset), math.min(last, offset + size - 1) do
+      local n = r[1] + p - offset
+      local ip = n2ip(n)
+      if available(ip, nil, now) then
+        members[#members + 1] = n
+        members[#members + 1] = ip
+      end
+    end
+    offset = offset + size
+    if offset > last then break end
+  end
+  if #members > 0 then redis.call('ZADD', list, unpack(members)) end
+  return last + 1
+end
+
+-- A free address of the ranges for mac, after the pool's cursor (the last address given), or
+-- false; at most FILL_STEPS steps and a few checks, however large the pool.
+local function from_free_list(pool, ranges, mac, now)
+  local list, meta = 'free:' .. pool, 'free:' .. pool .. ':fill'
+  local state = redis.call('HMGET', meta, 'ranges', 'next', 'dry', 'cursor')
+  local shape, nxt, dry = ranges_shape(ranges), tonumber(state[2]) or 0, tonumber(state[3]) or 0
+  local cursor = tonumber(state[4]) or -1
+  if state[1] ~= shape then
+    redis.call('DEL', list)
+    nxt, dry = 0, 0
+  end
+  local total = 0
+  for _, r in ipairs(ranges) do total = total + r[2] - r[1] + 1 end
+  local steps, choice = 0, false
+  while true do
+    local empty = false
+    for _ = 1, 8 do
+      local found = redis.call('ZRANGEBYSCORE', list, '(' .. cursor, '+inf', 'LIMIT', 0, 1)
+      if #found == 0 then found = redis.call('ZRANGE', list, 0, 0) end
+      if #found == 0 then empty = true; break end
+      redis.call('ZREM', list, found[1])
+      if in_ranges(found[1], ranges) and available(found[1], mac, now) then
+        choice = found[1]; break
+      end
+    end
+    if choice or not empty then break end
+    if nxt >= total then
+      if dry == 0 then dry = now + RECHECK_AFTER end
+      if dry > now or steps > 0 then break end
+      nxt, dry = 0, 0  -- walk the ranges again: addresses freed behind the store's back
+    end
+    if steps >= FILL_STEPS then break end
+    nxt = fill_step(list, ranges, nxt, total, now)
+    steps = steps + 1
+  end
+  if choice then
+    redis.call('HSET', meta, 'ranges', shape, 'next', nxt, 'dry', 0, 'cursor', ip2n(choice))
+  elseif state[1] ~= shape or nxt ~= tonumber(state[2]) or dry ~= (tonumber(state[3]) or 0) then
+    redis.call('HSET', meta, 'ranges', shape, 'next', nxt, 'dry', dry)
+  end
+  return choice
+end
+
+-- A free address of the seed's `pool` hash for mac, or false: a few entries from where the last
+-- search stopped (HSCAN), never the whole hash in one call.
+local function from_pool_hash(mac, now)
+  local start = redis.call('GET', 'cursor:pool-hash') or '0'
+  local cursor, choice = start, false
+  for _ = 1, 4 do
+    local page = redis.call('HSCAN', 'pool', cursor, 'COUNT', 64)
+    cursor = page[1]
+    local entries = page[2]
+    for i = 1, #entries, 2 do
+      if (entries[i + 1] == '' or entries[i + 1] == mac) and available(entries[i], mac, now) then
+        choice = entries[i]; break
+      end
+    end
+    if choice or cursor == '0' then break end
+  end
+  if cursor ~= start then redis.call('SET', 'cursor:pool-hash', cursor) end
+  return choice
+end
+
 -- Picks an address for a DISCOVER (allocation.py's order) and holds it; the address or false.
 local function offer(mac, now, hold, requested, seed_pool, group, ranges)
   local function usable(ip)
@@ -181,65 +317,57 @@ local function offer(mac, now, hold, requested, seed_pool, group, ranges)
     if usable(previous) then choice = previous end
   end
   if not choice and usable(requested) then choice = requested end
-  if not choice and seed_pool then
-    local pool = redis.call('HGETALL', 'pool')
-    for i = 1, #pool, 2 do
-      if (pool[i + 1] == '' or pool[i + 1] == mac) and available(pool[i], mac, now) then
-        choice = pool[i]; break
-      end
-    end
-  end
-  if not choice and #ranges > 0 and tonumber(redis.call('HGET', 'exhausted', group) or 0) <= now then
-    local total = 0
-    for _, r in ipairs(ranges) do total = total + r[2] - r[1] + 1 end
-    local cursor = tonumber(redis.call('GET', 'cursor:' .. group) or '0') % total
-    for step = 0, total - 1 do
-      local position = (cursor + step) % total
-      local offset, ip = position, nil
-      for _, r in ipairs(ranges) do
-        local size = r[2] - r[1] + 1
-        if offset < size then ip = n2ip(r[1] + offset); break end
-        offset = offset - size
-      end
-      if available(ip, mac, now) then
-        choice = ip
-        redis.call('SET', 'cursor:' .. group, position + 1)
-        break
-      end
-    end
-    -- a full pool is not searched again for a while: each search reads every address
-    if not choice then redis.call('HSET', 'exhausted', group, now + EXHAUSTED_FOR) end
+  if not choice and seed_pool then choice = from_pool_hash(mac, now) end
+  if choice then
+    redis.call('ZREM', 'free:' .. group, choice)
+  elseif #ranges > 0 then
+    choice = from_free_list(group, ranges, mac, now)
   end
   if not choice then return false end
 
   local lease = redis.call('HMGET', 'lease:' .. choice, 'mac', 'state', 'expires')
   if not (lease[1] == mac and lease[2] == 'bound' and tonumber(lease[3]) > now) then
     if lease[1] ~= mac then take_over(choice, lease[1]) end
-    redis.call('HSET', 'lease:' .. choice, 'mac', mac, 'state', 'offered', 'expires', now + hold)
+    redis.call('HSET', 'lease:' .. choice, 'mac', mac, 'state', 'offered', 'expires', now + hold,
+               'pool', group)
     redis.call('ZADD', 'leases', now + hold, choice)
   end
   redis.call('SET', 'offer:' .. mac, choice, 'EX', hold)
   return choice
 end
 
--- Binds ip to mac (REQUEST). Returns {ip, expires}, or nil, the reason and whether another
--- client holds it.
-local function commit(mac, ip, now, lease_time, relay, seed_pool, group, ranges)
+-- Binds ip to mac (REQUEST in `state`: a SELECTING, INIT-REBOOT or RENEWING client needs a
+-- record of it for ip, RFC 2131 4.3.2: its lease record of ip, offered, bound or expired and
+-- not yet reclaimed, or the seed's pool hash naming it; '' binds without one, as an operator
+-- would). The mac: record gets what the seed wrote (ip, dynamic, ts, and `description`
+-- dynamic:<client's host name> if it has none) and, while it holds nothing an operator wrote,
+-- expires RECORD_GRACE after the lease. Returns {ip, expires}, or nil, the reason and whether
+-- another client holds it.
+local function commit(mac, ip, now, lease_time, relay, seed_pool, group, ranges, state, client)
   if not in_source(ip, ranges, seed_pool) then
     return nil, ip .. ' is not in the pool of ' .. group, false
   end
-  if not available(ip, mac, now) then
+  local free_for_mac, holder, owner = available(ip, mac, now)
+  if not free_for_mac then
     return nil, ip .. ' is taken', true
   end
-  local host = redis.call('HMGET', 'mac:' .. mac, 'ip', 'dynamic')
-  if host[1] and host[2] and host[1] ~= ip then free(host[1], mac) end
-  local previous = redis.call('HGET', 'lease:' .. ip, 'mac')
-  if previous ~= mac then take_over(ip, previous) end
+  if state ~= '' and holder ~= mac and owner ~= mac then
+    return nil, 'no record of ' .. ip .. ' for ' .. mac, false
+  end
+  local record = 'mac:' .. mac
+  local fields = hash(redis.call('HGETALL', record))
+  if fields['ip'] and fields['dynamic'] and fields['ip'] ~= ip then free(fields['ip'], mac) end
+  if holder ~= mac then take_over(ip, holder) end
   local expires = now + lease_time
-  redis.call('HSET', 'lease:' .. ip, 'mac', mac, 'state', 'bound', 'expires', expires, 'relay', relay)
+  redis.call('HSET', 'lease:' .. ip, 'mac', mac, 'state', 'bound', 'expires', expires, 'relay', relay,
+             'pool', group)
   redis.call('ZADD', 'leases', expires, ip)
-  redis.call('HSET', 'mac:' .. mac, 'ip', ip, 'dynamic', '1', 'ts', now)
-  if redis.call('HEXISTS', 'pool', ip) == 1 then redis.call('HSET', 'pool', ip, mac) end
+  redis.call('ZREM', 'free:' .. group, ip)
+  fields['description'] = fields['description'] or ('dynamic:' .. (client or ''))
+  redis.call('HSET', record, 'ip', ip, 'dynamic', '1', 'ts', now, 'description',
+             fields['description'])
+  if pure_record(fields) then redis.call('EXPIRE', record, lease_time + RECORD_GRACE) end
+  if owner then redis.call('HSET', 'pool', ip, mac) end
   redis.call('DEL', 'offer:' .. mac)
   return {ip, expires}
 end

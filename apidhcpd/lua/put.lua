@@ -17,8 +17,8 @@ if is_host then
   if before[1] and not before[2] and before[1] ~= after[1] then
     redis.call('SREM', 'reserved', before[1])
   end
-  if after[1] and after[1] ~= '' and not after[2] then redis.call('SADD', 'reserved', after[1]) end
+  if after[1] and after[1] ~= '' and not after[2] then reserve(after[1], true) end
+  redis.call('PERSIST', key)  -- an operator's host: no longer a dynamic client's record
 end
-redis.call('DEL', 'exhausted')  -- a range may have grown
 redis.call('PUBLISH', 'apidhcpd:inventory', key)
 return redis.call('HGETALL', key)

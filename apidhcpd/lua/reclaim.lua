@@ -2,10 +2,6 @@
 local expired = redis.call('ZRANGEBYSCORE', 'leases', '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, ip in ipairs(expired) do
   local holder = redis.call('HGET', 'lease:' .. ip, 'mac')
-  if not holder or free(ip, holder) == 0 then
-    redis.call('DEL', 'lease:' .. ip)
-    redis.call('ZREM', 'leases', ip)
-  end
+  if not holder or free(ip, holder) == 0 then redis.call('ZREM', 'leases', ip) end
 end
-if #expired > 0 then redis.call('DEL', 'exhausted') end
 return #expired

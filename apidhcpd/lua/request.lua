@@ -1,6 +1,6 @@
 -- One call per REQUEST: lookup.lua, then, for a client without a reservation, commit.lua of the
 -- address it asks for. KEYS: host keys; ARGV: now, selector, mac, address, client state
--- (SELECTING, INIT-REBOOT, RENEWING), relay (option 82 hex).
+-- (SELECTING, INIT-REBOOT, RENEWING), relay (option 82 hex), client (its host name).
 -- Returns lookup.lua's reply with an 8th element: false (reserved host), {'bound', ip,
 -- expires}, {'holds', ip} (another unexpired lease of this client), or
 -- {'conflict', '1' if another client holds it else '0', reason}.
@@ -17,7 +17,7 @@ if ARGV[5] ~= 'SELECTING' then
 end
 local seed_pool, cursor, ranges = source_of(reply)
 local bound, reason, taken = commit(mac, wanted, now, lease_time_of(reply, host), ARGV[6],
-                                    seed_pool, cursor, ranges)
+                                    seed_pool, cursor, ranges, ARGV[5], ARGV[7])
 if bound then
   reply[8] = {'bound', bound[1], bound[2]}
 else
