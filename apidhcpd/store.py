@@ -155,7 +155,7 @@ def _lease_seconds(text: str) -> int:
     return seconds if 1 <= seconds <= 4294967294 else 86400
 
 
-RECHECK_AFTER = 5  # seconds a pool found full is believed full (common.lua's RECHECK_AFTER)
+RECHECK_AFTER = 60  # seconds a pool found full is believed full (common.lua's RECHECK_AFTER)
 RECORD_GRACE = 86400  # seconds a dynamic client's mac: record outlives its lease (common.lua)
 
 

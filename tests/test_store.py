@@ -129,15 +129,15 @@ class ContractMixin:
             yield self.store.commit(mac, (yield self.store.offer(mac, RANGE, None, NOW, 60)),
                                     RANGE, 3600, NOW)
         self.assertIsNone((yield self.store.offer(D, RANGE, None, NOW, 60)))
-        # freed behind the store's back: the pool still counts as full for a few seconds
+        # freed behind the store's back: the pool still counts as full for a minute
         self.free_behind_the_stores_back("192.0.2.10")
-        self.assertIsNone((yield self.store.offer(D, RANGE, None, NOW + 1, 60)))
-        self.assertEqual((yield self.store.offer(D, RANGE, None, NOW + 6, 60)), "192.0.2.10")
+        self.assertIsNone((yield self.store.offer(D, RANGE, None, NOW + 59, 60)))
+        self.assertEqual((yield self.store.offer(D, RANGE, None, NOW + 61, 60)), "192.0.2.10")
         # a release frees an address at once
-        self.assertIsNone((yield self.store.offer("02:00:00:00:00:0e", RANGE, None, NOW + 6,
+        self.assertIsNone((yield self.store.offer("02:00:00:00:00:0e", RANGE, None, NOW + 61,
                                                   60)))
-        self.assertTrue((yield self.store.release(B, "192.0.2.11", NOW + 6)))
-        self.assertEqual((yield self.store.offer("02:00:00:00:00:0e", RANGE, None, NOW + 6,
+        self.assertTrue((yield self.store.release(B, "192.0.2.11", NOW + 61)))
+        self.assertEqual((yield self.store.offer("02:00:00:00:00:0e", RANGE, None, NOW + 61,
                                                  60)), "192.0.2.11")
 
     @defer.inlineCallbacks

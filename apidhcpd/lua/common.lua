@@ -211,7 +211,10 @@ end
 -- it is checked again, so a stale entry costs one check, never a wrong offer.
 local FILL_STEP = 256  -- range positions examined per step
 local FILL_STEPS = 4  -- steps at most per call
-local RECHECK_AFTER = 5  -- seconds a dry list is believed before the ranges are walked again
+-- Seconds a dry list is believed before the ranges are walked again. Only addresses freed
+-- behind the store's back (plain redis-cli) are found that way: every lease that ends gives
+-- its address back. A walk of a full /16 costs 64 calls of a few ms, so not often.
+local RECHECK_AFTER = 60
 
 local function ranges_shape(ranges)
   local parts = {}
