@@ -44,6 +44,10 @@ WALK_BUDGET = 100_000  # keys one cursor page may look at (SCAN steps of up to 1
 LEASE_STEP, LEASE_BUDGET = 500, 20_000  # leases per store call, and per filtered page
 KINDS = {"hosts": "mac:", "clients": "client:", "groups": "group:", "subnets": "subnet:"}
 METHODS = {"mac": "mac", "client": "client", "relay": "relay", "remote": "relay"}
+# the seed's dhcp-api said how it found the client in these words (its Go `Method` string)
+SEED_METHODS = {"client": "ByClientID", "mac": "ByHardwareAddress", "dynamic": "Dynamic",
+                "relay": "ByRelayAgent"}
+NANOSECONDS = 1_000_000_000  # a Go time.Duration counts them
 _HEX = re.compile(r"^(?:[0-9a-fA-F]{2})+$")
 
 
@@ -340,6 +344,18 @@ def legacy_answer(tx, mac: str, client: Optional[str]) -> dict:
         "method": method,
         "slave": False,
     }
+
+
+def seed_answer(answer: dict) -> dict:
+    """Our legacy answer in the seed's own types, as its dhcp-daemon decodes them into its Go
+    struct: every field a string but `leasetime` (a time.Duration: integer nanoseconds) and
+    `slave` (a bool), `method` in the seed's words; absent values are Go's zero values."""
+    seed = {name: ("" if value is None else str(value)) for name, value in answer.items()
+            if name not in ("leasetime", "slave", "method")}
+    seed["leasetime"] = int(answer.get("leasetime") or 0) * NANOSECONDS
+    seed["method"] = SEED_METHODS.get(answer["method"], answer["method"])
+    seed["slave"] = bool(answer.get("slave"))
+    return seed
 
 
 def _why_no_answer(tx) -> str:
@@ -641,11 +657,14 @@ class AdminAPI:
 
     @app.route("/", methods=["POST"])
     async def legacy(self, request):
-        """`{"mac", "client"}` -> the seed's answer (a DISCOVER); `"op": "request"` + `"ip"`
-        commits (an INIT-REBOOT REQUEST), `"op": "release"` + `"ip"` releases, `"op": "ping"`
-        checks the store. Optional `client_id` (option 61, hex) and `giaddr` (the request is
-        placed on that relay's subnet). A token is needed only from outside loopback, when one
-        is set."""
+        """`{"mac", "client"}` without `op` is the seed's query: the seed's answer in its own
+        types (seed_answer), and a dynamic address committed at once as a lease, as the
+        seed's dhcp-api did (its dhcp-daemon ACKs what it is told and never asks again).
+        With `op` it is our own form (the --api-url daemon's): `"op": "discover"` offers,
+        `"op": "request"` + `"ip"` commits (an INIT-REBOOT REQUEST), `"op": "release"` +
+        `"ip"` releases, `"op": "ping"` checks the store; numbers are numbers. Optional
+        `client_id` (option 61, hex) and `giaddr` (the request is placed on that relay's
+        subnet). A token is needed only from outside loopback, when one is set."""
         self._check_origin(request)
         if not _is_loopback(request):
             if self.token is None:
@@ -653,6 +672,7 @@ class AdminAPI:
                     "start apidhcpd with --api-token-file FILE to answer it from elsewhere"])
             self._authorize(request)
         body = _json_body(request)
+        seed_form = "op" not in body
         op = body.get("op") or "discover"
         if op == "ping":
             await self.store.ping()
@@ -689,7 +709,28 @@ class AdminAPI:
             raise ApiError(404, "no answer", [_why_no_answer(tx)])
         if tx.reply.message_type == opt.NAK:
             raise ApiError(409, "nak", [tx.reply.get(56) or ""])
-        return _json(request, 200, legacy_answer(tx, mac, client))
+        if not seed_form:
+            return _json(request, 200, legacy_answer(tx, mac, client))
+        host = tx.lookup.host
+        if tx.reply.message_type == opt.OFFER and not (host and host.reserved_ip):
+            tx = await self._commit_offer(msg, tx.reply)
+        return _json(request, 200, seed_answer(legacy_answer(tx, mac, client)))
+
+    async def _commit_offer(self, discover, offer):
+        """The REQUEST a client would send for `offer` (SELECTING): the seed's query binds a
+        dynamic address at once."""
+        msg = Message(op=1, xid=discover.xid, chaddr=discover.chaddr, giaddr=discover.giaddr)
+        msg.set(53, opt.REQUEST)
+        msg.set(50, offer.yiaddr)
+        msg.set(54, offer.server_id)
+        for code in (12, 61, 82):
+            if code in discover.options:
+                msg.options[code] = discover.options[code]
+        tx = await self.server.resolve(msg, self.link)
+        if tx.reply is None or tx.reply.message_type != opt.ACK:
+            reason = tx.reply.get(56) if tx.reply is not None else "the commit got no answer"
+            raise ApiError(409, "not committed", [reason or "the address was not committed"])
+        return tx
 
     def _legacy_extensions(self, msg, body) -> None:
         """`client_id` -> option 61; `giaddr` -> the relay address (0.0.0.0: none), which must
@@ -906,6 +947,23 @@ OPENAPI = {
                     "description": _STRING,
                     "method": {"type": "string", "enum": ["client", "mac", "relay", "dynamic"]},
                     "slave": {"type": "boolean"}}},
+            "SeedAnswer": {
+                "type": "object", "additionalProperties": False,
+                "description": "The answer to a query without `op`, in the seed's own types "
+                               "(its Go dhcpResponse struct): strings, `leasetime` a Go "
+                               "time.Duration in nanoseconds, `slave` a bool.",
+                "required": ["mac", "client", "hostname", "ip", "gateway", "netmask",
+                             "broadcast", "prefix", "dns", "domain", "ntp", "leasetime",
+                             "description", "method", "slave"],
+                "properties": {
+                    "mac": _STRING, "client": _STRING, "hostname": _STRING, "ip": _STRING,
+                    "gateway": _STRING, "netmask": _STRING, "broadcast": _STRING,
+                    "prefix": _STRING, "dns": _STRING, "domain": _STRING, "ntp": _STRING,
+                    "leasetime": {"type": "integer", "description": "Nanoseconds."},
+                    "description": _STRING,
+                    "method": {"type": "string", "enum": ["ByClientID", "ByHardwareAddress",
+                                                          "ByRelayAgent", "Dynamic"]},
+                    "slave": {"type": "boolean"}}},
             "Ok": {"type": "object", "required": ["ok"],
                    "properties": {"ok": {"type": "boolean"}}},
         },
@@ -964,10 +1022,13 @@ OPENAPI = {
             {"200": _response("Text exposition format 0.0.4.", _STRING, "text/plain")})},
         "/": {"post": _operation(
             "legacy", "The seed's query: what a DHCP client with this MAC (and host name) "
-                      "gets. op=request commits an address, op=release releases it. Needs the "
-                      "token only from outside loopback, when a token is set.",
+                      "gets. Without op: the seed's answer in its own types, a dynamic address "
+                      "committed at once. With op (our form): op=discover offers, op=request "
+                      "commits an address, op=release releases it. Needs the token only from "
+                      "outside loopback, when a token is set.",
             {"200": _response("The answer (or {\"ok\": true} for op=ping).",
-                              {"oneOf": [_ref("LegacyAnswer"), _ref("Ok")]}),
+                              {"oneOf": [_ref("SeedAnswer"), _ref("LegacyAnswer"),
+                                         _ref("Ok")]}),
              "204": _response("Released (op=release).")},
             body=_ref("LegacyQuery"))},
     },

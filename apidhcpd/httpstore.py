@@ -108,7 +108,8 @@ class HTTPStore:
         mac = next(k[4:] for k in keys if k.startswith("mac:"))
         ids = [k[7:] for k in keys if k.startswith("client:")]
         # keys hold client:<option 61 hex> before client:<host name> (handlers.host_keys)
-        body = {"mac": mac, "client": ids[-1] if ids else None}
+        # "op": our own form of the answer (api.py), not the seed's
+        body = {"op": "discover", "mac": mac, "client": ids[-1] if ids else None}
         if len(ids) == 2:
             body["client_id"] = ids[0]
         # to the API node this daemon is a relay: it places the request by this address

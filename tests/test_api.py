@@ -789,26 +789,66 @@ class MetricsTests(APITestCase):
 
 # ---------------------------------------------------------------- the legacy query
 
+# The seed's dhcpResponse struct (cmd/dhcp-api/main.go, decoded by cmd/dhcp-daemon/main.go
+# into the same struct): encoding/json fails the whole decode on a value of another JSON type.
+SEED_TYPES = {"mac": str, "client": str, "hostname": str, "ip": str, "gateway": str,
+              "netmask": str, "broadcast": str, "prefix": str, "dns": str, "domain": str,
+              "ntp": str, "leasetime": int, "description": str, "method": str, "slave": bool}
+
+
+def go_decode(testcase, answer):
+    """Decode `answer` as the seed's Go struct would, strictly: every field of the struct
+    present with its JSON type (a time.Duration is an int64 of nanoseconds)."""
+    for name, kind in SEED_TYPES.items():
+        testcase.assertIn(name, answer)
+        value = answer[name]
+        testcase.assertIs(type(value), kind, "%s: %r is not a Go %s" % (name, value, kind))
+    testcase.assertLess(abs(answer["leasetime"]), 2 ** 63)
+    return answer
+
+
 class LegacyQueryTests(APITestCase):
-    def test_reserved_host_by_mac(self):
-        answer = self.ok("POST", "/", {"mac": KNOWN.upper(), "client": None})
+    def test_reserved_host_by_mac_in_the_seeds_types(self):
+        answer = go_decode(self, self.ok("POST", "/", {"mac": KNOWN.upper(), "client": None}))
         self.assertEqual(answer, {
             "mac": KNOWN, "client": "", "hostname": "printer", "ip": "192.0.2.10",
             "gateway": "192.0.2.1", "netmask": "255.255.255.0", "broadcast": "192.0.2.255",
-            "prefix": 24, "dns": "192.0.2.53", "domain": "example.test", "ntp": "",
-            "leasetime": 3600, "description": "The printer", "method": "mac",
-            "slave": False})
+            "prefix": "24", "dns": "192.0.2.53", "domain": "example.test", "ntp": "",
+            "leasetime": 3600_000_000_000, "description": "The printer",
+            "method": "ByHardwareAddress", "slave": False})
+
+    def test_our_own_form_keeps_numbers_and_our_method_names(self):
+        answer = self.ok("POST", "/", {"op": "discover", "mac": KNOWN})
+        self.assertEqual((answer["prefix"], answer["leasetime"], answer["method"]),
+                         (24, 3600, "mac"))
 
     def test_reserved_host_by_client_id_as_the_seed_did(self):
         self.memory.hset("client:kitchen-hub", ip="192.0.2.40", description="Hub",
                          ntp="192.0.2.22")
-        answer = self.ok("POST", "/", {"mac": OTHER, "client": "kitchen-hub"})
+        answer = go_decode(self, self.ok("POST", "/", {"mac": OTHER, "client": "kitchen-hub"}))
         self.assertEqual((answer["ip"], answer["method"], answer["client"], answer["ntp"],
                           answer["description"]),
-                         ("192.0.2.40", "client", "kitchen-hub", "192.0.2.22", "Hub"))
+                         ("192.0.2.40", "ByClientID", "kitchen-hub", "192.0.2.22", "Hub"))
+
+    def test_a_dynamic_client_of_the_seeds_query_is_committed_at_once(self):
+        answer = go_decode(self, self.ok("POST", "/", {"mac": OTHER, "client": "tablet"}))
+        self.assertEqual((answer["ip"], answer["method"], answer["leasetime"]),
+                         ("192.0.2.100", "Dynamic", 1800 * 10 ** 9))
+        lease = self.memory.lease_records["192.0.2.100"]
+        self.assertEqual((lease.mac, lease.state), (OTHER, "bound"))
+        record = self.memory.data["mac:" + OTHER]
+        self.assertEqual((record["ip"], record["dynamic"], record["description"]),
+                         ("192.0.2.100", "1", "dynamic:tablet"))
+        # the seed's daemon asks again at the client's REQUEST and at every renewal
+        self.assertEqual(self.ok("POST", "/", {"mac": OTHER, "client": "tablet"})["ip"],
+                         "192.0.2.100")
+        # nobody else is given it, by the seed's query or by DHCP
+        self.assertNotEqual(self.ok("POST", "/", {"mac": THIRD})["ip"], "192.0.2.100")
+        offer = self.handle(request(opt.DISCOVER, "02:00:00:00:03:09"))
+        self.assertNotEqual(offer.yiaddr, "192.0.2.100")
 
     def test_dynamic_client_then_request_then_release(self):
-        answer = self.ok("POST", "/", {"mac": OTHER})
+        answer = self.ok("POST", "/", {"op": "discover", "mac": OTHER})
         self.assertEqual((answer["ip"], answer["method"], answer["leasetime"]),
                          ("192.0.2.100", "dynamic", 1800))
         self.assertEqual(self.memory.lease_records["192.0.2.100"].state, "offered")
@@ -848,23 +888,23 @@ class LegacyQueryTests(APITestCase):
     def test_client_id_is_option_61(self):
         self.memory.hset("client:01020000000a0a", ip="192.0.2.41", description="by 61")
         self.memory.hset("client:kitchen-hub", ip="192.0.2.40")
-        answer = self.ok("POST", "/", {"mac": OTHER, "client_id": "01020000000A0A"})
+        answer = self.ok("POST", "/", {"op": "discover", "mac": OTHER, "client_id": "01020000000A0A"})
         self.assertEqual((answer["ip"], answer["method"], answer["client"],
                           answer["description"]), ("192.0.2.41", "client", "", "by 61"))
-        answer = self.ok("POST", "/", {"mac": OTHER, "client": "kitchen-hub",
+        answer = self.ok("POST", "/", {"op": "discover", "mac": OTHER, "client": "kitchen-hub",
                                        "client_id": "01020000000a0a"})
         self.assertEqual((answer["ip"], answer["client"]), ("192.0.2.41", "kitchen-hub"))
-        answer = self.ok("POST", "/", {"mac": OTHER, "client": "kitchen-hub",
+        answer = self.ok("POST", "/", {"op": "discover", "mac": OTHER, "client": "kitchen-hub",
                                        "client_id": "01020000000b0b"})
         self.assertEqual(answer["ip"], "192.0.2.40")
-        self.assertEqual(self.ok("POST", "/", {"mac": KNOWN, "client_id": None})["ip"],
+        self.assertEqual(self.ok("POST", "/", {"op": "discover", "mac": KNOWN, "client_id": None})["ip"],
                          "192.0.2.10")
 
     def test_giaddr_places_the_request_on_the_relays_subnet(self):
         self.memory.hset("group:relayed", lease_time="2h")
         self.memory.hset("subnet:198.51.100.0/24", gateway="198.51.100.1", group="relayed",
                          range="198.51.100.10-198.51.100.12")
-        answer = self.ok("POST", "/", {"mac": OTHER, "giaddr": "198.51.100.1"})
+        answer = self.ok("POST", "/", {"op": "discover", "mac": OTHER, "giaddr": "198.51.100.1"})
         self.assertEqual(
             {k: answer[k] for k in ("ip", "gateway", "netmask", "prefix", "broadcast",
                                     "leasetime", "method")},
@@ -892,7 +932,7 @@ class LegacyQueryTests(APITestCase):
                                  "details": ["giaddr 198.51.100.2 is not one of "
                                              "--trusted-relays"]})
         self.assertEqual(self.memory.lease_records, {})
-        self.assertEqual(self.ok("POST", "/", {"mac": OTHER, "giaddr": "198.51.100.1"})["ip"],
+        self.assertEqual(self.ok("POST", "/", {"op": "discover", "mac": OTHER, "giaddr": "198.51.100.1"})["ip"],
                          "198.51.100.10")
 
     def test_bad_extension_fields(self):
@@ -1246,7 +1286,7 @@ class RedisAPITests(RedisTestMixin, unittest.TestCase):
 
     @defer.inlineCallbacks
     def test_legacy_commit_lease_listing_and_force_release(self):
-        code, answer = yield self.call("POST", "/", {"mac": OTHER})
+        code, answer = yield self.call("POST", "/", {"op": "discover", "mac": OTHER})
         self.assertEqual((code, answer["ip"], answer["method"]), (200, "192.0.2.100", "dynamic"))
         code, ack = yield self.call("POST", "/", {"mac": OTHER, "op": "request",
                                                   "ip": "192.0.2.100"})

@@ -100,11 +100,13 @@ class LiveAPITests(unittest.TestCase):
     def test_legacy_query_status_and_metrics(self):
         mac = random_mac()
         code, answer = self.http("POST", "/", {"mac": mac, "client": None}, token=None)
-        self.assertEqual((code, answer["method"], answer["leasetime"]), (200, "dynamic", 1800))
+        # the seed's query: its own types, and the address bound at once (a real Redis)
+        self.assertEqual((code, answer["method"], answer["leasetime"], answer["prefix"]),
+                         (200, "Dynamic", 1800 * 10 ** 9, "24"))
         self.assertTrue(in_pool(answer["ip"]), answer)
-        code, ack = self.http("POST", "/", {"mac": mac, "op": "request", "ip": answer["ip"]},
-                              token=None)
-        self.assertEqual((code, self.hget("lease:" + answer["ip"], "mac")), (200, mac))
+        self.assertEqual((self.hget("lease:" + answer["ip"], "mac"),
+                          self.hget("lease:" + answer["ip"], "state")), (mac, "bound"))
+        self.assertEqual(self.hget("mac:" + mac, "description"), "dynamic:")
         code, status = self.http("GET", "/api/v1/status")
         self.assertEqual((status["role"], status["redis"]["ok"]), ("standalone", True))
         self.assertEqual([(p["name"], p["bound"]) for p in status["pools"]],
