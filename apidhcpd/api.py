@@ -28,8 +28,8 @@ from apidhcpd.heartbeat import public_reason
 from apidhcpd.message import Message
 from apidhcpd.store import HOST_PREFIXES, StoreUnavailable
 from apidhcpd.validation import (Invalid, check_delete, check_fields, check_pool_removal,
-                                 check_write, client_key, group_key, ipv4, normalise_mac, noun,
-                                 subnet_key)
+                                 check_write, client_key, group_key, ipv4, network_warnings,
+                                 normalise_mac, noun, subnet_key)
 
 log = Logger()
 
@@ -512,7 +512,12 @@ class AdminAPI:
             result = await self.store.put(key, sets, "merge" if patch else "replace")
         if removes:
             result = await self.store.put(key, {name: "" for name in removes}, "remove")
-        return _json(request, 201 if current is None else 200, _entry(key, result or {}))
+        entry = _entry(key, result or {})
+        if key.startswith(("group:", "subnet:")):
+            warnings = await network_warnings(self.store)
+            if warnings:
+                entry["warnings"] = warnings
+        return _json(request, 201 if current is None else 200, entry)
 
     def _missing(self, key):
         return ApiError(404, "no such %s" % noun(key), ["no " + key])
@@ -872,7 +877,12 @@ OPENAPI = {
                       "additionalProperties": {"type": "string", "nullable": True}},
             "Entry": {"type": "object", "required": ["key", "id", "fields"],
                       "additionalProperties": False,
-                      "properties": {"key": _STRING, "id": _STRING, "fields": _ref("Fields")}},
+                      "properties": {"key": _STRING, "id": _STRING, "fields": _ref("Fields"),
+                                     "warnings": {
+                                         "type": "array", "items": _STRING,
+                                         "description": "After a group or subnet write: "
+                                                        "groups whose gateway lies on none "
+                                                        "of the subnets they serve."}}},
             "EntryList": {"type": "object", "required": ["items", "limit"],
                           "additionalProperties": False,
                           "description": "By offset: total and offset; by cursor: "

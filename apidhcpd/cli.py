@@ -23,7 +23,7 @@ from apidhcpd import allocation
 from apidhcpd.store import HOST_PREFIXES, Host
 from apidhcpd.validation import (Invalid, check_delete, check_fields, check_pool_removal,
                                  check_snapshot, check_write, client_key, group_key,
-                                 inventory_key, ipv4, mac_key, subnet_key)
+                                 inventory_key, ipv4, mac_key, network_warnings, subnet_key)
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 PROG = "apidhcpd-cli"
@@ -375,7 +375,7 @@ def show_pools(store, args, out):
 
 
 @defer.inlineCallbacks
-def set_entry(store, args, out):
+def set_entry(store, args, out, err=sys.stderr):
     key = KEY_KINDS[args.kind](args.key)
     values, removed = field_assignments(args.fields)
     if args.replace and not values:
@@ -390,6 +390,9 @@ def set_entry(store, args, out):
     yield checked(check_write(store, key, current, change.apply(current)))
     result = yield write_plan(store, plan)
     emit(out, args, {key: result}, "\n".join(format_hash(key, result)) + "\n")
+    if key.startswith(("group:", "subnet:")):
+        for warning in (yield defer.ensureDeferred(network_warnings(store))):
+            err.write("apidhcpd-cli: warning: %s\n" % warning)
 
 
 @defer.inlineCallbacks
@@ -714,7 +717,7 @@ def dispatch(store, args, out, err, stdin):
     if args.command == "show":
         return SHOW[args.what](store, args, out)
     if args.command == "set":
-        return set_entry(store, args, out)
+        return set_entry(store, args, out, err)
     if args.command == "delete":
         return delete_entry(store, args, out)
     if args.command == "pool":

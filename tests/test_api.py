@@ -1490,3 +1490,21 @@ class RedisCostTests(RedisTestMixin, unittest.TestCase):
         calls = self.calls()
         self.assertLess(calls.get("hgetall", 0), 10, calls)
         self.assertLess(calls["evalsha"], (self.HOSTS + self.LEASES) / ADMIN_STEP * 2 + 10)
+
+
+class NetworkWarningTests(APITestCase):
+    """A write that leaves a group's gateway on none of the subnets it serves says so (issue
+    10, item 11): the write stands, its clients there get the subnet's own router."""
+
+    def test_a_subnet_write_warns_about_the_pool_groups_gateway(self):
+        entry = self.ok("PUT", "/api/v1/subnets/198.51.100.0/24",
+                        {"gateway": "198.51.100.1", "range": "198.51.100.10-198.51.100.20"},
+                        201)
+        self.assertEqual(len(entry.get("warnings", [])), 2, entry)  # group:default and pool
+        self.assertTrue(entry["warnings"][1].startswith(
+            "group:pool: gateway 192.0.2.1 is not on 198.51.100.0/24"), entry["warnings"])
+        # the server LAN gets its subnet: key too: both groups' gateway is on a subnet they serve
+        entry = self.ok("PUT", "/api/v1/subnets/192.0.2.0/24", {"group": "pool"}, 201)
+        self.assertNotIn("warnings", entry)
+        self.assertNotIn("warnings", self.ok("PUT", "/api/v1/hosts/02:00:00:00:05:01",
+                                             {"ip": "192.0.2.60"}, 201))

@@ -237,6 +237,19 @@ class SeedFormatTests(CLITestCase):
                                             "free": 1, "utilisation": 50.0}])
 
 
+class NetworkWarningTests(CLITestCase):
+    @defer.inlineCallbacks
+    def test_a_subnet_write_warns_about_a_group_gateway_off_its_network(self):
+        self.hset("group:default", gateway="192.0.2.254", prefix="24")
+        code, out, err = yield self.run_cli("set", "subnet", "198.51.100.0/24",
+                                            "gateway=198.51.100.1")
+        self.assertEqual(code, 0)
+        self.assertTrue(err.startswith("apidhcpd-cli: warning: group:default: gateway "
+                                       "192.0.2.254 is not on 198.51.100.0/24"), err)
+        code, out, err = yield self.run_cli("set", "group", "default", "gateway=198.51.100.1")
+        self.assertEqual((code, err), (0, ""))
+
+
 class ImportTests(CLITestCase):
     def test_seed_script_gives_what_redis_cli_gives(self):
         path = os.path.abspath(self.mktemp())
