@@ -40,20 +40,38 @@ NETWORK_OPTIONS = frozenset({1, 3, 26, 28, 33, 121, 249})
 NETWORK_FIELDS = frozenset({"gateway", "prefix", "netmask", "broadcast", "routes", "mtu"})
 
 
+def duration_seconds(text: str) -> float:
+    """Go durations (`500ms`, `1.5s`, `30m`, `1h30m`) or plain seconds (`3600`, `0.5`) ->
+    seconds, fractions kept; ValueError if it is neither."""
+    text = str(text).strip()
+    try:
+        return float(text) if text and text[-1].isdigit() else _go_duration(text)
+    except ValueError:
+        raise ValueError("bad duration %r (use 500ms, 30s, 30m, 1h or seconds)" % (text,))
+
+
+def _go_duration(text: str) -> float:
+    pos, total = 0, 0.0
+    for match in _DURATION.finditer(text):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * _UNITS[match.group(2)]
+        pos = match.end()
+    if pos != len(text) or not text:
+        raise ValueError(text)
+    return total
+
+
 def parse_duration(text: str) -> int:
     """Go durations (`30m`, `1h30m`, `24h`) or plain seconds (`3600`) -> whole seconds."""
     text = str(text).strip()
     if text.isdigit():
-        pos, total = len(text), int(text)
+        total = int(text)
     else:
-        pos, total = 0, 0.0
-        for match in _DURATION.finditer(text):
-            if match.start() != pos:
-                break
-            total += float(match.group(1)) * _UNITS[match.group(2)]
-            pos = match.end()
-    if pos != len(text) or not text:
-        raise ValueError("bad duration %r (use 30m, 1h, 24h or seconds)" % (text,))
+        try:
+            total = _go_duration(text)
+        except ValueError:
+            raise ValueError("bad duration %r (use 30m, 1h, 24h or seconds)" % (text,))
     if total < 1 or total > 0xFFFFFFFE:
         raise ValueError("duration %r out of range" % (text,))
     return int(total)

@@ -24,7 +24,7 @@ from apidhcpd.handlers import Policy
 from apidhcpd import heartbeat
 from apidhcpd.heartbeat import Health
 from apidhcpd.httpstore import HTTPStore
-from apidhcpd.inventory import Link, parse_duration
+from apidhcpd.inventory import Link, duration_seconds, parse_duration
 from apidhcpd.inventorycache import InventoryCache
 from apidhcpd.protocol import DHCPProtocol
 from apidhcpd.redisstore import RedisStore, RedisURL
@@ -225,12 +225,14 @@ def _cache_ttl(text):
 
 
 def _seconds(text, name="--redis-timeout"):
+    """A short duration (a Go duration such as 500ms or 1.5s, or seconds), above 0 and at most
+    a minute."""
     try:
-        value = float(text[:-1]) if text.endswith("s") else float(text)
+        value = duration_seconds(text)
     except ValueError:
         value = 0
     if not 0 < value <= 60:
-        raise ValueError("bad %s %r (seconds, at most 60)" % (name, text))
+        raise ValueError("bad %s %r (a duration such as 500ms or 2s, at most 1m)" % (name, text))
     return value
 
 

@@ -24,6 +24,19 @@ class OptionTests(unittest.SynchronousTestCase):
         options.parseOptions(["--interface", "lo", "--ip", "192.0.2.1"] + list(argv))
         return options
 
+    def test_every_duration_option_takes_go_durations(self):
+        options = self.parse("--redis-timeout", "500ms", "--peer-interval", "1.5s",
+                             "--peer-timeout", "250ms", "--offer-hold", "2m",
+                             "--decline-probation", "1h30m", "--reclaim-interval", "30",
+                             "--cache-ttl", "90s")
+        self.assertEqual([options[name] for name in (
+            "redis-timeout", "peer-interval", "peer-timeout", "offer-hold",
+            "decline-probation", "reclaim-interval", "cache-ttl")],
+            [0.5, 1.5, 0.25, 120, 5400, 30, 90])
+        for bad in ("2m", "0ms", "fast", "-1s"):
+            with self.assertRaises(usage.UsageError):
+                self.parse("--redis-timeout", bad)
+
     def test_defaults(self):
         options = self.parse()
         self.assertEqual(options["interfaces"], (tap.Served("lo", "192.0.2.1", None),))
