@@ -91,20 +91,6 @@ def parse_origins(text: str) -> Tuple[str, ...]:
     return tuple(origins)
 
 
-def token_file_warning(path: Optional[str]) -> Optional[str]:
-    """A warning when the token file can be read by its group or by others, else None."""
-    if path is None:
-        return None
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return None
-    if mode & 0o077:
-        return ("--api-token-file %s can be read by %s (mode %04o): chmod 600 it" % (
-            path, "others" if mode & 0o007 else "its group", mode & 0o7777))
-    return None
-
-
 def read_token(path: Optional[str]) -> Optional[str]:
     """The bearer token from `--api-token-file` (None without one); ValueError if unusable."""
     if path is None:

@@ -10,7 +10,6 @@ it. Nothing else.
 
 import hashlib
 import hmac
-import os
 import re
 from typing import Optional
 
@@ -254,17 +253,3 @@ def heartbeat_factory(health, role, server_id, secret, clock) -> GuardedFactory:
     """What tap.py listens with on --heartbeat-port."""
     site = Site(heartbeat_resource(health, role, server_id, secret, clock), timeout=2)
     return GuardedFactory(site, clock)
-
-
-def secret_file_warning(path: Optional[str]) -> Optional[str]:
-    """A warning when the secret file can be read by its group or by others."""
-    if path is None:
-        return None
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return None
-    if mode & 0o077:
-        return "--heartbeat-secret-file %s can be read by %s (mode %04o): chmod 600 it" % (
-            path, "others" if mode & 0o007 else "its group", mode & 0o7777)
-    return None

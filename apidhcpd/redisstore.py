@@ -26,10 +26,13 @@ log = Logger()
 _LUA_DIR = os.path.join(os.path.dirname(__file__), "lua")
 
 
-def _script(name: str) -> str:
-    with open(os.path.join(_LUA_DIR, "common.lua")) as common, \
-            open(os.path.join(_LUA_DIR, name + ".lua")) as body:
-        return common.read() + "\n" + body.read()
+def _script(name: str, shared=("common",)) -> str:
+    """lua/<name>.lua after the shared files it calls into."""
+    texts = []
+    for part in (*shared, name):
+        with open(os.path.join(_LUA_DIR, part + ".lua")) as f:
+            texts.append(f.read())
+    return "\n".join(texts)
 
 
 SCRIPTS = {name: _script(name) for name in (
@@ -660,13 +663,7 @@ class _Watcher(txredisapi.SubscriberProtocol):
 ADMIN_STEP = 500  # keys or leases one admin script call looks at (well under 1 ms of Redis)
 
 
-def _admin_script(name: str) -> str:
-    with open(os.path.join(_LUA_DIR, "admin_common.lua")) as common, \
-            open(os.path.join(_LUA_DIR, name + ".lua")) as body:
-        return common.read() + "\n" + body.read()
-
-
-SCRIPTS.update({name: _admin_script(name) for name in (
+SCRIPTS.update({name: _script(name, ("common", "admin_common")) for name in (
     "admin_find", "admin_subnet_of", "admin_tally", "admin_seed_tally", "admin_get_many")})
 
 

@@ -236,6 +236,20 @@ def _seconds(text, name="--redis-timeout"):
     return value
 
 
+def secret_file_warning(option: str, path: Optional[str]) -> Optional[str]:
+    """A warning when the secret file of --`option` can be read by its group or by others."""
+    if path is None:
+        return None
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if mode & 0o077:
+        return "--%s %s can be read by %s (mode %04o): chmod 600 it" % (
+            option, path, "others" if mode & 0o007 else "its group", mode & 0o7777)
+    return None
+
+
 class DHCPService(service.Service):
     """The DHCP socket of one interface, bound in privilegedStartService: still as root, so
     that `twistd --uid` can drop root afterwards. With `workers` > 1 the socket joins an
@@ -348,8 +362,8 @@ def makeService(options, reactor=None):
         backend = OutageCache(backend, reactor, timeout=options["redis-timeout"])
     store = metrics.TimedStore(backend)
     health = Health(store, on_reached=[store.refresh_reserved], clock=reactor)
-    for warning in (api.token_file_warning(options["api-token-file"]),
-                    heartbeat.secret_file_warning(options["heartbeat-secret-file"])):
+    for option in ("api-token-file", "heartbeat-secret-file"):
+        warning = secret_file_warning(option, options[option])
         if warning:
             log.warn("{text}", text=warning)
 

@@ -1212,6 +1212,14 @@ class StartupTests(unittest.SynchronousTestCase):
             else:
                 self.assertEqual(found, [])
 
+    def test_a_heartbeat_secret_file_others_can_read_is_warned_about(self):
+        path = self.token_file("a shared secret of 32 bytes.....\n")
+        os.chmod(path, 0o604)
+        found = [w for w in self.warnings_at_start("--heartbeat-secret-file", path)
+                 if "--heartbeat-secret-file" in w]
+        self.assertEqual(len(found), 1, found)
+        self.assertIn("can be read by others (mode 0604)", found[0])
+
     def test_allowed_origins(self):
         options = self.parse("--api-allowed-origins", "https://ops.example.test/, "
                                                       "http://[2001:db8::1]:8443")
