@@ -173,6 +173,12 @@ def _fit(encoded, room):
     return kept
 
 
+def payload_limit(max_size) -> int:
+    """The bytes a DHCP message may take when the client's option 57 says `max_size` (None:
+    it did not say): at least the 576 every client accepts, less the IP and UDP headers."""
+    return max(max_size or 0, MIN_MAX_SIZE) - IP_UDP_OVERHEAD
+
+
 def encode(msg, max_size=MIN_MAX_SIZE):
     """The bytes of msg, to go in a UDP datagram of at most max_size bytes.
 
@@ -210,7 +216,7 @@ def encode(msg, max_size=MIN_MAX_SIZE):
     except TypeError as e:
         raise CodecError("cannot encode options: %s" % e) from None
 
-    room = max(max_size or 0, MIN_MAX_SIZE) - IP_UDP_OVERHEAD - HEADER_SIZE - 1
+    room = payload_limit(max_size) - HEADER_SIZE - 1
     if size > room:
         encoded = _fit(encoded, room)
     packet = b"".join([head, *[part for _, part in encoded], _END])

@@ -83,9 +83,8 @@ class DHCPProtocol(DatagramProtocol):
         dest = addressing.destination(request, reply, self._relay_port(request, source))
         if dest.how == "hardware" and not self._learn(request, reply):
             dest = addressing.Destination(addressing.BROADCAST, dest.port, "broadcast")
-        limit = max(request.max_message_size or 0, codec.MIN_MAX_SIZE) - codec.IP_UDP_OVERHEAD
-        data = codec.encode(reply, max_size=limit + codec.IP_UDP_OVERHEAD)
-        if len(data) > limit:  # what the chain let through is checked, not trusted
+        data = codec.encode(reply, max_size=request.max_message_size)
+        if len(data) > codec.payload_limit(request.max_message_size):  # what the chain let through is checked, not trusted
             return self._drop("oversized-reply", "reply of {size} bytes to {dest} is over "
                               "the limit", size=len(data), dest=dest)
         try:  # straight to the socket: Port.write parses the address again on every call
@@ -130,6 +129,6 @@ class DHCPProtocol(DatagramProtocol):
 def echo_fits(request, echo: bytes) -> bool:
     """Does a reply with options 53, 54 and the echo of `echo` (option 82, never left out)
     fit in what the request's option 57 (or the 576 bytes every client takes) allows?"""
-    limit = max(request.max_message_size or 0, codec.MIN_MAX_SIZE) - codec.IP_UDP_OVERHEAD
     encoded = len(echo) + 2 * -(-len(echo) // 255)  # RFC 3396: split in 255-byte parts
-    return codec.HEADER_SIZE + 3 + 6 + encoded + 1 <= limit
+    return codec.HEADER_SIZE + 3 + 6 + encoded + 1 <= codec.payload_limit(
+        request.max_message_size)
