@@ -8,9 +8,9 @@ from twisted.trial import unittest
 
 from tests.integration import clients
 from tests.integration.apidhcpd import ServerProcess
-from tests.integration.netns import make_lan, random_mac, require_root_and_tools
+from tests.integration.netns import random_mac, require_root_and_tools
 from tests.integration.rawclient import RawClient, build_packet, client_options
-from tests.redisserver import shared_redis
+from tests.integration.test_relay import relayed_lans
 
 SUBNETS = [
     ("group:default", {"dns": "192.0.2.53", "lease-time": "1h"}),
@@ -32,17 +32,8 @@ class HostileLanTests(unittest.TestCase):
 
     def setUp(self):
         require_root_and_tools(self, "dhclient", "dhcrelay", "redis-server")
-        self.redis = shared_redis("hostile")
-        self.redis.flushall()
-        for key, fields in SUBNETS:
-            self.redis.cli("HSET", key, *[x for kv in fields.items() for x in kv])
         # server LAN 192.0.2.0/24 <- relay (a router) -> client LAN 198.51.100.0/24
-        self.server_lan = make_lan(self)
-        self.client_lan = make_lan(self)
-        self.srv = self.server_lan.add_host("srv", "192.0.2.1/24")
-        self.srv.run(["ip", "route", "add", "198.51.100.0/24", "via", "192.0.2.254"])
-        self.relay = self.server_lan.add_host("relay", "192.0.2.254/24")
-        self.client_lan.attach(self.relay, "198.51.100.1/24", iface="eth1")
+        relayed_lans(self, "hostile", SUBNETS)
         self.relay.run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
         self.relay.spawn(["dhcrelay", "-4", "-d", "--no-pid", "-a", "-id", "eth1",
                           "-iu", "eth0", "192.0.2.1"])

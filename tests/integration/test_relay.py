@@ -18,22 +18,29 @@ SUBNETS = [
 ]
 
 
+def relayed_lans(test, redis_key, inventory):
+    """On `test`: `redis` (a test redis-server holding `inventory`), a server LAN
+    192.0.2.0/24 with `srv` (192.0.2.1) and `relay` (192.0.2.254, also 198.51.100.1 on the
+    client LAN, `client_lan`), and srv's route to the client LAN through the relay."""
+    test.redis = shared_redis(redis_key)
+    test.redis.flushall()
+    for key, fields in inventory:
+        test.redis.cli("HSET", key, *[x for kv in fields.items() for x in kv])
+    test.server_lan = make_lan(test)
+    test.client_lan = make_lan(test)
+    test.srv = test.server_lan.add_host("srv", "192.0.2.1/24")
+    test.srv.run(["ip", "route", "add", "198.51.100.0/24", "via", "192.0.2.254"])
+    test.relay = test.server_lan.add_host("relay", "192.0.2.254/24")
+    test.client_lan.attach(test.relay, "198.51.100.1/24", iface="eth1")
+
+
 class RelayTests(unittest.TestCase):
     timeout = 120
 
     def setUp(self):
         require_root_and_tools(self, "dhclient", "busybox", "dhcrelay", "redis-server")
-        self.redis = shared_redis("relay")
-        self.redis.flushall()
-        for key, fields in SUBNETS:
-            self.redis.cli("HSET", key, *[x for kv in fields.items() for x in kv])
         # server LAN 192.0.2.0/24 <- relay -> client LAN 198.51.100.0/24
-        self.server_lan = make_lan(self)
-        self.client_lan = make_lan(self)
-        self.srv = self.server_lan.add_host("srv", "192.0.2.1/24")
-        self.srv.run(["ip", "route", "add", "198.51.100.0/24", "via", "192.0.2.254"])
-        self.relay = self.server_lan.add_host("relay", "192.0.2.254/24")
-        self.client_lan.attach(self.relay, "198.51.100.1/24", iface="eth1")
+        relayed_lans(self, "relay", SUBNETS)
         self.relay.spawn(["dhcrelay", "-4", "-d", "--no-pid", "-a", "-id", "eth1",
                           "-iu", "eth0", "192.0.2.1"])
         self.remote = self.client_lan.add_host("cli")
