@@ -64,6 +64,24 @@ def connect(testcase, url, wait=5.0):
 
 
 @defer.inlineCallbacks
+def heard_changes(store):
+    """Subscribe to the inventory's changes (the subscription logs in on a connection of its
+    own), then write a host through put.lua: the keys the subscription heard."""
+    watched = []
+    store.watch(watched.append, lambda up: None)
+    for _ in range(100):
+        if store._watcher.size:
+            break
+        yield sleep(0.02)
+    yield store.put("mac:" + MAC, {"hostname": "renamed"}, "merge")
+    for _ in range(100):
+        if watched:
+            break
+        yield sleep(0.02)
+    return watched
+
+
+@defer.inlineCallbacks
 def offer(store):
     """A DISCOVER for MAC answered by a DHCPServer on `store`: the OFFER's address."""
     server = DHCPServer(store, Policy(server_id="192.0.2.1"), reactor, log_exchanges=False)
@@ -122,14 +140,7 @@ class ACLUserTests(unittest.TestCase):
         store = yield connect(self, "redis://dhcp:dhcp-pw@127.0.0.1:%d/0" % self.redis.port)
         self.assertTrue(store.connected)
         self.assertEqual((yield offer(store)), "192.0.2.10")
-        watched = []
-        store.watch(watched.append, lambda up: None)  # the subscription logs in too
-        yield store.put("mac:" + MAC, {"hostname": "renamed"}, "merge")
-        for _ in range(100):
-            if watched:
-                break
-            yield sleep(0.02)
-        self.assertEqual(watched, ["mac:" + MAC])
+        self.assertEqual((yield heard_changes(store)), ["mac:" + MAC])
 
     @defer.inlineCallbacks
     def test_the_documented_acl_allows_every_call_the_server_makes(self):
@@ -215,18 +226,7 @@ class TLSTests(unittest.TestCase):
         store = yield connect(self, self.url())
         self.assertTrue(store.connected)
         self.assertEqual((yield offer(store)), "192.0.2.10")
-        watched = []
-        store.watch(watched.append, lambda up: None)
-        for _ in range(100):
-            if store._watcher.size:
-                break
-            yield sleep(0.02)
-        yield store.put("mac:" + MAC, {"hostname": "renamed"}, "merge")
-        for _ in range(100):
-            if watched:
-                break
-            yield sleep(0.02)
-        self.assertEqual(watched, ["mac:" + MAC])
+        self.assertEqual((yield heard_changes(store)), ["mac:" + MAC])
 
     @defer.inlineCallbacks
     def test_a_server_certificate_from_another_ca_is_refused(self):
