@@ -18,18 +18,23 @@ from twisted.application import internet, service
 from twisted.logger import Logger
 from twisted.python import usage
 
-from apidhcpd import api, collector, ha, interface, metrics, ratelimit
-from apidhcpd.cache import OutageCache
-from apidhcpd.handlers import Policy
-from apidhcpd import heartbeat
-from apidhcpd.heartbeat import Health
-from apidhcpd.httpstore import HTTPStore
-from apidhcpd.inventory import Link, duration_seconds, parse_duration
-from apidhcpd.inventorycache import InventoryCache
-from apidhcpd.protocol import DHCPProtocol
-from apidhcpd.redisstore import RedisStore, RedisURL
-from apidhcpd.server import MAX_PENDING, Counters, DHCPServer
-from apidhcpd.store import IAdmin
+from apidhcpd import collector
+from apidhcpd.admin import api, metrics
+from apidhcpd.dhcp4 import interface
+from apidhcpd.dhcp4.profile import Link
+from apidhcpd.dhcp4.protocol import DHCPProtocol
+from apidhcpd.dhcp4.server import MAX_PENDING, Counters, DHCPServer
+from apidhcpd.dhcp4.transaction import Policy
+from apidhcpd.ha import heartbeat
+from apidhcpd.ha import monitor as ha
+from apidhcpd.ha.heartbeat import Health
+from apidhcpd.inventory.durations import duration_seconds, parse_duration
+from apidhcpd.limits import ratelimit
+from apidhcpd.store.contract import IAdmin
+from apidhcpd.store.http import HTTPStore
+from apidhcpd.store.inventorycache import InventoryCache
+from apidhcpd.store.outage import OutageCache
+from apidhcpd.store.redis import RedisStore, RedisURL
 
 log = Logger()
 
@@ -394,9 +399,8 @@ def makeService(options, reactor=None):
                         trusted_relays=options["trusted-relays"])
         server = DHCPServer(store, policy, reactor, log_exchanges=not options["quiet"],
                             max_pending=options["max-pending"], limits=options["rate-limits"],
-                            counters=counters)
-        if monitor is not None:
-            ha.install(server, monitor, store, bool(options["allow-slave"]))
+                            counters=counters, standby=monitor,
+                            allow_allocation=bool(options["allow-slave"]))
         protocol = DHCPProtocol(server, link, each.name, relayed_only=worker)
         DHCPService(protocol, options["port"], each.name, reactor,
                     workers=options["workers"], spread=not worker).setServiceParent(top)

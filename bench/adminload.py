@@ -43,6 +43,7 @@ for path in (HERE, REPO):
         sys.path.insert(0, path)
 
 import rig as rigmod  # noqa: E402
+
 from tests.redisserver import RedisServer  # noqa: E402
 
 TWISTD = os.path.join(os.path.dirname(sys.executable), "twistd")

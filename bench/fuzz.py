@@ -59,8 +59,8 @@ for path in (REPO, HERE):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-from apidhcpd import codec  # noqa: E402
-from apidhcpd.message import Message  # noqa: E402
+from apidhcpd.dhcp4 import codec  # noqa: E402
+from apidhcpd.dhcp4.message import Message  # noqa: E402
 
 SERVER_IP = "192.0.2.1"
 CLIENT_IP = "192.0.2.2"       # the client namespace: sends as a client and as a relay

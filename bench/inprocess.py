@@ -23,12 +23,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from twisted.internet import defer, task  # noqa: E402
 
-from apidhcpd import codec, collector  # noqa: E402
-from apidhcpd.handlers import Policy  # noqa: E402
-from apidhcpd.inventory import Link  # noqa: E402
-from apidhcpd.inventorycache import InventoryCache  # noqa: E402
-from apidhcpd.message import Message  # noqa: E402
-from apidhcpd.redisstore import RedisStore, RedisURL  # noqa: E402
+from apidhcpd import collector
+from apidhcpd.dhcp4 import codec  # noqa: E402
+from apidhcpd.dhcp4.message import Message  # noqa: E402
+from apidhcpd.dhcp4.profile import Link  # noqa: E402
+from apidhcpd.dhcp4.transaction import Policy  # noqa: E402
+from apidhcpd.store.inventorycache import InventoryCache  # noqa: E402
+from apidhcpd.store.redis import RedisStore, RedisURL  # noqa: E402
 
 LINK = Link("192.0.2.1", ipaddress.IPv4Network("192.0.2.0/24"))
 GROUP = ["gateway", "192.0.2.1", "prefix", "16", "dns", "192.0.2.53", "lease-time", "1h"]
@@ -45,7 +46,7 @@ def packet(kind, n, **options):
 
 @defer.inlineCallbacks
 def one_run(reactor, sock, count, concurrency, cache):
-    from apidhcpd.server import DHCPServer
+    from apidhcpd.dhcp4.server import DHCPServer
     store = RedisStore(RedisURL.parse("unix://%s?db=0" % sock), reactor)
     if cache:  # as the server runs by default (--cache-ttl 60s)
         store = InventoryCache(store, reactor, ttl=60)

@@ -23,13 +23,13 @@ from twisted.internet import defer  # noqa: E402
 from twisted.internet.task import Clock  # noqa: E402
 
 from apidhcpd import collector  # noqa: E402
-from apidhcpd.cache import OutageCache  # noqa: E402
-from apidhcpd.handlers import Policy  # noqa: E402
-from apidhcpd.inventory import Link  # noqa: E402
-from apidhcpd.inventorycache import InventoryCache  # noqa: E402
-from apidhcpd.message import Message  # noqa: E402
-from apidhcpd.server import DHCPServer  # noqa: E402
-from apidhcpd.store import NO_FIELDS, Lease, Lookup  # noqa: E402
+from apidhcpd.dhcp4.message import Message  # noqa: E402
+from apidhcpd.dhcp4.profile import Link  # noqa: E402
+from apidhcpd.dhcp4.server import DHCPServer  # noqa: E402
+from apidhcpd.dhcp4.transaction import Policy  # noqa: E402
+from apidhcpd.store.contract import NO_FIELDS, Lease, Lookup  # noqa: E402
+from apidhcpd.store.inventorycache import InventoryCache  # noqa: E402
+from apidhcpd.store.outage import OutageCache  # noqa: E402
 
 LINK = Link("192.0.2.1", ipaddress.IPv4Network("192.0.2.0/24"))
 DEFAULT = {"gateway": "192.0.2.1", "prefix": "24"}

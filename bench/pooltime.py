@@ -128,7 +128,8 @@ class Bench:
     async def start(self):
         import txredisapi
         from twisted.internet import task
-        from apidhcpd.redisstore import RedisStore, RedisURL
+
+        from apidhcpd.store.redis import RedisStore, RedisURL
         self.store = RedisStore(RedisURL.parse(self.redis.unix_url), self.reactor, timeout=60)
         self.store.connect()
         for _ in range(200):
@@ -165,7 +166,7 @@ class Bench:
                 await self.cmd("HSET", "pool", *flat)
 
     def source(self, kind, size):
-        from apidhcpd.store import AddressSource
+        from apidhcpd.store.contract import AddressSource
         if kind == "range":
             return AddressSource("pool", ((FIRST, FIRST + size - 1),), seed_pool=True)
         return AddressSource("pool", (), seed_pool=True)
@@ -181,7 +182,7 @@ class Bench:
 
     # -- one measurement
     async def discover(self, mac):
-        from apidhcpd.store import Intent
+        from apidhcpd.store.contract import Intent
         intent = Intent("offer", mac, "", HOLD)
         keys, now = ["mac:" + mac], int(time.time())
         try:  # the server's inventory cache passes the subnet it knows ("" for none)
@@ -308,6 +309,7 @@ def main(argv=None):
     states.sort(key=order.get)
 
     from twisted.internet import defer, task
+
     from tests.redisserver import RedisServer
 
     results = []

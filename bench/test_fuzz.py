@@ -10,8 +10,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import fuzz  # noqa: E402
 import pooltime  # noqa: E402
-from apidhcpd import codec  # noqa: E402
-from apidhcpd.relay import relay_info  # noqa: E402
+
+from apidhcpd.dhcp4 import codec  # noqa: E402
+from apidhcpd.dhcp4.relay import relay_info  # noqa: E402
 
 
 def bits_differing(a, b):

@@ -2,7 +2,7 @@
 
 from twisted.internet import defer, reactor
 
-from apidhcpd.redisstore import RedisStore, RedisURL
+from apidhcpd.store.redis import RedisStore, RedisURL
 
 
 @defer.inlineCallbacks

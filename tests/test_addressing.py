@@ -2,9 +2,9 @@
 
 from twisted.trial import unittest
 
-from apidhcpd import options as opt
-from apidhcpd.addressing import Destination, destination, is_relay_address, relay_port
-from apidhcpd.message import Message
+from apidhcpd.dhcp4 import options as opt
+from apidhcpd.dhcp4.addressing import Destination, destination, is_relay_address, relay_port
+from apidhcpd.dhcp4.message import Message
 
 
 def pair(reply_type=opt.OFFER, yiaddr="192.0.2.10", **request_fields):

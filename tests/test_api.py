@@ -23,15 +23,16 @@ from twisted.trial import unittest
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
-from apidhcpd import options as opt
 from apidhcpd import tap
-from apidhcpd.api import OPENAPI, AdminAPI, parse_listen
-from apidhcpd.handlers import Policy
-from apidhcpd.inventory import Link
-from apidhcpd.message import Message
-from apidhcpd.metrics import TimedStore
-from apidhcpd.server import DHCPServer
-from apidhcpd.store import Lease, MemoryStore, StoreUnavailable
+from apidhcpd.admin.api import OPENAPI, AdminAPI, parse_listen
+from apidhcpd.admin.metrics import TimedStore
+from apidhcpd.dhcp4 import options as opt
+from apidhcpd.dhcp4.message import Message
+from apidhcpd.dhcp4.profile import Link
+from apidhcpd.dhcp4.server import DHCPServer
+from apidhcpd.dhcp4.transaction import Policy
+from apidhcpd.store.contract import Lease, StoreUnavailable
+from apidhcpd.store.memory import MemoryStore
 from tests.redisserver import RedisTestMixin
 from tests.stores import connected_store
 
@@ -357,7 +358,7 @@ class HostTests(APITestCase):
 
     def test_offset_paging_is_refused_over_a_large_inventory(self):
         """Sorting by key needs every key: above OFFSET_KEYS keys, pages come by cursor."""
-        from apidhcpd import api
+        from apidhcpd.admin import api
         self.patch(api, "OFFSET_KEYS", 20)
         for n in range(25):
             self.memory.hset("mac:02:00:00:00:02:%02x" % n, ip="192.0.2.%d" % (30 + n))
@@ -628,7 +629,7 @@ class PoolTests(APITestCase):
                 break
         self.assertEqual(sorted(a["address"] for a in seen),
                          ["192.0.2.149", "192.0.2.150", "192.0.2.151"])
-        from apidhcpd import api
+        from apidhcpd.admin import api
         self.patch(api, "OFFSET_KEYS", 2)
         self.assertIn("cursor=0", self.error("GET", "/api/v1/pool")["details"][0])
 
@@ -687,7 +688,7 @@ class LeaseTests(APITestCase):
                          (["192.0.2.100"], "0"))
 
     def test_filtered_offset_paging_is_refused_over_many_leases(self):
-        from apidhcpd import api
+        from apidhcpd.admin import api
         self.patch(api, "OFFSET_KEYS", 1)
         self.assertEqual(self.ok("GET", "/api/v1/leases?limit=1")["total"], 2)
         error = self.error("GET", "/api/v1/leases?state=bound")
@@ -997,7 +998,7 @@ class LegacyQueryOriginTests(APITestCase):
 
 class HostileBodyTests(APITestCase):
     def test_a_body_over_the_limit_is_413(self):
-        from apidhcpd.api import MAX_BODY
+        from apidhcpd.admin.api import MAX_BODY
         big = b'{"mac": "' + b"x" * MAX_BODY + b'"}'
         for method, path in (("POST", "/"), ("PUT", "/api/v1/hosts/" + OTHER)):
             error = self.error(method, path, raw=big, code=413)
@@ -1085,7 +1086,7 @@ class BodyLimitOverHTTPTests(unittest.TestCase):
 
     @defer.inlineCallbacks
     def test_a_declared_length_over_the_limit(self):
-        from apidhcpd.api import MAX_BODY
+        from apidhcpd.admin.api import MAX_BODY
         head = (b"PUT /api/v1/hosts/%s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
                 b"\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n"
                 % (OTHER.encode(), TOKEN.encode(), 10 * MAX_BODY))
@@ -1095,7 +1096,7 @@ class BodyLimitOverHTTPTests(unittest.TestCase):
 
     @defer.inlineCallbacks
     def test_a_chunked_body_that_grows_over_the_limit(self):
-        from apidhcpd.api import MAX_BODY
+        from apidhcpd.admin.api import MAX_BODY
         head = (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                 b"Transfer-Encoding: chunked\r\n\r\n")
         chunk = b"%x\r\n%s\r\n" % (65536, b" " * 65536)
@@ -1345,7 +1346,7 @@ class RedisAPITests(RedisTestMixin, unittest.TestCase):
             memory.lease_records[ip] = Lease(ip, mac, state, expires)
         code, status = yield self.call("GET", "/api/v1/status")
         self.assertEqual(code, 200)
-        from apidhcpd.metrics import pool_usage
+        from apidhcpd.admin.metrics import pool_usage
         expected = yield defer.ensureDeferred(pool_usage(memory, now))
         self.assertEqual(status["pools"], expected)
         self.assertEqual([(p["name"], p["bound"], p["offered"], p["declined"])
@@ -1494,7 +1495,7 @@ class RedisCostTests(RedisTestMixin, unittest.TestCase):
         self.assertEqual((code, error["details"]), (409, [
             "group:lab is used by mac:" + OTHER]))
         # finding a group's users reads every host, but in steps of ADMIN_STEP keys
-        from apidhcpd.redisstore import ADMIN_STEP
+        from apidhcpd.store.redis import ADMIN_STEP
         calls = self.calls()
         self.assertLess(calls.get("hgetall", 0), 10, calls)
         self.assertLess(calls["evalsha"], (self.HOSTS + self.LEASES) / ADMIN_STEP * 2 + 10)

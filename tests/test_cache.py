@@ -4,8 +4,8 @@ from twisted.internet import defer
 from twisted.internet.task import Clock
 from twisted.trial import unittest
 
-from apidhcpd.cache import OutageCache
-from apidhcpd.store import Host, Intent, Lease, Lookup, StoreUnavailable
+from apidhcpd.store.contract import Host, Intent, Lease, Lookup, StoreUnavailable
+from apidhcpd.store.outage import OutageCache
 
 RESERVED = ["mac:02:00:00:00:08:01"]
 DYNAMIC = ["mac:02:00:00:00:08:02"]
@@ -124,12 +124,13 @@ class BoundedMemoryTests(unittest.SynchronousTestCase):
     def setUp(self):
         import ipaddress
 
-        from apidhcpd import codec
-        from apidhcpd.handlers import Policy, default_chain
-        from apidhcpd.inventory import Link
-        from apidhcpd.inventorycache import InventoryCache
-        from apidhcpd.protocol import DHCPProtocol
-        from apidhcpd.server import DHCPServer
+        from apidhcpd.dhcp4 import codec
+        from apidhcpd.dhcp4.handlers import default_chain
+        from apidhcpd.dhcp4.profile import Link
+        from apidhcpd.dhcp4.protocol import DHCPProtocol
+        from apidhcpd.dhcp4.server import DHCPServer
+        from apidhcpd.dhcp4.transaction import Policy
+        from apidhcpd.store.inventorycache import InventoryCache
         from tests.test_inventorycache import CountingStore
         self.codec = codec
         self.clock = Clock()
@@ -166,7 +167,7 @@ class BoundedMemoryTests(unittest.SynchronousTestCase):
         return self.sent.replies[0] if self.sent.replies else None
 
     def client(self, n, mtype, relayed=True, ciaddr="0.0.0.0", **options):
-        from apidhcpd.message import Message
+        from apidhcpd.dhcp4.message import Message
         mac = bytes.fromhex("0a%010x" % n) if relayed else bytes.fromhex("0200000100%02x" % n)
         msg = Message(op=1, xid=n, giaddr="198.51.100.1" if relayed else "0.0.0.0",
                       chaddr=mac, ciaddr=ciaddr)
@@ -218,13 +219,13 @@ class FakeTransport:
         self.socket = self
 
     def sendto(self, data, addr):
-        from apidhcpd import codec
+        from apidhcpd.dhcp4 import codec
         self.replies.append(codec.decode(data))
 
 
 class BoundedMapTests(unittest.SynchronousTestCase):
     def test_caps_in_entries_and_bytes_drop_the_oldest_one_at_a_time(self):
-        from apidhcpd.bounded import BoundedMap
+        from apidhcpd.limits.bounded import BoundedMap
         dropped = []
         m = BoundedMap(3, 100, on_evict=lambda k, v: dropped.append(k))
         for key in "abc":
@@ -239,7 +240,7 @@ class BoundedMapTests(unittest.SynchronousTestCase):
         self.assertEqual((m.pop("d"), m.bytes, dropped[-1]), ("D", 85, "c"))
 
     def test_expiry_on_read_and_at_the_front_when_storing(self):
-        from apidhcpd.bounded import BoundedMap
+        from apidhcpd.limits.bounded import BoundedMap
         m = BoundedMap(10, 1000)
         m.put("a", 1, 10, expires=100)
         m.put("b", 2, 10, expires=200)

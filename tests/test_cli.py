@@ -15,8 +15,8 @@ import time
 from twisted.internet import defer, reactor
 from twisted.trial import unittest
 
-from apidhcpd import cli
-from apidhcpd.store import AddressSource
+from apidhcpd.cli import main as cli
+from apidhcpd.store.contract import AddressSource
 from tests.redisserver import free_port, shared_redis
 from tests.stores import connected_store
 from tests.test_seed_data import SEED, seed_commands

@@ -3,12 +3,13 @@
 import socket
 import struct
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from apidhcpd import codec
-from apidhcpd.codec import CodecError, decode, encode
-from apidhcpd.message import Message
+from apidhcpd.dhcp4 import codec
+from apidhcpd.dhcp4.codec import CodecError, decode, encode
+from apidhcpd.dhcp4.message import Message
 from tests import fixtures
 
 addresses = st.binary(min_size=4, max_size=4).map(socket.inet_ntoa)

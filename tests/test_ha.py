@@ -6,13 +6,13 @@ from twisted.internet import defer
 from twisted.internet.task import Clock
 from twisted.trial import unittest
 
-from apidhcpd import ha
-from apidhcpd import options as opt
-from apidhcpd.handlers import Policy
-from apidhcpd.inventory import Link
-from apidhcpd.message import Message
-from apidhcpd.server import DHCPServer
-from apidhcpd.store import MemoryStore
+from apidhcpd.dhcp4 import options as opt
+from apidhcpd.dhcp4.message import Message
+from apidhcpd.dhcp4.profile import Link
+from apidhcpd.dhcp4.server import DHCPServer
+from apidhcpd.dhcp4.transaction import Policy
+from apidhcpd.ha import monitor as ha
+from apidhcpd.store.memory import MemoryStore
 
 LINK = Link("192.0.2.2", ipaddress.IPv4Network("192.0.2.0/24"))
 
@@ -25,8 +25,8 @@ class FakeResponse:
         self.code = code
 
     def deliverBody(self, protocol):
-        from twisted.web.client import ResponseDone
         from twisted.python.failure import Failure
+        from twisted.web.client import ResponseDone
         protocol.dataReceived(b"ok\n")
         protocol.connectionLost(Failure(ResponseDone()))
 
@@ -87,9 +87,8 @@ class StandbyTests(unittest.TestCase):
         self.monitor = ha.PeerMonitor("http://192.0.2.1:8079/ping", self.clock, agent=FakeAgent())
 
     def standby(self, allow):
-        server = DHCPServer(self.store, Policy(server_id="192.0.2.2"), self.clock)
-        ha.install(server, self.monitor, self.store, allow)
-        return server
+        return DHCPServer(self.store, Policy(server_id="192.0.2.2"), self.clock,
+                          standby=self.monitor, allow_allocation=allow)
 
     def ask(self, server, mtype, mac, **options):
         msg = Message(xid=1, chaddr=bytes.fromhex(mac.replace(":", "")))
@@ -125,8 +124,8 @@ class StandbyTests(unittest.TestCase):
 
 
 def ha_source(store):
-    from apidhcpd import allocation
-    from apidhcpd.store import AddressSource
+    from apidhcpd.inventory import allocation
+    from apidhcpd.store.contract import AddressSource
     return AddressSource("pool", allocation.parse_ranges("192.0.2.100-192.0.2.110"))
 
 
@@ -365,8 +364,9 @@ class StartupHealthTests(unittest.SynchronousTestCase):
     def test_a_store_never_reached_is_reported_once(self):
         from twisted.internet.task import Clock
         from twisted.logger import globalLogPublisher
-        from apidhcpd.heartbeat import STARTING, Health
-        from apidhcpd.store import StoreUnavailable
+
+        from apidhcpd.ha.heartbeat import STARTING, Health
+        from apidhcpd.store.contract import StoreUnavailable
 
         class Store:
             connected, up, pings = False, False, 0

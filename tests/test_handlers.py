@@ -5,10 +5,11 @@ import ipaddress
 from twisted.internet import defer
 from twisted.trial import unittest
 
-from apidhcpd.handlers import GroupOptions, Transaction
-from apidhcpd.inventory import Link, Profile
-from apidhcpd.message import Message
-from apidhcpd.store import Host, Lookup
+from apidhcpd.dhcp4.handlers import GroupOptions
+from apidhcpd.dhcp4.message import Message
+from apidhcpd.dhcp4.profile import Link, Profile
+from apidhcpd.dhcp4.transaction import Transaction
+from apidhcpd.store.contract import Host, Lookup
 from tests.redisserver import RedisTestMixin
 from tests.stores import connected_store
 
@@ -132,9 +133,9 @@ class NetworkBoundOptionTests(unittest.TestCase):
     def setUp(self):
         from twisted.internet.task import Clock
 
-        from apidhcpd.handlers import Policy
-        from apidhcpd.server import DHCPServer
-        from apidhcpd.store import MemoryStore
+        from apidhcpd.dhcp4.server import DHCPServer
+        from apidhcpd.dhcp4.transaction import Policy
+        from apidhcpd.store.memory import MemoryStore
         self.clock = Clock()
         self.clock.advance(1_000_000)
         self.store = MemoryStore()
@@ -219,7 +220,7 @@ class NetworkBoundRedisTests(RedisTestMixin, unittest.TestCase):
 
     def setUp(self):
         super().setUp()
-        from apidhcpd.store import MemoryStore
+        from apidhcpd.store.memory import MemoryStore
         seed = MemoryStore()
         seed_example(seed)
         seed.hset("subnet:198.51.100.0/24", gateway="198.51.100.1",
@@ -233,10 +234,10 @@ class NetworkBoundRedisTests(RedisTestMixin, unittest.TestCase):
     def routers(self, cached):
         from twisted.internet import reactor
 
-        from apidhcpd.handlers import Policy
-        from apidhcpd.inventorycache import InventoryCache
-        from apidhcpd.server import DHCPServer
-        from apidhcpd.redisstore import RedisStore, RedisURL
+        from apidhcpd.dhcp4.server import DHCPServer
+        from apidhcpd.dhcp4.transaction import Policy
+        from apidhcpd.store.inventorycache import InventoryCache
+        from apidhcpd.store.redis import RedisStore, RedisURL
         from tests.stores import sleep
         if cached:  # as tap.py wires it
             store = InventoryCache(RedisStore(RedisURL.parse(self.redis.url), reactor), reactor)

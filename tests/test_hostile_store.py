@@ -6,11 +6,11 @@ import ipaddress
 from twisted.internet import defer, reactor
 from twisted.trial import unittest
 
-from apidhcpd import options as opt
-from apidhcpd.handlers import Policy
-from apidhcpd.inventory import Link
-from apidhcpd.inventorycache import InventoryCache
-from apidhcpd.server import DHCPServer
+from apidhcpd.dhcp4 import options as opt
+from apidhcpd.dhcp4.profile import Link
+from apidhcpd.dhcp4.server import DHCPServer
+from apidhcpd.dhcp4.transaction import Policy
+from apidhcpd.store.inventorycache import InventoryCache
 from tests.redisserver import shared_redis
 from tests.stores import connected_store, sleep
 from tests.test_server import request
@@ -226,8 +226,8 @@ class BoundedAllocationTests(unittest.TestCase):
 
     @defer.inlineCallbacks
     def test_a_discover_on_a_full_pool_costs_a_few_commands_even_after_a_release(self):
-        from apidhcpd import allocation
-        from apidhcpd.store import AddressSource
+        from apidhcpd.inventory import allocation
+        from apidhcpd.store.contract import AddressSource
         source = AddressSource("big", allocation.parse_ranges(self.RANGES))
         macs = ["02:00:00:01:%02x:%02x" % divmod(i, 256) for i in range(768)]
         for mac in macs:
@@ -248,7 +248,7 @@ class BoundedAllocationTests(unittest.TestCase):
 
     @defer.inlineCallbacks
     def test_a_discover_reads_a_few_entries_of_a_full_seed_pool_hash(self):
-        from apidhcpd.store import AddressSource
+        from apidhcpd.store.contract import AddressSource
         self.redis.cli("EVAL", "for i = 0, 767 do redis.call('HSET', 'pool', '198.51.100.' .."
                        " (i % 256) .. '/' .. i, 'aa:bb:cc:00:00:01') end", "0")
         self.redis.cli("HSET", "pool", "203.0.113.7", "")

@@ -7,14 +7,15 @@ from twisted.internet import defer, reactor
 from twisted.trial import unittest
 from twisted.web.server import Site
 
-from apidhcpd import options as opt
-from apidhcpd.api import AdminAPI
-from apidhcpd.handlers import Policy
-from apidhcpd.httpstore import HTTPStore
-from apidhcpd.inventory import Link
-from apidhcpd.message import Message
-from apidhcpd.server import DHCPServer
-from apidhcpd.store import MemoryStore, StoreUnavailable
+from apidhcpd.admin.api import AdminAPI
+from apidhcpd.dhcp4 import options as opt
+from apidhcpd.dhcp4.message import Message
+from apidhcpd.dhcp4.profile import Link
+from apidhcpd.dhcp4.server import DHCPServer
+from apidhcpd.dhcp4.transaction import Policy
+from apidhcpd.store.contract import StoreUnavailable
+from apidhcpd.store.http import HTTPStore
+from apidhcpd.store.memory import MemoryStore
 
 LINK = Link("192.0.2.1", ipaddress.IPv4Network("192.0.2.0/24"))
 KNOWN, OTHER = "02:00:00:00:05:01", "02:00:00:00:05:02"

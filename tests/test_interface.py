@@ -6,7 +6,7 @@ import struct
 
 from twisted.trial import unittest
 
-from apidhcpd import interface
+from apidhcpd.dhcp4 import interface
 
 
 def payload(mac: bytes, giaddr=b"\xc6\x33\x64\x01") -> bytes:

@@ -4,8 +4,9 @@ import ipaddress
 
 from twisted.trial import unittest
 
-from apidhcpd import options
-from apidhcpd.inventory import Link, build_profile, parse_duration
+from apidhcpd.dhcp4 import options
+from apidhcpd.dhcp4.profile import Link, build_profile
+from apidhcpd.inventory.durations import parse_duration
 
 LINK = Link("172.17.2.1", ipaddress.IPv4Network("172.17.0.0/16"))
 
@@ -98,7 +99,7 @@ class NetworkBoundTests(unittest.SynchronousTestCase):
     NET = ipaddress.IPv4Network("198.51.100.0/24")
 
     def test_the_network_bound_fields(self):
-        from apidhcpd.inventory import network_bound, without_network
+        from apidhcpd.dhcp4.profile import network_bound, without_network
         bound = ["gateway", "prefix", "netmask", "broadcast", "routes", "mtu", "option-3",
                  "option-router", "option-1", "option-subnet-mask", "option-28",
                  "option-33", "option-static-route", "option-121", "option-249",
@@ -110,7 +111,7 @@ class NetworkBoundTests(unittest.SynchronousTestCase):
         self.assertEqual(sorted(without_network(fields)), sorted(free))
 
     def test_a_hash_belongs_where_its_routers_and_masks_do(self):
-        from apidhcpd.inventory import off_network
+        from apidhcpd.dhcp4.profile import off_network
         belongs = [{}, {"dns": "192.0.2.53"}, {"gateway": "198.51.100.1", "prefix": "24"},
                    {"gateway": "198.51.100.1,198.51.100.2", "netmask": "255.255.255.0"},
                    {"broadcast": "255.255.255.0"}, {"prefix": "/24"},

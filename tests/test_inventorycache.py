@@ -4,9 +4,10 @@ from twisted.internet import defer
 from twisted.internet.task import Clock
 from twisted.trial import unittest
 
-from apidhcpd.allocation import SubnetIndex
-from apidhcpd.inventorycache import InventoryCache
-from apidhcpd.store import Intent, MemoryStore
+from apidhcpd.inventory.allocation import SubnetIndex
+from apidhcpd.store.contract import Intent
+from apidhcpd.store.inventorycache import InventoryCache
+from apidhcpd.store.memory import MemoryStore
 from tests.redisserver import RedisTestMixin
 from tests.stores import connected_store, sleep
 
@@ -203,8 +204,8 @@ class InventoryCacheBoundTests(unittest.SynchronousTestCase):
 
 
 def _pool():
-    from apidhcpd.store import AddressSource
-    from apidhcpd.allocation import parse_ranges
+    from apidhcpd.inventory.allocation import parse_ranges
+    from apidhcpd.store.contract import AddressSource
     return AddressSource("pool", parse_ranges("192.0.2.100-192.0.2.200"), seed_pool=True)
 
 

@@ -2,10 +2,17 @@
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from apidhcpd.codec import decode, encode
-from apidhcpd.message import Message, reply_for
-from apidhcpd.options import (
-    ACK, DISCOVER, INFORM, NAK, OFFER, REQUEST, ClientFQDN, OptionError,
+from apidhcpd.dhcp4.codec import decode, encode
+from apidhcpd.dhcp4.message import Message, reply_for
+from apidhcpd.dhcp4.options import (
+    ACK,
+    DISCOVER,
+    INFORM,
+    NAK,
+    OFFER,
+    REQUEST,
+    ClientFQDN,
+    OptionError,
 )
 from tests import fixtures
 

@@ -1,12 +1,21 @@
 """Tests for apidhcpd.options: the option catalogue and value types."""
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from apidhcpd import options
-from apidhcpd.options import (
-    FQDN_E, FQDN_N, FQDN_O, FQDN_S, OPTIONS, ClientFQDN, OptionError,
-    by_name, decode_option, encode_option,
+from apidhcpd.dhcp4 import options
+from apidhcpd.dhcp4.options import (
+    FQDN_E,
+    FQDN_N,
+    FQDN_O,
+    FQDN_S,
+    OPTIONS,
+    ClientFQDN,
+    OptionError,
+    by_name,
+    decode_option,
+    encode_option,
 )
 from tests import fixtures
 

@@ -9,15 +9,15 @@ from twisted.internet.task import Clock
 from twisted.logger import globalLogPublisher
 from twisted.trial import unittest
 
-from apidhcpd import codec, interface
-from apidhcpd import options as opt
-from apidhcpd.handlers import Policy
-from apidhcpd.inventory import Link
-from apidhcpd.message import Message
-from apidhcpd.protocol import DHCPProtocol
-from apidhcpd.ratelimit import LogLimiter
-from apidhcpd.server import Counters, DHCPServer
-from apidhcpd.store import MemoryStore
+from apidhcpd.dhcp4 import codec, interface
+from apidhcpd.dhcp4 import options as opt
+from apidhcpd.dhcp4.message import Message
+from apidhcpd.dhcp4.profile import Link
+from apidhcpd.dhcp4.protocol import DHCPProtocol
+from apidhcpd.dhcp4.server import Counters, DHCPServer
+from apidhcpd.dhcp4.transaction import Policy
+from apidhcpd.limits.ratelimit import LogLimiter
+from apidhcpd.store.memory import MemoryStore
 
 SERVER = "192.0.2.1"
 LINK = Link(SERVER, ipaddress.IPv4Network("192.0.2.0/24"))

@@ -7,13 +7,14 @@ from twisted.internet.task import Clock
 from twisted.python import usage
 from twisted.trial import unittest
 
-from apidhcpd import options as opt
-from apidhcpd import ratelimit, tap
-from apidhcpd.handlers import Policy
-from apidhcpd.inventory import Link
-from apidhcpd.message import Message
-from apidhcpd.server import DHCPServer
-from apidhcpd.store import MemoryStore
+from apidhcpd import tap
+from apidhcpd.dhcp4 import options as opt
+from apidhcpd.dhcp4.message import Message
+from apidhcpd.dhcp4.profile import Link
+from apidhcpd.dhcp4.server import DHCPServer
+from apidhcpd.dhcp4.transaction import Policy
+from apidhcpd.limits import ratelimit
+from apidhcpd.store.memory import MemoryStore
 
 SERVER = "192.0.2.1"
 LINK = Link(SERVER, ipaddress.IPv4Network("192.0.2.0/24"))

@@ -12,13 +12,13 @@ from twisted.internet import defer, reactor
 from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 from twisted.trial import unittest
 
-from apidhcpd import options as opt
-from apidhcpd.handlers import Policy
-from apidhcpd.inventory import Link
-from apidhcpd.message import Message
-from apidhcpd.redisstore import RedisStore, RedisURL
-from apidhcpd.server import DHCPServer
-from apidhcpd.store import StoreUnavailable
+from apidhcpd.dhcp4 import options as opt
+from apidhcpd.dhcp4.message import Message
+from apidhcpd.dhcp4.profile import Link
+from apidhcpd.dhcp4.server import DHCPServer
+from apidhcpd.dhcp4.transaction import Policy
+from apidhcpd.store.contract import StoreUnavailable
+from apidhcpd.store.redis import RedisStore, RedisURL
 from tests.redisserver import RedisServer, free_port
 from tests.stores import sleep
 

@@ -6,15 +6,15 @@ from twisted.internet import defer
 from twisted.internet.task import Clock
 from twisted.trial import unittest
 
-from apidhcpd import codec
-from apidhcpd import options as opt
-from apidhcpd.handlers import Policy
-from apidhcpd.inventory import Link
-from apidhcpd.message import Message
-from apidhcpd.protocol import DHCPProtocol
-from apidhcpd.relay import RelayInfo, id_key, relay_info, selector
-from apidhcpd.server import DHCPServer
-from apidhcpd.store import MemoryStore
+from apidhcpd.dhcp4 import codec
+from apidhcpd.dhcp4 import options as opt
+from apidhcpd.dhcp4.message import Message
+from apidhcpd.dhcp4.profile import Link
+from apidhcpd.dhcp4.protocol import DHCPProtocol
+from apidhcpd.dhcp4.relay import RelayInfo, id_key, relay_info, selector
+from apidhcpd.dhcp4.server import DHCPServer
+from apidhcpd.dhcp4.transaction import Policy
+from apidhcpd.store.memory import MemoryStore
 
 LINK = Link("192.0.2.1", ipaddress.IPv4Network("192.0.2.0/24"))
 MAC = "02:00:00:00:03:01"

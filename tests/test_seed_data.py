@@ -9,11 +9,11 @@ import shlex
 from twisted.internet import defer, reactor
 from twisted.trial import unittest
 
-from apidhcpd import options as opt
-from apidhcpd.handlers import Policy
-from apidhcpd.inventory import Link
-from apidhcpd.message import Message
-from apidhcpd.server import DHCPServer
+from apidhcpd.dhcp4 import options as opt
+from apidhcpd.dhcp4.message import Message
+from apidhcpd.dhcp4.profile import Link
+from apidhcpd.dhcp4.server import DHCPServer
+from apidhcpd.dhcp4.transaction import Policy
 from tests.redisserver import shared_redis
 from tests.stores import connected_store
 

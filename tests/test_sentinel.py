@@ -10,8 +10,8 @@ import time
 from twisted.internet import defer
 from twisted.trial import unittest
 
-from apidhcpd import allocation
-from apidhcpd.store import AddressSource, StoreUnavailable
+from apidhcpd.inventory import allocation
+from apidhcpd.store.contract import AddressSource, StoreUnavailable
 from tests.redisserver import free_port
 from tests.stores import connected_store, sleep
 

@@ -6,12 +6,13 @@ from twisted.internet import defer
 from twisted.internet.task import Clock
 from twisted.trial import unittest
 
-from apidhcpd import options as opt
-from apidhcpd.handlers import Policy
-from apidhcpd.inventory import Link
-from apidhcpd.message import Message
-from apidhcpd.server import DHCPServer
-from apidhcpd.store import MemoryStore, StoreUnavailable
+from apidhcpd.dhcp4 import options as opt
+from apidhcpd.dhcp4.message import Message
+from apidhcpd.dhcp4.profile import Link
+from apidhcpd.dhcp4.server import DHCPServer
+from apidhcpd.dhcp4.transaction import Policy
+from apidhcpd.store.contract import StoreUnavailable
+from apidhcpd.store.memory import MemoryStore
 
 SERVER = "192.0.2.1"
 LINK = Link(SERVER, ipaddress.IPv4Network("192.0.2.0/24"))
@@ -265,6 +266,6 @@ class FailureTests(ServerTestCase):
 
 
 def _pool_source(case):
-    from apidhcpd import allocation
-    from apidhcpd.store import AddressSource
+    from apidhcpd.inventory import allocation
+    from apidhcpd.store.contract import AddressSource
     return AddressSource("pool", allocation.parse_ranges(case.store.data["group:pool"]["range"]))

@@ -5,10 +5,11 @@ import os
 from twisted.internet import defer, reactor
 from twisted.trial import unittest
 
-from apidhcpd import allocation
-from apidhcpd.inventorycache import InventoryCache
-from apidhcpd.redisstore import RedisStore, RedisURL
-from apidhcpd.store import AddressSource, Conflict, Intent, MemoryStore, StoreUnavailable
+from apidhcpd.inventory import allocation
+from apidhcpd.store.contract import AddressSource, Conflict, Intent, StoreUnavailable
+from apidhcpd.store.inventorycache import InventoryCache
+from apidhcpd.store.memory import MemoryStore
+from apidhcpd.store.redis import RedisStore, RedisURL
 from tests.redisserver import shared_redis
 from tests.stores import connected_store, sleep
 
@@ -409,8 +410,8 @@ class RedisOneCallTests(unittest.TestCase):
 
     @defer.inlineCallbacks
     def test_lua_durations_agree_with_inventory_parse_duration(self):
-        from apidhcpd.inventory import parse_duration
-        from apidhcpd.redisstore import _LUA_DIR
+        from apidhcpd.inventory.durations import parse_duration
+        from apidhcpd.store.redis import _LUA_DIR
         with open(os.path.join(_LUA_DIR, "common.lua")) as f:
             script = f.read() + "\nreturn duration(ARGV[1])"
         for text in ("1h", "24h", "30m", "1h30m", "90s", "3600", "1.5h", ".5h", "forever",

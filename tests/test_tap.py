@@ -13,7 +13,7 @@ from twisted.trial import unittest
 from twisted.web.test.requesthelper import DummyRequest
 
 from apidhcpd import tap
-from apidhcpd.heartbeat import heartbeat_resource
+from apidhcpd.ha.heartbeat import heartbeat_resource
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -223,8 +223,9 @@ class HeartbeatTests(unittest.SynchronousTestCase):
 class HealthTests(unittest.SynchronousTestCase):
     def test_the_index_is_rebuilt_after_a_reconnect_not_after_a_slow_ping(self):
         from twisted.internet import defer
-        from apidhcpd.heartbeat import Health
-        from apidhcpd.store import StoreUnavailable
+
+        from apidhcpd.ha.heartbeat import Health
+        from apidhcpd.store.contract import StoreUnavailable
 
         class Store:
             connected, up = True, True

@@ -3,7 +3,7 @@
 from twisted.internet import defer, task
 from twisted.trial import unittest
 
-from apidhcpd.timeouts import race
+from apidhcpd.limits.timeouts import race
 
 
 class Late(Exception):

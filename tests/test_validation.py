@@ -7,10 +7,10 @@ import ipaddress
 from twisted.internet import defer
 from twisted.trial import unittest
 
-from apidhcpd import validation as v
-from apidhcpd.inventory import Link
-from apidhcpd.store import MemoryStore
-from apidhcpd.validation import Invalid
+from apidhcpd.admin import validation as v
+from apidhcpd.admin.validation import Invalid
+from apidhcpd.dhcp4.profile import Link
+from apidhcpd.store.memory import MemoryStore
 
 LINK = Link("192.0.2.1", ipaddress.IPv4Network("192.0.2.0/24"))
 A, B = "mac:02:00:00:00:00:0a", "mac:02:00:00:00:00:0b"

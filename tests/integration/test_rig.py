@@ -14,12 +14,22 @@ from twisted.trial import unittest
 
 from tests.integration import rawclient as raw
 from tests.integration.clients import (
-    dhclient_release, dhclient_renew, run_dhclient, run_dhcpcd, run_udhcpc,
-    start_udhcpd, write_dhclient_lease)
+    dhclient_release,
+    dhclient_renew,
+    run_dhclient,
+    run_dhcpcd,
+    run_udhcpc,
+    start_udhcpd,
+    write_dhclient_lease,
+)
 from tests.integration.netns import (
-    Lan, make_lan, missing_tools, our_namespaces, require_root_and_tools)
-from tests.redisserver import (
-    RedisServer, RedisTestMixin, free_port, shared_redis)
+    Lan,
+    make_lan,
+    missing_tools,
+    our_namespaces,
+    require_root_and_tools,
+)
+from tests.redisserver import RedisServer, RedisTestMixin, free_port, shared_redis
 
 POOL = ipaddress.ip_network("192.0.2.0/24")
 POOL_START, POOL_END = "192.0.2.100", "192.0.2.199"

@@ -19,9 +19,9 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 from twisted.internet import defer
 
-from apidhcpd import allocation
-from apidhcpd.inventory import Link, build_profile
-from apidhcpd.store import HOST_PREFIXES, Host
+from apidhcpd.dhcp4.profile import Link, build_profile
+from apidhcpd.inventory import allocation
+from apidhcpd.store.contract import HOST_PREFIXES, Host
 
 SERVER_FIELDS = ("ts", "dynamic")  # written by the DHCP server only
 # build_profile needs the network a request came in on; without a link nothing is known
@@ -477,8 +477,8 @@ def gateway_warnings(groups: Dict[str, Dict[str, str]],
     subnet whose `group` names it (`pool` when none does, `default` when the named group does
     not exist); group:default serves every subnet (reserved hosts without a group). A group
     no subnet names, or an inventory without subnets, gets no warning."""
-    from apidhcpd.inventory import network_bound, off_network
-    from apidhcpd.store import group_of
+    from apidhcpd.dhcp4.profile import network_bound, off_network
+    from apidhcpd.store.contract import group_of
     warnings = []
     for key in sorted(groups):
         fields = groups[key]

@@ -22,14 +22,27 @@ from twisted.logger import Logger
 from twisted.web import server
 from werkzeug.exceptions import HTTPException
 
-from apidhcpd import __version__, allocation, metrics
-from apidhcpd import options as opt
-from apidhcpd.heartbeat import public_reason
-from apidhcpd.message import Message
-from apidhcpd.store import HOST_PREFIXES, StoreUnavailable
-from apidhcpd.validation import (Invalid, check_delete, check_fields, check_pool_removal,
-                                 check_write, client_key, group_key, ipv4, network_warnings,
-                                 normalise_mac, noun, subnet_key)
+from apidhcpd import __version__
+from apidhcpd.admin import metrics
+from apidhcpd.admin.validation import (
+    Invalid,
+    check_delete,
+    check_fields,
+    check_pool_removal,
+    check_write,
+    client_key,
+    group_key,
+    ipv4,
+    network_warnings,
+    normalise_mac,
+    noun,
+    subnet_key,
+)
+from apidhcpd.dhcp4 import options as opt
+from apidhcpd.dhcp4.message import Message
+from apidhcpd.ha.heartbeat import public_reason
+from apidhcpd.inventory import allocation
+from apidhcpd.store.contract import HOST_PREFIXES, StoreUnavailable
 
 log = Logger()
 

@@ -15,9 +15,9 @@ no reservation leaves nothing here.
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from apidhcpd.bounded import BoundedMap
-from apidhcpd.store import NO_FIELDS, IAdmin, IStore, Lease, Lookup, StoreUnavailable
-from apidhcpd.timeouts import race
+from apidhcpd.limits.bounded import BoundedMap
+from apidhcpd.limits.timeouts import race
+from apidhcpd.store.contract import NO_FIELDS, IAdmin, IStore, Lease, Lookup, StoreUnavailable
 
 log = Logger()
 

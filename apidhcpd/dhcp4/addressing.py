@@ -10,7 +10,7 @@ import socket
 
 import attr
 
-from apidhcpd import options as opt
+from apidhcpd.dhcp4 import options as opt
 
 ZERO = "0.0.0.0"
 BROADCAST = "255.255.255.255"

@@ -12,7 +12,7 @@ from typing import Optional
 
 import attr
 
-from apidhcpd import options as opt
+from apidhcpd.dhcp4 import options as opt
 
 CIRCUIT_ID, REMOTE_ID, LINK_SELECTION, SERVER_ID_OVERRIDE, RELAY_SOURCE_PORT = 1, 2, 5, 11, 19
 SUBNET_SELECTION = 118

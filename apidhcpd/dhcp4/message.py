@@ -7,7 +7,7 @@ the wire format (codec.py), sockets or the server's decisions.
 
 import attr
 
-from apidhcpd.options import ACK, OptionError, decode_option, encode_option
+from apidhcpd.dhcp4.options import ACK, OptionError, decode_option, encode_option
 
 BROADCAST_FLAG = 0x8000
 

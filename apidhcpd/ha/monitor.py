@@ -16,10 +16,8 @@ from twisted.internet import defer, protocol
 from twisted.logger import Logger
 from twisted.web.client import Agent
 
-from apidhcpd import options as opt
-from apidhcpd.handlers import ClientLookup, Drop, LeaseAllocation
-from apidhcpd.heartbeat import AUTH_HEADER, ID_HEADER, TIME_HEADER, sign
-from apidhcpd.timeouts import race
+from apidhcpd.ha.heartbeat import AUTH_HEADER, ID_HEADER, TIME_HEADER, sign
+from apidhcpd.limits.timeouts import race
 
 log = Logger()
 
@@ -137,45 +135,3 @@ class PeerMonitor:
             self.takeovers += 1
             log.warn("master {url} is down ({error}): this standby takes over",
                      url=self.url, error=self.last_error)
-
-
-class StandbyFilter:
-    """First in the chain of a standby: silent while the master is alive."""
-
-    def __init__(self, monitor: PeerMonitor):
-        self.monitor = monitor
-
-    async def __call__(self, tx):
-        if self.monitor.master_alive:
-            raise Drop("standby: the master is alive", kind="standby")
-
-
-class StandbyAllocation:
-    """Before allocation on a standby without --allow-slave: a dynamic client is served only
-    with the lease it already holds (renewals, reboots); no new addresses are handed out."""
-
-    def __init__(self, store):
-        self.store = store
-
-    async def __call__(self, tx):
-        host = tx.lookup.host
-        if (host and host.reserved_ip) or tx.request.message_type not in (opt.DISCOVER,
-                                                                        opt.REQUEST):
-            return
-        lease = await self.store.lease_of(tx.mac, tx.now)
-        if lease is None:
-            raise Drop("standby without --allow-slave: no new dynamic address for %s" % tx.mac,
-                       kind="standby-no-allocation")
-
-
-def install(server, monitor: PeerMonitor, store, allow_allocation: bool) -> None:
-    """Make `server` a standby: silent while the master lives, and without `allow_allocation`
-    (the seed's --allow-slave) serving no new dynamic addresses."""
-    chain = server.chain
-    if not allow_allocation:
-        at = next(i for i, step in enumerate(chain) if isinstance(step, LeaseAllocation))
-        chain.insert(at, StandbyAllocation(store))
-        for step in chain:
-            if isinstance(step, ClientLookup):
-                step.allocate = False  # the gate must run between lookup and allocation
-    chain.insert(0, StandbyFilter(monitor))

@@ -16,9 +16,9 @@ from twisted.web.http_headers import Headers
 from twisted.web.iweb import IBodyProducer
 from zope.interface import implementer
 
-from apidhcpd.bounded import BoundedMap
-from apidhcpd.store import Conflict, Host, IStore, Lease, Lookup, StoreUnavailable
-from apidhcpd.timeouts import race
+from apidhcpd.limits.bounded import BoundedMap
+from apidhcpd.limits.timeouts import race
+from apidhcpd.store.contract import Conflict, Host, IStore, Lease, Lookup, StoreUnavailable
 
 log = Logger()
 

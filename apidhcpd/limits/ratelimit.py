@@ -10,9 +10,6 @@ from typing import Dict, Hashable, Optional
 
 import attr
 
-from apidhcpd import options as opt
-from apidhcpd.handlers import Drop
-
 ZERO = "0.0.0.0"
 
 
@@ -96,33 +93,6 @@ class Buckets:
         if len(table) > keep:
             for key in list(table)[:len(table) - keep]:  # dicts keep insertion order
                 del table[key]
-
-
-class RateLimit:
-    """A handler step, after CheckRequest: a client (chaddr) may send `limits.client`, and a
-    relay circuit, by giaddr and circuit-id or remote-id, may bring `limits.circuit` new
-    clients (DISCOVER, INIT-REBOOT). Over the limit the request is dropped and counted."""
-
-    def __init__(self, limits: Limits, clock):
-        self.clock = clock
-        self.clients = Buckets(limits.client, CLIENTS_CAP) if limits.client else None
-        self.circuits = Buckets(limits.circuit, CIRCUITS_CAP) if limits.circuit else None
-
-    async def __call__(self, tx):
-        request = tx.request
-        now = self.clock.seconds()
-        if self.clients is not None and not self.clients.allow(request.chaddr, now):
-            raise Drop("client over its rate limit", kind="rate-limited-client")
-        relay = tx.relay
-        if self.circuits is None or (relay.circuit_id is None and relay.remote_id is None):
-            return
-        if request.message_type != opt.DISCOVER and tx.state != "INIT-REBOOT":
-            return
-        for code, value in ((1, relay.circuit_id), (2, relay.remote_id)):
-            if value is not None and not self.circuits.allow((request.giaddr, code, value), now):
-                raise Drop("relay %s %s %s over its rate limit of new clients"
-                           % (request.giaddr, "circuit-id" if code == 1 else "remote-id",
-                              value[:64].hex()), kind="rate-limited-circuit")
 
 
 class LogLimiter:

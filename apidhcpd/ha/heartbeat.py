@@ -19,7 +19,7 @@ from twisted.protocols import policies
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Site
 
-from apidhcpd.timeouts import race
+from apidhcpd.limits.timeouts import race
 
 log = Logger()
 

@@ -19,11 +19,23 @@ from typing import Dict, List, Optional
 
 from twisted.internet import defer, task
 
-from apidhcpd import allocation
-from apidhcpd.store import HOST_PREFIXES, Host
-from apidhcpd.validation import (Invalid, check_delete, check_fields, check_pool_removal,
-                                 check_snapshot, check_write, client_key, group_key,
-                                 inventory_key, ipv4, mac_key, network_warnings, subnet_key)
+from apidhcpd.admin.validation import (
+    Invalid,
+    check_delete,
+    check_fields,
+    check_pool_removal,
+    check_snapshot,
+    check_write,
+    client_key,
+    group_key,
+    inventory_key,
+    ipv4,
+    mac_key,
+    network_warnings,
+    subnet_key,
+)
+from apidhcpd.inventory import allocation
+from apidhcpd.store.contract import HOST_PREFIXES, Host
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 PROG = "apidhcpd-cli"
@@ -729,7 +741,7 @@ def dispatch(store, args, out, err, stdin):
 
 @defer.inlineCallbacks
 def connect(url, reactor):
-    from apidhcpd.redisstore import RedisStore  # txredisapi only when a command runs
+    from apidhcpd.store.redis import RedisStore  # txredisapi only when a command runs
     store = RedisStore(url, reactor, timeout=10.0, poolsize=1)
     store.connect()
     deadline = reactor.seconds() + CONNECT_TIMEOUT
@@ -751,7 +763,7 @@ def _fail(err, lines) -> int:
 @defer.inlineCallbacks
 def run(argv, reactor, out=None, err=None, stdin=None):
     """Run one command; the exit status (0, 1 on failure, 2 on a usage error)."""
-    from apidhcpd.redisstore import RedisURL
+    from apidhcpd.store.redis import RedisURL
     out, err, stdin = out or sys.stdout, err or sys.stderr, stdin or sys.stdin
     top = parser()
     try:

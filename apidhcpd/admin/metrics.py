@@ -17,9 +17,9 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import directlyProvides, providedBy
 
-from apidhcpd import allocation
-from apidhcpd.options import MESSAGE_TYPE_NAMES
-from apidhcpd.store import IAdmin, IStore
+from apidhcpd.dhcp4.options import MESSAGE_TYPE_NAMES
+from apidhcpd.inventory import allocation
+from apidhcpd.store.contract import IAdmin, IStore
 
 log = Logger()
 

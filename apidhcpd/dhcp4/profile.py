@@ -9,18 +9,14 @@ Knows nothing of storage or packets; option encodings come from `options.py`.
 """
 
 import ipaddress
-import re
 import socket
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import attr
 
-from apidhcpd import allocation, options
-
-DEFAULT_LEASE_TIME = 86400
-
-_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+from apidhcpd.dhcp4 import options
+from apidhcpd.inventory import allocation
+from apidhcpd.inventory.durations import DEFAULT_LEASE_TIME, parse_duration
 
 # fields that describe the host or the pool rather than an option
 NOT_OPTIONS = frozenset({"ip", "description", "group", "ts", "dynamic", "range", "prefix",
@@ -38,43 +34,6 @@ SIMPLE_FIELDS = {"dns": 6, "ntp": 42, "hostname": 12, "search": 119, "mtu": 26,
 # broadcast address (28), static routes (33, 121, 249); the fields that give them
 NETWORK_OPTIONS = frozenset({1, 3, 26, 28, 33, 121, 249})
 NETWORK_FIELDS = frozenset({"gateway", "prefix", "netmask", "broadcast", "routes", "mtu"})
-
-
-def duration_seconds(text: str) -> float:
-    """Go durations (`500ms`, `1.5s`, `30m`, `1h30m`) or plain seconds (`3600`, `0.5`) ->
-    seconds, fractions kept; ValueError if it is neither."""
-    text = str(text).strip()
-    try:
-        return float(text) if text and text[-1].isdigit() else _go_duration(text)
-    except ValueError:
-        raise ValueError("bad duration %r (use 500ms, 30s, 30m, 1h or seconds)" % (text,))
-
-
-def _go_duration(text: str) -> float:
-    pos, total = 0, 0.0
-    for match in _DURATION.finditer(text):
-        if match.start() != pos:
-            break
-        total += float(match.group(1)) * _UNITS[match.group(2)]
-        pos = match.end()
-    if pos != len(text) or not text:
-        raise ValueError(text)
-    return total
-
-
-def parse_duration(text: str) -> int:
-    """Go durations (`30m`, `1h30m`, `24h`) or plain seconds (`3600`) -> whole seconds."""
-    text = str(text).strip()
-    if text.isdigit():
-        total = int(text)
-    else:
-        try:
-            total = _go_duration(text)
-        except ValueError:
-            raise ValueError("bad duration %r (use 30m, 1h, 24h or seconds)" % (text,))
-    if total < 1 or total > 0xFFFFFFFE:
-        raise ValueError("duration %r out of range" % (text,))
-    return int(total)
 
 
 def _split(text: str):

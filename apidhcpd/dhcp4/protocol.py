@@ -16,9 +16,9 @@ their kind and logged a few times per period. Knows nothing of the rules for ans
 from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 
-from apidhcpd import addressing, codec, interface
-from apidhcpd.relay import relay_info
-from apidhcpd.server import log_left_out
+from apidhcpd.dhcp4 import addressing, codec, interface
+from apidhcpd.dhcp4.relay import relay_info
+from apidhcpd.dhcp4.server import log_left_out
 
 log = Logger()
 

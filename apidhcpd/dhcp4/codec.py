@@ -19,11 +19,19 @@ import socket
 import struct
 
 from construct import (
-    Bytes, Const, GreedyBytes, If, Int8ub, Int16ub, Int32ub,
-    Prefixed, RepeatUntil, Struct,
+    Bytes,
+    Const,
+    GreedyBytes,
+    If,
+    Int8ub,
+    Int16ub,
+    Int32ub,
+    Prefixed,
+    RepeatUntil,
+    Struct,
 )
 
-from apidhcpd.message import Message
+from apidhcpd.dhcp4.message import Message
 
 
 class CodecError(ValueError):

@@ -17,9 +17,17 @@ from twisted.internet.endpoints import TCP4ClientEndpoint, UNIXClientEndpoint, w
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from apidhcpd.store import (HOST_PREFIXES, Conflict, Host, IAdmin, IStore, Lease, Lookup,
-                            StoreUnavailable)
-from apidhcpd.timeouts import race
+from apidhcpd.limits.timeouts import race
+from apidhcpd.store.contract import (
+    HOST_PREFIXES,
+    Conflict,
+    Host,
+    IAdmin,
+    IStore,
+    Lease,
+    Lookup,
+    StoreUnavailable,
+)
 
 log = Logger()
 

@@ -11,13 +11,14 @@ from typing import Callable, Optional
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from apidhcpd import options as opt
-from apidhcpd import ratelimit
-from apidhcpd.handlers import Drop, Nak, Policy, Transaction, default_chain, nak_for
-from apidhcpd.inventory import Link
-from apidhcpd.message import Message
-from apidhcpd.store import StoreUnavailable
-from apidhcpd.timeouts import race
+from apidhcpd.dhcp4 import options as opt
+from apidhcpd.dhcp4.handlers import default_chain, nak_for
+from apidhcpd.dhcp4.message import Message
+from apidhcpd.dhcp4.profile import Link
+from apidhcpd.dhcp4.transaction import Drop, Nak, Policy, Transaction
+from apidhcpd.limits import ratelimit
+from apidhcpd.limits.timeouts import race
+from apidhcpd.store.contract import StoreUnavailable
 
 log = Logger()
 
@@ -46,13 +47,15 @@ class DHCPServer:
                  chain=None, now: Optional[Callable[[], float]] = None,
                  log_exchanges: bool = True, max_pending: int = MAX_PENDING,
                  limits: ratelimit.Limits = ratelimit.DEFAULTS,
-                 counters: Optional[Counters] = None):
+                 counters: Optional[Counters] = None, standby=None,
+                 allow_allocation: bool = True):
         self.store = store
         self.policy = policy
         self.clock = clock
         self.deadline = deadline
         self.chain = chain if chain is not None else default_chain(
-            policy, store, lambda message: self._warn(message), clock, limits)
+            policy, store, lambda message: self._warn(message), clock, limits, standby,
+            allow_allocation)
         self.now = now or clock.seconds
         self.counters = counters if counters is not None else Counters()
         self.log_exchanges = log_exchanges

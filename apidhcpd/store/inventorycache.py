@@ -20,10 +20,19 @@ from twisted.internet import defer, task
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from apidhcpd.allocation import SubnetIndex
-from apidhcpd.bounded import BoundedMap
-from apidhcpd.store import (NO_FIELDS, IAdmin, IStore, Lookup, group_of, lease_record,
-                            lease_time_of, server_written, source_of)
+from apidhcpd.inventory.allocation import SubnetIndex
+from apidhcpd.limits.bounded import BoundedMap
+from apidhcpd.store.contract import (
+    NO_FIELDS,
+    IAdmin,
+    IStore,
+    Lookup,
+    group_of,
+    lease_record,
+    lease_time_of,
+    server_written,
+    source_of,
+)
 
 log = Logger()
 

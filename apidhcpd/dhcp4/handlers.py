@@ -1,0 +1,244 @@
+"""The handler chain: one small class per step of answering a DHCP request (RFC 2131 4.3).
+
+Each handler is `async def __call__(self, tx)`; `raise Drop(reason)` ends the transaction
+silently, `raise Nak(reason)` answers DHCPNAK. Handlers know the protocol rules and talk to an
+IStore; they know nothing of sockets (protocol.py) or of where replies go (addressing.py).
+"""
+
+import ipaddress
+import operator
+from typing import Dict, List, Optional, Tuple
+
+from apidhcpd.dhcp4 import options as opt
+from apidhcpd.dhcp4.addressing import on_link
+from apidhcpd.dhcp4.gates import RateLimit, StandbyAllocation, StandbyFilter
+from apidhcpd.dhcp4.lease import ClientLookup, LeaseAllocation
+from apidhcpd.dhcp4.message import Message, reply_for
+from apidhcpd.dhcp4.profile import (
+    HOST_ONLY,
+    Profile,
+    build_profile,
+    network_bound,
+    off_network,
+    without_network,
+)
+from apidhcpd.dhcp4.transaction import ZERO, Drop, Policy
+from apidhcpd.limits.bounded import BoundedMap
+from apidhcpd.store.contract import NO_FIELDS
+
+SUBNET_MASK, LEASE_TIME, SERVER_ID, MESSAGE, RENEWAL_TIME, REBINDING_TIME = 1, 51, 54, 56, 58, 59
+RELAY_AGENT_INFO = 82
+
+# always sent when we have them; everything else only if the client asks (option 55)
+ALWAYS = (SUBNET_MASK,)
+
+
+class CheckRequest:
+    """Drop what is not a client's BOOTREQUEST with a message type a server acts on, and what
+    comes through a relay that is not trusted (when a trusted list is set). Option 82 from a
+    client on the link (giaddr 0) is not a relay's word (RFC 3046 2.1): it is removed, neither
+    used nor echoed. (What only the wire can judge, giaddr and the reply's size, protocol.py
+    checks before the chain.)"""
+
+    ACTED_ON = (opt.DISCOVER, opt.REQUEST, opt.DECLINE, opt.RELEASE, opt.INFORM)
+
+    def __init__(self, policy: Policy):
+        self.trusted = policy.trusted_relays
+
+    async def __call__(self, tx):
+        request = tx.request
+        if request.op != 1:
+            raise Drop("not a BOOTREQUEST (op %d)" % request.op, kind="invalid-request")
+        if request.message_type not in self.ACTED_ON:
+            raise Drop("message type %r is not for a server" % (request.message_type,),
+                       kind="invalid-request")
+        if request.hlen == 0 or request.chaddr[:request.hlen].count(0) == request.hlen:
+            raise Drop("no hardware address", kind="invalid-request")
+        if request.giaddr == ZERO:
+            if RELAY_AGENT_INFO in request.options:
+                del request.options[RELAY_AGENT_INFO]
+        elif self.trusted is not None and request.giaddr not in self.trusted:
+            raise Drop("relay %s is not trusted" % request.giaddr, kind="untrusted-relay")
+
+
+class RelayedNetwork:
+    """A relayed request is served only on a network the inventory describes: a `subnet:`
+    key, the server's own link, or the network of the group that serves it (the seed's one
+    network). Anything else is dropped and counted (docs/redis.md): the client would be given
+    an address and a router of a network it is not on. An offer that the lookup's round trip
+    made meanwhile is given back."""
+
+    def __init__(self, store):
+        self.store = store
+
+    async def __call__(self, tx):
+        if tx.request.giaddr == ZERO or tx.lookup.subnet is not None \
+                or on_link(tx.selector, tx.link.network) or tx.profile.holds(tx.selector):
+            return
+        if tx.lookup.allocation is not None and tx.request.message_type == opt.DISCOVER:
+            await self.store.release_offer(tx.mac)
+        raise Drop("relayed for %s, on no subnet" % tx.selector, kind="no-subnet")
+
+
+class ServerIdentity:
+    """A REQUEST, DECLINE or RELEASE naming another server (option 54) is not ours: drop it;
+    for a REQUEST, the client chose another server's offer, so free ours (RFC 2131 4.3.2)."""
+
+    def __init__(self, policy: Policy, store):
+        self.policy = policy
+        self.store = store
+
+    async def __call__(self, tx):
+        request = tx.request
+        chosen = request.server_id
+        if chosen is None or chosen == self.policy.our_id(tx):
+            return
+        if request.message_type == opt.REQUEST:
+            # the other server's offer may be the same shared address: that one stays
+            await self.store.release_offer(tx.mac, keep=request.requested_ip or "")
+            raise Drop("client chose server %s" % chosen)
+        if request.message_type in (opt.DECLINE, opt.RELEASE):
+            raise Drop("meant for server %s" % chosen)
+
+
+class GroupOptions:
+    """Turn the host's group (over group:default) and the host's own fields into a Profile.
+    Parsed profiles are cached by content, so each distinct group is parsed (and its
+    warnings logged) once. Both caches are capped in entries and bytes (bounded.py), the
+    oldest going first; a host's fields that are no options (its address, `ts`) are not part
+    of the content, so dynamic clients share their group's profile."""
+
+    def __init__(self, warn, cache_size: int = 4096, max_bytes: int = 8 << 20):
+        self.warn = warn
+        self.cache = BoundedMap(cache_size, max_bytes)  # content -> (Profile, its size)
+        self.by_identity = BoundedMap(cache_size, max_bytes)  # ids -> (hashes, Profile)
+
+    async def __call__(self, tx):
+        lookup = tx.lookup
+        host_fields = lookup.host.fields if lookup.host else NO_FIELDS
+        hashes = (lookup.group_fields, lookup.default_fields, lookup.subnet_fields, host_fields)
+        # The inventory cache hands out the same dicts, which nobody changes, until the hash
+        # changes in Redis: for those, the content need not be read again.
+        identity = (lookup.group_name, lookup.subnet, tx.link) + tuple(map(id, hashes))
+        known = self.by_identity.entries.get(identity)
+        if known is not None and all(map(operator.is_, known[0][0], hashes)):
+            tx.profile = known[0][1]
+            return
+        overrides = tuple(sorted((k, v) for k, v in host_fields.items() if k not in HOST_ONLY))
+        key = (lookup.group_name, tuple(sorted(lookup.group_fields.items())),
+               tuple(sorted(lookup.default_fields.items())), lookup.subnet,
+               tuple(sorted(lookup.subnet_fields.items())), overrides, tx.link)
+        cached = self.cache.get(key)
+        if cached is None:
+            profile = self._build(lookup, dict(overrides), tx.link)
+            for warning in profile.warnings:
+                self.warn(warning)
+            size = 200 + len(key[0]) + len(key[3] or "") + sum(
+                len(k) + len(v) for part in (key[1], key[2], key[4], overrides)
+                for k, v in part)
+            cached = (profile, size)
+            self.cache.put(key, cached, size)
+        # holding the hashes keeps their ids theirs
+        self.by_identity.put(identity, (hashes, cached[0]), cached[1])
+        tx.profile = cached[0]
+
+    @staticmethod
+    def _build(lookup, host_fields, link) -> Profile:
+        """group:default, under the subnet's fields, under the group's, under the host's.
+        Dynamic ranges come from the subnet if one matched, else from the group itself. On a
+        subnet, the router, mask, broadcast, routes and MTU of group:default, the group and the
+        host count only where they belong to that subnet (inventory.off_network): a group
+        written for the server's own LAN must not send a relayed client its router."""
+        name = lookup.group_name
+        network, notes = None, []
+        if lookup.subnet:
+            name = "%s (subnet %s)" % (name, lookup.subnet)
+            try:
+                network = ipaddress.IPv4Network(lookup.subnet)
+            except ValueError:
+                network = None
+
+        def local(label, fields, over=NO_FIELDS):
+            why = off_network(fields, network) if network is not None and fields else None
+            if why is None:
+                return fields
+            lost = sorted(k for k in fields if network_bound(k) and k not in over
+                          and k not in ("prefix", "netmask", "broadcast"))  # the subnet's
+            if lost:
+                notes.append("group %s: %s: %s, so its %s %s not sent there" % (
+                    name, label, why, ", ".join(lost), "is" if len(lost) == 1 else "are"))
+            return without_network(fields)
+
+        merged = dict(local("group:default", lookup.default_fields, lookup.subnet_fields))
+        merged.update(lookup.subnet_fields)
+        if lookup.group_name != "default":
+            merged.update(local("group:" + lookup.group_name, lookup.group_fields))
+        owner = lookup.subnet_fields if lookup.subnet else lookup.group_fields
+        merged["range"] = owner.get("range", "")
+        if lookup.host is not None:
+            host_fields = local(lookup.host.key, host_fields)
+        return build_profile(name, merged, link, host_fields, network=network, notes=notes)
+
+
+class Finish:
+    """Build the reply: server identifier, lease time with T1/T2 (0.5 and 0.875), and the
+    profile's options that the client asked for (option 55), in the order it asked."""
+
+    def __init__(self, policy: Policy):
+        self.policy = policy
+        self.server_id = opt.encode_option(SERVER_ID, policy.server_id)
+
+    async def __call__(self, tx):
+        request, profile = tx.request, tx.profile
+        reply = reply_for(request, tx.reply_type)
+        reply.yiaddr = tx.address if request.message_type != opt.INFORM else ZERO
+        override = tx.relay.server_id_override  # RFC 5107
+        chosen = {SERVER_ID: self.server_id if override is None
+                  else opt.encode_option(SERVER_ID, override)}
+        if tx.lease_time is not None:
+            chosen[LEASE_TIME] = _u32(tx.lease_time)
+            chosen[RENEWAL_TIME] = _u32(tx.lease_time // 2)
+            chosen[REBINDING_TIME] = _u32(tx.lease_time * 7 // 8)
+        chosen.update(_requested(profile.options, request.parameter_request_list))
+        for code, value in chosen.items():
+            reply.options[code] = value
+        tx.reply = reply
+
+
+def _u32(value: int) -> bytes:
+    return value.to_bytes(4, "big")
+
+
+def _requested(available: Dict[int, bytes], wanted: Optional[List[int]]) -> List[Tuple[int, bytes]]:
+    if wanted is None:
+        return list(available.items())
+    chosen = [(code, available[code]) for code in ALWAYS if code in available]
+    chosen += [(code, available[code]) for code in dict.fromkeys(wanted)
+               if code in available and code not in ALWAYS]
+    return chosen
+
+
+def nak_for(tx, policy: Policy, reason: str) -> Message:
+    """DHCPNAK per RFC 2131 table 3: no lease or configuration options, yiaddr/siaddr 0,
+    the broadcast bit set when it goes through a relay."""
+    reply = reply_for(tx.request, opt.NAK)
+    reply.options[SERVER_ID] = opt.encode_option(SERVER_ID, policy.our_id(tx))
+    reply.options[MESSAGE] = reason.encode("ascii", "replace")[:255]
+    if tx.request.giaddr != ZERO:
+        reply.flags |= 0x8000
+    return reply
+
+
+def default_chain(policy: Policy, store, warn, clock=None, limits=None, standby=None,
+                  allow_allocation: bool = True):
+    """The steps in order. With a clock and `limits` (ratelimit.Limits), RateLimit comes right
+    after CheckRequest. With a `standby` (ha.monitor.PeerMonitor) the chain is a standby's:
+    silent while the master lives and, without `allow_allocation` (the seed's --allow-slave),
+    handing out no new dynamic addresses (the gate runs between lookup and allocation)."""
+    gate = [StandbyFilter(standby)] if standby is not None else []
+    limit = [RateLimit(limits, clock)] if clock is not None and limits is not None else []
+    hold = standby is not None and not allow_allocation
+    return [*gate, CheckRequest(policy), *limit, ServerIdentity(policy, store),
+            ClientLookup(store, policy, allocate=not hold), GroupOptions(warn),
+            RelayedNetwork(store), *([StandbyAllocation(store)] if hold else []),
+            LeaseAllocation(policy, store, warn), Finish(policy)]

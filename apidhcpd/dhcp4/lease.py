@@ -1,0 +1,162 @@
+"""The handler steps that find the client in the inventory and decide its address:
+ClientLookup (the store lookup, with the allocation it may carry) and LeaseAllocation
+(RFC 2131 4.3.1/4.3.2: which address is offered, acknowledged or refused)."""
+
+from typing import List, Optional
+
+from apidhcpd.dhcp4 import options as opt
+from apidhcpd.dhcp4 import relay as relays
+from apidhcpd.dhcp4.transaction import ZERO, Drop, Nak, Policy
+from apidhcpd.store.contract import AddressSource, Conflict, Intent, StoreUnavailable
+
+
+class ClientLookup:
+    """Find the host and the subnet (host_keys() gives the order). The store is told what
+    allocation comes next (an Intent), so that it can do both in one round trip; `allocate`
+    is switched off where allocation needs a check between the two (a standby's)."""
+
+    def __init__(self, store, policy: Policy, allocate: bool = True):
+        self.store = store
+        self.policy = policy
+        self.allocate = allocate
+
+    async def __call__(self, tx):
+        tx.lookup = await self.store.lookup(host_keys(tx.request, tx.relay), tx.now, tx.selector,
+                                            self._intent(tx) if self.allocate else None)
+
+    def _intent(self, tx) -> Optional[Intent]:
+        kind = tx.request.message_type
+        if kind == opt.DISCOVER:
+            return Intent("offer", tx.mac, tx.request.requested_ip or "", self.policy.offer_hold)
+        if kind == opt.REQUEST and tx.wanted:
+            return Intent("commit", tx.mac, tx.wanted, state=tx.state,
+                          client=tx.request.hostname or "",
+                          relay=tx.request.relay_agent_info or b"")
+        return None
+
+
+def host_keys(request, relay: relays.RelayInfo) -> List[str]:
+    """`client:<option 61 as hex>`, `client:<host name>` (the seed's id), `mac:<mac>`, then
+    the relay's `relay:<circuit-id>` and `remote:<remote-id>` (a switch port's reservation)."""
+    keys = ["client:" + i for i in (request.client_id_hex, request.hostname) if i]
+    keys.append("mac:" + request.mac)
+    if relay.circuit_id:
+        keys.append("relay:" + relays.id_key(relay.circuit_id))
+    if relay.remote_id:
+        keys.append("remote:" + relays.id_key(relay.remote_id))
+    return keys
+
+
+class LeaseAllocation:
+    """Decide the client's address per message type and client state (RFC 2131 4.3)."""
+
+    def __init__(self, policy: Policy, store, warn=lambda message: None):
+        self.policy = policy
+        self.store = store
+        self.warn = warn
+
+    async def __call__(self, tx):
+        handler = {opt.DISCOVER: self.discover, opt.REQUEST: self.request,
+                   opt.DECLINE: self.decline, opt.RELEASE: self.release,
+                   opt.INFORM: self.inform}[tx.request.message_type]
+        await handler(tx)
+
+    def _source(self, tx) -> AddressSource:
+        profile, name = tx.profile, tx.lookup.group_name
+        if tx.lookup.subnet:
+            return AddressSource(tx.lookup.subnet, profile.ranges)
+        return AddressSource(name, profile.ranges, seed_pool=not profile.ranges or name == "pool")
+
+    async def discover(self, tx):
+        host = tx.lookup.host
+        if host and host.reserved_ip:
+            if not tx.profile.holds(host.reserved_ip):
+                raise Drop("reserved address %s is not on %s" % (host.reserved_ip,
+                                                                 tx.profile.network))
+            await self._check_reservation(tx, host.reserved_ip)
+            address = host.reserved_ip
+        else:
+            done = tx.lookup.allocation
+            if done is not None:
+                address = done[1]
+            else:
+                requested = tx.request.requested_ip
+                if requested and not tx.profile.holds(requested):
+                    requested = None
+                address = await self.store.offer(tx.mac, self._source(tx), requested, tx.now,
+                                                 self.policy.offer_hold)
+            if not address:
+                raise Drop("no free address for group %s" % tx.lookup.group_name)
+        tx.reply_type, tx.address, tx.lease_time = opt.OFFER, address, tx.profile.lease_time
+
+    async def request(self, tx):
+        wanted = tx.wanted
+        if not wanted:
+            raise Drop("%s REQUEST without an address" % tx.state)
+        if not tx.profile.holds(wanted):
+            raise Nak("%s is not on network %s" % (wanted, tx.profile.network))
+        host = tx.lookup.host
+        if host and host.reserved_ip:
+            if wanted != host.reserved_ip:
+                raise Nak("the inventory gives %s, not %s" % (host.reserved_ip, wanted))
+            await self._check_reservation(tx, wanted)
+            tx.reply_type, tx.address, tx.lease_time = opt.ACK, wanted, tx.profile.lease_time
+            return
+        lease = await self._commit_dynamic(tx, wanted)
+        tx.reply_type, tx.address, tx.lease_time = opt.ACK, wanted, lease.expires - tx.now
+
+    async def _commit_dynamic(self, tx, wanted):
+        """The bound Lease, from the lookup's round trip if the store did it, else by calling
+        lease_of() and commit(); Nak or Drop when the client may not have `wanted`."""
+        done = tx.lookup.allocation or ()
+        if done[:1] == ("holds",):
+            raise Nak("client holds %s, not %s" % (done[1], wanted))
+        if not done and tx.state != "SELECTING":
+            lease = await self.store.lease_of(tx.mac, tx.now)
+            if lease is not None and lease.ip != wanted:
+                raise Nak("client holds %s, not %s" % (lease.ip, wanted))
+        try:
+            if done[:1] == ("conflict",):
+                raise done[1]
+            if done[:1] == ("bound",):
+                return done[1]
+            return await self.store.commit(tx.mac, wanted, self._source(tx),
+                                           tx.profile.lease_time, tx.now,
+                                           relay=tx.request.relay_agent_info or b"",
+                                           state=tx.state, client=tx.request.hostname or "")
+        except Conflict as e:
+            if tx.state == "SELECTING" or e.taken or self.policy.authoritative:
+                raise Nak(str(e))
+            raise Drop("no record of %s for %s (not authoritative)" % (wanted, tx.mac))
+
+    async def decline(self, tx):
+        address = tx.request.requested_ip
+        if not address:
+            raise Drop("DECLINE without an address")
+        if not await self.store.decline(tx.mac, address, tx.now, self.policy.decline_probation):
+            raise Drop("DECLINE of %s, which %s does not hold" % (address, tx.mac),
+                       kind="decline-not-held")
+        raise Drop("declined %s: quarantined for %ds" % (address, self.policy.decline_probation))
+
+    async def _check_reservation(self, tx, address):
+        """A reserved address that another client still holds (its lease predates the
+        reservation) is not given twice: drop, and log the conflict. That client loses it
+        at its next renewal, since the address is reserved now. A store that cannot say
+        (an outage) does not keep a reserved host from its address."""
+        try:
+            holder = await self.store.lease_holder(address, tx.now)
+        except StoreUnavailable:
+            return
+        if holder and holder != tx.mac:
+            self.warn("reservation conflict: %s is reserved for %s but leased to %s"
+                      % (address, tx.mac, holder))
+            raise Drop("reserved %s is leased to %s" % (address, holder),
+                       kind="reserved-conflict")
+
+    async def release(self, tx):
+        released = await self.store.release(tx.mac, tx.request.ciaddr, tx.now)
+        raise Drop("released %s" % tx.request.ciaddr if released else
+                   "RELEASE of %s, which %s does not hold" % (tx.request.ciaddr, tx.mac))
+
+    async def inform(self, tx):
+        tx.reply_type, tx.address, tx.lease_time = opt.ACK, ZERO, None

@@ -1,0 +1,84 @@
+"""One request on its way through the handler chain (Transaction), the settings the handlers
+consult (Policy), and how a handler ends it (Drop, Nak)."""
+
+from typing import Optional, Tuple
+
+import attr
+
+from apidhcpd.dhcp4 import options as opt
+from apidhcpd.dhcp4 import relay as relays
+from apidhcpd.dhcp4.message import Message
+from apidhcpd.dhcp4.profile import Link, Profile
+from apidhcpd.store.contract import Lookup
+
+ZERO = "0.0.0.0"
+
+
+class Drop(Exception):
+    """Stop without answering; the reason is logged (and counted under `kind` if given)."""
+
+    def __init__(self, reason: str, kind: str = ""):
+        super().__init__(reason)
+        self.kind = kind
+
+
+class Nak(Exception):
+    """Answer DHCPNAK; the reason is logged and sent as option 56."""
+
+
+@attr.s(frozen=True)
+class Policy:
+    """The server's settings that handlers consult."""
+
+    server_id: str = attr.ib()
+    authoritative: bool = attr.ib(default=False)
+    offer_hold: int = attr.ib(default=60)
+    decline_probation: int = attr.ib(default=86400)
+    trusted_relays: Optional[frozenset] = attr.ib(default=None)  # None: any relay
+
+    def our_id(self, tx) -> str:
+        """Option 54 as the client must see it: the relay's RFC 5107 override if it sent one."""
+        return tx.relay.server_id_override or self.server_id
+
+
+@attr.s
+class Transaction:
+    """One request on its way through the chain, and what the chain decided."""
+
+    request: Message = attr.ib()
+    link: Link = attr.ib()
+    now: int = attr.ib()
+    lookup: Optional[Lookup] = attr.ib(default=None)
+    profile: Optional[Profile] = attr.ib(default=None)
+    reply_type: Optional[int] = attr.ib(default=None)
+    address: Optional[str] = attr.ib(default=None)  # the client's address (yiaddr)
+    lease_time: Optional[int] = attr.ib(default=None)
+    reply: Optional[Message] = attr.ib(default=None)
+    state: str = attr.ib(default="")  # SELECTING, INIT-REBOOT, RENEWING/REBINDING
+    relay: relays.RelayInfo = attr.ib(default=None)
+    selector: str = attr.ib(default="")  # the address that names the client's subnet
+
+    wanted: Optional[str] = attr.ib(default=None)  # the address a REQUEST asks for
+
+    def __attrs_post_init__(self):
+        if self.relay is None:
+            self.relay = relays.relay_info(self.request)
+        if not self.selector:
+            self.selector = relays.selector(self.request, self.relay, self.link.address)
+        if self.request.message_type == opt.REQUEST:
+            self.state, self.wanted = request_state(self.request)
+
+    @property
+    def mac(self) -> str:
+        return self.request.mac
+
+
+def request_state(request) -> Tuple[str, Optional[str]]:
+    """RFC 2131 4.3.2: the client's state and the address it asks for. SELECTING names a
+    server (option 54); RENEWING (and REBINDING: the same rules here) has ciaddr;
+    INIT-REBOOT asks for option 50 without naming a server."""
+    if request.server_id is not None:
+        return "SELECTING", request.requested_ip
+    if request.ciaddr != ZERO:
+        return "RENEWING", request.ciaddr
+    return "INIT-REBOOT", request.requested_ip

@@ -1,0 +1,317 @@
+"""The inventory and lease store: the IStore contract, its value types, and MemoryStore.
+
+Knows what the server asks of a store and the allocation semantics every store must share
+(the contract tests in tests/test_store.py pin them). Knows nothing of packets or Redis:
+`redisstore.py` is the same contract on Redis, `MemoryStore` is the same contract in a dict.
+
+Host keys are the seed's: `mac:<aa:bb:cc:dd:ee:ff>` and `client:<id>`. Addresses are dotted
+strings. Times are integer unix seconds passed in by the caller, so stores never read a clock.
+"""
+
+import functools
+from typing import Dict, Optional, Sequence, Tuple
+
+import attr
+from zope.interface import Interface
+
+from apidhcpd.inventory import allocation
+from apidhcpd.inventory.durations import parse_duration
+
+HOST_PREFIXES = ("mac:", "client:", "relay:", "remote:")
+
+
+class StoreUnavailable(Exception):
+    """The backing database cannot be reached right now; the caller drops the packet."""
+
+
+@attr.s(frozen=True, slots=True)
+class Host:
+    """A known client: the hash stored under `key` (`mac:...` or `client:...`)."""
+
+    key: str = attr.ib()
+    fields: Dict[str, str] = attr.ib(factory=dict, eq=False)
+
+    @property
+    def ip(self) -> Optional[str]:
+        return self.fields.get("ip") or None
+
+    @property
+    def dynamic(self) -> bool:
+        return bool(self.fields.get("dynamic"))
+
+    @property
+    def reserved_ip(self) -> Optional[str]:
+        """The fixed address the inventory gives this host, or None for a dynamic client."""
+        return None if self.dynamic else self.ip
+
+    @property
+    def group_name(self) -> str:
+        """The group whose options this host gets (the seed's rules)."""
+        explicit = self.fields.get("group")
+        if explicit:
+            return explicit[6:] if explicit.startswith("group:") else explicit
+        return "default" if self.reserved_ip else "pool"
+
+
+@attr.s(frozen=True, slots=True)
+class Lookup:
+    """What one lookup returns: the host (or None), its group's fields, group:default's, and
+    the subnet the request is on (`192.0.2.0/24`, or None where no `subnet:` key matches).
+    Its dicts are never changed once handed out: the inventory cache shares them between
+    lookups, and GroupOptions knows them by identity."""
+
+    host: Optional[Host] = attr.ib()
+    group_name: str = attr.ib()
+    group_fields: Dict[str, str] = attr.ib(factory=dict)
+    default_fields: Dict[str, str] = attr.ib(factory=dict)
+    subnet: Optional[str] = attr.ib(default=None)
+    subnet_fields: Dict[str, str] = attr.ib(factory=dict)
+    # what the store did with an Intent in the same call, if it could: ("offered", ip|None),
+    # ("bound", Lease), ("holds", ip) or ("conflict", Conflict); None when it did nothing
+    allocation: Optional[tuple] = attr.ib(default=None)
+
+
+@attr.s(frozen=True, slots=True)
+class Intent:
+    """What the server will do after a lookup, so that a store can do it in the same round
+    trip: `offer` (a DISCOVER: `address` is the requested one) or `commit` (a REQUEST in
+    `state` for `address`). A store may ignore it; the server then calls offer()/commit()."""
+
+    kind: str = attr.ib()
+    mac: str = attr.ib()
+    address: str = attr.ib(default="")
+    hold: int = attr.ib(default=0)
+    state: str = attr.ib(default="")
+    relay: bytes = attr.ib(default=b"")
+    client: str = attr.ib(default="")  # the client's host name (option 12), the seed's id
+
+
+@attr.s(frozen=True, slots=True)
+class Lease:
+    ip: str = attr.ib()
+    mac: str = attr.ib()
+    state: str = attr.ib()  # "offered", "bound" or "declined"
+    expires: int = attr.ib()
+    relay: str = attr.ib(default="")  # the relay's option 82, hex
+
+
+@attr.s(frozen=True, slots=True)
+class AddressSource:
+    """Where dynamic addresses for a group come from: its ranges, and the seed's `pool` hash."""
+
+    name: str = attr.ib()
+    ranges: Tuple[Tuple[int, int], ...] = attr.ib(default=())
+    seed_pool: bool = attr.ib(default=False)
+
+
+NO_FIELDS: Dict[str, str] = {}  # the one empty hash for an absent host, group or subnet:
+# never written to, shared so that GroupOptions can know it by identity
+
+
+def group_of(host: Optional[Host], subnet_fields: Dict[str, str], exists) -> str:
+    """The group a request is answered from (common.lua's lookup does the same): the host's
+    own, `default` for a reserved host, else the subnet's `group` or `pool`; `default` when
+    that group does not exist (`exists(name)` says)."""
+    if host and (host.fields.get("group") or host.reserved_ip):
+        name = host.group_name
+    else:
+        name = subnet_fields.get("group", "pool")
+        name = name[6:] if name.startswith("group:") else name
+    return name if exists(name) else "default"
+
+
+def source_of(lookup: Lookup) -> AddressSource:
+    """Where a dynamic client's address comes from (common.lua's source_of): the subnet's
+    ranges, else its group's, plus the seed's `pool` hash for group:pool or a group without
+    ranges."""
+    if lookup.subnet:
+        return AddressSource(lookup.subnet, allocation.lenient_ranges(
+            lookup.subnet_fields.get("range", "")))
+    ranges = allocation.lenient_ranges(lookup.group_fields.get("range", ""))
+    return AddressSource(lookup.group_name, ranges,
+                         seed_pool=not ranges or lookup.group_name == "pool")
+
+
+def lease_time_of(lookup: Lookup) -> int:
+    """The lease time in seconds (common.lua's lease_time_of): host over group over subnet
+    over group:default; 86400 when none is set or it does not parse."""
+    host = lookup.host.fields if lookup.host else {}
+    group = lookup.group_fields if lookup.group_name != "default" else {}
+    for fields in (host, group, lookup.subnet_fields, lookup.default_fields):
+        text = fields.get("lease-time")
+        if text:
+            return _lease_seconds(text)
+    return 86400
+
+
+@functools.lru_cache(maxsize=256)
+def _lease_seconds(text: str) -> int:
+    try:
+        seconds = parse_duration(text)
+    except ValueError:
+        return 86400
+    return seconds if 1 <= seconds <= 4294967294 else 86400
+
+
+RECHECK_AFTER = 60  # seconds a pool found full is believed full (common.lua's RECHECK_AFTER)
+RECORD_GRACE = 86400  # seconds a dynamic client's mac: record outlives its lease (common.lua)
+
+
+def server_written(fields: Dict[str, str]) -> bool:
+    """Does a mac: hash hold only what the server writes for a dynamic client (common.lua's
+    pure_record): `ip`, `dynamic`, `ts` and the seed's `description` dynamic:<client>?"""
+    return all(name in ("ip", "dynamic", "ts") or
+               (name == "description" and value.startswith("dynamic:"))
+               for name, value in fields.items())
+
+
+def lease_record(fields: Dict[str, str]) -> bool:
+    """A hash that stands for no host of its own (common.lua's lease_record): a dynamic
+    client's lease record, or one left with nothing an operator wrote and no address."""
+    return "dynamic" in fields or (server_written(fields) and "ip" not in fields)
+
+
+class Conflict(Exception):
+    """commit() refused: the address is another client's (`taken`), or not in the pool."""
+
+    def __init__(self, message: str, taken: bool):
+        super().__init__(message)
+        self.taken = taken
+
+
+class IStore(Interface):
+    """The operations the DHCP server performs on the inventory. All return Deferreds."""
+
+    def lookup(keys: Sequence[str], now: int, selector: str, intent: Optional[Intent] = None):
+        """Find the host: the first of `keys` that exists (`client:...`, `mac:...`,
+        `relay:...`), a dynamic lease record (`mac:` with `dynamic`) only if nothing else
+        matches; write its `ts`; find the longest `subnet:<net>/<len>` holding `selector`;
+        return a Lookup with the host's group (falling back to `default`). With an `intent`,
+        the store may also offer or commit for a client without a reservation (allocation).
+        A caller that already knows the subnet passes `subnet` ("" for none): no search, and
+        the store may leave out the group, default and subnet fields (the caller has them)."""
+
+    def lease_of(mac: str, now: int):
+        """The dynamic lease (bound or offered, unexpired) this MAC holds, or None."""
+
+    def offer(mac: str, source: AddressSource, requested: Optional[str], now: int,
+              hold: int):
+        """Pick an address for a DISCOVER and hold it for `hold` seconds; the address or None.
+        Order: this MAC's current lease, the requested address, the seed pool, the ranges."""
+
+    def commit(mac: str, ip: str, source: AddressSource, lease_time: int, now: int,
+               relay: bytes = b"", state: str = "", client: str = ""):
+        """Bind `ip` to `mac` until now+lease_time, keeping the relay's option 82 with it;
+        return the Lease or fail with Conflict. A client's REQUEST names its `state`
+        (SELECTING, INIT-REBOOT, RENEWING): then the store must have a record of `mac` for
+        `ip` (its offer or lease, or the seed's pool hash naming it), RFC 2131 4.3.2.
+        `mac:<mac>` gets `ip`, `dynamic`, `ts` and, if it has none, the seed's `description`
+        dynamic:<client> (the client's host name)."""
+
+    def lease_holder(ip: str, now: int):
+        """The MAC of the unexpired lease (offered or bound) on `ip`, or None."""
+
+    def allocate(intent: Intent, source: AddressSource, lease_time: int, now: int):
+        """What lookup() with `intent` does after the lookup, for a caller that knows the host:
+        ("offered", ip or None), ("bound", Lease), ("holds", ip) or ("conflict", Conflict)."""
+
+    def release(mac: str, ip: str, now: int):
+        """End the lease of `ip` if `mac` holds it; True if something was released."""
+
+    def release_offer(mac: str, keep: str = ""):
+        """Drop an unconfirmed offer made to `mac` (it chose another server), unless it is of
+        `keep`, the address the client asks that server for (servers sharing a store may
+        have offered the same one)."""
+
+    def decline(mac: str, ip: str, now: int, probation: int):
+        """Quarantine `ip` until now+probation if `mac` holds its lease (the client loses it);
+        True, or False when `mac` holds no lease on `ip` and nothing changed."""
+
+    def reclaim(now: int):
+        """End every lease that expired; the number reclaimed."""
+
+    def refresh_reserved():
+        """Rebuild the index of addresses reserved by hosts (written by hand with redis-cli)."""
+
+    def ping():
+        """Fire when the store answers; fail with StoreUnavailable otherwise."""
+
+    def watch(changed, watching):
+        """Call `changed(key)` for every inventory key written through put() (by any server,
+        the API or the CLI), and `watching(up)` when that stream starts or breaks."""
+
+    def touch(keys: Sequence[str], now: int):
+        """Write `ts` on these hosts (answered without a lookup), where they still exist."""
+
+
+class IAdmin(Interface):
+    """What the admin API and the CLI do to the inventory. Keys are the Redis contract's
+    (`mac:...`, `group:...`, `subnet:...`, `pool`); values are the hashes' fields."""
+
+    def hashes(prefix: str):
+        """Every hash whose key starts with `prefix`, as {key: fields}."""
+
+    def get(key: str):
+        """The hash at `key`, or None."""
+
+    def put(key: str, fields: Dict[str, str], mode: str = "replace"):
+        """Write a hash (`replace` it, `merge` fields into it, or `remove` the named fields),
+        keeping the reserved-address index true; the hash as it is afterwards."""
+
+    def delete(key: str):
+        """Delete a hash; True if it existed."""
+
+    def leases(offset: int = 0, count: int = 1000):
+        """Leases in expiry order."""
+
+    def end_lease(ip: str):
+        """End the lease on `ip` whoever holds it; True if there was one."""
+
+    # Reads whose cost is bounded by what they return, not by the size of the inventory:
+    # what the admin API serves from, on the reactor that also answers DHCP.
+
+    def scan(prefix: str, cursor: str, count: int):
+        """One step of a walk over the keys that start with `prefix`: (next cursor, keys).
+        The step looks at about `count` keys of the whole store, so it may find none;
+        cursor "0" starts a walk and ends it. A key present for the whole walk is found at
+        least once (Redis SCAN's guarantee)."""
+
+    def get_many(keys: Sequence[str]):
+        """{key: fields} of those of `keys` that exist."""
+
+    def size():
+        """How many keys the store holds (what a whole walk costs)."""
+
+    def subnet_of(ip: str):
+        """The longest `subnet:` key holding `ip` (without its prefix: `198.51.100.0/24`),
+        or None; as the lookup finds it, by probing the 33 possible keys."""
+
+    def holders(ip: str):
+        """[(host key, dynamic)] of the hosts whose `ip` is `ip`: the reservation (by the
+        `reserved` index) and the dynamic lease (by `lease:<ip>`)."""
+
+    def group_users(name: str, limit: int):
+        """Up to `limit` host and subnet keys whose `group` names group `name`."""
+
+    def lease_at(ip: str):
+        """The Lease on `ip` (expired or not, until reclaimed), or None."""
+
+    def lease_count():
+        """How many leases there are."""
+
+    def field(key: str, name: str):
+        """One field of a hash, or None."""
+
+    def hash_scan(key: str, cursor: str, count: int):
+        """One step of a walk over a hash's fields: (next cursor, {field: value})."""
+
+    def hash_size(key: str):
+        """How many fields a hash has."""
+
+    def pool_tally(pools: Sequence[Tuple[str, tuple]], now: int):
+        """For each (name, ranges) pool, the unexpired leases inside its ranges by state:
+        [{"bound": n, "offered": n, "declined": n}, ...] in the order given."""
+
+    def seed_pool_tally(now: int):
+        """The seed's `pool` hash: {"size", "bound", "offered", "declined"}, where an address
+        with an owner and no unexpired lease counts as bound (the Go prototype's data)."""
