@@ -1346,7 +1346,7 @@ class RedisAPITests(RedisTestMixin, unittest.TestCase):
             memory.lease_records[ip] = Lease(ip, mac, state, expires)
         code, status = yield self.call("GET", "/api/v1/status")
         self.assertEqual(code, 200)
-        from apidhcpd.admin.metrics import pool_usage
+        from apidhcpd.store.pools import pool_usage
         expected = yield defer.ensureDeferred(pool_usage(memory, now))
         self.assertEqual(status["pools"], expected)
         self.assertEqual([(p["name"], p["bound"], p["offered"], p["declined"])

@@ -42,7 +42,9 @@ from apidhcpd.dhcp4 import options as opt
 from apidhcpd.dhcp4.message import Message
 from apidhcpd.ha.heartbeat import public_reason
 from apidhcpd.inventory import allocation
-from apidhcpd.store.contract import HOST_PREFIXES, StoreUnavailable
+from apidhcpd.store.contract import StoreUnavailable
+from apidhcpd.store.keys import HOST_PREFIXES
+from apidhcpd.store.pools import PoolFigures
 
 log = Logger()
 
@@ -386,7 +388,7 @@ class AdminAPI:
         self.protocol = protocol
         # Origin values (scheme://host[:port]) whose pages may send writes and legacy queries
         self.allowed_origins = frozenset(o.rstrip("/").encode() for o in allowed_origins)
-        self.pools = metrics.PoolFigures(store, self.clock)  # /metrics and /status
+        self.pools = PoolFigures(store, self.clock)  # /metrics and /status
 
     def resource(self):
         return self.app.resource()

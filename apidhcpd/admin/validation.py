@@ -21,7 +21,8 @@ from twisted.internet import defer
 
 from apidhcpd.dhcp4.profile import Link, build_profile
 from apidhcpd.inventory import allocation
-from apidhcpd.store.contract import HOST_PREFIXES, Host
+from apidhcpd.store.contract import Host
+from apidhcpd.store.keys import HOST_PREFIXES
 
 SERVER_FIELDS = ("ts", "dynamic")  # written by the DHCP server only
 # build_profile needs the network a request came in on; without a link nothing is known

@@ -35,7 +35,8 @@ from apidhcpd.admin.validation import (
     subnet_key,
 )
 from apidhcpd.inventory import allocation
-from apidhcpd.store.contract import HOST_PREFIXES, Host
+from apidhcpd.store.contract import Host
+from apidhcpd.store.keys import HOST_PREFIXES
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 PROG = "apidhcpd-cli"

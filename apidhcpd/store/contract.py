@@ -17,8 +17,6 @@ from zope.interface import Interface
 from apidhcpd.inventory import allocation
 from apidhcpd.inventory.durations import parse_duration
 
-HOST_PREFIXES = ("mac:", "client:", "relay:", "remote:")
-
 
 class StoreUnavailable(Exception):
     """The backing database cannot be reached right now; the caller drops the packet."""

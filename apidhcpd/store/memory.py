@@ -8,7 +8,6 @@ from zope.interface import implementer
 
 from apidhcpd.inventory import allocation
 from apidhcpd.store.contract import (
-    HOST_PREFIXES,
     RECHECK_AFTER,
     Conflict,
     Host,
@@ -19,6 +18,7 @@ from apidhcpd.store.contract import (
     group_of,
     lease_record,
 )
+from apidhcpd.store.keys import HOST_PREFIXES
 
 
 @implementer(IStore, IAdmin)

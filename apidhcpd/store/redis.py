@@ -18,16 +18,8 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from apidhcpd.limits.timeouts import race
-from apidhcpd.store.contract import (
-    HOST_PREFIXES,
-    Conflict,
-    Host,
-    IAdmin,
-    IStore,
-    Lease,
-    Lookup,
-    StoreUnavailable,
-)
+from apidhcpd.store.contract import Conflict, Host, IAdmin, IStore, Lease, Lookup, StoreUnavailable
+from apidhcpd.store.keys import HOST_PREFIXES
 
 log = Logger()
 

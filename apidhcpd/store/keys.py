@@ -1,0 +1,63 @@
+"""The names of what is stored: key prefixes, fixed keys and the constructors that build keys.
+
+The seed's names (`mac:`, `client:`, `group:`, `subnet:`, `pool`) and ours. The Lua scripts in
+`lua/` spell the same names (common.lua); docs/redis.md describes every key. Knows nothing of
+what the values mean.
+"""
+
+# a host: the hash of one client, by what identifies it
+MAC = "mac:"          # mac:<aa:bb:cc:dd:ee:ff>
+CLIENT = "client:"    # client:<client identifier, as the seed writes it>
+RELAY = "relay:"      # relay:<circuit-id> (option 82.1)
+REMOTE = "remote:"    # remote:<remote-id> (option 82.2)
+HOST_PREFIXES = (MAC, CLIENT, RELAY, REMOTE)
+
+# options and addressing for many hosts
+GROUP = "group:"      # group:<name>
+SUBNET = "subnet:"    # subnet:<network>/<prefix>
+DEFAULT_GROUP = GROUP + "default"
+
+# the server's own records
+LEASE = "lease:"      # lease:<ip>, the lease record of one address
+OFFER = "offer:"      # offer:<mac>, the address held for its offer
+FREE = "free:"        # free:<pool key>, the free list of a pool (and free:<pool key>:fill)
+LEASES = "leases"     # zset of addresses by lease expiry
+DECLINED = "declined"  # zset of declined addresses by end of probation
+RESERVED = "reserved"  # set of reserved addresses (and reserved:changes/version/rebuild)
+SEED_POOL = "pool"    # the seed's hash of dynamic addresses: ip -> owner mac
+INVENTORY_CHANNEL = "apidhcpd:inventory"  # pub/sub: keys written, for caches
+
+# the description the server writes on the record of a dynamic client (the seed's)
+DYNAMIC_DESCRIPTION = "dynamic:"
+
+
+def mac(address: str) -> str:
+    return MAC + address
+
+
+def client(client_id: str) -> str:
+    return CLIENT + client_id
+
+
+def group(name: str) -> str:
+    return GROUP + name
+
+
+def subnet(network: str) -> str:
+    return SUBNET + network
+
+
+def lease(ip: str) -> str:
+    return LEASE + ip
+
+
+def offer(mac_address: str) -> str:
+    return OFFER + mac_address
+
+
+def free(pool: str) -> str:
+    return FREE + pool
+
+
+def is_host(key: str) -> bool:
+    return key.startswith(HOST_PREFIXES)
