@@ -11,7 +11,6 @@ import ipaddress
 import os
 import socket
 import sys
-from typing import List, Optional, Tuple
 
 import attr
 from twisted.application import internet, service
@@ -159,11 +158,11 @@ class Options(usage.Options):
 class Served:
     """One --interface: its name, and the --ip and --id given for it (None: its own address)."""
     name: str = attr.ib()
-    ip: Optional[str] = attr.ib(default=None)
-    server_id: Optional[str] = attr.ib(default=None)
+    ip: str | None = attr.ib(default=None)
+    server_id: str | None = attr.ib(default=None)
 
 
-def _interfaces(names: str, ips: str, ids: Optional[str]) -> Tuple[Served, ...]:
+def _interfaces(names: str, ips: str, ids: str | None) -> tuple[Served, ...]:
     """--interface eth0,eth1 with --ip and --id: none, or one address per interface (0.0.0.0
     in --ip: read that interface's). Nothing is asked of the system here."""
     served = [name.strip() for name in names.split(",")]
@@ -179,7 +178,7 @@ def _interfaces(names: str, ips: str, ids: Optional[str]) -> Tuple[Served, ...]:
                  for name, ip, server_id in zip(served, ip_list, id_list))
 
 
-def _per_interface(text: Optional[str], name: str, count: int, default=None) -> list:
+def _per_interface(text: str | None, name: str, count: int, default=None) -> list:
     if text is None or text == default:
         return [None] * count
     values = [str(ipaddress.IPv4Address(a.strip())) for a in text.split(",")]
@@ -199,7 +198,7 @@ class StartupError(SystemExit):
         super().__init__("apidhcpd: " + message)
 
 
-def links(options) -> List[Tuple[Served, Link, str]]:
+def links(options) -> list[tuple[Served, Link, str]]:
     """For each --interface: its Link (address and network, read from the interface now) and
     its server identifier."""
     out = []
@@ -241,7 +240,7 @@ def _seconds(text, name="--redis-timeout"):
     return value
 
 
-def secret_file_warning(option: str, path: Optional[str]) -> Optional[str]:
+def secret_file_warning(option: str, path: str | None) -> str | None:
     """A warning when the secret file of --`option` can be read by its group or by others."""
     if path is None:
         return None

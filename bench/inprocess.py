@@ -21,15 +21,15 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from twisted.internet import defer, task  # noqa: E402
+from twisted.internet import defer, task
 
 from apidhcpd import collector
-from apidhcpd.dhcp4 import codec  # noqa: E402
-from apidhcpd.dhcp4.message import Message  # noqa: E402
-from apidhcpd.dhcp4.profile import Link  # noqa: E402
-from apidhcpd.dhcp4.transaction import Policy  # noqa: E402
-from apidhcpd.store.inventorycache import InventoryCache  # noqa: E402
-from apidhcpd.store.redis import RedisStore, RedisURL  # noqa: E402
+from apidhcpd.dhcp4 import codec
+from apidhcpd.dhcp4.message import Message
+from apidhcpd.dhcp4.profile import Link
+from apidhcpd.dhcp4.transaction import Policy
+from apidhcpd.store.inventorycache import InventoryCache
+from apidhcpd.store.redis import RedisStore, RedisURL
 
 LINK = Link("192.0.2.1", ipaddress.IPv4Network("192.0.2.0/24"))
 GROUP = ["gateway", "192.0.2.1", "prefix", "16", "dns", "192.0.2.53", "lease-time", "1h"]

@@ -19,17 +19,17 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from twisted.internet import defer  # noqa: E402
-from twisted.internet.task import Clock  # noqa: E402
+from twisted.internet import defer
+from twisted.internet.task import Clock
 
-from apidhcpd import collector  # noqa: E402
-from apidhcpd.dhcp4.message import Message  # noqa: E402
-from apidhcpd.dhcp4.profile import Link  # noqa: E402
-from apidhcpd.dhcp4.server import DHCPServer  # noqa: E402
-from apidhcpd.dhcp4.transaction import Policy  # noqa: E402
-from apidhcpd.store.contract import NO_FIELDS, Lease, Lookup  # noqa: E402
-from apidhcpd.store.inventorycache import InventoryCache  # noqa: E402
-from apidhcpd.store.outage import OutageCache  # noqa: E402
+from apidhcpd import collector
+from apidhcpd.dhcp4.message import Message
+from apidhcpd.dhcp4.profile import Link
+from apidhcpd.dhcp4.server import DHCPServer
+from apidhcpd.dhcp4.transaction import Policy
+from apidhcpd.store.contract import NO_FIELDS, Lease, Lookup
+from apidhcpd.store.inventorycache import InventoryCache
+from apidhcpd.store.outage import OutageCache
 
 LINK = Link("192.0.2.1", ipaddress.IPv4Network("192.0.2.0/24"))
 DEFAULT = {"gateway": "192.0.2.1", "prefix": "24"}

@@ -281,7 +281,7 @@ def row(r):
 
 
 def _n(value):
-    return "-" if value is None else "{:,}".format(value)
+    return "-" if value is None else f"{value:,}"
 
 
 def main(argv=None):

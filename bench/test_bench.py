@@ -8,10 +8,10 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import check  # noqa: E402
-import perf  # noqa: E402
-import profiling  # noqa: E402
-import sweep  # noqa: E402
+import check
+import perf
+import profiling
+import sweep
 
 REPORT = """Running: perfdhcp -4 -l 192.0.2.2 -R 50000 -r 400 -p 10 192.0.2.1
 Scenario: basic.

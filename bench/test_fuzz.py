@@ -8,11 +8,11 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import fuzz  # noqa: E402
-import pooltime  # noqa: E402
+import fuzz
+import pooltime
 
-from apidhcpd.dhcp4 import codec  # noqa: E402
-from apidhcpd.dhcp4.relay import relay_info  # noqa: E402
+from apidhcpd.dhcp4 import codec
+from apidhcpd.dhcp4.relay import relay_info
 
 
 def bits_differing(a, b):

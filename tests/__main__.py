@@ -10,9 +10,9 @@ from twisted.scripts import trial
 def main(argv):
     config = trial.Options()
     config.parseOptions(argv or ["tests", "bench/test_bench.py", "bench/test_fuzz.py"])
-    trial._initialDebugSetup(config)  # noqa: SLF001 - trial's own set-up, as `trial` runs it
-    runner = trial._makeRunner(config)  # noqa: SLF001
-    suite = trial._getSuite(config)  # noqa: SLF001
+    trial._initialDebugSetup(config)
+    runner = trial._makeRunner(config)
+    suite = trial._getSuite(config)
     result = runner.run(suite)
     failed = (len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses))
     passed = result.successes + len(result.expectedFailures)

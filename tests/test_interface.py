@@ -35,7 +35,7 @@ class SpreadTests(unittest.SynchronousTestCase):
                 while True:
                     got[index].append(sock.recv(2048)[28:34])
                     sock.settimeout(0.05)
-            except socket.timeout:
+            except TimeoutError:
                 pass
         expected = {i: [m for m in macs if struct.unpack("!I", m[2:])[0] % 2 == i]
                     for i in (0, 1)}

@@ -15,7 +15,6 @@ import ipaddress
 import json
 import os
 import re
-from typing import Dict, Optional, Tuple
 
 from klein import Klein
 from twisted.logger import Logger
@@ -77,7 +76,7 @@ class ApiError(Invalid):
 
 # start-up (tap.py)
 
-def parse_listen(text: str) -> Optional[Tuple[str, int]]:
+def parse_listen(text: str) -> tuple[str, int] | None:
     """`--api-listen`: `host:port` (`[v6]:port`) -> (host, port); `none` -> None."""
     if text.strip().lower() == "none":
         return None
@@ -94,7 +93,7 @@ def parse_listen(text: str) -> Optional[Tuple[str, int]]:
     return host, number
 
 
-def parse_origins(text: str) -> Tuple[str, ...]:
+def parse_origins(text: str) -> tuple[str, ...]:
     """`--api-allowed-origins`: a comma list of scheme://host[:port] -> a tuple."""
     origins = []
     for item in filter(None, (part.strip().rstrip("/") for part in text.split(","))):
@@ -106,7 +105,7 @@ def parse_origins(text: str) -> Tuple[str, ...]:
     return tuple(origins)
 
 
-def read_token(path: Optional[str]) -> Optional[str]:
+def read_token(path: str | None) -> str | None:
     """The bearer token from `--api-token-file` (None without one); ValueError if unusable."""
     if path is None:
         return None
@@ -123,7 +122,7 @@ def read_token(path: Optional[str]) -> Optional[str]:
 
 # PUT and PATCH
 
-def _plan(key: str, body: dict, current: Optional[dict], patch: bool):
+def _plan(key: str, body: dict, current: dict | None, patch: bool):
     """A PUT (replace) or PATCH (merge; null removes a field) as (hash afterwards, fields to
     set, fields to remove). A PUT on a host keeps what the server wrote: `ts`, and a dynamic
     lease (`ip` + `dynamic`) unless the body names an `ip`, which makes it a reservation."""
@@ -184,7 +183,7 @@ def _address_order(ip: str):
         return (1, 0, ip)
 
 
-def _query(request, allowed) -> Dict[str, str]:
+def _query(request, allowed) -> dict[str, str]:
     args = {k.decode("utf-8", "replace"): v[-1].decode("utf-8", "replace")
             for k, v in request.args.items()}
     unknown = sorted(set(args) - set(allowed))
@@ -194,7 +193,7 @@ def _query(request, allowed) -> Dict[str, str]:
     return args
 
 
-def _paging(args) -> Tuple[Optional[int], Optional[str], int]:
+def _paging(args) -> tuple[int | None, str | None, int]:
     """(offset, cursor, limit): offset paging (`offset`, the default) or a cursor walk
     (`cursor`, "0" to start); not both."""
     values = []
@@ -321,7 +320,7 @@ class BoundedRequest(server.Request):
         self.channel.loseConnection()
 
 
-def legacy_answer(tx, mac: str, client: Optional[str]) -> dict:
+def legacy_answer(tx, mac: str, client: str | None) -> dict:
     """The seed's response JSON from a transaction's reply and the host it found."""
     reply = tx.reply
     host = tx.lookup.host if tx.lookup else None
@@ -377,7 +376,7 @@ class AdminAPI:
 
     app = Klein()
 
-    def __init__(self, store, server, link, token: Optional[str] = None, clock=None,
+    def __init__(self, store, server, link, token: str | None = None, clock=None,
                  protocol=None, role=lambda: "standalone", allowed_origins=()):
         self.role = role  # e.g. "standby, master-dead" (tap.role)
         self.store = store
@@ -512,7 +511,7 @@ class AdminAPI:
         if sets or not patch:
             result = await self.store.put(key, sets, "merge" if patch else "replace")
         if removes:
-            result = await self.store.put(key, {name: "" for name in removes}, "remove")
+            result = await self.store.put(key, dict.fromkeys(removes, ""), "remove")
         entry = _entry(key, result or {})
         if key.startswith(("group:", "subnet:")):
             warnings = await network_warnings(self.store)

@@ -10,7 +10,6 @@ store and times every IStore/IAdmin call). Knows nothing of HTTP: api.py serves 
 
 import bisect
 import time
-from typing import Dict, List, Optional
 
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -31,7 +30,7 @@ class Histogram:
 
     def __init__(self, buckets=BUCKETS):
         self.buckets = tuple(buckets)
-        self.series: Dict[str, list] = {}  # label -> [count per bucket..., +Inf, sum]
+        self.series: dict[str, list] = {}  # label -> [count per bucket..., +Inf, sum]
 
     def observe(self, label: str, seconds: float) -> None:
         series = self.series.get(label)
@@ -52,7 +51,7 @@ class TimedStore:
         self._store = store
         self._timer = timer
         self.latency = Histogram()
-        self.errors: Dict[str, int] = {}
+        self.errors: dict[str, int] = {}
         directlyProvides(self, providedBy(store))
         for name in (set(IStore.names()) | set(IAdmin.names())) - {"watch"}:
             method = getattr(store, name, None)
@@ -89,16 +88,16 @@ async def all_leases(store, page: int = 1000) -> list:
         offset += page
 
 
-def render(counters, *, pools=(), store_up: bool = True, latency: Optional[Histogram] = None,
-           store_errors: Optional[Dict[str, int]] = None, malformed: Optional[int] = None,
+def render(counters, *, pools=(), store_up: bool = True, latency: Histogram | None = None,
+           store_errors: dict[str, int] | None = None, malformed: int | None = None,
            role: str = "standalone", version: str = "",
-           cache: Optional[Dict[str, int]] = None, pools_age: Optional[float] = None) -> str:
+           cache: dict[str, int] | None = None, pools_age: float | None = None) -> str:
     """The whole /metrics page."""
     received = {name.lower(): 0 for name in ACTED_ON}
     dropped = dict(received)
     answered = {("discover", "offer"): 0, ("request", "ack"): 0, ("request", "nak"): 0,
                 ("inform", "ack"): 0}
-    reasons: Dict[str, int] = {}
+    reasons: dict[str, int] = {}
     if malformed is not None:
         reasons["malformed"] = malformed
     for (kind, outcome), count in sorted(counters.items()):
@@ -111,7 +110,7 @@ def render(counters, *, pools=(), store_up: bool = True, latency: Optional[Histo
             dropped[kind] = dropped.get(kind, 0) + count
         else:
             answered[(kind, outcome)] = answered.get((kind, outcome), 0) + count
-    out: List[str] = []
+    out: list[str] = []
 
     def family(name, kind, text, samples):
         out.append("# HELP %s %s" % (name, text))
@@ -174,7 +173,7 @@ def render(counters, *, pools=(), store_up: bool = True, latency: Optional[Histo
     return "\n".join(out) + "\n"
 
 
-def _labels(labels: Dict[str, str]) -> str:
+def _labels(labels: dict[str, str]) -> str:
     if not labels:
         return ""
     return "{%s}" % ",".join('%s="%s"' % (k, str(v).replace("\\", "\\\\").replace('"', '\\"')

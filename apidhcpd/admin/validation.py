@@ -15,7 +15,7 @@ maps Invalid to its JSON error, cli.py prints one line per detail.
 
 import ipaddress
 import re
-from typing import Dict, Iterable, List, Optional, Tuple
+from collections.abc import Iterable
 
 from twisted.internet import defer
 
@@ -46,14 +46,14 @@ class Invalid(Exception):
     about (the CLI prefixes each line with it; the API's URL already names it)."""
 
     def __init__(self, status: int, error: str, details: Iterable = (),
-                 key: Optional[str] = None):
+                 key: str | None = None):
         super().__init__(error)
         self.status = status
         self.error = error
         self.details = [str(d) for d in details]
         self.key = key
 
-    def lines(self) -> List[str]:
+    def lines(self) -> list[str]:
         lines = self.details or [self.error]
         return ["%s: %s" % (self.key, line) for line in lines] if self.key else list(lines)
 
@@ -146,7 +146,7 @@ def group_name(value: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # the fields a write names
 
-def check_fields(key: str, values: Dict, removed: Iterable[str] = (),
+def check_fields(key: str, values: dict, removed: Iterable[str] = (),
                  nullable: bool = False) -> None:
     """Invalid (400) unless `values` (and the `removed` field names) may be written at `key`
     by an operator: names are field names (addresses in `pool`), values strings (or None,
@@ -173,8 +173,8 @@ def check_fields(key: str, values: Dict, removed: Iterable[str] = (),
 # ---------------------------------------------------------------------------------------------
 # what a write adds
 
-async def check_write(store, key: str, before: Optional[Dict[str, str]],
-                      after: Dict[str, str], link: Optional[Link] = None) -> None:
+async def check_write(store, key: str, before: dict[str, str] | None,
+                      after: dict[str, str], link: Link | None = None) -> None:
     """Invalid unless the hash at `key` may change from `before` (None: new) to `after`.
     400 for each problem `after` has that `before` did not have; then 409 if a newly
     reserved address (or pool address) is another host's. `link`: the server's address and
@@ -223,7 +223,7 @@ async def check_delete(store, key: str) -> None:
             key, ", ".join(users[:3]), more)])
 
 
-def check_pool_removal(pool: Dict[str, str], addresses: Iterable[str], force: bool) -> None:
+def check_pool_removal(pool: dict[str, str], addresses: Iterable[str], force: bool) -> None:
     """Invalid unless every address is in the `pool` hash (404) and, unless `force`, has no
     owner (409: the owner's lease would lose its address)."""
     addresses = list(addresses)
@@ -236,8 +236,8 @@ def check_pool_removal(pool: Dict[str, str], addresses: Iterable[str], force: bo
         raise Invalid(409, "address in use", held)
 
 
-async def check_snapshot(before: Dict[str, Dict[str, str]], after: Dict[str, Dict[str, str]],
-                         keys: Iterable[str], link: Optional[Link] = None) -> None:
+async def check_snapshot(before: dict[str, dict[str, str]], after: dict[str, dict[str, str]],
+                         keys: Iterable[str], link: Link | None = None) -> None:
     """Invalid (400, every problem as `key: problem`) unless the inventory may go from
     `before` to `after` ({key: fields}, whole snapshots) by writing `keys`: check_write and
     check_delete for each key, judged against `after`, so that one import may create a
@@ -261,7 +261,7 @@ async def check_snapshot(before: Dict[str, Dict[str, str]], after: Dict[str, Dic
 class Snapshot:
     """A whole inventory ({key: fields}) read like IAdmin (get, hashes): for imports."""
 
-    def __init__(self, data: Dict[str, Dict[str, str]]):
+    def __init__(self, data: dict[str, dict[str, str]]):
         self.data = data
 
     def get(self, key):
@@ -293,7 +293,7 @@ class _Reader:
         return self.cache[("hashes", prefix)]
 
 
-async def _added_errors(reader, key, before, after, link) -> List[str]:
+async def _added_errors(reader, key, before, after, link) -> list[str]:
     check = _PROBLEMS.get(key if key == "pool" else key.split(":", 1)[0] + ":")
     if check is None:
         return []
@@ -302,7 +302,7 @@ async def _added_errors(reader, key, before, after, link) -> List[str]:
     return [problem for problem in found if problem not in known]
 
 
-async def _conflicts(reader, key, before, after) -> List[Tuple[str, str]]:
+async def _conflicts(reader, key, before, after) -> list[tuple[str, str]]:
     """(error, message) for each address the write newly claims that another host holds."""
     if key == "pool":
         added = [ip for ip in after if ip not in (before or {})]
@@ -338,7 +338,7 @@ async def _holders(reader, ip):
     return reader.cache["holders"].get(ip, ())
 
 
-def user_view(fields: Dict[str, str]) -> Dict[str, str]:
+def user_view(fields: dict[str, str]) -> dict[str, str]:
     """The fields of a host an operator wrote: without `ts`, `dynamic` and a lease's `ip`."""
     view = {k: v for k, v in fields.items() if k not in SERVER_FIELDS}
     if fields.get("dynamic"):
@@ -346,7 +346,7 @@ def user_view(fields: Dict[str, str]) -> Dict[str, str]:
     return view
 
 
-def _own_errors(name, profile, base) -> List[str]:
+def _own_errors(name, profile, base) -> list[str]:
     """build_profile's errors (not notes) that `profile` has and `base` (what it inherits)
     has not, without the `group <name>: ` prefix and the fallback the server would use."""
     inherited, prefix = set(base.errors), "group %s: " % name
@@ -355,7 +355,7 @@ def _own_errors(name, profile, base) -> List[str]:
             for error in profile.errors if error not in inherited]
 
 
-def _ranges_outside(profile) -> List[str]:
+def _ranges_outside(profile) -> list[str]:
     network = profile.network
     if not network.prefixlen:
         return []  # no network known (no link, no gateway)
@@ -365,7 +365,7 @@ def _ranges_outside(profile) -> List[str]:
             for start, end in profile.ranges if not (low <= start and end <= high)]
 
 
-async def _host_problems(reader, key, fields, link) -> List[str]:
+async def _host_problems(reader, key, fields, link) -> list[str]:
     view = user_view(fields)
     errors = []
     if "range" in view:
@@ -388,7 +388,7 @@ async def _host_problems(reader, key, fields, link) -> List[str]:
     return errors
 
 
-async def _address_errors(reader, ip, network, name, link) -> List[str]:
+async def _address_errors(reader, ip, network, name, link) -> list[str]:
     """A reserved address must parse, lie on its group's network (when one is known) or in a
     `subnet:` key, and be neither that network's network/broadcast address nor ours."""
     try:
@@ -414,7 +414,7 @@ async def _address_errors(reader, ip, network, name, link) -> List[str]:
     return errors
 
 
-async def _group_problems(reader, key, fields, link) -> List[str]:
+async def _group_problems(reader, key, fields, link) -> list[str]:
     errors = ["%s: a field of hosts, not of groups" % name for name in ("ip", "group")
               if name in fields]
     default = {} if key == "group:default" else (await reader.get("group:default") or {})
@@ -426,7 +426,7 @@ async def _group_problems(reader, key, fields, link) -> List[str]:
     return errors + _own_errors(key, profile, base) + _ranges_outside(profile)
 
 
-async def _subnet_problems(reader, key, fields, link) -> List[str]:
+async def _subnet_problems(reader, key, fields, link) -> list[str]:
     errors = ["ip: a field of hosts, not of subnets"] if "ip" in fields else []
     if fields.get("group"):
         name = group_name(fields["group"])
@@ -445,14 +445,14 @@ async def _subnet_problems(reader, key, fields, link) -> List[str]:
     return errors + _own_errors(key, profile, base) + _ranges_outside(profile)
 
 
-async def _pool_problems(reader, key, fields, link) -> List[str]:
+async def _pool_problems(reader, key, fields, link) -> list[str]:
     errors = []
     for ip, owner in fields.items():
         errors += _pool_entry_errors(ip, owner)
     return errors
 
 
-def _pool_entry_errors(ip, owner) -> List[str]:
+def _pool_entry_errors(ip, owner) -> list[str]:
     """A `pool` field is an address; its value empty (free) or the owner's MAC."""
     errors = []
     try:
@@ -470,8 +470,8 @@ def _pool_entry_errors(ip, owner) -> List[str]:
 # ---------------------------------------------------------------------------------------------
 # warnings: valid, but not what the operator meant
 
-def gateway_warnings(groups: Dict[str, Dict[str, str]],
-                     subnets: Dict[str, Dict[str, str]]) -> List[str]:
+def gateway_warnings(groups: dict[str, dict[str, str]],
+                     subnets: dict[str, dict[str, str]]) -> list[str]:
     """One line for each group ({"group:<name>": fields}) whose gateway (with its mask and
     routes) lies on none of the subnets ({"subnet:<net>": fields}) it serves: there the
     server sends each subnet's own router instead (inventory.off_network). A group serves a
@@ -501,12 +501,12 @@ def gateway_warnings(groups: Dict[str, Dict[str, str]],
     return warnings
 
 
-async def network_warnings(store) -> List[str]:
+async def network_warnings(store) -> list[str]:
     """gateway_warnings() of the inventory in `store` (reads every group: and subnet: hash):
     for the API and the CLI to show after a group or subnet write."""
     return gateway_warnings(await store.hashes("group:"), await store.hashes("subnet:"))
 
 
-_PROBLEMS = {prefix: _host_problems for prefix in HOST_PREFIXES}
+_PROBLEMS = dict.fromkeys(HOST_PREFIXES, _host_problems)
 _PROBLEMS.update({"group:": _group_problems, "subnet:": _subnet_problems,
                   "pool": _pool_problems})

@@ -15,7 +15,6 @@ import re
 import shlex
 import sys
 import time
-from typing import Dict, List, Optional
 
 from twisted.internet import defer, task
 
@@ -62,7 +61,7 @@ KEY_KINDS = {"host": mac_key, "mac": mac_key, "client": client_key, "group": gro
              "subnet": subnet_key}
 
 
-def field_assignments(words: List[str]):
+def field_assignments(words: list[str]):
     """`field=value` words -> ({field: value}, {fields to remove}); `field=` removes."""
     values, removed = {}, set()
     for word in words:
@@ -78,7 +77,7 @@ def field_assignments(words: List[str]):
     return values, removed
 
 
-def group_of(fields: Dict[str, str]) -> str:
+def group_of(fields: dict[str, str]) -> str:
     return Host("", fields).group_name
 
 
@@ -91,10 +90,10 @@ class Change:
     def __init__(self, key: str, replace: bool = False):
         self.key = key
         self.replace = replace
-        self.values: Dict[str, str] = {}
+        self.values: dict[str, str] = {}
         self.removed = set()
 
-    def set(self, values: Dict[str, str], removed=()):
+    def set(self, values: dict[str, str], removed=()):
         for field in removed:
             self.values.pop(field, None)
             if not self.replace:
@@ -103,7 +102,7 @@ class Change:
             self.values[field] = value
             self.removed.discard(field)
 
-    def apply(self, current: Optional[Dict[str, str]]) -> Dict[str, str]:
+    def apply(self, current: dict[str, str] | None) -> dict[str, str]:
         result = {} if self.replace else dict(current or {})
         result.update(self.values)
         for field in self.removed:
@@ -122,14 +121,14 @@ class Plan:
     """Changes in first-seen order, keyed by Redis key."""
 
     def __init__(self):
-        self.changes: Dict[str, Change] = {}
+        self.changes: dict[str, Change] = {}
 
     def change(self, key: str, replace: bool = False) -> Change:
         if replace or key not in self.changes:
             self.changes[key] = Change(key, replace)
         return self.changes[key]
 
-    def apply(self, state: Dict[str, Dict[str, str]]) -> Dict[str, Dict[str, str]]:
+    def apply(self, state: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
         after = dict(state)
         for key, change in self.changes.items():
             after[key] = change.apply(state.get(key))
@@ -137,7 +136,7 @@ class Plan:
                 del after[key]
         return after
 
-    def ordered(self) -> List[Change]:
+    def ordered(self) -> list[Change]:
         rank = {"group:": 0, "subnet:": 1, "pool": 3}
         return sorted(self.changes.values(),
                       key=lambda c: rank.get(c.key[:c.key.find(":") + 1] or c.key, 2))
@@ -146,7 +145,7 @@ class Plan:
         return sum(1 for key in self.changes if key.startswith(prefixes))
 
 
-def reserve_ip(change: Change, current: Optional[Dict[str, str]]) -> None:
+def reserve_ip(change: Change, current: dict[str, str] | None) -> None:
     """Setting `ip` on a host makes it a reservation: drop the server's `dynamic` mark."""
     if "ip" in change.values and (current or {}).get("dynamic") and not change.replace:
         change.removed.add("dynamic")
@@ -202,7 +201,7 @@ def last_seen(ts) -> str:
         return " " * 19
 
 
-def format_hash(key: str, fields: Dict[str, str]) -> List[str]:
+def format_hash(key: str, fields: dict[str, str]) -> list[str]:
     return [key] + ["  %s = %s" % item for item in fields.items()]
 
 
@@ -233,7 +232,7 @@ def seed_time(ts: str) -> str:
         return datetime.datetime.fromtimestamp(0).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def mac_line(key: str, fields: Dict[str, str]) -> str:
+def mac_line(key: str, fields: dict[str, str]) -> str:
     line = "  %s  %-16s" % (key, fields.get("ip", ""))
     line += "* " if fields.get("dynamic") == "1" else "  "
     ts = fields.get("ts", "")
@@ -251,7 +250,7 @@ def format_macs(hosts) -> str:
                                                      for key in order)
 
 
-def host_entry(key: str, fields: Dict[str, str]) -> dict:
+def host_entry(key: str, fields: dict[str, str]) -> dict:
     ts = fields.get("ts")
     return {"key": key, "ip": fields.get("ip", ""), "dynamic": bool(fields.get("dynamic")),
             "ts": int(float(ts)) if ts and ts.replace(".", "", 1).isdigit() else None,
@@ -267,7 +266,7 @@ def _ip_order(ip: str):
         return (1, 0)
 
 
-def host_entries(hosts) -> List[dict]:
+def host_entries(hosts) -> list[dict]:
     entries = [host_entry(key, fields) for key, fields in hosts.items()]
     return sorted(entries, key=lambda e: (_ip_order(e["ip"]), e["key"]))
 
@@ -277,7 +276,7 @@ def lease_entry(lease) -> dict:
             "relay": lease.relay}
 
 
-def format_leases(entries: List[dict]) -> str:
+def format_leases(entries: list[dict]) -> str:
     lines = ["DHCP leases:", ""]
     for e in entries:
         lines.append(("  %-15s  %-17s  %-8s  %s  %s" % (
@@ -288,7 +287,7 @@ def format_leases(entries: List[dict]) -> str:
 POOL_COLUMNS = ("size", "leased", "offered", "declined", "reserved", "free")
 
 
-def format_pools(entries: List[dict]) -> str:
+def format_pools(entries: list[dict]) -> str:
     width = max([len(e["name"]) for e in entries] + [4])
     lines = ["DHCP pools:", "",
              "  %s  %s  %s" % ("name".ljust(width),
@@ -300,7 +299,7 @@ def format_pools(entries: List[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def pool_entry(name: str, addresses, leases: Dict[str, str], reserved, owners=None) -> dict:
+def pool_entry(name: str, addresses, leases: dict[str, str], reserved, owners=None) -> dict:
     """Count an address source: `leases` maps address -> live lease state, `owners` the seed
     pool's owner field (an owner without a lease still holds the address)."""
     counts = dict.fromkeys(POOL_COLUMNS, 0)
@@ -420,7 +419,7 @@ def delete_entry(store, args, out):
     out.write("deleted %s\n" % key)
 
 
-def pool_addresses(words: List[str]) -> List[str]:
+def pool_addresses(words: list[str]) -> list[str]:
     """`A.B.C.D` and `first-last` words -> addresses."""
     found = []
     for word in words:
@@ -479,8 +478,8 @@ class Imported:
 
     def __init__(self):
         self.plan = Plan()
-        self.skipped: List[str] = []
-        self.errors: List[str] = []
+        self.skipped: list[str] = []
+        self.errors: list[str] = []
 
 
 def parse_seed(text: str, state) -> Imported:
@@ -570,7 +569,7 @@ def dhcpd_statements(tokens, depth=0):
     return statements
 
 
-def parse_dhcpd(text: str, state, group: Optional[str]) -> Imported:
+def parse_dhcpd(text: str, state, group: str | None) -> Imported:
     """`host NAME { hardware ethernet ..; fixed-address ..; option host-name ".."; }` blocks,
     wherever they are (also inside group/subnet blocks); everything else is skipped."""
     result = Imported()

@@ -7,7 +7,6 @@ IStore; they know nothing of sockets (protocol.py) or of where replies go (addre
 
 import ipaddress
 import operator
-from typing import Dict, List, Optional, Tuple
 
 from apidhcpd.dhcp4 import options as opt
 from apidhcpd.dhcp4.addressing import on_link
@@ -209,7 +208,7 @@ def _u32(value: int) -> bytes:
     return value.to_bytes(4, "big")
 
 
-def _requested(available: Dict[int, bytes], wanted: Optional[List[int]]) -> List[Tuple[int, bytes]]:
+def _requested(available: dict[int, bytes], wanted: list[int] | None) -> list[tuple[int, bytes]]:
     if wanted is None:
         return list(available.items())
     chosen = [(code, available[code]) for code in ALWAYS if code in available]

@@ -2,7 +2,6 @@
 ClientLookup (the store lookup, with the allocation it may carry) and LeaseAllocation
 (RFC 2131 4.3.1/4.3.2: which address is offered, acknowledged or refused)."""
 
-from typing import List, Optional
 
 from apidhcpd.dhcp4 import options as opt
 from apidhcpd.dhcp4 import relay as relays
@@ -24,7 +23,7 @@ class ClientLookup:
         tx.lookup = await self.store.lookup(host_keys(tx.request, tx.relay), tx.now, tx.selector,
                                             self._intent(tx) if self.allocate else None)
 
-    def _intent(self, tx) -> Optional[Intent]:
+    def _intent(self, tx) -> Intent | None:
         kind = tx.request.message_type
         if kind == opt.DISCOVER:
             return Intent("offer", tx.mac, tx.request.requested_ip or "", self.policy.offer_hold)
@@ -35,7 +34,7 @@ class ClientLookup:
         return None
 
 
-def host_keys(request, relay: relays.RelayInfo) -> List[str]:
+def host_keys(request, relay: relays.RelayInfo) -> list[str]:
     """`client:<option 61 as hex>`, `client:<host name>` (the seed's id), `mac:<mac>`, then
     the relay's `relay:<circuit-id>` and `remote:<remote-id>` (a switch port's reservation)."""
     keys = ["client:" + i for i in (request.client_id_hex, request.hostname) if i]

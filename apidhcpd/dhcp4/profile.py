@@ -10,7 +10,7 @@ Knows nothing of storage or packets; option encodings come from `options.py`.
 
 import ipaddress
 import socket
-from typing import Dict, List, Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 import attr
 
@@ -93,13 +93,13 @@ class Profile:
 
     lease_time: int = attr.ib()
     network: ipaddress.IPv4Network = attr.ib()
-    options: Dict[int, bytes] = attr.ib()  # encoded values, in send order
-    ranges: Tuple[Tuple[int, int], ...] = attr.ib(default=())
-    errors: Tuple[str, ...] = attr.ib(default=())  # values that were skipped
-    notes: Tuple[str, ...] = attr.ib(default=())  # values accepted with a correction
+    options: dict[int, bytes] = attr.ib()  # encoded values, in send order
+    ranges: tuple[tuple[int, int], ...] = attr.ib(default=())
+    errors: tuple[str, ...] = attr.ib(default=())  # values that were skipped
+    notes: tuple[str, ...] = attr.ib(default=())  # values accepted with a correction
 
     @property
-    def warnings(self) -> Tuple[str, ...]:
+    def warnings(self) -> tuple[str, ...]:
         """Everything worth one line in the log."""
         return self.errors + self.notes
 
@@ -112,9 +112,9 @@ class Profile:
         return value & int(self.network.netmask) == int(self.network.network_address)
 
 
-def build_profile(name: str, fields: Dict[str, str], link: Link,
-                  host_fields: Optional[Dict[str, str]] = None,
-                  network: Optional[ipaddress.IPv4Network] = None,
+def build_profile(name: str, fields: dict[str, str], link: Link,
+                  host_fields: dict[str, str] | None = None,
+                  network: ipaddress.IPv4Network | None = None,
                   notes: Sequence[str] = ()) -> Profile:
     """Read a group's fields (already merged over group:default and the subnet's) and a
     host's overrides. `network` is the request's subnet when a `subnet:` key placed it: the
@@ -139,7 +139,7 @@ def build_profile(name: str, fields: Dict[str, str], link: Link,
             warn("%s; using %ds" % (e, lease_time))
 
     network = _network(values, link, warn, note, network)
-    encoded: Dict[int, bytes] = {1: options.encode_option(1, str(network.netmask))}
+    encoded: dict[int, bytes] = {1: options.encode_option(1, str(network.netmask))}
 
     def put(code, value):
         try:
@@ -204,19 +204,19 @@ def network_bound(field: str) -> bool:
     return option is not None and option.code in NETWORK_OPTIONS
 
 
-def without_network(fields: Dict[str, str]) -> Dict[str, str]:
+def without_network(fields: dict[str, str]) -> dict[str, str]:
     """The hash without its network-bound fields."""
     return {k: v for k, v in fields.items() if not network_bound(k)}
 
 
-def off_network(fields: Dict[str, str], network: ipaddress.IPv4Network) -> Optional[str]:
+def off_network(fields: dict[str, str], network: ipaddress.IPv4Network) -> str | None:
     """Why the network-bound fields of a hash (a group's, group:default's, a host's) do not
     belong on `network`, or None when they do (or it has none). They belong when every router
     it names (`gateway`, option 3, the routers of its static routes; 0.0.0.0, on-link, is
     fine) lies in `network`, and every mask it gives (`prefix`, `netmask`, option 1, the
     seed's netmask in `broadcast`) is the network's. A value that does not parse does not."""
-    routers: List[Tuple[str, str]] = []  # (field, text of one address)
-    masks: List[Tuple[str, str]] = []
+    routers: list[tuple[str, str]] = []  # (field, text of one address)
+    masks: list[tuple[str, str]] = []
     for field, text in fields.items():
         if not text or not network_bound(field):
             continue
@@ -256,7 +256,7 @@ def off_network(fields: Dict[str, str], network: ipaddress.IPv4Network) -> Optio
     return None
 
 
-def _option_for_field(field: str) -> Optional[options.Option]:
+def _option_for_field(field: str) -> options.Option | None:
     if field in SIMPLE_FIELDS:
         return options.OPTIONS[SIMPLE_FIELDS[field]]
     if field.startswith("option-"):

@@ -8,7 +8,6 @@ that came through no relay (giaddr 0) a client wrote them, and they count for no
 """
 
 import socket
-from typing import Optional
 
 import attr
 
@@ -21,10 +20,10 @@ ZERO = "0.0.0.0"
 
 @attr.s(frozen=True, slots=True)
 class RelayInfo:
-    circuit_id: Optional[bytes] = attr.ib(default=None)
-    remote_id: Optional[bytes] = attr.ib(default=None)
-    link_selection: Optional[str] = attr.ib(default=None)
-    server_id_override: Optional[str] = attr.ib(default=None)
+    circuit_id: bytes | None = attr.ib(default=None)
+    remote_id: bytes | None = attr.ib(default=None)
+    link_selection: str | None = attr.ib(default=None)
+    server_id_override: str | None = attr.ib(default=None)
     source_port: bool = attr.ib(default=False)  # RFC 8357: answer to the relay's UDP port
 
 
@@ -47,7 +46,7 @@ def relay_info(request) -> RelayInfo:
                      source_port=RELAY_SOURCE_PORT in subs)
 
 
-def _address(raw: Optional[bytes]) -> Optional[str]:
+def _address(raw: bytes | None) -> str | None:
     return socket.inet_ntoa(raw) if raw is not None and len(raw) == 4 else None
 
 

@@ -6,7 +6,7 @@ of hostile packets) are logged a few times per period and then counted. Knows no
 sockets or addressing.
 """
 
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -44,10 +44,10 @@ class DHCPServer:
     `counters` may be shared by the servers of several interfaces (one process, one count)."""
 
     def __init__(self, store, policy: Policy, clock, *, deadline: float = 2.0,
-                 chain=None, now: Optional[Callable[[], float]] = None,
+                 chain=None, now: Callable[[], float] | None = None,
                  log_exchanges: bool = True, max_pending: int = MAX_PENDING,
                  limits: ratelimit.Limits = ratelimit.DEFAULTS,
-                 counters: Optional[Counters] = None, standby=None,
+                 counters: Counters | None = None, standby=None,
                  allow_allocation: bool = True):
         self.store = store
         self.policy = policy
@@ -108,7 +108,7 @@ class DHCPServer:
                      tx.reply.yiaddr)
         return tx.reply
 
-    def _fail(self, tx, failure) -> Optional[Message]:
+    def _fail(self, tx, failure) -> Message | None:
         if failure.check(Nak):
             reason = str(failure.value)
             self._record(tx, "nak", reason, tx.request.requested_ip or tx.request.ciaddr)

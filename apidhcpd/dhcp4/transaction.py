@@ -1,7 +1,6 @@
 """One request on its way through the handler chain (Transaction), the settings the handlers
 consult (Policy), and how a handler ends it (Drop, Nak)."""
 
-from typing import Optional, Tuple
 
 import attr
 
@@ -34,7 +33,7 @@ class Policy:
     authoritative: bool = attr.ib(default=False)
     offer_hold: int = attr.ib(default=60)
     decline_probation: int = attr.ib(default=86400)
-    trusted_relays: Optional[frozenset] = attr.ib(default=None)  # None: any relay
+    trusted_relays: frozenset | None = attr.ib(default=None)  # None: any relay
 
     def our_id(self, tx) -> str:
         """Option 54 as the client must see it: the relay's RFC 5107 override if it sent one."""
@@ -48,17 +47,17 @@ class Transaction:
     request: Message = attr.ib()
     link: Link = attr.ib()
     now: int = attr.ib()
-    lookup: Optional[Lookup] = attr.ib(default=None)
-    profile: Optional[Profile] = attr.ib(default=None)
-    reply_type: Optional[int] = attr.ib(default=None)
-    address: Optional[str] = attr.ib(default=None)  # the client's address (yiaddr)
-    lease_time: Optional[int] = attr.ib(default=None)
-    reply: Optional[Message] = attr.ib(default=None)
+    lookup: Lookup | None = attr.ib(default=None)
+    profile: Profile | None = attr.ib(default=None)
+    reply_type: int | None = attr.ib(default=None)
+    address: str | None = attr.ib(default=None)  # the client's address (yiaddr)
+    lease_time: int | None = attr.ib(default=None)
+    reply: Message | None = attr.ib(default=None)
     state: str = attr.ib(default="")  # SELECTING, INIT-REBOOT, RENEWING/REBINDING
     relay: relays.RelayInfo = attr.ib(default=None)
     selector: str = attr.ib(default="")  # the address that names the client's subnet
 
-    wanted: Optional[str] = attr.ib(default=None)  # the address a REQUEST asks for
+    wanted: str | None = attr.ib(default=None)  # the address a REQUEST asks for
 
     def __attrs_post_init__(self):
         if self.relay is None:
@@ -73,7 +72,7 @@ class Transaction:
         return self.request.mac
 
 
-def request_state(request) -> Tuple[str, Optional[str]]:
+def request_state(request) -> tuple[str, str | None]:
     """RFC 2131 4.3.2: the client's state and the address it asks for. SELECTING names a
     server (option 54); RENEWING (and REBINDING: the same rules here) has ciaddr;
     INIT-REBOOT asks for option 50 without naming a server."""

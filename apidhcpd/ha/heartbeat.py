@@ -11,7 +11,6 @@ it. Nothing else.
 import hashlib
 import hmac
 import re
-from typing import Optional
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -44,7 +43,7 @@ def sign(secret: bytes, server_id: str, when: int, nonce: bytes, status: int) ->
     return hmac.new(secret, message, hashlib.sha256).hexdigest().encode()
 
 
-def read_secret(path: Optional[str]) -> Optional[bytes]:
+def read_secret(path: str | None) -> bytes | None:
     """The shared secret of `--heartbeat-secret-file` (None without one); ValueError if
     unusable. Both nodes of a pair read the same secret."""
     if path is None:
@@ -144,8 +143,8 @@ class Ping(Resource):
     isLeaf = True
     WAIT = 1.5  # seconds an answer waits for the first verdict at start-up
 
-    def __init__(self, health, role, server_id: Optional[str] = None,
-                 secret: Optional[bytes] = None, clock=None):
+    def __init__(self, health, role, server_id: str | None = None,
+                 secret: bytes | None = None, clock=None):
         super().__init__()
         self.health = health
         self.role = role

@@ -10,7 +10,6 @@ nothing of DHCP beyond which transactions a standby may answer (the handlers in 
 
 import hmac
 import os
-from typing import Optional
 
 from twisted.internet import defer, protocol
 from twisted.logger import Logger
@@ -60,8 +59,8 @@ class PeerMonitor:
     master's address (a device that took it, a proxy, a replay) is a missed beat."""
 
     def __init__(self, url: str, clock, *, timeout: float = 0.5, takeover_after: int = 3,
-                 handback_after: int = 3, agent=None, master_id: Optional[str] = None,
-                 secret: Optional[bytes] = None, window: float = 60.0):
+                 handback_after: int = 3, agent=None, master_id: str | None = None,
+                 secret: bytes | None = None, window: float = 60.0):
         self.url = url
         self.master_id = master_id
         self.secret = secret
@@ -101,7 +100,7 @@ class PeerMonitor:
             raise PeerDown(problem)
         return None
 
-    def _not_the_master(self, response, nonce) -> Optional[str]:
+    def _not_the_master(self, response, nonce) -> str | None:
         """Why this 200 is not the master's own beat, or None."""
         if self.master_id is None:
             return None

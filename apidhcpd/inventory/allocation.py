@@ -14,9 +14,9 @@ import bisect
 import functools
 import socket
 import struct
-from typing import Iterator, Optional, Sequence, Tuple
+from collections.abc import Iterator, Sequence
 
-Range = Tuple[int, int]
+Range = tuple[int, int]
 
 
 def ip_to_int(ip: str) -> int:
@@ -27,7 +27,7 @@ def int_to_ip(value: int) -> str:
     return socket.inet_ntoa(struct.pack("!I", value))
 
 
-def parse_ranges(text: str) -> Tuple[Range, ...]:
+def parse_ranges(text: str) -> tuple[Range, ...]:
     """`192.0.2.10-192.0.2.99, 192.0.2.200-192.0.2.210` -> ((start, end), ...); ValueError if bad."""
     ranges = []
     for part in filter(None, (p.strip() for p in text.split(","))):
@@ -45,7 +45,7 @@ def parse_ranges(text: str) -> Tuple[Range, ...]:
 
 
 @functools.lru_cache(maxsize=1024)
-def lenient_ranges(text: str) -> Tuple[Range, ...]:
+def lenient_ranges(text: str) -> tuple[Range, ...]:
     """parse_ranges() that skips the parts it cannot read, as common.lua's ranges_from_text."""
     ranges = []
     for part in text.split(","):
@@ -96,7 +96,7 @@ class SubnetIndex:
         return ""
 
 
-def longest_match(ip: str, networks: Sequence[str]) -> Optional[str]:
+def longest_match(ip: str, networks: Sequence[str]) -> str | None:
     """The most specific of `networks` (`192.0.2.0/24`, ...) that holds ip, or None."""
     return SubnetIndex(dict.fromkeys(networks)).match(ip) or None
 
@@ -110,7 +110,7 @@ def scan_after(ranges: Sequence[Range], after: int) -> Iterator[str]:
         yield int_to_ip(value)
 
 
-def available(ip: str, mac: str, now: int, *, reserved: bool, lease_mac: Optional[str],
+def available(ip: str, mac: str, now: int, *, reserved: bool, lease_mac: str | None,
               lease_expires: int, pool_owner: str) -> bool:
     """May `mac` take `ip`? Not if reserved, leased to another until later, or owned in the
     seed's pool by another MAC with no lease record (the Go prototype's allocations)."""

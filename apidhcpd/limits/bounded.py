@@ -10,7 +10,8 @@ they go without a sweep. No I/O, no clock: times are the caller's.
 """
 
 from collections import OrderedDict
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 NEVER = float("inf")
 
@@ -21,7 +22,7 @@ class BoundedMap:
     (full, expired, too large), not of those the caller pop()s or replaces."""
 
     def __init__(self, max_entries: int, max_bytes: int,
-                 on_evict: Optional[Callable[[Any, Any], None]] = None):
+                 on_evict: Callable[[Any, Any], None] | None = None):
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self.bytes = 0
@@ -37,7 +38,7 @@ class BoundedMap:
     def __contains__(self, key) -> bool:
         return key in self.entries
 
-    def get(self, key, now: Optional[float] = None, default=None):
+    def get(self, key, now: float | None = None, default=None):
         """The value, or `default` if there is none or (given `now`) it has expired."""
         entry = self.entries.get(key)
         if entry is None:
@@ -48,7 +49,7 @@ class BoundedMap:
         return entry[0]
 
     def put(self, key, value, size: int, expires: float = NEVER,
-            now: Optional[float] = None) -> bool:
+            now: float | None = None) -> bool:
         """Store at the back; False (and nothing stored) if the entry alone is over the byte
         cap. Given `now`, expired entries at the front are dropped too."""
         entries = self.entries

@@ -6,7 +6,7 @@ two to a transaction. Knows nothing of sockets or of the store.
 """
 
 import math
-from typing import Dict, Hashable, Optional
+from collections.abc import Hashable
 
 import attr
 
@@ -23,8 +23,8 @@ class Limit:
 class Limits:
     """What `--rate-limit-client` and `--rate-limit-circuit` say; None: no limit."""
 
-    client: Optional[Limit] = attr.ib(default=None)
-    circuit: Optional[Limit] = attr.ib(default=None)
+    client: Limit | None = attr.ib(default=None)
+    circuit: Limit | None = attr.ib(default=None)
 
 
 # The defaults: far above what a real client or switch port sends (a client needs two
@@ -37,7 +37,7 @@ CLIENTS_CAP = 32768  # keys per table; docs/operations.md gives the memory they 
 CIRCUITS_CAP = 8192
 
 
-def parse_limit(text: str) -> Optional[Limit]:
+def parse_limit(text: str) -> Limit | None:
     """`RATE[/s][,BURST]` (`5/s,20`: five a second, twenty at once); `0` turns it off."""
     rate_text, _, burst_text = text.strip().partition(",")
     rate_text = rate_text.strip()
@@ -66,7 +66,7 @@ class Buckets:
         # burst - 1 intervals ahead, and a millisecond for the error of float sums
         self.tolerance = self.interval * (limit.burst - 1) + min(self.interval / 2, 1e-3)
         self.cap = cap
-        self.full_at: Dict[Hashable, float] = {}
+        self.full_at: dict[Hashable, float] = {}
 
     def __len__(self):
         return len(self.full_at)
@@ -105,12 +105,12 @@ class LogLimiter:
         self.lines = lines
         self.period = period
         self.kinds = kinds
-        self.state: Dict[Hashable, list] = {}  # kind -> [window start, lines, left out]
+        self.state: dict[Hashable, list] = {}  # kind -> [window start, lines, left out]
 
     def __len__(self):
         return len(self.state)
 
-    def allow(self, kind) -> Optional[int]:
+    def allow(self, kind) -> int | None:
         now = self.clock.seconds()
         state = self.state.get(kind)
         if state is None:

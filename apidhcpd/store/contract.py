@@ -9,7 +9,7 @@ strings. Times are integer unix seconds passed in by the caller, so stores never
 """
 
 import functools
-from typing import Dict, Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 import attr
 from zope.interface import Interface
@@ -27,10 +27,10 @@ class Host:
     """A known client: the hash stored under `key` (`mac:...` or `client:...`)."""
 
     key: str = attr.ib()
-    fields: Dict[str, str] = attr.ib(factory=dict, eq=False)
+    fields: dict[str, str] = attr.ib(factory=dict, eq=False)
 
     @property
-    def ip(self) -> Optional[str]:
+    def ip(self) -> str | None:
         return self.fields.get("ip") or None
 
     @property
@@ -38,7 +38,7 @@ class Host:
         return bool(self.fields.get("dynamic"))
 
     @property
-    def reserved_ip(self) -> Optional[str]:
+    def reserved_ip(self) -> str | None:
         """The fixed address the inventory gives this host, or None for a dynamic client."""
         return None if self.dynamic else self.ip
 
@@ -58,15 +58,15 @@ class Lookup:
     Its dicts are never changed once handed out: the inventory cache shares them between
     lookups, and GroupOptions knows them by identity."""
 
-    host: Optional[Host] = attr.ib()
+    host: Host | None = attr.ib()
     group_name: str = attr.ib()
-    group_fields: Dict[str, str] = attr.ib(factory=dict)
-    default_fields: Dict[str, str] = attr.ib(factory=dict)
-    subnet: Optional[str] = attr.ib(default=None)
-    subnet_fields: Dict[str, str] = attr.ib(factory=dict)
+    group_fields: dict[str, str] = attr.ib(factory=dict)
+    default_fields: dict[str, str] = attr.ib(factory=dict)
+    subnet: str | None = attr.ib(default=None)
+    subnet_fields: dict[str, str] = attr.ib(factory=dict)
     # what the store did with an Intent in the same call, if it could: ("offered", ip|None),
     # ("bound", Lease), ("holds", ip) or ("conflict", Conflict); None when it did nothing
-    allocation: Optional[tuple] = attr.ib(default=None)
+    allocation: tuple | None = attr.ib(default=None)
 
 
 @attr.s(frozen=True, slots=True)
@@ -98,15 +98,15 @@ class AddressSource:
     """Where dynamic addresses for a group come from: its ranges, and the seed's `pool` hash."""
 
     name: str = attr.ib()
-    ranges: Tuple[Tuple[int, int], ...] = attr.ib(default=())
+    ranges: tuple[tuple[int, int], ...] = attr.ib(default=())
     seed_pool: bool = attr.ib(default=False)
 
 
-NO_FIELDS: Dict[str, str] = {}  # the one empty hash for an absent host, group or subnet:
+NO_FIELDS: dict[str, str] = {}  # the one empty hash for an absent host, group or subnet:
 # never written to, shared so that GroupOptions can know it by identity
 
 
-def group_of(host: Optional[Host], subnet_fields: Dict[str, str], exists) -> str:
+def group_of(host: Host | None, subnet_fields: dict[str, str], exists) -> str:
     """The group a request is answered from (common.lua's lookup does the same): the host's
     own, `default` for a reserved host, else the subnet's `group` or `pool`; `default` when
     that group does not exist (`exists(name)` says)."""
@@ -155,7 +155,7 @@ RECHECK_AFTER = 60  # seconds a pool found full is believed full (common.lua's R
 RECORD_GRACE = 86400  # seconds a dynamic client's mac: record outlives its lease (common.lua)
 
 
-def server_written(fields: Dict[str, str]) -> bool:
+def server_written(fields: dict[str, str]) -> bool:
     """Does a mac: hash hold only what the server writes for a dynamic client (common.lua's
     pure_record): `ip`, `dynamic`, `ts` and the seed's `description` dynamic:<client>?"""
     return all(name in ("ip", "dynamic", "ts") or
@@ -163,7 +163,7 @@ def server_written(fields: Dict[str, str]) -> bool:
                for name, value in fields.items())
 
 
-def lease_record(fields: Dict[str, str]) -> bool:
+def lease_record(fields: dict[str, str]) -> bool:
     """A hash that stands for no host of its own (common.lua's lease_record): a dynamic
     client's lease record, or one left with nothing an operator wrote and no address."""
     return "dynamic" in fields or (server_written(fields) and "ip" not in fields)
@@ -180,7 +180,7 @@ class Conflict(Exception):
 class IStore(Interface):
     """The operations the DHCP server performs on the inventory. All return Deferreds."""
 
-    def lookup(keys: Sequence[str], now: int, selector: str, intent: Optional[Intent] = None):
+    def lookup(keys: Sequence[str], now: int, selector: str, intent: Intent | None = None):
         """Find the host: the first of `keys` that exists (`client:...`, `mac:...`,
         `relay:...`), a dynamic lease record (`mac:` with `dynamic`) only if nothing else
         matches; write its `ts`; find the longest `subnet:<net>/<len>` holding `selector`;
@@ -192,7 +192,7 @@ class IStore(Interface):
     def lease_of(mac: str, now: int):
         """The dynamic lease (bound or offered, unexpired) this MAC holds, or None."""
 
-    def offer(mac: str, source: AddressSource, requested: Optional[str], now: int,
+    def offer(mac: str, source: AddressSource, requested: str | None, now: int,
               hold: int):
         """Pick an address for a DISCOVER and hold it for `hold` seconds; the address or None.
         Order: this MAC's current lease, the requested address, the seed pool, the ranges."""
@@ -252,7 +252,7 @@ class IAdmin(Interface):
     def get(key: str):
         """The hash at `key`, or None."""
 
-    def put(key: str, fields: Dict[str, str], mode: str = "replace"):
+    def put(key: str, fields: dict[str, str], mode: str = "replace"):
         """Write a hash (`replace` it, `merge` fields into it, or `remove` the named fields),
         keeping the reserved-address index true; the hash as it is afterwards."""
 
@@ -306,7 +306,7 @@ class IAdmin(Interface):
     def hash_size(key: str):
         """How many fields a hash has."""
 
-    def pool_tally(pools: Sequence[Tuple[str, tuple]], now: int):
+    def pool_tally(pools: Sequence[tuple[str, tuple]], now: int):
         """For each (name, ranges) pool, the unexpired leases inside its ranges by state:
         [{"bound": n, "offered": n, "declined": n}, ...] in the order given."""
 

@@ -7,7 +7,6 @@ node keeps no inventory. Knows nothing of Redis.
 """
 
 import json
-from typing import Dict, Optional
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -44,7 +43,7 @@ class _JSONBody:
         pass
 
 
-def lookup_from_answer(mac: str, answer: Dict) -> Lookup:
+def lookup_from_answer(mac: str, answer: dict) -> Lookup:
     """The legacy answer as a Lookup: host fields plus a group named `api`."""
     dynamic = answer.get("method") == "dynamic"
     fields = {k: str(answer[k]) for k in ("ip", "hostname", "description") if answer.get(k)}
@@ -59,7 +58,7 @@ def lookup_from_answer(mac: str, answer: Dict) -> Lookup:
 class HTTPStore:
     """IStore over the legacy query of a remote API node."""
 
-    def __init__(self, url: str, reactor, *, timeout: float = 2.0, token: Optional[str] = None):
+    def __init__(self, url: str, reactor, *, timeout: float = 2.0, token: str | None = None):
         self.url = url.rstrip("/") + "/"
         self.reactor = reactor
         self.timeout = timeout
@@ -76,7 +75,7 @@ class HTTPStore:
     def disconnect(self):
         return self.pool.closeCachedConnections()
 
-    def _post(self, body: Dict):
+    def _post(self, body: dict):
         headers = Headers({b"content-type": [b"application/json"]})
         if self.token:
             headers.addRawHeader(b"authorization", b"Bearer " + self.token.encode())
@@ -88,7 +87,7 @@ class HTTPStore:
             "API %s did not answer within %.1fs" % (self.url, self.timeout)))
 
     @defer.inlineCallbacks
-    def _query(self, body: Dict):
+    def _query(self, body: dict):
         code, data = yield self._post(body)
         if code == 204:
             return None

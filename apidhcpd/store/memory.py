@@ -1,7 +1,6 @@
 """MemoryStore: the IStore and IAdmin contract in process memory, for unit tests and as the
 reference the Redis store must match (tests/test_store.py runs the same tests on both)."""
 
-from typing import Dict
 
 from twisted.internet import defer
 from zope.interface import implementer
@@ -26,13 +25,13 @@ class MemoryStore:
     """IStore in process memory: for unit tests, and the reference the Redis store must match."""
 
     def __init__(self):
-        self.data: Dict[str, Dict[str, str]] = {}
-        self.lease_records: Dict[str, Lease] = {}
-        self.offers: Dict[str, str] = {}
-        self.cursors: Dict[str, int] = {}  # pool -> the last address (number) handed out
+        self.data: dict[str, dict[str, str]] = {}
+        self.lease_records: dict[str, Lease] = {}
+        self.offers: dict[str, str] = {}
+        self.cursors: dict[str, int] = {}  # pool -> the last address (number) handed out
         self.reserved = set()
         self._watchers = []  # watch(): told of every key put() writes
-        self.dry: Dict[str, int] = {}  # pool -> until when its ranges are believed full
+        self.dry: dict[str, int] = {}  # pool -> until when its ranges are believed full
 
     # helpers for tests and the CLI-free examples
 

@@ -2,7 +2,6 @@
 the pools (groups and subnets with a `range`, and the seed's `pool` hash), the store's counts of
 their unexpired leases, and utilisation = (bound + offered) / size. Knows nothing of HTTP."""
 
-from typing import List, Optional
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -13,7 +12,7 @@ from apidhcpd.inventory import allocation
 log = Logger()
 
 
-async def pool_definitions(store) -> List[tuple]:
+async def pool_definitions(store) -> list[tuple]:
     """(key, ranges) of every group and subnet with a `range`: a walk over every key, so
     PoolFigures keeps it for DEFINITIONS_FOR seconds."""
     groups = await store.hashes("group:")
@@ -29,7 +28,7 @@ async def pool_definitions(store) -> List[tuple]:
     return pools
 
 
-async def pool_usage(store, now: int, pools=None) -> List[dict]:
+async def pool_usage(store, now: int, pools=None) -> list[dict]:
     """How full each dynamic pool is: every group and subnet with a `range` (`pools`, as
     pool_definitions() gives them), and the seed's `pool` hash (where an owner without a lease
     record, the Go prototype's data, counts as bound). Only unexpired leases count;
@@ -64,7 +63,7 @@ class PoolFigures:
         self._running = None
         self._waiting = []
 
-    def age(self) -> Optional[float]:
+    def age(self) -> float | None:
         return None if self.at is None else max(0.0, self.clock.seconds() - self.at)
 
     def forget(self) -> None:

@@ -18,7 +18,6 @@ import os
 import subprocess
 import time
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
 
 CLIENT_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
 
@@ -43,25 +42,25 @@ class Lease:
 
     client: str
     ok: bool = False
-    reason: Optional[str] = None
-    ip: Optional[str] = None
-    netmask: Optional[str] = None
-    prefix: Optional[int] = None
-    routers: List[str] = field(default_factory=list)
-    dns: List[str] = field(default_factory=list)
-    domain: Optional[str] = None
-    lease_time: Optional[int] = None
-    server_id: Optional[str] = None
-    hostname: Optional[str] = None
-    env: Dict[str, str] = field(default_factory=dict)
-    events: List[Dict[str, str]] = field(default_factory=list)
+    reason: str | None = None
+    ip: str | None = None
+    netmask: str | None = None
+    prefix: int | None = None
+    routers: list[str] = field(default_factory=list)
+    dns: list[str] = field(default_factory=list)
+    domain: str | None = None
+    lease_time: int | None = None
+    server_id: str | None = None
+    hostname: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    events: list[dict[str, str]] = field(default_factory=list)
     lease_text: str = ""
     log: str = ""
-    returncode: Optional[int] = None
+    returncode: int | None = None
     elapsed: float = 0.0
-    workdir: Optional[str] = None
-    lease_file: Optional[str] = None
-    iface: Optional[str] = None
+    workdir: str | None = None
+    lease_file: str | None = None
+    iface: str | None = None
 
     @property
     def reasons(self):

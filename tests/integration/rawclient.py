@@ -19,7 +19,6 @@ import struct
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
 
 MAGIC = b"\x63\x82\x53\x63"
 DISCOVER, OFFER, REQUEST, DECLINE, ACK, NAK, RELEASE, INFORM = range(1, 9)
@@ -139,7 +138,7 @@ class Packet:
     chaddr: str
     sname: bytes
     file: bytes
-    options: Dict[int, bytes] = field(default_factory=dict)
+    options: dict[int, bytes] = field(default_factory=dict)
 
     @property
     def msg_type(self):
@@ -411,7 +410,7 @@ class Reply:
     src: str
     sport: int
     data: bytes
-    packet: Optional[Packet]  # None when it did not parse
+    packet: Packet | None  # None when it did not parse
 
 
 @dataclass
@@ -421,16 +420,16 @@ class ClientResult:
     chaddr: str
     xid: int
     state: str  # bound | failed | timeout
-    offered_ip: Optional[str]
-    offer_server_id: Optional[str]
-    acked_ip: Optional[str]
-    ack_server_id: Optional[str]
-    offers: List[list]  # every [server_id, yiaddr] offered
-    acks: List[list]    # every [server_id, yiaddr] acked
+    offered_ip: str | None
+    offer_server_id: str | None
+    acked_ip: str | None
+    ack_server_id: str | None
+    offers: list[list]  # every [server_id, yiaddr] offered
+    acks: list[list]    # every [server_id, yiaddr] acked
     naks: int
     restarts: int
     sent: int
-    elapsed: Optional[float]
+    elapsed: float | None
 
     @property
     def ok(self):
