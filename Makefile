@@ -1,5 +1,6 @@
-# The README's two commands. Both need root (network namespaces, port 67, apt-get).
-.PHONY: setup demo test bench
+# The README's two commands (`make demo`, `make test`) need root (network namespaces, port 67,
+# apt-get). `make lint` and `make typecheck` are the guard rails CI also runs.
+.PHONY: setup demo test bench lint typecheck
 
 setup:
 	sh scripts/setup.sh
@@ -12,3 +13,9 @@ test: setup
 
 bench: setup
 	.venv/bin/python bench/run.py
+
+lint: setup
+	.venv/bin/ruff check apidhcpd tests bench
+
+typecheck: setup
+	.venv/bin/mypy
