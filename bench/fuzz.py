@@ -431,7 +431,7 @@ def analyse_log(text):
     levels = collections.Counter()
     tracebacks = collections.Counter()
     messages = collections.Counter()
-    for (namespace, level, first), rest in records:
+    for (_namespace, level, first), rest in records:
         levels[level or "?"] += 1
         lines = [first] + rest
         if any(line.startswith("Traceback (most recent call last)") for line in lines):
@@ -783,7 +783,7 @@ def main(argv=None):
     redis = RedisServer()
     lan = None
     run = None
-    result = {"settings": {k: v for k, v in vars(args).items()},
+    result = {"settings": dict(vars(args)),
               "commit": _commit()}
     try:
         redis.start()

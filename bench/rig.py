@@ -29,7 +29,7 @@ PREFIXLEN = 24
 def sh(argv, check=True, timeout=30, **kw):
     """Run a short command, capturing its output."""
     return subprocess.run(argv, check=check, timeout=timeout, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+                          capture_output=True, **kw)
 
 
 def _die_with_parent():

@@ -184,7 +184,7 @@ def run_bench(args, bench, targets, data):
 
     print("== repeats: %d x %gs at each server's rate, interleaved" % (a.repeats,
                                                                        a.confirm_seconds))
-    for i in range(a.repeats):
+    for _i in range(a.repeats):
         for s in targets:
             r = results[s.name]
             if r["held_rate"]:

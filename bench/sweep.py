@@ -17,8 +17,8 @@ import statistics
 def round_rate(rate):
     """Rates are whole numbers, multiples of 10 above 100 (a finer step is noise)."""
     if rate >= 100:
-        return int(round(rate / 10.0)) * 10
-    return max(1, int(round(rate)))
+        return round(rate / 10.0) * 10
+    return max(1, round(rate))
 
 
 def search(trial, start, ceiling, fine_steps, resolution=0.05, floor=10):

@@ -109,7 +109,7 @@ class SearchTest(unittest.TestCase):
             tried.append(rate)
             return {"rate": rate, "ok": rate <= capacity}
         kw.setdefault("fine_steps", 4)
-        held, history = sweep.search(trial, kw.pop("start", 100), kw.pop("ceiling", 20000), **kw)
+        held, _history = sweep.search(trial, kw.pop("start", 100), kw.pop("ceiling", 20000), **kw)
         return held, tried
 
     def test_doubles_then_bisects(self):

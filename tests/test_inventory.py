@@ -71,8 +71,8 @@ class OurFieldTests(unittest.SynchronousTestCase):
 
     def test_host_fields_override_and_generic_options(self):
         profile = build_profile("g", {"dns": "172.17.2.2", "option-mtu": "9000"}, LINK,
-                                {"dns": "172.17.2.3", "hostname": "pi", "option-interface-mtu": "1400",
-                                 "option-200": "0a0b"})
+                                {"dns": "172.17.2.3", "hostname": "pi",
+                                 "option-interface-mtu": "1400", "option-200": "0a0b"})
         self.assertEqual(decoded(profile, 6), ["172.17.2.3"])
         self.assertEqual(decoded(profile, 12), "pi")
         self.assertEqual(decoded(profile, 26), 1400)

@@ -1,1 +1,2 @@
-"""apidhcpd-cli: the seed's command lines on the store (show, set, delete, imports)."""
+"""apidhcpd-cli: the seed's command lines on the store (show, set, delete, imports).
+"""

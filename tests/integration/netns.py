@@ -40,7 +40,7 @@ def _sh(argv, check=True, timeout=20, **kw):
     """Run a command in the current (root) namespace, capturing output."""
     return subprocess.run(
         argv, check=check, timeout=timeout, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+        capture_output=True, **kw)
 
 
 def random_mac():

@@ -354,7 +354,7 @@ def child_many(req):
                     continue
             send(c, now)
         wait = min([c["next"] for c in active] + [now + 0.05]) - now
-        for data, src in _recv_all(sock, min(wait, deadline - now)):
+        for data, _src in _recv_all(sock, min(wait, deadline - now)):
             try:
                 p = parse_packet(data)
             except ValueError:

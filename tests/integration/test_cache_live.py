@@ -66,7 +66,7 @@ class CacheInvalidationTests(unittest.TestCase):
 
     def cache(self, node):
         """(hits, invalidations) from the node's /metrics."""
-        code, text = self.http(node, "GET", "/metrics")
+        _code, text = self.http(node, "GET", "/metrics")
         values = {}
         for line in text.splitlines():
             if line.startswith("apidhcpd_inventory_cache_"):
@@ -92,7 +92,7 @@ class CacheInvalidationTests(unittest.TestCase):
         self.assertEqual(self.offers(mac), {"192.0.2.1": ("192.0.2.51", [dns]),
                                             "192.0.2.2": ("192.0.2.51", [dns])})
         # and so does a group
-        code, group = self.http("192.0.2.2", "GET", "/api/v1/groups/default")
+        _code, group = self.http("192.0.2.2", "GET", "/api/v1/groups/default")
         fields = dict(group["fields"], dns="198.51.100.53")
         self.assertEqual(self.http("192.0.2.2", "PUT", "/api/v1/groups/default", fields)[0],
                          200)
