@@ -358,8 +358,8 @@ class HostTests(APITestCase):
 
     def test_offset_paging_is_refused_over_a_large_inventory(self):
         """Sorting by key needs every key: above OFFSET_KEYS keys, pages come by cursor."""
-        from apidhcpd.admin import api
-        self.patch(api, "OFFSET_KEYS", 20)
+        from apidhcpd.admin import web
+        self.patch(web, "OFFSET_KEYS", 20)
         for n in range(25):
             self.memory.hset("mac:02:00:00:00:02:%02x" % n, ip="192.0.2.%d" % (30 + n))
         error = self.error("GET", "/api/v1/hosts?limit=1")
@@ -629,8 +629,8 @@ class PoolTests(APITestCase):
                 break
         self.assertEqual(sorted(a["address"] for a in seen),
                          ["192.0.2.149", "192.0.2.150", "192.0.2.151"])
-        from apidhcpd.admin import api
-        self.patch(api, "OFFSET_KEYS", 2)
+        from apidhcpd.admin import web
+        self.patch(web, "OFFSET_KEYS", 2)
         self.assertIn("cursor=0", self.error("GET", "/api/v1/pool")["details"][0])
 
     def test_add_and_remove(self):
@@ -688,8 +688,8 @@ class LeaseTests(APITestCase):
                          (["192.0.2.100"], "0"))
 
     def test_filtered_offset_paging_is_refused_over_many_leases(self):
-        from apidhcpd.admin import api
-        self.patch(api, "OFFSET_KEYS", 1)
+        from apidhcpd.admin import web
+        self.patch(web, "OFFSET_KEYS", 1)
         self.assertEqual(self.ok("GET", "/api/v1/leases?limit=1")["total"], 2)
         error = self.error("GET", "/api/v1/leases?state=bound")
         self.assertIn("cursor=0", error["details"][0])
