@@ -16,7 +16,7 @@ from twisted.logger import Logger
 from twisted.web import server
 from werkzeug.exceptions import HTTPException
 
-from apidhcpd.admin.validation import Invalid
+from apidhcpd.admin.inputs import Invalid
 from apidhcpd.admin.web import ApiError, BoundedRequest, json_reply
 from apidhcpd.ha.heartbeat import public_reason
 from apidhcpd.store.contract import StoreUnavailable

@@ -12,7 +12,7 @@ import os
 import re
 
 from apidhcpd.admin.app import AdminApp
-from apidhcpd.admin.validation import ipv4, normalise_mac
+from apidhcpd.admin.inputs import ipv4, normalise_mac
 from apidhcpd.admin.web import ApiError, empty_reply, is_loopback, json_body, json_reply
 from apidhcpd.dhcp4 import options as opt
 from apidhcpd.dhcp4.message import Message

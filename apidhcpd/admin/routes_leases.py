@@ -13,7 +13,7 @@ from apidhcpd import __version__
 from apidhcpd.admin import metrics, web
 from apidhcpd.admin.app import AdminApp
 from apidhcpd.admin.openapi import OPENAPI
-from apidhcpd.admin.validation import ipv4, normalise_mac
+from apidhcpd.admin.inputs import ipv4, normalise_mac
 from apidhcpd.admin.web import (
     ApiError,
     empty_reply,

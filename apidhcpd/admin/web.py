@@ -12,7 +12,7 @@ import json
 
 from twisted.web import server
 
-from apidhcpd.admin.validation import Invalid
+from apidhcpd.admin.inputs import Invalid
 
 MAX_BODY = 1 << 20  # bytes of a request body; more is 413, before it is read (BoundedRequest)
 MAX_FIELDS = 1000  # names in one JSON object (no hash of the contract has nearly as many)
