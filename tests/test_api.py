@@ -776,6 +776,20 @@ class MetricsTests(APITestCase):
         self.assertEqual(samples[("apidhcpd_store_call_seconds_bucket",
                                   (("le", "+Inf"), ("op", "lookup")))], lookups)
 
+    def test_each_api_has_a_registry_of_its_own(self):
+        """Two APIs in one process (the tests, or several servers) each count their own
+        server's packets; nothing goes to prometheus_client's global registry."""
+        from prometheus_client import REGISTRY
+        other = AdminAPI(self.store, DHCPServer(self.store, Policy(server_id=SERVER), self.clock,
+                                                log_exchanges=False), LINK, TOKEN, self.clock)
+        self.dora(OTHER)
+        discovers = ("apidhcpd_packets_received_total", (("type", "discover"),))
+        self.assertEqual(self.scrape()[discovers], 1)
+        self.api = other
+        self.assertEqual(self.scrape()[discovers], 0)
+        self.assertEqual([m.name for m in REGISTRY.collect() if m.name.startswith("apidhcpd")],
+                         [])
+
     def test_store_errors_are_counted(self):
         self.patch(self.memory, "lookup",
                    lambda *a: defer.fail(StoreUnavailable("Redis did not answer")))

@@ -16,7 +16,9 @@ from twisted.logger import Logger
 from twisted.web import server
 from werkzeug.exceptions import HTTPException
 
+from apidhcpd import __version__
 from apidhcpd.admin.inputs import Invalid
+from apidhcpd.admin.metrics import ServerMetrics
 from apidhcpd.admin.web import ApiError, BoundedRequest, json_reply
 from apidhcpd.ha.heartbeat import public_reason
 from apidhcpd.store.contract import StoreUnavailable
@@ -92,6 +94,7 @@ class AdminApp:
         # Origin values (scheme://host[:port]) whose pages may send writes and legacy queries
         self.allowed_origins = frozenset(o.rstrip("/").encode() for o in allowed_origins)
         self.pools = PoolFigures(store, self.clock)  # /metrics and /status
+        self.metrics = ServerMetrics(server, store, self.pools, protocol, role, __version__)
 
     def resource(self):
         return self.app.resource()

@@ -131,21 +131,16 @@ class LeaseRoutes(AdminApp):
 
     @app.route("/metrics", methods=["GET"])
     async def metrics_page(self, request):
-        up, pools = True, []
+        """The store is asked first (ping, and the pool figures, counted again in the
+        background when stale); then the collector (metrics.ServerMetrics) reads it all."""
+        up = True
         try:
             await self.store.ping()
-            pools = await self.pools.current()
+            await self.pools.current()
         except StoreUnavailable:
             up = False
         request.setHeader(b"content-type", metrics.CONTENT_TYPE)
-        return metrics.render(
-            self.server.counters, pools=pools, store_up=up,
-            latency=getattr(self.store, "latency", None),
-            store_errors=getattr(self.store, "errors", None),
-            malformed=getattr(self.protocol, "malformed", None),
-            role=self.role(), version=__version__,
-            cache=getattr(self.store, "cache_stats", None),
-            pools_age=self.pools.age()).encode()
+        return self.metrics.page(store_up=up)
 
     @app.route("/api/v1/openapi.json", methods=["GET"])
     def openapi(self, request):
