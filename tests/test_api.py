@@ -1,6 +1,6 @@
 """The admin API, the legacy query and /metrics, through Klein's resource and treq's StubTreq,
 on a MemoryStore shared with a DHCPServer on a Clock. Every response any test gets is checked
-against the OpenAPI description (a small schema checker below); one class runs the API on a
+against the OpenAPI description (openapi-schema-validator, below); one class runs the API on a
 real redis-server over loopback HTTP."""
 
 import ipaddress
@@ -10,7 +10,11 @@ import re
 import tempfile
 
 import treq
+from openapi_schema_validator import OAS30Validator
+from openapi_spec_validator import validate as validate_spec
 from prometheus_client.parser import text_string_to_metric_families
+from referencing import Registry
+from referencing.jsonschema import DRAFT4
 from treq.testing import StubTreq
 from twisted.internet import defer, reactor
 from twisted.internet.address import IPv4Address
@@ -46,56 +50,29 @@ EXERCISED = set()  # (method, path template, status) of every checked response
 
 # ---------------------------------------------------------------- the schema checker
 
-def check_schema(schema, value, where="$"):
-    """The part of OpenAPI 3.0 schemas that OPENAPI uses; AssertionError on a mismatch."""
-    if "$ref" in schema:
-        return check_schema(_resolve(schema["$ref"]), value, where)
-    if "oneOf" in schema:
-        matches = 0
-        for option in schema["oneOf"]:
-            try:
-                check_schema(option, value, where)
-                matches += 1
-            except AssertionError:
-                pass
-        assert matches == 1, "%s: matches %d of oneOf" % (where, matches)
-        return None
-    if value is None:
-        assert schema.get("nullable"), "%s: null" % where
-        return None
-    kind = schema.get("type")
-    types = {"object": dict, "array": list, "string": str, "integer": int,
-             "number": (int, float), "boolean": bool}
-    if kind:
-        assert isinstance(value, types[kind]) and not (
-            kind in ("integer", "number") and isinstance(value, bool)), \
-            "%s: %r is not %s" % (where, value, kind)
-    if "enum" in schema:
-        assert value in schema["enum"], "%s: %r not in %r" % (where, value, schema["enum"])
-    if "minimum" in schema:
-        assert value >= schema["minimum"], "%s: below minimum" % where
-    if kind == "object":
-        for name in schema.get("required", ()):
-            assert name in value, "%s: %s missing" % (where, name)
-        properties = schema.get("properties", {})
-        extra = schema.get("additionalProperties", True)
-        for name, item in value.items():
-            if name in properties:
-                check_schema(properties[name], item, "%s.%s" % (where, name))
-            elif extra is False:
-                raise AssertionError("%s: unexpected %s" % (where, name))
-            elif isinstance(extra, dict):
-                check_schema(extra, item, "%s.%s" % (where, name))
-    if kind == "array":
-        for index, item in enumerate(value):
-            check_schema(schema["items"], item, "%s[%d]" % (where, index))
-    return None
+SPEC_URI = "urn:apidhcpd:openapi.json"
+SCHEMAS = Registry().with_resource(SPEC_URI, DRAFT4.create_resource(OPENAPI))
+
+
+def pointer(*parts):
+    """The JSON pointer ("#/paths/~1api~1v1~1hosts/get") of a place in OPENAPI."""
+    return "#/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def check_schema(where, value):
+    """`value` must match the schema at `where` (a JSON pointer into OPENAPI, such as
+    "#/components/schemas/Entry") as OpenAPI 3.0 reads it (openapi-schema-validator's
+    OAS30Validator: JSON Schema with `nullable`); AssertionError on a mismatch."""
+    validator = OAS30Validator({"$ref": SPEC_URI + where}, registry=SCHEMAS)
+    errors = ["%s: %s" % ("".join("[%r]" % part for part in e.absolute_path) or "$", e.message)
+              for e in validator.iter_errors(value)]
+    assert not errors, "%s: %s" % (where, "; ".join(errors))
 
 
 def _resolve(ref):
     node = OPENAPI
     for part in ref.lstrip("#/").split("/"):
-        node = node[part]
+        node = node[part.replace("~1", "/").replace("~0", "~")]
     return node
 
 
@@ -111,9 +88,10 @@ def check_response(method, path, code, content_type, body):
     template = next((t for pattern, t in TEMPLATES if pattern.match(path)), None)
     operation = OPENAPI["paths"].get(template, {}).get(method.lower())
     if operation is None:  # an undescribed route or method: must be a JSON error
-        check_schema(_resolve("#/components/schemas/Error"), json.loads(body))
+        check_schema("#/components/schemas/Error", json.loads(body))
         return
-    response = operation["responses"].get(str(code)) or operation["responses"]["default"]
+    status = str(code) if str(code) in operation["responses"] else "default"
+    response = operation["responses"][status]
     assert ("default" not in operation["responses"] or str(code) in operation["responses"]
             or code >= 400), "%s %s: undescribed status %d" % (method, template, code)
     EXERCISED.add((method.lower(), template, code))
@@ -122,8 +100,9 @@ def check_response(method, path, code, content_type, body):
         return
     media = content_type.split(";")[0].strip()
     assert media in response["content"], "%s %s: content type %s" % (method, template, media)
-    schema = response["content"][media]["schema"]
-    check_schema(schema, json.loads(body) if media == "application/json" else body.decode())
+    check_schema(pointer("paths", template, method.lower(), "responses", status, "content",
+                         media, "schema"),
+                 json.loads(body) if media == "application/json" else body.decode())
 
 
 # ---------------------------------------------------------------- helpers
@@ -237,16 +216,40 @@ class APITestCase(unittest.TestCase):
 # ---------------------------------------------------------------- the description
 
 class OpenAPITests(APITestCase):
+    def test_the_description_is_valid_openapi(self):
+        validate_spec(OPENAPI)
+
     def test_the_checker_rejects_what_does_not_match(self):
-        entry = _resolve("#/components/schemas/Entry")
+        entry = "#/components/schemas/Entry"
         check_schema(entry, {"key": "mac:x", "id": "x", "fields": {"ip": "192.0.2.1"}})
         for bad in ({"key": "k", "id": "x"}, {"key": 1, "id": "x", "fields": {}},
                     {"key": "k", "id": "x", "fields": {"ip": 7}},
                     {"key": "k", "id": "x", "fields": {}, "more": 1}):
             self.assertRaises(AssertionError, check_schema, entry, bad)
-        self.assertRaises(AssertionError, check_schema,
-                          _resolve("#/components/schemas/Lease"),
+        self.assertRaises(AssertionError, check_schema, "#/components/schemas/Lease",
                           {"ip": "a", "mac": "b", "state": "lost", "expires": 1, "relay": ""})
+        check_schema("#/components/schemas/Patch", {"ip": None})
+        self.assertRaises(AssertionError, check_schema, "#/components/schemas/Fields",
+                          {"ip": None})
+        legacy = pointer("paths", "/", "post", "responses", "200", "content",
+                         "application/json", "schema")
+        check_schema(legacy, {"ok": True})
+        self.assertRaises(AssertionError, check_schema, legacy, {"ok": "yes"})
+
+    def test_the_description_agrees_with_the_code(self):
+        """openapi.json is edited by hand: the limits and states it names are the code's."""
+        from apidhcpd import __version__
+        from apidhcpd.admin import routes_leases, web
+        self.assertEqual(OPENAPI["info"]["version"], __version__)
+        self.assertEqual(_resolve("#/components/schemas/Lease")["properties"]["state"]["enum"],
+                         list(routes_leases.LEASE_STATES))
+        limit = next(p for p in OPENAPI["paths"]["/api/v1/hosts"]["get"]["parameters"]
+                     if p["name"] == "limit")
+        self.assertEqual(limit["schema"]["maximum"], web.MAX_LIMIT)
+        self.assertIn("default %d" % web.DEFAULT_LIMIT, limit["description"])
+        offset = next(p for p in OPENAPI["paths"]["/api/v1/hosts"]["get"]["parameters"]
+                      if p["name"] == "offset")
+        self.assertIn("above %d keys" % web.OFFSET_KEYS, offset["description"])
 
     def test_every_route_is_described(self):
         described = {(path, method) for path, ops in OPENAPI["paths"].items() for method in ops}
