@@ -69,7 +69,7 @@ def read_token(path: str | None) -> str | None:
             token = f.read().strip()
     except (OSError, UnicodeDecodeError) as e:
         raise ValueError("cannot read --api-token-file %s: %s" % (
-            path, getattr(e, "strerror", None) or e))
+            path, getattr(e, "strerror", None) or e)) from e
     if not token or any(c.isspace() for c in token):
         raise ValueError("--api-token-file %s must hold one token (non-empty, no spaces)" % path)
     return token

@@ -93,7 +93,7 @@ def subnet_key(text) -> str:
     try:
         return keys.subnet(str(ipaddress.IPv4Network(net.strip())))
     except ValueError as e:
-        raise Invalid(400, "bad subnet", ["bad subnet %r: %s" % (text, e)])
+        raise Invalid(400, "bad subnet", ["bad subnet %r: %s" % (text, e)]) from e
 
 
 def inventory_key(text: str) -> str:

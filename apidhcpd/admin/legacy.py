@@ -58,8 +58,9 @@ def seed_answer(answer: dict) -> dict:
     """Our legacy answer in the seed's own types, as its dhcp-daemon decodes them into its Go
     struct: every field a string but `leasetime` (a time.Duration: integer nanoseconds) and
     `slave` (a bool), `method` in the seed's words; absent values are Go's zero values."""
-    seed = {name: ("" if value is None else str(value)) for name, value in answer.items()
-            if name not in ("leasetime", "slave", "method")}
+    seed: dict[str, object] = {name: ("" if value is None else str(value))
+                               for name, value in answer.items()
+                               if name not in ("leasetime", "slave", "method")}
     seed["leasetime"] = int(answer.get("leasetime") or 0) * NANOSECONDS
     seed["method"] = SEED_METHODS.get(answer["method"], answer["method"])
     seed["slave"] = bool(answer.get("slave"))
@@ -123,7 +124,7 @@ class LegacyRoutes(AdminApp):
             try:
                 msg.set(12, client)
             except opt.OptionError as e:
-                raise ApiError(400, "bad client", [str(e)])
+                raise ApiError(400, "bad client", [str(e)]) from e
         self._legacy_extensions(msg, body)
         tx = await self.server.resolve(msg, self.link)
         if op == "release":
@@ -169,7 +170,7 @@ class LegacyRoutes(AdminApp):
             try:
                 msg.set(61, bytes.fromhex(text))
             except opt.OptionError as e:
-                raise ApiError(400, "bad client_id", [str(e)])
+                raise ApiError(400, "bad client_id", [str(e)]) from e
         if body.get("giaddr") is not None:
             msg.giaddr = ipv4(body["giaddr"], "giaddr")
             trusted = self.server.policy.trusted_relays

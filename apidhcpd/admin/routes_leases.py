@@ -12,8 +12,8 @@ import ipaddress
 from apidhcpd import __version__
 from apidhcpd.admin import metrics, web
 from apidhcpd.admin.app import AdminApp
-from apidhcpd.admin.openapi import OPENAPI
 from apidhcpd.admin.inputs import ipv4, normalise_mac
+from apidhcpd.admin.openapi import OPENAPI
 from apidhcpd.admin.web import (
     ApiError,
     empty_reply,
@@ -39,7 +39,8 @@ def lease_json(lease) -> dict:
 
 async def all_leases(store, page: int = 1000) -> list:
     """Every lease the store holds, read `page` at a time (IAdmin.leases)."""
-    leases, offset = [], 0
+    leases: list = []
+    offset = 0
     while True:
         batch = await store.leases(offset, page)
         if not batch:
@@ -63,7 +64,7 @@ class LeaseRoutes(AdminApp):
             try:
                 network = ipaddress.IPv4Network(args["subnet"], strict=False)
             except ValueError as e:
-                raise ApiError(400, "bad subnet", [str(e)])
+                raise ApiError(400, "bad subnet", [str(e)]) from e
             tests.append(lambda lease: ipaddress.IPv4Address(lease.ip) in network)
         if "state" in args:
             if args["state"] not in LEASE_STATES:
@@ -119,7 +120,8 @@ class LeaseRoutes(AdminApp):
 
     @app.route("/api/v1/status", methods=["GET"])
     async def status(self, request):
-        redis, pools = {"ok": True, "error": None}, []
+        redis: dict[str, object] = {"ok": True, "error": None}
+        pools = []
         try:
             await self.store.ping()
             pools = await self.pools.current()

@@ -216,7 +216,7 @@ async def _holders(reader, ip):
     if hasattr(reader.store, "holders"):
         return await reader.store.holders(ip)
     if "holders" not in reader.cache:
-        holders = {}
+        holders: dict[str, list[tuple[str, bool]]] = {}
         for prefix in keys.HOST_PREFIXES:
             for other, fields in sorted((await reader.hashes(prefix)).items()):
                 host = Host(other, fields)

@@ -9,6 +9,7 @@ and no store: the routes (routes_*.py, legacy.py) raise ApiError and app.py answ
 import io
 import ipaddress
 import json
+from typing import Any
 
 from twisted.web import server
 
@@ -55,9 +56,9 @@ def query_args(request, allowed) -> dict[str, str]:
     return args
 
 
-def paging(args) -> tuple[int | None, str | None, int]:
+def paging(args) -> tuple[int, str | None, int]:
     """(offset, cursor, limit): offset paging (`offset`, the default) or a cursor walk
-    (`cursor`, "0" to start); not both."""
+    (`cursor`, "0" to start; offset 0); not both."""
     values = []
     for name, default, low, high in (("offset", 0, 0, None), ("limit", DEFAULT_LIMIT, 1,
                                                                 MAX_LIMIT)):
@@ -73,7 +74,7 @@ def paging(args) -> tuple[int | None, str | None, int]:
         if not cursor.isdigit() or len(cursor) > 20:
             raise ApiError(400, "bad cursor", ["cursor is the next_cursor of the last page, "
                                                "or 0 to start"])
-        return None, cursor, values[1]
+        return 0, cursor, values[1]
     return values[0], None, values[1]
 
 
@@ -98,6 +99,8 @@ def is_loopback(request) -> bool:
     if any(request.requestHeaders.hasHeader(name) for name in PROXY_HEADERS):
         return False
     host = getattr(request.getClientAddress(), "host", None)
+    if host is None:  # a UNIX socket
+        return False
     try:
         address = ipaddress.ip_address(host)
     except (TypeError, ValueError):
@@ -128,9 +131,9 @@ def json_body(request) -> dict:
         # a lone surrogate (\ud800) parses, and fails wherever the text is encoded later
         json.dumps(body, ensure_ascii=False).encode("utf-8")
     except RecursionError:
-        raise ApiError(400, "body is not JSON", ["nested too deeply"])
+        raise ApiError(400, "body is not JSON", ["nested too deeply"]) from None
     except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, UnicodeEncodeError
-        raise ApiError(400, "body is not JSON", [_short(e)])
+        raise ApiError(400, "body is not JSON", [_short(e)]) from e
     if not isinstance(body, dict):
         raise ApiError(400, "body must be a JSON object", [])
     if len(body) > MAX_FIELDS:
@@ -178,7 +181,8 @@ class BoundedRequest(server.Request):
         self.refused = True
         body = json.dumps({"error": "body too large",
                            "details": ["at most %d bytes" % MAX_BODY]}).encode() + b"\n"
-        self.channel.transport.write(
+        transport: Any = self.channel.transport
+        transport.write(
             b"HTTP/1.1 413 Payload Too Large\r\ncontent-type: application/json\r\n"
             b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body))
         self.channel.loseConnection()
