@@ -885,8 +885,7 @@ class LegacyQueryTests(APITestCase):
         self.assertIn("not on network 192.0.2.0/24", nak["details"][0])
 
     def test_no_answer_is_404_with_the_reason(self):
-        for n, mac in enumerate(("02:00:00:00:03:01", "02:00:00:00:03:02",
-                                 "02:00:00:00:03:03")):
+        for mac in ("02:00:00:00:03:01", "02:00:00:00:03:02", "02:00:00:00:03:03"):
             self.ok("POST", "/", {"mac": mac})
         error = self.error("POST", "/", {"mac": "02:00:00:00:03:04"}, 404)
         self.assertEqual(error["details"], ["no free address for group pool"])
@@ -906,7 +905,8 @@ class LegacyQueryTests(APITestCase):
     def test_client_id_is_option_61(self):
         self.memory.hset("client:01020000000a0a", ip="192.0.2.41", description="by 61")
         self.memory.hset("client:kitchen-hub", ip="192.0.2.40")
-        answer = self.ok("POST", "/", {"op": "discover", "mac": OTHER, "client_id": "01020000000A0A"})
+        answer = self.ok("POST", "/", {"op": "discover", "mac": OTHER,
+                                       "client_id": "01020000000A0A"})
         self.assertEqual((answer["ip"], answer["method"], answer["client"],
                           answer["description"]), ("192.0.2.41", "client", "", "by 61"))
         answer = self.ok("POST", "/", {"op": "discover", "mac": OTHER, "client": "kitchen-hub",
@@ -915,8 +915,8 @@ class LegacyQueryTests(APITestCase):
         answer = self.ok("POST", "/", {"op": "discover", "mac": OTHER, "client": "kitchen-hub",
                                        "client_id": "01020000000b0b"})
         self.assertEqual(answer["ip"], "192.0.2.40")
-        self.assertEqual(self.ok("POST", "/", {"op": "discover", "mac": KNOWN, "client_id": None})["ip"],
-                         "192.0.2.10")
+        answer = self.ok("POST", "/", {"op": "discover", "mac": KNOWN, "client_id": None})
+        self.assertEqual(answer["ip"], "192.0.2.10")
 
     def test_giaddr_places_the_request_on_the_relays_subnet(self):
         self.memory.hset("group:relayed", lease_time="2h")
@@ -950,15 +950,16 @@ class LegacyQueryTests(APITestCase):
                                  "details": ["giaddr 198.51.100.2 is not one of "
                                              "--trusted-relays"]})
         self.assertEqual(self.memory.lease_records, {})
-        self.assertEqual(self.ok("POST", "/", {"op": "discover", "mac": OTHER, "giaddr": "198.51.100.1"})["ip"],
-                         "198.51.100.10")
+        answer = self.ok("POST", "/", {"op": "discover", "mac": OTHER,
+                                       "giaddr": "198.51.100.1"})
+        self.assertEqual(answer["ip"], "198.51.100.10")
 
     def test_bad_extension_fields(self):
         for body in ({"client_id": "zz"}, {"client_id": "01"}, {"client_id": 7},
                      {"client_id": "0102 03"}, {"client_id": "01" * 256}, {"giaddr": "nope"},
                      {"giaddr": 7}, {"giaddr": "198.51.100.300"}):
             error = self.error("POST", "/", dict(body, mac=OTHER))
-            self.assertEqual(error["error"], "bad " + list(body)[0], body)
+            self.assertEqual(error["error"], "bad " + next(iter(body)), body)
         self.assertEqual(self.memory.lease_records, {})
 
     def test_counts_as_a_packet(self):
@@ -1314,7 +1315,7 @@ class RedisAPITests(RedisTestMixin, unittest.TestCase):
     def test_legacy_commit_lease_listing_and_force_release(self):
         code, answer = yield self.call("POST", "/", {"op": "discover", "mac": OTHER})
         self.assertEqual((code, answer["ip"], answer["method"]), (200, "192.0.2.100", "dynamic"))
-        code, ack = yield self.call("POST", "/", {"mac": OTHER, "op": "request",
+        code, _ = yield self.call("POST", "/", {"mac": OTHER, "op": "request",
                                                   "ip": "192.0.2.100"})
         self.assertEqual((code, self.hget("lease:192.0.2.100", "state")), (200, "bound"))
         code, leases = yield self.call("GET", "/api/v1/leases?state=bound&mac=" + OTHER)
@@ -1483,7 +1484,7 @@ class RedisCostTests(RedisTestMixin, unittest.TestCase):
 
     @defer.inlineCallbacks
     def test_metrics_and_status_are_served_from_a_cache(self):
-        code, first = yield self.call("GET", "/metrics")
+        code, _ = yield self.call("GET", "/metrics")
         self.assertEqual(code, 200)
         self.calls()
         for path in ("/metrics", "/api/v1/status"):

@@ -93,7 +93,7 @@ class LiveAPITests(unittest.TestCase):
     def test_a_lease_ended_through_the_api_is_gone_from_redis(self):
         lease = clients.run_dhclient(self.cli)
         self.assertTrue(lease.ok and in_pool(lease.ip), lease.log)
-        code, found = self.http("GET", "/api/v1/leases?state=bound&mac=" + self.cli.mac)
+        _, found = self.http("GET", "/api/v1/leases?state=bound&mac=" + self.cli.mac)
         self.assertEqual([(x["ip"], x["mac"]) for x in found["items"]],
                          [(lease.ip, self.cli.mac)])
         self.assertEqual(self.http("DELETE", "/api/v1/leases/" + lease.ip, token=None)[0], 401)
