@@ -20,7 +20,7 @@ _MACS = (re.compile(r"[0-9a-f]{1,2}([:.-])(?:[0-9a-f]{1,2}\1){4}[0-9a-f]{1,2}"),
          re.compile(r"[0-9a-f]{12}"), re.compile(r"[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}"))
 _GROUP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _CLIENT_ID = re.compile(r"[!-~]{1,255}")
-_PORT_ID = re.compile(r"(relay|remote):\S+")
+_PORT_ID = re.compile(r"(?:%s|%s)\S+" % (re.escape(keys.RELAY), re.escape(keys.REMOTE)))
 
 
 class Invalid(Exception):
