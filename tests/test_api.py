@@ -1,6 +1,6 @@
 """The admin API, the legacy query and /metrics, through Klein's resource and treq's StubTreq,
 on a MemoryStore shared with a DHCPServer on a Clock. Every response any test gets is checked
-against the OpenAPI description (a small schema checker below); one class runs the API on a
+against the OpenAPI description (openapi-schema-validator, below); one class runs the API on a
 real redis-server over loopback HTTP."""
 
 import ipaddress
@@ -10,7 +10,11 @@ import re
 import tempfile
 
 import treq
+from openapi_schema_validator import OAS30Validator
+from openapi_spec_validator import validate as validate_spec
 from prometheus_client.parser import text_string_to_metric_families
+from referencing import Registry
+from referencing.jsonschema import DRAFT4
 from treq.testing import StubTreq
 from twisted.internet import defer, reactor
 from twisted.internet.address import IPv4Address
@@ -46,56 +50,29 @@ EXERCISED = set()  # (method, path template, status) of every checked response
 
 # ---------------------------------------------------------------- the schema checker
 
-def check_schema(schema, value, where="$"):
-    """The part of OpenAPI 3.0 schemas that OPENAPI uses; AssertionError on a mismatch."""
-    if "$ref" in schema:
-        return check_schema(_resolve(schema["$ref"]), value, where)
-    if "oneOf" in schema:
-        matches = 0
-        for option in schema["oneOf"]:
-            try:
-                check_schema(option, value, where)
-                matches += 1
-            except AssertionError:
-                pass
-        assert matches == 1, "%s: matches %d of oneOf" % (where, matches)
-        return None
-    if value is None:
-        assert schema.get("nullable"), "%s: null" % where
-        return None
-    kind = schema.get("type")
-    types = {"object": dict, "array": list, "string": str, "integer": int,
-             "number": (int, float), "boolean": bool}
-    if kind:
-        assert isinstance(value, types[kind]) and not (
-            kind in ("integer", "number") and isinstance(value, bool)), \
-            "%s: %r is not %s" % (where, value, kind)
-    if "enum" in schema:
-        assert value in schema["enum"], "%s: %r not in %r" % (where, value, schema["enum"])
-    if "minimum" in schema:
-        assert value >= schema["minimum"], "%s: below minimum" % where
-    if kind == "object":
-        for name in schema.get("required", ()):
-            assert name in value, "%s: %s missing" % (where, name)
-        properties = schema.get("properties", {})
-        extra = schema.get("additionalProperties", True)
-        for name, item in value.items():
-            if name in properties:
-                check_schema(properties[name], item, "%s.%s" % (where, name))
-            elif extra is False:
-                raise AssertionError("%s: unexpected %s" % (where, name))
-            elif isinstance(extra, dict):
-                check_schema(extra, item, "%s.%s" % (where, name))
-    if kind == "array":
-        for index, item in enumerate(value):
-            check_schema(schema["items"], item, "%s[%d]" % (where, index))
-    return None
+SPEC_URI = "urn:apidhcpd:openapi.json"
+SCHEMAS = Registry().with_resource(SPEC_URI, DRAFT4.create_resource(OPENAPI))
+
+
+def pointer(*parts):
+    """The JSON pointer ("#/paths/~1api~1v1~1hosts/get") of a place in OPENAPI."""
+    return "#/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def check_schema(where, value):
+    """`value` must match the schema at `where` (a JSON pointer into OPENAPI, such as
+    "#/components/schemas/Entry") as OpenAPI 3.0 reads it (openapi-schema-validator's
+    OAS30Validator: JSON Schema with `nullable`); AssertionError on a mismatch."""
+    validator = OAS30Validator({"$ref": SPEC_URI + where}, registry=SCHEMAS)
+    errors = ["%s: %s" % ("".join("[%r]" % part for part in e.absolute_path) or "$", e.message)
+              for e in validator.iter_errors(value)]
+    assert not errors, "%s: %s" % (where, "; ".join(errors))
 
 
 def _resolve(ref):
     node = OPENAPI
     for part in ref.lstrip("#/").split("/"):
-        node = node[part]
+        node = node[part.replace("~1", "/").replace("~0", "~")]
     return node
 
 
@@ -111,9 +88,10 @@ def check_response(method, path, code, content_type, body):
     template = next((t for pattern, t in TEMPLATES if pattern.match(path)), None)
     operation = OPENAPI["paths"].get(template, {}).get(method.lower())
     if operation is None:  # an undescribed route or method: must be a JSON error
-        check_schema(_resolve("#/components/schemas/Error"), json.loads(body))
+        check_schema("#/components/schemas/Error", json.loads(body))
         return
-    response = operation["responses"].get(str(code)) or operation["responses"]["default"]
+    status = str(code) if str(code) in operation["responses"] else "default"
+    response = operation["responses"][status]
     assert ("default" not in operation["responses"] or str(code) in operation["responses"]
             or code >= 400), "%s %s: undescribed status %d" % (method, template, code)
     EXERCISED.add((method.lower(), template, code))
@@ -122,8 +100,9 @@ def check_response(method, path, code, content_type, body):
         return
     media = content_type.split(";")[0].strip()
     assert media in response["content"], "%s %s: content type %s" % (method, template, media)
-    schema = response["content"][media]["schema"]
-    check_schema(schema, json.loads(body) if media == "application/json" else body.decode())
+    check_schema(pointer("paths", template, method.lower(), "responses", status, "content",
+                         media, "schema"),
+                 json.loads(body) if media == "application/json" else body.decode())
 
 
 # ---------------------------------------------------------------- helpers
@@ -237,16 +216,40 @@ class APITestCase(unittest.TestCase):
 # ---------------------------------------------------------------- the description
 
 class OpenAPITests(APITestCase):
+    def test_the_description_is_valid_openapi(self):
+        validate_spec(OPENAPI)
+
     def test_the_checker_rejects_what_does_not_match(self):
-        entry = _resolve("#/components/schemas/Entry")
+        entry = "#/components/schemas/Entry"
         check_schema(entry, {"key": "mac:x", "id": "x", "fields": {"ip": "192.0.2.1"}})
         for bad in ({"key": "k", "id": "x"}, {"key": 1, "id": "x", "fields": {}},
                     {"key": "k", "id": "x", "fields": {"ip": 7}},
                     {"key": "k", "id": "x", "fields": {}, "more": 1}):
             self.assertRaises(AssertionError, check_schema, entry, bad)
-        self.assertRaises(AssertionError, check_schema,
-                          _resolve("#/components/schemas/Lease"),
+        self.assertRaises(AssertionError, check_schema, "#/components/schemas/Lease",
                           {"ip": "a", "mac": "b", "state": "lost", "expires": 1, "relay": ""})
+        check_schema("#/components/schemas/Patch", {"ip": None})
+        self.assertRaises(AssertionError, check_schema, "#/components/schemas/Fields",
+                          {"ip": None})
+        legacy = pointer("paths", "/", "post", "responses", "200", "content",
+                         "application/json", "schema")
+        check_schema(legacy, {"ok": True})
+        self.assertRaises(AssertionError, check_schema, legacy, {"ok": "yes"})
+
+    def test_the_description_agrees_with_the_code(self):
+        """openapi.json is edited by hand: the limits and states it names are the code's."""
+        from apidhcpd import __version__
+        from apidhcpd.admin import routes_leases, web
+        self.assertEqual(OPENAPI["info"]["version"], __version__)
+        self.assertEqual(_resolve("#/components/schemas/Lease")["properties"]["state"]["enum"],
+                         list(routes_leases.LEASE_STATES))
+        limit = next(p for p in OPENAPI["paths"]["/api/v1/hosts"]["get"]["parameters"]
+                     if p["name"] == "limit")
+        self.assertEqual(limit["schema"]["maximum"], web.MAX_LIMIT)
+        self.assertIn("default %d" % web.DEFAULT_LIMIT, limit["description"])
+        offset = next(p for p in OPENAPI["paths"]["/api/v1/hosts"]["get"]["parameters"]
+                      if p["name"] == "offset")
+        self.assertIn("above %d keys" % web.OFFSET_KEYS, offset["description"])
 
     def test_every_route_is_described(self):
         described = {(path, method) for path, ops in OPENAPI["paths"].items() for method in ops}
@@ -358,8 +361,8 @@ class HostTests(APITestCase):
 
     def test_offset_paging_is_refused_over_a_large_inventory(self):
         """Sorting by key needs every key: above OFFSET_KEYS keys, pages come by cursor."""
-        from apidhcpd.admin import api
-        self.patch(api, "OFFSET_KEYS", 20)
+        from apidhcpd.admin import web
+        self.patch(web, "OFFSET_KEYS", 20)
         for n in range(25):
             self.memory.hset("mac:02:00:00:00:02:%02x" % n, ip="192.0.2.%d" % (30 + n))
         error = self.error("GET", "/api/v1/hosts?limit=1")
@@ -629,8 +632,8 @@ class PoolTests(APITestCase):
                 break
         self.assertEqual(sorted(a["address"] for a in seen),
                          ["192.0.2.149", "192.0.2.150", "192.0.2.151"])
-        from apidhcpd.admin import api
-        self.patch(api, "OFFSET_KEYS", 2)
+        from apidhcpd.admin import web
+        self.patch(web, "OFFSET_KEYS", 2)
         self.assertIn("cursor=0", self.error("GET", "/api/v1/pool")["details"][0])
 
     def test_add_and_remove(self):
@@ -688,8 +691,8 @@ class LeaseTests(APITestCase):
                          (["192.0.2.100"], "0"))
 
     def test_filtered_offset_paging_is_refused_over_many_leases(self):
-        from apidhcpd.admin import api
-        self.patch(api, "OFFSET_KEYS", 1)
+        from apidhcpd.admin import web
+        self.patch(web, "OFFSET_KEYS", 1)
         self.assertEqual(self.ok("GET", "/api/v1/leases?limit=1")["total"], 2)
         error = self.error("GET", "/api/v1/leases?state=bound")
         self.assertIn("cursor=0", error["details"][0])
@@ -775,6 +778,20 @@ class MetricsTests(APITestCase):
         self.assertEqual(lookups, 3)
         self.assertEqual(samples[("apidhcpd_store_call_seconds_bucket",
                                   (("le", "+Inf"), ("op", "lookup")))], lookups)
+
+    def test_each_api_has_a_registry_of_its_own(self):
+        """Two APIs in one process (the tests, or several servers) each count their own
+        server's packets; nothing goes to prometheus_client's global registry."""
+        from prometheus_client import REGISTRY
+        other = AdminAPI(self.store, DHCPServer(self.store, Policy(server_id=SERVER), self.clock,
+                                                log_exchanges=False), LINK, TOKEN, self.clock)
+        self.dora(OTHER)
+        discovers = ("apidhcpd_packets_received_total", (("type", "discover"),))
+        self.assertEqual(self.scrape()[discovers], 1)
+        self.api = other
+        self.assertEqual(self.scrape()[discovers], 0)
+        self.assertEqual([m.name for m in REGISTRY.collect() if m.name.startswith("apidhcpd")],
+                         [])
 
     def test_store_errors_are_counted(self):
         self.patch(self.memory, "lookup",
@@ -868,8 +885,7 @@ class LegacyQueryTests(APITestCase):
         self.assertIn("not on network 192.0.2.0/24", nak["details"][0])
 
     def test_no_answer_is_404_with_the_reason(self):
-        for n, mac in enumerate(("02:00:00:00:03:01", "02:00:00:00:03:02",
-                                 "02:00:00:00:03:03")):
+        for mac in ("02:00:00:00:03:01", "02:00:00:00:03:02", "02:00:00:00:03:03"):
             self.ok("POST", "/", {"mac": mac})
         error = self.error("POST", "/", {"mac": "02:00:00:00:03:04"}, 404)
         self.assertEqual(error["details"], ["no free address for group pool"])
@@ -889,7 +905,8 @@ class LegacyQueryTests(APITestCase):
     def test_client_id_is_option_61(self):
         self.memory.hset("client:01020000000a0a", ip="192.0.2.41", description="by 61")
         self.memory.hset("client:kitchen-hub", ip="192.0.2.40")
-        answer = self.ok("POST", "/", {"op": "discover", "mac": OTHER, "client_id": "01020000000A0A"})
+        answer = self.ok("POST", "/", {"op": "discover", "mac": OTHER,
+                                       "client_id": "01020000000A0A"})
         self.assertEqual((answer["ip"], answer["method"], answer["client"],
                           answer["description"]), ("192.0.2.41", "client", "", "by 61"))
         answer = self.ok("POST", "/", {"op": "discover", "mac": OTHER, "client": "kitchen-hub",
@@ -898,8 +915,8 @@ class LegacyQueryTests(APITestCase):
         answer = self.ok("POST", "/", {"op": "discover", "mac": OTHER, "client": "kitchen-hub",
                                        "client_id": "01020000000b0b"})
         self.assertEqual(answer["ip"], "192.0.2.40")
-        self.assertEqual(self.ok("POST", "/", {"op": "discover", "mac": KNOWN, "client_id": None})["ip"],
-                         "192.0.2.10")
+        answer = self.ok("POST", "/", {"op": "discover", "mac": KNOWN, "client_id": None})
+        self.assertEqual(answer["ip"], "192.0.2.10")
 
     def test_giaddr_places_the_request_on_the_relays_subnet(self):
         self.memory.hset("group:relayed", lease_time="2h")
@@ -933,15 +950,16 @@ class LegacyQueryTests(APITestCase):
                                  "details": ["giaddr 198.51.100.2 is not one of "
                                              "--trusted-relays"]})
         self.assertEqual(self.memory.lease_records, {})
-        self.assertEqual(self.ok("POST", "/", {"op": "discover", "mac": OTHER, "giaddr": "198.51.100.1"})["ip"],
-                         "198.51.100.10")
+        answer = self.ok("POST", "/", {"op": "discover", "mac": OTHER,
+                                       "giaddr": "198.51.100.1"})
+        self.assertEqual(answer["ip"], "198.51.100.10")
 
     def test_bad_extension_fields(self):
         for body in ({"client_id": "zz"}, {"client_id": "01"}, {"client_id": 7},
                      {"client_id": "0102 03"}, {"client_id": "01" * 256}, {"giaddr": "nope"},
                      {"giaddr": 7}, {"giaddr": "198.51.100.300"}):
             error = self.error("POST", "/", dict(body, mac=OTHER))
-            self.assertEqual(error["error"], "bad " + list(body)[0], body)
+            self.assertEqual(error["error"], "bad " + next(iter(body)), body)
         self.assertEqual(self.memory.lease_records, {})
 
     def test_counts_as_a_packet(self):
@@ -1297,7 +1315,7 @@ class RedisAPITests(RedisTestMixin, unittest.TestCase):
     def test_legacy_commit_lease_listing_and_force_release(self):
         code, answer = yield self.call("POST", "/", {"op": "discover", "mac": OTHER})
         self.assertEqual((code, answer["ip"], answer["method"]), (200, "192.0.2.100", "dynamic"))
-        code, ack = yield self.call("POST", "/", {"mac": OTHER, "op": "request",
+        code, _ = yield self.call("POST", "/", {"mac": OTHER, "op": "request",
                                                   "ip": "192.0.2.100"})
         self.assertEqual((code, self.hget("lease:192.0.2.100", "state")), (200, "bound"))
         code, leases = yield self.call("GET", "/api/v1/leases?state=bound&mac=" + OTHER)
@@ -1466,7 +1484,7 @@ class RedisCostTests(RedisTestMixin, unittest.TestCase):
 
     @defer.inlineCallbacks
     def test_metrics_and_status_are_served_from_a_cache(self):
-        code, first = yield self.call("GET", "/metrics")
+        code, _ = yield self.call("GET", "/metrics")
         self.assertEqual(code, 200)
         self.calls()
         for path in ("/metrics", "/api/v1/status"):

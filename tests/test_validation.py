@@ -326,9 +326,10 @@ class DeleteTests(StoreTestCase):
 class SnapshotTests(unittest.SynchronousTestCase):
     """Imports: many keys at once, judged against the inventory they leave."""
 
-    before = {"group:default": {"gateway": "192.0.2.1", "prefix": "24"},
-              "mac:02:00:00:00:01:01": {"ip": "192.0.2.10", "group": "old"},
-              "group:old": {"dns": "192.0.2.53"}}
+    def setUp(self):
+        self.before = {"group:default": {"gateway": "192.0.2.1", "prefix": "24"},
+                       "mac:02:00:00:00:01:01": {"ip": "192.0.2.10", "group": "old"},
+                       "group:old": {"dns": "192.0.2.53"}}
 
     def check(self, after, keys):
         return defer.ensureDeferred(v.check_snapshot(self.before, after, keys))

@@ -1,32 +1,36 @@
-"""Prometheus metrics: the text exposition format (0.0.4), written by hand, and what feeds it.
+"""Prometheus metrics: what the packet path counts, and how a scrape turns it into the
+exposition format (prometheus_client).
 
-Knows the DHCPServer's outcome counters ((message type, outcome) -> count, and
-("dropped", kind) for drops with a kind), how full each dynamic pool is (the `range` of a group
-or subnet, and the seed's `pool` hash; counted by the store in bounded steps, and cached by
-PoolFigures so that a scrape costs nothing), and how long store calls take (TimedStore wraps a
-store and times every IStore/IAdmin call). Knows nothing of HTTP: api.py serves render() at
+The packet path keeps plain counters and never calls prometheus_client: the DHCPServer's
+outcome counters ((message type, outcome) -> count, and ("dropped", kind) for drops with a
+kind), the protocol's malformed count, the inventory cache's hits, and TimedStore, which wraps
+a store and times every IStore/IAdmin call into a Histogram of plain bucket counts. At scrape
+time ServerMetrics, a collector on a registry of its own, reads them and PoolFigures
+(store/pools.py: how full each dynamic pool is, counted in the background so that a scrape
+costs nothing) into metric families. Knows nothing of HTTP: routes_leases.py serves page() at
 /metrics.
 """
 
 import bisect
 import time
 
-from twisted.logger import Logger
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from twisted.python.failure import Failure
 from zope.interface import directlyProvides, providedBy
 
 from apidhcpd.dhcp4.options import MESSAGE_TYPE_NAMES
 from apidhcpd.store.contract import IAdmin, IStore
 
-log = Logger()
-
-CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4.encode()  # what generate_latest writes
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 ACTED_ON = ("DISCOVER", "REQUEST", "DECLINE", "RELEASE", "INFORM")
 
 
 class Histogram:
-    """Observations by label (a store method name) into fixed buckets, as Prometheus counts."""
+    """Observations by label (a store method name) into fixed buckets, as Prometheus counts
+    them; plain lists, cheap on the packet path (ServerMetrics reads them at scrape time)."""
 
     def __init__(self, buckets=BUCKETS):
         self.buckets = tuple(buckets)
@@ -77,22 +81,10 @@ class TimedStore:
         return result
 
 
-async def all_leases(store, page: int = 1000) -> list:
-    """Every lease the store holds, read `page` at a time (IAdmin.leases)."""
-    leases, offset = [], 0
-    while True:
-        batch = await store.leases(offset, page)
-        if not batch:
-            return leases
-        leases.extend(batch)
-        offset += page
-
-
-def render(counters, *, pools=(), store_up: bool = True, latency: Histogram | None = None,
-           store_errors: dict[str, int] | None = None, malformed: int | None = None,
-           role: str = "standalone", version: str = "",
-           cache: dict[str, int] | None = None, pools_age: float | None = None) -> str:
-    """The whole /metrics page."""
+def tally(counters, malformed: int | None = None):
+    """The server's outcome counters as the families count them: (received by type, answered
+    by (type, reply), dropped by type, dropped by reason); a type the server does not act on
+    counts as "unknown"."""
     received = {name.lower(): 0 for name in ACTED_ON}
     dropped = dict(received)
     answered = {("discover", "offer"): 0, ("request", "ack"): 0, ("request", "nak"): 0,
@@ -110,75 +102,105 @@ def render(counters, *, pools=(), store_up: bool = True, latency: Histogram | No
             dropped[kind] = dropped.get(kind, 0) + count
         else:
             answered[(kind, outcome)] = answered.get((kind, outcome), 0) + count
-    out: list[str] = []
-
-    def family(name, kind, text, samples):
-        out.append("# HELP %s %s" % (name, text))
-        out.append("# TYPE %s %s" % (name, kind))
-        for labels, value in samples:
-            out.append("%s%s %s" % (name, _labels(labels), _number(value)))
-
-    family("apidhcpd_info", "gauge", "Version of this apidhcpd.", [({"version": version}, 1)])
-    family("apidhcpd_peer_state", "gauge", "High-availability state of this node (1 = current).",
-           [({"state": role}, 1)])
-    family("apidhcpd_packets_received_total", "counter",
-           "DHCP requests handled, by message type.",
-           [({"type": k}, v) for k, v in sorted(received.items())])
-    family("apidhcpd_packets_answered_total", "counter",
-           "DHCP requests answered, by message type and reply.",
-           [({"type": k, "reply": r}, v) for (k, r), v in sorted(answered.items())])
-    family("apidhcpd_packets_dropped_total", "counter",
-           "DHCP requests dropped without an answer, by message type.",
-           [({"type": k}, v) for k, v in sorted(dropped.items())])
-    family("apidhcpd_packets_dropped_by_reason_total", "counter",
-           "Dropped packets of the kinds that are counted separately, by reason.",
-           [({"reason": k}, v) for k, v in sorted(reasons.items())])
-    family("apidhcpd_naks_total", "counter", "DHCPNAKs sent.",
-           [({}, sum(v for (_, r), v in answered.items() if r == "nak"))])
-    family("apidhcpd_store_up", "gauge", "1 when the store (Redis) answers.",
-           [({}, 1 if store_up else 0)])
-    family("apidhcpd_pool_size", "gauge", "Addresses in a dynamic pool.",
-           [({"pool": p["name"]}, p["size"]) for p in pools])
-    family("apidhcpd_leases", "gauge", "Unexpired leases in a dynamic pool, by state.",
-           [({"pool": p["name"], "state": s}, p[s]) for p in pools
-            for s in ("bound", "offered", "declined")])
-    family("apidhcpd_pool_utilisation", "gauge",
-           "(bound + offered) / size of a dynamic pool.",
-           [({"pool": p["name"]}, p["utilisation"]) for p in pools])
-    if pools_age is not None:
-        family("apidhcpd_pool_figures_age_seconds", "gauge",
-               "How old the pool figures above are (counted in the background).",
-               [({}, round(pools_age, 3))])
-    family("apidhcpd_store_call_errors_total", "counter", "Store calls that failed, by call.",
-           [({"op": k}, v) for k, v in sorted((store_errors or {}).items())])
-    if cache is not None:
-        family("apidhcpd_inventory_cache_lookups_total", "counter",
-               "Host lookups answered from the in-process inventory cache (hit) or the store.",
-               [({"result": "hit"}, cache["hits"]), ({"result": "miss"}, cache["misses"])])
-        family("apidhcpd_inventory_cache_invalidations_total", "counter",
-               "Inventory changes received from the store's change stream.",
-               [({}, cache["invalidations"])])
-    if latency is not None:
-        name = "apidhcpd_store_call_seconds"
-        out.append("# HELP %s Latency of store (Redis) calls, by call." % name)
-        out.append("# TYPE %s histogram" % name)
-        for op, series in sorted(latency.series.items()):
-            total = 0
-            for bound, count in zip(latency.buckets + ("+Inf",), series[:-1]):
-                total += count
-                le = bound if isinstance(bound, str) else repr(float(bound))
-                out.append("%s_bucket%s %d" % (name, _labels({"op": op, "le": le}), total))
-            out.append("%s_sum%s %s" % (name, _labels({"op": op}), _number(series[-1])))
-            out.append("%s_count%s %d" % (name, _labels({"op": op}), total))
-    return "\n".join(out) + "\n"
+    return received, answered, dropped, reasons
 
 
-def _labels(labels: dict[str, str]) -> str:
-    if not labels:
-        return ""
-    return "{%s}" % ",".join('%s="%s"' % (k, str(v).replace("\\", "\\\\").replace('"', '\\"')
-                                          .replace("\n", "\\n")) for k, v in labels.items())
+def _family(kind, name: str, text: str, labels=(), samples=()):
+    family = kind(name, text, labels=list(labels))
+    for values, value in samples:
+        family.add_metric(list(values), value)
+    return family
 
 
-def _number(value) -> str:
-    return str(value) if isinstance(value, int) else repr(float(value))
+class ServerMetrics:
+    """The /metrics page of one server: a prometheus_client collector, on a registry of its own
+    (never the global one), that reads at scrape time `server`'s counters, `store`'s latency,
+    errors and cache figures (where it has them), `protocol`'s malformed count, `pools`
+    (PoolFigures) and `role()`."""
+
+    def __init__(self, server, store, pools, protocol=None, role=lambda: "standalone",
+                 version: str = ""):
+        self.server = server
+        self.store = store
+        self.pools = pools
+        self.protocol = protocol
+        self.role = role
+        self.version = version
+        self.store_up = True
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(self)
+
+    def page(self, store_up: bool = True) -> bytes:
+        """The exposition text; `store_up`: whether the store answered this scrape's ping and
+        pool count (without it, no pool figures)."""
+        self.store_up = store_up
+        return generate_latest(self.registry)
+
+    def collect(self):
+        received, answered, dropped, reasons = tally(
+            self.server.counters, getattr(self.protocol, "malformed", None))
+        pools = (self.pools.figures or []) if self.store_up else []
+        yield _family(GaugeMetricFamily, "apidhcpd_info", "Version of this apidhcpd.",
+                      ["version"], [([self.version], 1)])
+        yield _family(GaugeMetricFamily, "apidhcpd_peer_state",
+                      "High-availability state of this node (1 = current).", ["state"],
+                      [([self.role()], 1)])
+        yield _family(CounterMetricFamily, "apidhcpd_packets_received_total",
+                      "DHCP requests handled, by message type.", ["type"],
+                      [([k], v) for k, v in sorted(received.items())])
+        yield _family(CounterMetricFamily, "apidhcpd_packets_answered_total",
+                      "DHCP requests answered, by message type and reply.", ["type", "reply"],
+                      [([k, r], v) for (k, r), v in sorted(answered.items())])
+        yield _family(CounterMetricFamily, "apidhcpd_packets_dropped_total",
+                      "DHCP requests dropped without an answer, by message type.", ["type"],
+                      [([k], v) for k, v in sorted(dropped.items())])
+        yield _family(CounterMetricFamily, "apidhcpd_packets_dropped_by_reason_total",
+                      "Dropped packets of the kinds that are counted separately, by reason.",
+                      ["reason"], [([k], v) for k, v in sorted(reasons.items())])
+        yield _family(CounterMetricFamily, "apidhcpd_naks_total", "DHCPNAKs sent.", (),
+                      [((), sum(v for (_, r), v in answered.items() if r == "nak"))])
+        yield _family(GaugeMetricFamily, "apidhcpd_store_up", "1 when the store (Redis) answers.",
+                      (), [((), 1 if self.store_up else 0)])
+        yield _family(GaugeMetricFamily, "apidhcpd_pool_size", "Addresses in a dynamic pool.",
+                      ["pool"], [([p["name"]], p["size"]) for p in pools])
+        yield _family(GaugeMetricFamily, "apidhcpd_leases",
+                      "Unexpired leases in a dynamic pool, by state.", ["pool", "state"],
+                      [([p["name"], s], p[s]) for p in pools
+                       for s in ("bound", "offered", "declined")])
+        yield _family(GaugeMetricFamily, "apidhcpd_pool_utilisation",
+                      "(bound + offered) / size of a dynamic pool.", ["pool"],
+                      [([p["name"]], p["utilisation"]) for p in pools])
+        age = self.pools.age()
+        if age is not None:
+            yield _family(GaugeMetricFamily, "apidhcpd_pool_figures_age_seconds",
+                          "How old the pool figures above are (counted in the background).",
+                          (), [((), round(age, 3))])
+        errors = getattr(self.store, "errors", None) or {}
+        yield _family(CounterMetricFamily, "apidhcpd_store_call_errors_total",
+                      "Store calls that failed, by call.", ["op"],
+                      [([k], v) for k, v in sorted(errors.items())])
+        cache = getattr(self.store, "cache_stats", None)
+        if cache is not None:
+            yield _family(CounterMetricFamily, "apidhcpd_inventory_cache_lookups_total",
+                          "Host lookups answered from the in-process inventory cache (hit) or "
+                          "the store.", ["result"],
+                          [(["hit"], cache["hits"]), (["miss"], cache["misses"])])
+            yield _family(CounterMetricFamily, "apidhcpd_inventory_cache_invalidations_total",
+                          "Inventory changes received from the store's change stream.", (),
+                          [((), cache["invalidations"])])
+        latency = getattr(self.store, "latency", None)
+        if latency is not None:
+            yield _latency(latency)
+
+
+def _latency(latency: Histogram) -> HistogramMetricFamily:
+    family = HistogramMetricFamily("apidhcpd_store_call_seconds",
+                                   "Latency of store (Redis) calls, by call.", labels=["op"])
+    bounds = [repr(float(bound)) for bound in latency.buckets] + ["+Inf"]
+    for op, series in sorted(latency.series.items()):
+        total, buckets = 0, []
+        for bound, count in zip(bounds, series[:-1]):
+            total += count
+            buckets.append((bound, total))
+        family.add_metric([op], buckets, series[-1])
+    return family

@@ -84,7 +84,7 @@ class OneProcessTests(TwoLansTestCase):
         acks = [line for line in metrics.splitlines()
                 if line.startswith("apidhcpd_packets_answered_total{")
                 and 'type="request"' in line and 'reply="ack"' in line]
-        self.assertEqual([line.rsplit(" ", 1)[1] for line in acks], ["2"], metrics)
+        self.assertEqual([float(line.rsplit(" ", 1)[1]) for line in acks], [2], metrics)
         status = json.loads(self.get("/api/v1/status"))
         self.assertEqual(status["server_id"], "192.0.2.1")
 
