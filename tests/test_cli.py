@@ -15,6 +15,7 @@ import time
 from twisted.internet import defer, reactor
 from twisted.trial import unittest
 
+from apidhcpd.cli import edit, importers
 from apidhcpd.cli import main as cli
 from apidhcpd.store.contract import AddressSource
 from tests.redisserver import free_port, shared_redis
@@ -578,16 +579,16 @@ class ParsingTests(unittest.TestCase):
     """The CLI's own parsing; keys and values are tests/test_validation.py's."""
 
     def test_field_assignments(self):
-        self.assertEqual(cli.field_assignments(["ip=192.0.2.1", "dns=", "description=a=b"]),
+        self.assertEqual(edit.field_assignments(["ip=192.0.2.1", "dns=", "description=a=b"]),
                          ({"ip": "192.0.2.1", "description": "a=b"}, {"dns"}))
-        self.assertRaises(cli.Usage, cli.field_assignments, ["=x"])
+        self.assertRaises(edit.Usage, edit.field_assignments, ["=x"])
 
     def test_dhcpd_tokens_skip_comments_and_unquote(self):
-        tokens = list(cli.dhcpd_tokens('host "a b" { # x { ;\n option host-name "q\\"x"; }'))
+        tokens = list(importers.dhcpd_tokens('host "a b" { # x { ;\n option host-name "q\\"x"; }'))
         self.assertEqual(tokens, [("word", "host", 1), ("string", "a b", 1), ("{", "{", 1),
                                   ("word", "option", 2), ("word", "host-name", 2),
                                   ("string", 'q"x', 2), (";", ";", 2), ("}", "}", 2)])
 
     def test_format_detection(self):
-        self.assertEqual(cli.detect_format("# x\nredis-cli del mac:x\n"), "seed")
-        self.assertEqual(cli.detect_format("group {\n host a {\n}\n}\n"), "dhcpd")
+        self.assertEqual(importers.detect_format("# x\nredis-cli del mac:x\n"), "seed")
+        self.assertEqual(importers.detect_format("group {\n host a {\n}\n}\n"), "dhcpd")
