@@ -2,6 +2,7 @@
 seed's redis-cli scripts and of ISC dhcpd.conf host blocks, the write commands and their
 validation. Some tests run the CLI as a real subprocess, the rest call cli.run() in-process."""
 
+import argparse
 import calendar
 import io
 import json
@@ -15,10 +16,12 @@ import time
 from twisted.internet import defer, reactor
 from twisted.trial import unittest
 
-from apidhcpd.cli import edit, importers
+from apidhcpd.cli import edit, importers, show
 from apidhcpd.cli import main as cli
 from apidhcpd.store.contract import AddressSource
-from tests.redisserver import free_port, shared_redis
+from apidhcpd.store.memory import MemoryStore
+from apidhcpd.store.pools import pool_usage
+from tests.redisserver import RedisTestMixin, free_port, shared_redis
 from tests.stores import connected_store
 from tests.test_seed_data import SEED, seed_commands
 
@@ -543,9 +546,9 @@ class WriteCommandTests(CLITestCase):
             "DHCP pools:",
             "",
             "  name           size    leased   offered  declined  reserved      free      used",
-            "  group:lab        10         1         0         1         1         7     30.0%",
+            "  group:lab        10         1         0         1         1         7     10.0%",
             "  pool              6         1         0         0         0         5     16.7%",
-        ])
+        ])  # used = (leased + offered) / size, as /api/v1/status: declined, reserved are not
         result = yield self.run_cli("pool", "remove", "172.17.9.2")
         self.assertFails(result, "172.17.9.2 is held by %s" % A)
         code, out, _ = yield self.run_cli("pool", "remove", "172.17.9.1", "172.17.9.2",
@@ -573,6 +576,72 @@ class WriteCommandTests(CLITestCase):
         self.assertNotIn("ip", self.hgetall("mac:" + A))
         code, out, _ = yield self.run_cli("--json", "show", "leases")
         self.assertEqual(json.loads(out), [])
+
+
+class ShowPoolsMixin:
+    """`show pools` takes its figures from store/pools.py pool_usage, the function behind
+    /api/v1/status and /metrics: "used" is (bound + offered) / size, as there. The CLI adds
+    "reserved" (addresses a host reserves that the store counts as neither leased nor owned)
+    and "free" (the rest). Run on the memory store and on a real Redis."""
+
+    LAB = AddressSource("group:lab", ((167772170, 167772179),))  # 10.0.0.10-10.0.0.19
+    SEED = AddressSource("pool", (), seed_pool=True)
+
+    @defer.inlineCallbacks
+    def fill(self, store, now):
+        yield store.put("group:default", {"gateway": "10.0.0.1", "prefix": "24"})
+        yield store.put("group:lab", {"range": "10.0.0.10-10.0.0.19"})
+        yield store.put("group:norange", {"dns": "192.0.2.53"})
+        yield store.put("pool", {"172.17.9.1": A, "172.17.9.2": "", "172.17.9.3": "",
+                                 "172.17.9.4": "02:00:00:00:00:0e", "172.17.9.5": ""})
+        yield store.put("mac:02:00:00:00:00:0b", {"ip": "10.0.0.12", "group": "lab"})
+        yield store.put("client:printer", {"ip": "172.17.9.3"})  # reserved, in the pool hash
+        yield store.put("mac:02:00:00:00:00:1e", {"ip": "172.17.9.4"})  # reserved and owned
+        yield store.commit("02:00:00:00:00:0c", "10.0.0.10", self.LAB, 3600, now)
+        yield store.commit("02:00:00:00:00:0f", "10.0.0.11", self.LAB, 3600, now)
+        yield store.decline("02:00:00:00:00:0f", "10.0.0.11", now, 3600)
+        yield store.commit("02:00:00:00:00:0d", "10.0.0.13", self.LAB, 60, now - 7200)
+        # a dynamic lease whose host then became a reservation: counted once, as leased
+        yield store.commit("02:00:00:00:00:10", "10.0.0.14", self.LAB, 3600, now)
+        yield store.put("mac:02:00:00:00:00:10", {"ip": "10.0.0.14"})
+        yield store.offer("02:00:00:00:00:11", self.LAB, "10.0.0.15", now, 600)
+        yield store.commit("02:00:00:00:00:12", "172.17.9.5", self.SEED, 3600, now)
+
+    @defer.inlineCallbacks
+    def show_pools(self, store, as_json=False):
+        out = io.StringIO()
+        yield show.show_pools(store, argparse.Namespace(json=as_json), out)
+        return out.getvalue()
+
+    @defer.inlineCallbacks
+    def test_show_pools_counts_as_the_status_route_does(self):
+        store = yield self.make_store()
+        now = int(time.time())
+        yield self.fill(store, now)
+        text = yield self.show_pools(store)
+        self.assertEqual(text.splitlines(), [
+            "DHCP pools:",
+            "",
+            "  name           size    leased   offered  declined  reserved      free      used",
+            "  group:lab        10         2         1         1         1         5     30.0%",
+            "  pool              5         3         0         0         1         1     60.0%",
+        ])
+        entries = json.loads((yield self.show_pools(store, as_json=True)))
+        usage = yield defer.ensureDeferred(pool_usage(store, now))
+        self.assertEqual([(e["name"], e["size"], e["leased"], e["offered"], e["declined"],
+                           e["utilisation"]) for e in entries],
+                         [(u["name"], u["size"], u["bound"], u["offered"], u["declined"],
+                           round(100 * u["utilisation"], 1)) for u in usage])
+
+
+class MemoryShowPoolsTests(ShowPoolsMixin, unittest.TestCase):
+    def make_store(self):
+        return defer.succeed(MemoryStore())
+
+
+class RedisShowPoolsTests(ShowPoolsMixin, RedisTestMixin, unittest.TestCase):
+    def make_store(self):
+        return connected_store(self, self.redis)
 
 
 class ParsingTests(unittest.TestCase):

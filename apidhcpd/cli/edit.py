@@ -21,7 +21,7 @@ from apidhcpd.admin.validation import (
     subnet_key,
 )
 from apidhcpd.cli.plan import Failed, Plan, Usage, checked, reserve_ip, write_plan
-from apidhcpd.cli.show import _range_addresses, emit, format_hash
+from apidhcpd.cli.show import emit, format_hash
 from apidhcpd.inventory import allocation
 from apidhcpd.store.keys import HOST_PREFIXES
 
@@ -98,7 +98,7 @@ def pool_addresses(words: list[str]) -> list[str]:
         for start, end in ranges:
             if len(found) + end - start + 1 > MAX_POOL_ADD:
                 raise Failed("too many addresses (at most %d at once)" % MAX_POOL_ADD)
-            found.extend(_range_addresses([(start, end)]))
+            found.extend(allocation.int_to_ip(value) for value in range(start, end + 1))
     return [ipv4(ip) for ip in found]
 
 

@@ -20,7 +20,6 @@ from apidhcpd.admin.validation import (
 from apidhcpd.cli.plan import Failed, Plan, Usage, checked, load_state, reserve_ip, write_plan
 from apidhcpd.store.keys import HOST_PREFIXES
 
-
 # ---------------------------------------------------------------------------------------------
 # import: the seed's redis-cli scripts and ISC dhcpd host blocks
 

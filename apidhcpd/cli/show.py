@@ -10,10 +10,11 @@ import time
 
 from twisted.internet import defer
 
-from apidhcpd.cli.plan import load_state
 from apidhcpd.inventory import allocation
+from apidhcpd.store import keys
 from apidhcpd.store.contract import Host
 from apidhcpd.store.keys import HOST_PREFIXES
+from apidhcpd.store.pools import pool_definitions, pool_usage
 
 
 def group_of(fields: dict[str, str]) -> str:
@@ -129,29 +130,46 @@ def format_pools(entries: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def pool_entry(name: str, addresses, leases: dict[str, str], reserved, owners=None) -> dict:
-    """Count an address source: `leases` maps address -> live lease state, `owners` the seed
-    pool's owner field (an owner without a lease still holds the address)."""
-    counts = dict.fromkeys(POOL_COLUMNS, 0)
-    for ip in addresses:
-        counts["size"] += 1
-        state = leases.get(ip)
-        if state in ("bound", "offered", "declined"):
-            counts["leased" if state == "bound" else state] += 1
-        elif ip in reserved:
-            counts["reserved"] += 1
-        elif owners and owners.get(ip):
-            counts["leased"] += 1
+def pool_entry(usage: dict, reserved: int) -> dict:
+    """A row of `show pools` from pool_usage()'s figures for one pool (the status route's and
+    /metrics'): leased = bound, used = (bound + offered) / size; `reserved` counts the
+    addresses hosts reserve that the store counted as neither leased nor owned, and the rest
+    is free."""
+    counts = {"size": usage["size"], "leased": usage["bound"], "offered": usage["offered"],
+              "declined": usage["declined"], "reserved": reserved}
+    counts["free"] = max(0, counts["size"] - sum(counts[c] for c in POOL_COLUMNS[1:5]))
+    return dict(name=usage["name"], utilisation=round(100.0 * usage["utilisation"], 1),
+                **counts)
+
+
+@defer.inlineCallbacks
+def reserved_in_pools(store, pools, usage, now: int):
+    """{pool name: how many of its addresses a host reserves (`ip`, not `dynamic`) without
+    being counted by pool_usage: no unexpired lease, and in the seed's `pool` hash no owner}."""
+    reserved = set()
+    for prefix in HOST_PREFIXES:
+        reserved.update(f["ip"] for f in (yield store.hashes(prefix)).values()
+                        if f.get("ip") and not f.get("dynamic"))
+    seed = {}
+    if any(u["name"] == keys.SEED_POOL for u in usage):
+        seed = (yield store.get(keys.SEED_POOL)) or {}
+    ranges = dict(pools)
+    found = {}
+    for u in usage:
+        name = u["name"]
+        if name == keys.SEED_POOL:
+            inside = [ip for ip in reserved if ip in seed and not seed[ip]]
         else:
-            counts["free"] += 1
-    used = 100.0 * (counts["size"] - counts["free"]) / counts["size"] if counts["size"] else 0.0
-    return dict(name=name, utilisation=round(used, 1), **counts)
+            inside = [ip for ip in reserved if allocation.in_ranges(ip, ranges[name])]
+        found[name] = 0
+        for ip in sorted(inside):
+            lease = yield store.lease_at(ip)
+            if lease is None or lease.expires <= now or lease.state not in _COUNTED:
+                found[name] += 1
+    return found
 
 
-def _range_addresses(ranges):
-    for start, end in ranges:
-        for value in range(start, end + 1):
-            yield allocation.int_to_ip(value)
+_COUNTED = ("bound", "offered", "declined")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,22 +215,11 @@ def show_leases(store, args, out):
 
 @defer.inlineCallbacks
 def show_pools(store, args, out):
-    state = yield load_state(store)
     now = int(time.time())
-    leases = {lease.ip: lease.state for lease in (yield all_leases(store))
-              if lease.expires > now}
-    reserved = {f["ip"] for k, f in state.items()
-                if k.startswith(HOST_PREFIXES) and f.get("ip") and not f.get("dynamic")}
-    entries = []
-    for key in sorted(k for k in state if k.startswith(("group:", "subnet:"))):
-        try:
-            ranges = allocation.parse_ranges(state[key].get("range", ""))
-        except ValueError:
-            continue
-        if ranges:
-            entries.append(pool_entry(key, _range_addresses(ranges), leases, reserved))
-    if state.get("pool"):
-        entries.append(pool_entry("pool", state["pool"], leases, reserved, state["pool"]))
+    pools = yield defer.ensureDeferred(pool_definitions(store))
+    usage = yield defer.ensureDeferred(pool_usage(store, now, pools))
+    reserved = yield reserved_in_pools(store, pools, usage, now)
+    entries = [pool_entry(u, reserved[u["name"]]) for u in usage]
     emit(out, args, entries, format_pools(entries))
 
 
