@@ -141,7 +141,7 @@ class SeedFormatTests(CLITestCase):
 
     # every row kind of `show mac`: reserved or dynamic, with and without ts, description
     # and group (a bare name and one written with its group: prefix), an odd ts, no address
-    ROWS = [
+    ROWS = (
         ("mac:02:00:00:00:01:01", {"ip": "172.17.3.130", "ts": "1575812647",
                                    "description": "Kubernetes Node 4", "group": "getflix"}),
         ("mac:02:00:00:00:01:02", {"ip": "172.17.3.131", "description": "no ts"}),
@@ -155,7 +155,7 @@ class SeedFormatTests(CLITestCase):
         ("mac:02:00:00:00:01:08", {"ts": "1575812649", "description": "dynamic:gone"}),
         ("mac:02:00:00:00:01:09", {"ip": "172.17.3.134", "ts": "1.5e9"}),
         ("mac:02:00:00:00:01:0a", {"ip": "172.17.3.135"}),
-    ]
+    )
 
     @staticmethod
     def seed_show_mac(rows):
@@ -227,7 +227,7 @@ class SeedFormatTests(CLITestCase):
             self.assertEqual((code, err), (0, ""), what)
             json.loads(out)
         code, out, _ = yield self.run_cli("show", "mac", "--json")
-        entry = [e for e in json.loads(out) if e["key"] == "mac:" + A][0]
+        entry = next(e for e in json.loads(out) if e["key"] == "mac:" + A)
         self.assertEqual((entry["ip"], entry["dynamic"], entry["ts"]),
                          ("172.17.9.1", True, 1575812647))
         code, out, _ = yield self.run_cli("--json", "show", "groups")
@@ -250,7 +250,7 @@ class NetworkWarningTests(CLITestCase):
         self.assertEqual(code, 0)
         self.assertTrue(err.startswith("apidhcpd-cli: warning: group:default: gateway "
                                        "192.0.2.254 is not on 198.51.100.0/24"), err)
-        code, out, err = yield self.run_cli("set", "group", "default", "gateway=198.51.100.1")
+        code, _, err = yield self.run_cli("set", "group", "default", "gateway=198.51.100.1")
         self.assertEqual((code, err), (0, ""))
 
 
@@ -263,7 +263,7 @@ class ImportTests(CLITestCase):
         self.assertEqual((code, out, err), (0, "imported 3 hosts, 3 groups, skipped 0 lines\n",
                                             ""))
         self.load_seed(db=1)  # the same script through redis-cli itself
-        inventory = [k for k in self.keys(1)]
+        inventory = list(self.keys(1))
         self.assertEqual([k for k in self.keys() if not k.startswith("reserved")], inventory)
         for key in inventory:
             self.assertEqual(self.hgetall(key), self.hgetall(key, db=1), key)
@@ -295,7 +295,7 @@ class ImportTests(CLITestCase):
         script = ("redis-cli hset mac:%s description 'merged'\n"
                   "redis-cli del mac:02:00:00:00:00:0b\n"
                   "redis-cli hset mac:02:00:00:00:00:0b ip 172.17.3.52\n" % A)
-        code, out, err = yield self.run_cli("import", "-", stdin=script)
+        code, _, err = yield self.run_cli("import", "-", stdin=script)
         self.assertEqual(code, 0, err)
         self.assertEqual(self.hgetall("mac:" + A), {"ip": "172.17.3.50", "ts": "1575812647",
                                                     "hostname": "old", "description": "merged"})
@@ -551,7 +551,7 @@ class WriteCommandTests(CLITestCase):
         ])  # used = (leased + offered) / size, as /api/v1/status: declined, reserved are not
         result = yield self.run_cli("pool", "remove", "172.17.9.2")
         self.assertFails(result, "172.17.9.2 is held by %s" % A)
-        code, out, _ = yield self.run_cli("pool", "remove", "172.17.9.1", "172.17.9.2",
+        _, out, _ = yield self.run_cli("pool", "remove", "172.17.9.1", "172.17.9.2",
                                           "--force")
         self.assertEqual(out, "removed 2 addresses from the pool\n")
         self.assertEqual(sorted(self.hgetall("pool")),

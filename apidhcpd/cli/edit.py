@@ -23,6 +23,7 @@ from apidhcpd.admin.validation import (
 from apidhcpd.cli.plan import Failed, Plan, Usage, checked, reserve_ip, write_plan
 from apidhcpd.cli.show import emit, format_hash
 from apidhcpd.inventory import allocation
+from apidhcpd.store import keys
 from apidhcpd.store.keys import HOST_PREFIXES
 
 MAX_POOL_ADD = 65536
@@ -38,7 +39,8 @@ KEY_KINDS = {"host": mac_key, "mac": mac_key, "client": client_key, "group": gro
 
 def field_assignments(words: list[str]):
     """`field=value` words -> ({field: value}, {fields to remove}); `field=` removes."""
-    values, removed = {}, set()
+    values: dict[str, str] = {}
+    removed: set[str] = set()
     for word in words:
         field, sep, value = word.partition("=")
         if not sep or not _NAME.match(field):
@@ -68,7 +70,7 @@ def set_entry(store, args, out, err=sys.stderr):
     yield checked(check_write(store, key, current, change.apply(current)))
     result = yield write_plan(store, plan)
     emit(out, args, {key: result}, "\n".join(format_hash(key, result)) + "\n")
-    if key.startswith(("group:", "subnet:")):
+    if key.startswith((keys.GROUP, keys.SUBNET)):
         for warning in (yield defer.ensureDeferred(network_warnings(store))):
             err.write("apidhcpd-cli: warning: %s\n" % warning)
 
@@ -87,12 +89,12 @@ def delete_entry(store, args, out):
 
 def pool_addresses(words: list[str]) -> list[str]:
     """`A.B.C.D` and `first-last` words -> addresses."""
-    found = []
+    found: list[str] = []
     for word in words:
         try:
             ranges = allocation.parse_ranges(word)
         except ValueError as e:
-            raise Failed(str(e))
+            raise Failed(str(e)) from e
         if not ranges:
             raise Failed("bad address %r" % (word,))
         for start, end in ranges:
@@ -105,13 +107,13 @@ def pool_addresses(words: list[str]) -> list[str]:
 @defer.inlineCallbacks
 def pool_add(store, args, out):
     addresses = pool_addresses(args.addresses)
-    pool = (yield store.get("pool")) or {}
+    pool = (yield store.get(keys.SEED_POOL)) or {}
     new = [ip for ip in addresses if ip not in pool]
     if new:
         plan = Plan()
-        change = plan.change("pool")
+        change = plan.change(keys.SEED_POOL)
         change.set(dict.fromkeys(new, ""))
-        yield checked(check_write(store, "pool", pool, change.apply(pool)))
+        yield checked(check_write(store, keys.SEED_POOL, pool, change.apply(pool)))
         yield write_plan(store, plan)
     out.write("added %d addresses to the pool (%d already there)\n"
               % (len(new), len(addresses) - len(new)))
@@ -120,10 +122,10 @@ def pool_add(store, args, out):
 @defer.inlineCallbacks
 def pool_remove(store, args, out):
     addresses = pool_addresses(args.addresses)
-    pool = (yield store.get("pool")) or {}
+    pool = (yield store.get(keys.SEED_POOL)) or {}
     check_pool_removal(pool, addresses, args.force)
     plan = Plan()
-    plan.change("pool").set({}, addresses)
+    plan.change(keys.SEED_POOL).set({}, addresses)
     yield write_plan(store, plan)
     out.write("removed %d addresses from the pool\n" % len(addresses))
 

@@ -18,6 +18,7 @@ from apidhcpd.admin.validation import (
     mac_key,
 )
 from apidhcpd.cli.plan import Failed, Plan, Usage, checked, load_state, reserve_ip, write_plan
+from apidhcpd.store import keys
 from apidhcpd.store.keys import HOST_PREFIXES
 
 # ---------------------------------------------------------------------------------------------
@@ -96,7 +97,9 @@ def dhcpd_tokens(text: str):
 
 def dhcpd_statements(tokens, depth=0):
     """Statements as (words, block or None, line) until the closing brace."""
-    statements, words, start = [], [], None
+    statements: list[tuple[list[str], list | None, int]] = []
+    words: list[str] = []
+    start = 0  # the line the statement starts on (lines count from 1)
     for kind, text, line in tokens:
         if kind in ("word", "string"):
             words.append(text)
@@ -104,10 +107,10 @@ def dhcpd_statements(tokens, depth=0):
         elif kind == ";":
             if words:
                 statements.append((words, None, start))
-            words, start = [], None
+            words, start = [], 0
         elif kind == "{":
             statements.append((words, dhcpd_statements(tokens, depth + 1), start or line))
-            words, start = [], None
+            words, start = [], 0
         elif depth:  # "}"
             return statements
         else:
@@ -133,8 +136,8 @@ def _dhcpd_statement(result, words, block, line, state, group):
         _dhcpd_host(result, words, block, line, state, group)
         return
     result.skipped.append("line %d: skipped: %s" % (line, " ".join(words)))
-    for inner in block or ():
-        _dhcpd_statement(result, *inner, state, group)
+    for inner_words, inner_block, inner_line in block or ():
+        _dhcpd_statement(result, inner_words, inner_block, inner_line, state, group)
 
 
 def _dhcpd_host(result, words, block, line, state, group):
@@ -185,7 +188,7 @@ def read_input(path: str, stdin) -> str:
         with open(path, encoding="utf-8") as f:
             return f.read()
     except (OSError, UnicodeDecodeError) as e:
-        raise Failed("cannot read %s: %s" % (path, e))
+        raise Failed("cannot read %s: %s" % (path, e)) from e
 
 
 @defer.inlineCallbacks
@@ -194,7 +197,7 @@ def import_file(store, args, out, err, stdin):
     kind = args.format or detect_format(text)
     if args.group and kind != "dhcpd":
         raise Usage("--group applies to dhcpd input only")
-    group = group_key(args.group)[6:] if args.group else None
+    group = group_key(args.group)[len(keys.GROUP):] if args.group else None
     state = yield load_state(store)
     found = parse_seed(text, state) if kind == "seed" else parse_dhcpd(text, state, group)
     if found.errors:
@@ -205,7 +208,7 @@ def import_file(store, args, out, err, stdin):
         err.write(line + "\n")
     if not plan.changes:
         raise Failed("nothing to import (%d lines skipped)" % len(found.skipped))
-    hosts, groups = plan.count(*HOST_PREFIXES), plan.count("group:")
+    hosts, groups = plan.count(*HOST_PREFIXES), plan.count(keys.GROUP)
     others = len(plan.changes) - hosts - groups
     summary = "%d hosts, %d groups, %sskipped %d lines" % (
         hosts, groups, "%d other keys, " % others if others else "", len(found.skipped))

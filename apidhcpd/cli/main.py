@@ -149,7 +149,7 @@ def run(argv, reactor, out=None, err=None, stdin=None):
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    codes = []
+    codes: list[int] = []
 
     def _main(reactor):
         return run(argv, reactor).addCallback(codes.append)

@@ -8,9 +8,10 @@ import shlex
 
 from twisted.internet import defer
 
+from apidhcpd.store import keys
 from apidhcpd.store.keys import HOST_PREFIXES
 
-INVENTORY_PREFIXES = ("group:", "subnet:") + HOST_PREFIXES
+INVENTORY_PREFIXES = (keys.GROUP, keys.SUBNET) + HOST_PREFIXES
 
 
 class Failed(Exception):
@@ -32,7 +33,7 @@ class Change:
         self.key = key
         self.replace = replace
         self.values: dict[str, str] = {}
-        self.removed = set()
+        self.removed: set[str] = set()
 
     def set(self, values: dict[str, str], removed=()):
         for field in removed:
@@ -78,7 +79,7 @@ class Plan:
         return after
 
     def ordered(self) -> list[Change]:
-        rank = {"group:": 0, "subnet:": 1, "pool": 3}
+        rank = {keys.GROUP: 0, keys.SUBNET: 1, keys.SEED_POOL: 3}
         return sorted(self.changes.values(),
                       key=lambda c: rank.get(c.key[:c.key.find(":") + 1] or c.key, 2))
 
@@ -103,16 +104,17 @@ def load_state(store):
     state = {}
     for prefix in INVENTORY_PREFIXES:
         state.update((yield store.hashes(prefix)))
-    pool = yield store.get("pool")
+    pool = yield store.get(keys.SEED_POOL)
     if pool:
-        state["pool"] = pool
+        state[keys.SEED_POOL] = pool
     return state
 
 
 @defer.inlineCallbacks
 def write_plan(store, plan: Plan):
     """Write the changes (groups first, then subnets, hosts, pool); the last hash written."""
-    result, done = {}, 0
+    result: dict[str, str] = {}
+    done = 0
     try:
         for change in plan.ordered():
             if change.replace and not change.values:
@@ -127,6 +129,6 @@ def write_plan(store, plan: Plan):
                                              "remove")
             done += 1
     except Exception as e:
-        raise Failed("write failed after %d of %d keys: %s" % (done, len(plan.changes), e))
+        raise Failed("write failed after %d of %d keys: %s" % (done, len(plan.changes), e)) from e
     return result
 

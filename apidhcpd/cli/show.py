@@ -71,7 +71,7 @@ def mac_line(key: str, fields: dict[str, str]) -> str:
     if fields.get("description"):
         line += "  " + fields["description"]
     if fields.get("group"):
-        line += "  (group:%s)" % fields["group"]
+        line += "  (%s)" % keys.group(fields["group"])  # the seed's "(group:%s)"
     return line
 
 
@@ -86,7 +86,7 @@ def host_entry(key: str, fields: dict[str, str]) -> dict:
     return {"key": key, "ip": fields.get("ip", ""), "dynamic": bool(fields.get("dynamic")),
             "ts": int(float(ts)) if ts and ts.replace(".", "", 1).isdigit() else None,
             "description": fields.get("description", ""),
-            "group": "group:" + group_of(fields) if fields.get("group") else "",
+            "group": keys.group(group_of(fields)) if fields.get("group") else "",
             "fields": fields}
 
 
@@ -146,11 +146,11 @@ def pool_entry(usage: dict, reserved: int) -> dict:
 def reserved_in_pools(store, pools, usage, now: int):
     """{pool name: how many of its addresses a host reserves (`ip`, not `dynamic`) without
     being counted by pool_usage: no unexpired lease, and in the seed's `pool` hash no owner}."""
-    reserved = set()
+    reserved: set[str] = set()
     for prefix in HOST_PREFIXES:
         reserved.update(f["ip"] for f in (yield store.hashes(prefix)).values()
                         if f.get("ip") and not f.get("dynamic"))
-    seed = {}
+    seed: dict[str, str] = {}
     if any(u["name"] == keys.SEED_POOL for u in usage):
         seed = (yield store.get(keys.SEED_POOL)) or {}
     ranges = dict(pools)
@@ -181,25 +181,26 @@ def emit(out, args, data, text) -> None:
 
 @defer.inlineCallbacks
 def show_groups(store, args, out):
-    groups = yield store.hashes("group:")
+    groups = yield store.hashes(keys.GROUP)
     emit(out, args, groups, format_groups(groups))
 
 
 @defer.inlineCallbacks
 def show_mac(store, args, out):
-    hosts = yield store.hashes("mac:")
+    hosts = yield store.hashes(keys.MAC)
     emit(out, args, host_entries(hosts), format_macs(hosts))
 
 
 @defer.inlineCallbacks
 def show_clients(store, args, out):
-    clients = yield store.hashes("client:")
+    clients = yield store.hashes(keys.CLIENT)
     emit(out, args, host_entries(clients), format_clients(clients))
 
 
 @defer.inlineCallbacks
 def all_leases(store):
-    found, page = [], 1000
+    found: list = []
+    page = 1000
     while True:
         batch = yield store.leases(len(found), page)
         found += batch
