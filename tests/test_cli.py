@@ -245,7 +245,7 @@ class NetworkWarningTests(CLITestCase):
     @defer.inlineCallbacks
     def test_a_subnet_write_warns_about_a_group_gateway_off_its_network(self):
         self.hset("group:default", gateway="192.0.2.254", prefix="24")
-        code, out, err = yield self.run_cli("set", "subnet", "198.51.100.0/24",
+        code, _, err = yield self.run_cli("set", "subnet", "198.51.100.0/24",
                                             "gateway=198.51.100.1")
         self.assertEqual(code, 0)
         self.assertTrue(err.startswith("apidhcpd-cli: warning: group:default: gateway "
@@ -527,10 +527,10 @@ class WriteCommandTests(CLITestCase):
 
     @defer.inlineCallbacks
     def test_pool_add_remove_and_show_pools(self):
-        code, out, _ = yield self.run_cli("pool", "add", "172.17.9.1-172.17.9.4", "172.17.9.9")
+        _, out, _ = yield self.run_cli("pool", "add", "172.17.9.1-172.17.9.4", "172.17.9.9")
         self.assertEqual(out, "added 5 addresses to the pool (0 already there)\n")
         self.hset("pool", **{"172.17.9.2": A})
-        code, out, _ = yield self.run_cli("pool", "add", "172.17.9.2", "172.17.9.10")
+        _, out, _ = yield self.run_cli("pool", "add", "172.17.9.2", "172.17.9.10")
         self.assertEqual(out, "added 1 addresses to the pool (1 already there)\n")
         self.assertEqual(self.hgetall("pool")["172.17.9.2"], A)  # the owner is kept
         self.hset("group:lab", gateway="10.0.0.1", prefix="24", range="10.0.0.10-10.0.0.19")
@@ -541,7 +541,7 @@ class WriteCommandTests(CLITestCase):
         self.hset("lease:10.0.0.13", mac="02:00:00:00:00:0d", state="bound", expires="1")
         self.redis.cli("ZADD", "leases", "1", "10.0.0.13", "4102444800", "10.0.0.10",
                        "4102444800", "10.0.0.11")
-        code, out, _ = yield self.run_cli("show", "pools")
+        _, out, _ = yield self.run_cli("show", "pools")
         self.assertEqual(out.splitlines(), [
             "DHCP pools:",
             "",
