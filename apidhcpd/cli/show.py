@@ -142,6 +142,9 @@ def pool_entry(usage: dict, reserved: int) -> dict:
                 **counts)
 
 
+_COUNTED = ("bound", "offered", "declined")  # the lease states pool_usage counts
+
+
 @defer.inlineCallbacks
 def reserved_in_pools(store, pools, usage, now: int):
     """{pool name: how many of its addresses a host reserves (`ip`, not `dynamic`) without
@@ -167,9 +170,6 @@ def reserved_in_pools(store, pools, usage, now: int):
             if lease is None or lease.expires <= now or lease.state not in _COUNTED:
                 found[name] += 1
     return found
-
-
-_COUNTED = ("bound", "offered", "declined")
 
 
 # ---------------------------------------------------------------------------------------------
