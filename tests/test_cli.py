@@ -2,6 +2,7 @@
 seed's redis-cli scripts and of ISC dhcpd.conf host blocks, the write commands and their
 validation. Some tests run the CLI as a real subprocess, the rest call cli.run() in-process."""
 
+import argparse
 import calendar
 import io
 import json
@@ -15,9 +16,12 @@ import time
 from twisted.internet import defer, reactor
 from twisted.trial import unittest
 
+from apidhcpd.cli import edit, importers, show
 from apidhcpd.cli import main as cli
 from apidhcpd.store.contract import AddressSource
-from tests.redisserver import free_port, shared_redis
+from apidhcpd.store.memory import MemoryStore
+from apidhcpd.store.pools import pool_usage
+from tests.redisserver import RedisTestMixin, free_port, shared_redis
 from tests.stores import connected_store
 from tests.test_seed_data import SEED, seed_commands
 
@@ -137,7 +141,7 @@ class SeedFormatTests(CLITestCase):
 
     # every row kind of `show mac`: reserved or dynamic, with and without ts, description
     # and group (a bare name and one written with its group: prefix), an odd ts, no address
-    ROWS = [
+    ROWS = (
         ("mac:02:00:00:00:01:01", {"ip": "172.17.3.130", "ts": "1575812647",
                                    "description": "Kubernetes Node 4", "group": "getflix"}),
         ("mac:02:00:00:00:01:02", {"ip": "172.17.3.131", "description": "no ts"}),
@@ -151,7 +155,7 @@ class SeedFormatTests(CLITestCase):
         ("mac:02:00:00:00:01:08", {"ts": "1575812649", "description": "dynamic:gone"}),
         ("mac:02:00:00:00:01:09", {"ip": "172.17.3.134", "ts": "1.5e9"}),
         ("mac:02:00:00:00:01:0a", {"ip": "172.17.3.135"}),
-    ]
+    )
 
     @staticmethod
     def seed_show_mac(rows):
@@ -223,7 +227,7 @@ class SeedFormatTests(CLITestCase):
             self.assertEqual((code, err), (0, ""), what)
             json.loads(out)
         code, out, _ = yield self.run_cli("show", "mac", "--json")
-        entry = [e for e in json.loads(out) if e["key"] == "mac:" + A][0]
+        entry = next(e for e in json.loads(out) if e["key"] == "mac:" + A)
         self.assertEqual((entry["ip"], entry["dynamic"], entry["ts"]),
                          ("172.17.9.1", True, 1575812647))
         code, out, _ = yield self.run_cli("--json", "show", "groups")
@@ -241,12 +245,12 @@ class NetworkWarningTests(CLITestCase):
     @defer.inlineCallbacks
     def test_a_subnet_write_warns_about_a_group_gateway_off_its_network(self):
         self.hset("group:default", gateway="192.0.2.254", prefix="24")
-        code, out, err = yield self.run_cli("set", "subnet", "198.51.100.0/24",
+        code, _, err = yield self.run_cli("set", "subnet", "198.51.100.0/24",
                                             "gateway=198.51.100.1")
         self.assertEqual(code, 0)
         self.assertTrue(err.startswith("apidhcpd-cli: warning: group:default: gateway "
                                        "192.0.2.254 is not on 198.51.100.0/24"), err)
-        code, out, err = yield self.run_cli("set", "group", "default", "gateway=198.51.100.1")
+        code, _, err = yield self.run_cli("set", "group", "default", "gateway=198.51.100.1")
         self.assertEqual((code, err), (0, ""))
 
 
@@ -259,7 +263,7 @@ class ImportTests(CLITestCase):
         self.assertEqual((code, out, err), (0, "imported 3 hosts, 3 groups, skipped 0 lines\n",
                                             ""))
         self.load_seed(db=1)  # the same script through redis-cli itself
-        inventory = [k for k in self.keys(1)]
+        inventory = list(self.keys(1))
         self.assertEqual([k for k in self.keys() if not k.startswith("reserved")], inventory)
         for key in inventory:
             self.assertEqual(self.hgetall(key), self.hgetall(key, db=1), key)
@@ -291,7 +295,7 @@ class ImportTests(CLITestCase):
         script = ("redis-cli hset mac:%s description 'merged'\n"
                   "redis-cli del mac:02:00:00:00:00:0b\n"
                   "redis-cli hset mac:02:00:00:00:00:0b ip 172.17.3.52\n" % A)
-        code, out, err = yield self.run_cli("import", "-", stdin=script)
+        code, _, err = yield self.run_cli("import", "-", stdin=script)
         self.assertEqual(code, 0, err)
         self.assertEqual(self.hgetall("mac:" + A), {"ip": "172.17.3.50", "ts": "1575812647",
                                                     "hostname": "old", "description": "merged"})
@@ -523,10 +527,10 @@ class WriteCommandTests(CLITestCase):
 
     @defer.inlineCallbacks
     def test_pool_add_remove_and_show_pools(self):
-        code, out, _ = yield self.run_cli("pool", "add", "172.17.9.1-172.17.9.4", "172.17.9.9")
+        _, out, _ = yield self.run_cli("pool", "add", "172.17.9.1-172.17.9.4", "172.17.9.9")
         self.assertEqual(out, "added 5 addresses to the pool (0 already there)\n")
         self.hset("pool", **{"172.17.9.2": A})
-        code, out, _ = yield self.run_cli("pool", "add", "172.17.9.2", "172.17.9.10")
+        _, out, _ = yield self.run_cli("pool", "add", "172.17.9.2", "172.17.9.10")
         self.assertEqual(out, "added 1 addresses to the pool (1 already there)\n")
         self.assertEqual(self.hgetall("pool")["172.17.9.2"], A)  # the owner is kept
         self.hset("group:lab", gateway="10.0.0.1", prefix="24", range="10.0.0.10-10.0.0.19")
@@ -537,17 +541,17 @@ class WriteCommandTests(CLITestCase):
         self.hset("lease:10.0.0.13", mac="02:00:00:00:00:0d", state="bound", expires="1")
         self.redis.cli("ZADD", "leases", "1", "10.0.0.13", "4102444800", "10.0.0.10",
                        "4102444800", "10.0.0.11")
-        code, out, _ = yield self.run_cli("show", "pools")
+        _, out, _ = yield self.run_cli("show", "pools")
         self.assertEqual(out.splitlines(), [
             "DHCP pools:",
             "",
             "  name           size    leased   offered  declined  reserved      free      used",
-            "  group:lab        10         1         0         1         1         7     30.0%",
+            "  group:lab        10         1         0         1         1         7     10.0%",
             "  pool              6         1         0         0         0         5     16.7%",
-        ])
+        ])  # used = (leased + offered) / size, as /api/v1/status: declined, reserved are not
         result = yield self.run_cli("pool", "remove", "172.17.9.2")
         self.assertFails(result, "172.17.9.2 is held by %s" % A)
-        code, out, _ = yield self.run_cli("pool", "remove", "172.17.9.1", "172.17.9.2",
+        _, out, _ = yield self.run_cli("pool", "remove", "172.17.9.1", "172.17.9.2",
                                           "--force")
         self.assertEqual(out, "removed 2 addresses from the pool\n")
         self.assertEqual(sorted(self.hgetall("pool")),
@@ -574,20 +578,86 @@ class WriteCommandTests(CLITestCase):
         self.assertEqual(json.loads(out), [])
 
 
+class ShowPoolsMixin:
+    """`show pools` takes its figures from store/pools.py pool_usage, the function behind
+    /api/v1/status and /metrics: "used" is (bound + offered) / size, as there. The CLI adds
+    "reserved" (addresses a host reserves that the store counts as neither leased nor owned)
+    and "free" (the rest). Run on the memory store and on a real Redis."""
+
+    LAB = AddressSource("group:lab", ((167772170, 167772179),))  # 10.0.0.10-10.0.0.19
+    SEED = AddressSource("pool", (), seed_pool=True)
+
+    @defer.inlineCallbacks
+    def fill(self, store, now):
+        yield store.put("group:default", {"gateway": "10.0.0.1", "prefix": "24"})
+        yield store.put("group:lab", {"range": "10.0.0.10-10.0.0.19"})
+        yield store.put("group:norange", {"dns": "192.0.2.53"})
+        yield store.put("pool", {"172.17.9.1": A, "172.17.9.2": "", "172.17.9.3": "",
+                                 "172.17.9.4": "02:00:00:00:00:0e", "172.17.9.5": ""})
+        yield store.put("mac:02:00:00:00:00:0b", {"ip": "10.0.0.12", "group": "lab"})
+        yield store.put("client:printer", {"ip": "172.17.9.3"})  # reserved, in the pool hash
+        yield store.put("mac:02:00:00:00:00:1e", {"ip": "172.17.9.4"})  # reserved and owned
+        yield store.commit("02:00:00:00:00:0c", "10.0.0.10", self.LAB, 3600, now)
+        yield store.commit("02:00:00:00:00:0f", "10.0.0.11", self.LAB, 3600, now)
+        yield store.decline("02:00:00:00:00:0f", "10.0.0.11", now, 3600)
+        yield store.commit("02:00:00:00:00:0d", "10.0.0.13", self.LAB, 60, now - 7200)
+        # a dynamic lease whose host then became a reservation: counted once, as leased
+        yield store.commit("02:00:00:00:00:10", "10.0.0.14", self.LAB, 3600, now)
+        yield store.put("mac:02:00:00:00:00:10", {"ip": "10.0.0.14"})
+        yield store.offer("02:00:00:00:00:11", self.LAB, "10.0.0.15", now, 600)
+        yield store.commit("02:00:00:00:00:12", "172.17.9.5", self.SEED, 3600, now)
+
+    @defer.inlineCallbacks
+    def show_pools(self, store, as_json=False):
+        out = io.StringIO()
+        yield show.show_pools(store, argparse.Namespace(json=as_json), out)
+        return out.getvalue()
+
+    @defer.inlineCallbacks
+    def test_show_pools_counts_as_the_status_route_does(self):
+        store = yield self.make_store()
+        now = int(time.time())
+        yield self.fill(store, now)
+        text = yield self.show_pools(store)
+        self.assertEqual(text.splitlines(), [
+            "DHCP pools:",
+            "",
+            "  name           size    leased   offered  declined  reserved      free      used",
+            "  group:lab        10         2         1         1         1         5     30.0%",
+            "  pool              5         3         0         0         1         1     60.0%",
+        ])
+        entries = json.loads((yield self.show_pools(store, as_json=True)))
+        usage = yield defer.ensureDeferred(pool_usage(store, now))
+        self.assertEqual([(e["name"], e["size"], e["leased"], e["offered"], e["declined"],
+                           e["utilisation"]) for e in entries],
+                         [(u["name"], u["size"], u["bound"], u["offered"], u["declined"],
+                           round(100 * u["utilisation"], 1)) for u in usage])
+
+
+class MemoryShowPoolsTests(ShowPoolsMixin, unittest.TestCase):
+    def make_store(self):
+        return defer.succeed(MemoryStore())
+
+
+class RedisShowPoolsTests(ShowPoolsMixin, RedisTestMixin, unittest.TestCase):
+    def make_store(self):
+        return connected_store(self, self.redis)
+
+
 class ParsingTests(unittest.TestCase):
     """The CLI's own parsing; keys and values are tests/test_validation.py's."""
 
     def test_field_assignments(self):
-        self.assertEqual(cli.field_assignments(["ip=192.0.2.1", "dns=", "description=a=b"]),
+        self.assertEqual(edit.field_assignments(["ip=192.0.2.1", "dns=", "description=a=b"]),
                          ({"ip": "192.0.2.1", "description": "a=b"}, {"dns"}))
-        self.assertRaises(cli.Usage, cli.field_assignments, ["=x"])
+        self.assertRaises(edit.Usage, edit.field_assignments, ["=x"])
 
     def test_dhcpd_tokens_skip_comments_and_unquote(self):
-        tokens = list(cli.dhcpd_tokens('host "a b" { # x { ;\n option host-name "q\\"x"; }'))
+        tokens = list(importers.dhcpd_tokens('host "a b" { # x { ;\n option host-name "q\\"x"; }'))
         self.assertEqual(tokens, [("word", "host", 1), ("string", "a b", 1), ("{", "{", 1),
                                   ("word", "option", 2), ("word", "host-name", 2),
                                   ("string", 'q"x', 2), (";", ";", 2), ("}", "}", 2)])
 
     def test_format_detection(self):
-        self.assertEqual(cli.detect_format("# x\nredis-cli del mac:x\n"), "seed")
-        self.assertEqual(cli.detect_format("group {\n host a {\n}\n}\n"), "dhcpd")
+        self.assertEqual(importers.detect_format("# x\nredis-cli del mac:x\n"), "seed")
+        self.assertEqual(importers.detect_format("group {\n host a {\n}\n}\n"), "dhcpd")

@@ -1,0 +1,228 @@
+"""The `show ...` commands and their formats: the seed's `dhcp-cli` layout for `show mac`,
+`show clients` and `show groups` (byte for byte, pinned by tests/test_cli.py), our own for
+`show leases` and `show pools`, and --json. Reads only; knows nothing of writing.
+"""
+
+import datetime
+import json
+import re
+import time
+
+from twisted.internet import defer
+
+from apidhcpd.inventory import allocation
+from apidhcpd.store import keys
+from apidhcpd.store.contract import Host
+from apidhcpd.store.keys import HOST_PREFIXES
+from apidhcpd.store.pools import pool_definitions, pool_usage
+
+
+def group_of(fields: dict[str, str]) -> str:
+    return Host("", fields).group_name
+
+
+# ---------------------------------------------------------------------------------------------
+# formatters (the seed's `dhcp-cli` layout)
+
+def last_seen(ts) -> str:
+    """`ts` (unix seconds) as local `YYYY-MM-DD HH:MM:SS`, or 19 blanks."""
+    try:
+        return datetime.datetime.fromtimestamp(int(float(ts))).strftime("%Y-%m-%d %H:%M:%S")
+    except (TypeError, ValueError, OverflowError, OSError):
+        return " " * 19
+
+
+def format_hash(key: str, fields: dict[str, str]) -> list[str]:
+    return [key] + ["  %s = %s" % item for item in fields.items()]
+
+
+# The seed's `dhcp-cli show groups|clients|mac`, byte for byte (its Printf formats, trailing
+# blanks included). The seed printed keys in Redis's KEYS order and fields in Go's random map
+# order; here keys are sorted (hosts by address) and fields come in the order Redis keeps them.
+
+def format_groups(groups) -> str:
+    out = "DHCP groups:\n\n"
+    for key in sorted(groups):
+        out += "\n".join(format_hash(key, groups[key])) + "\n\n"
+    return out
+
+
+def format_clients(clients) -> str:
+    out = "DHCP Clients:\n\n"
+    for key in sorted(clients):
+        out += "\n".join(format_hash(key, clients[key])) + "\n"
+    return out
+
+
+def seed_time(ts: str) -> str:
+    """`ts` as the seed showed it: Go's strconv.ParseInt (0 when it fails), local time."""
+    value = int(ts) if re.fullmatch(r"[+-]?[0-9]+", ts) and abs(int(ts)) < 2 ** 63 else 0
+    try:
+        return datetime.datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M:%S")
+    except (OverflowError, OSError, ValueError):
+        return datetime.datetime.fromtimestamp(0).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def mac_line(key: str, fields: dict[str, str]) -> str:
+    line = "  %s  %-16s" % (key, fields.get("ip", ""))
+    line += "* " if fields.get("dynamic") == "1" else "  "
+    ts = fields.get("ts", "")
+    line += "  " + seed_time(ts) if ts else " " * 21
+    if fields.get("description"):
+        line += "  " + fields["description"]
+    if fields.get("group"):
+        line += "  (%s)" % keys.group(fields["group"])  # the seed's "(group:%s)"
+    return line
+
+
+def format_macs(hosts) -> str:
+    order = sorted(hosts, key=lambda key: (_ip_order(hosts[key].get("ip", "")), key))
+    return "DHCP by Ethernet address:\n\n" + "".join(mac_line(key, hosts[key]) + "\n"
+                                                     for key in order)
+
+
+def host_entry(key: str, fields: dict[str, str]) -> dict:
+    ts = fields.get("ts")
+    return {"key": key, "ip": fields.get("ip", ""), "dynamic": bool(fields.get("dynamic")),
+            "ts": int(float(ts)) if ts and ts.replace(".", "", 1).isdigit() else None,
+            "description": fields.get("description", ""),
+            "group": keys.group(group_of(fields)) if fields.get("group") else "",
+            "fields": fields}
+
+
+def _ip_order(ip: str):
+    try:
+        return (0, allocation.ip_to_int(ip))
+    except OSError:
+        return (1, 0)
+
+
+def host_entries(hosts) -> list[dict]:
+    entries = [host_entry(key, fields) for key, fields in hosts.items()]
+    return sorted(entries, key=lambda e: (_ip_order(e["ip"]), e["key"]))
+
+
+def lease_entry(lease) -> dict:
+    return {"ip": lease.ip, "mac": lease.mac, "state": lease.state, "expires": lease.expires,
+            "relay": lease.relay}
+
+
+def format_leases(entries: list[dict]) -> str:
+    lines = ["DHCP leases:", ""]
+    for e in entries:
+        lines.append(("  %-15s  %-17s  %-8s  %s  %s" % (
+            e["ip"], e["mac"], e["state"], last_seen(e["expires"]), e["relay"])).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+POOL_COLUMNS = ("size", "leased", "offered", "declined", "reserved", "free")
+
+
+def format_pools(entries: list[dict]) -> str:
+    width = max([len(e["name"]) for e in entries] + [4])
+    lines = ["DHCP pools:", "",
+             "  %s  %s  %s" % ("name".ljust(width),
+                               "  ".join("%8s" % c for c in POOL_COLUMNS), "    used")]
+    for e in entries:
+        lines.append("  %s  %s  %7.1f%%" % (e["name"].ljust(width),
+                                             "  ".join("%8d" % e[c] for c in POOL_COLUMNS),
+                                             e["utilisation"]))
+    return "\n".join(lines) + "\n"
+
+
+def pool_entry(usage: dict, reserved: int) -> dict:
+    """A row of `show pools` from pool_usage()'s figures for one pool (the status route's and
+    /metrics'): leased = bound, used = (bound + offered) / size; `reserved` counts the
+    addresses hosts reserve that the store counted as neither leased nor owned, and the rest
+    is free."""
+    counts = {"size": usage["size"], "leased": usage["bound"], "offered": usage["offered"],
+              "declined": usage["declined"], "reserved": reserved}
+    counts["free"] = max(0, counts["size"] - sum(counts[c] for c in POOL_COLUMNS[1:5]))
+    return dict(name=usage["name"], utilisation=round(100.0 * usage["utilisation"], 1),
+                **counts)
+
+
+_COUNTED = ("bound", "offered", "declined")  # the lease states pool_usage counts
+
+
+@defer.inlineCallbacks
+def reserved_in_pools(store, pools, usage, now: int):
+    """{pool name: how many of its addresses a host reserves (`ip`, not `dynamic`) without
+    being counted by pool_usage: no unexpired lease, and in the seed's `pool` hash no owner}."""
+    reserved: set[str] = set()
+    for prefix in HOST_PREFIXES:
+        reserved.update(f["ip"] for f in (yield store.hashes(prefix)).values()
+                        if f.get("ip") and not f.get("dynamic"))
+    seed: dict[str, str] = {}
+    if any(u["name"] == keys.SEED_POOL for u in usage):
+        seed = (yield store.get(keys.SEED_POOL)) or {}
+    ranges = dict(pools)
+    found = {}
+    for u in usage:
+        name = u["name"]
+        if name == keys.SEED_POOL:
+            inside = [ip for ip in reserved if ip in seed and not seed[ip]]
+        else:
+            inside = [ip for ip in reserved if allocation.in_ranges(ip, ranges[name])]
+        found[name] = 0
+        for ip in sorted(inside):
+            lease = yield store.lease_at(ip)
+            if lease is None or lease.expires <= now or lease.state not in _COUNTED:
+                found[name] += 1
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# commands: each takes (store, args, out) and returns a Deferred
+
+def emit(out, args, data, text) -> None:
+    out.write(json.dumps(data, indent=2, sort_keys=False) + "\n" if args.json else text)
+
+
+@defer.inlineCallbacks
+def show_groups(store, args, out):
+    groups = yield store.hashes(keys.GROUP)
+    emit(out, args, groups, format_groups(groups))
+
+
+@defer.inlineCallbacks
+def show_mac(store, args, out):
+    hosts = yield store.hashes(keys.MAC)
+    emit(out, args, host_entries(hosts), format_macs(hosts))
+
+
+@defer.inlineCallbacks
+def show_clients(store, args, out):
+    clients = yield store.hashes(keys.CLIENT)
+    emit(out, args, host_entries(clients), format_clients(clients))
+
+
+@defer.inlineCallbacks
+def all_leases(store):
+    found: list = []
+    page = 1000
+    while True:
+        batch = yield store.leases(len(found), page)
+        found += batch
+        if len(batch) < page:
+            return found
+
+
+@defer.inlineCallbacks
+def show_leases(store, args, out):
+    entries = [lease_entry(lease) for lease in (yield all_leases(store))]
+    emit(out, args, entries, format_leases(entries))
+
+
+@defer.inlineCallbacks
+def show_pools(store, args, out):
+    now = int(time.time())
+    pools = yield defer.ensureDeferred(pool_definitions(store))
+    usage = yield defer.ensureDeferred(pool_usage(store, now, pools))
+    reserved = yield reserved_in_pools(store, pools, usage, now)
+    entries = [pool_entry(u, reserved[u["name"]]) for u in usage]
+    emit(out, args, entries, format_pools(entries))
+
+
+SHOW = {"groups": show_groups, "mac": show_mac, "clients": show_clients,
+        "leases": show_leases, "pools": show_pools}
