@@ -6,7 +6,17 @@ from twisted.internet import defer, reactor
 from twisted.trial import unittest
 
 from apidhcpd.inventory import allocation
-from apidhcpd.store.contract import AddressSource, Conflict, Intent, StoreUnavailable
+from apidhcpd.store.contract import (
+    AddressSource,
+    Bound,
+    CommitIntent,
+    Conflict,
+    Holds,
+    Offered,
+    OfferIntent,
+    Refused,
+    StoreUnavailable,
+)
 from apidhcpd.store.inventorycache import InventoryCache
 from apidhcpd.store.memory import MemoryStore
 from apidhcpd.store.redis import RedisStore, RedisURL
@@ -355,39 +365,41 @@ class RedisOneCallTests(unittest.TestCase):
 
     @defer.inlineCallbacks
     def test_discover_offers_from_the_group_or_the_subnet(self):
-        found = yield self.lookup(A, Intent("offer", A, "192.0.2.11", 60))
-        self.assertEqual(found.allocation, ("offered", "192.0.2.11"))
-        found = yield self.lookup(B, Intent("offer", B, "", 60), selector="198.51.100.1")
+        found = yield self.lookup(A, OfferIntent(A, "192.0.2.11", 60))
+        self.assertEqual(found.allocation, Offered("192.0.2.11"))
+        found = yield self.lookup(B, OfferIntent(B, "", 60), selector="198.51.100.1")
         self.assertEqual((found.subnet, found.allocation), ("198.51.100.0/24",
-                                                            ("offered", "198.51.100.5")))
-        found = yield self.lookup(C, Intent("offer", C, "", 60))
+                                                            Offered("198.51.100.5")))
+        found = yield self.lookup(C, OfferIntent(C, "", 60))
         self.assertIsNone(found.allocation)  # reserved: nothing to allocate
 
     def offered(self, mac, address, selector=LOCAL):
         """A DISCOVER's offer of `address`: a SELECTING REQUEST needs one (RFC 2131 4.3.2)."""
-        return self.lookup(mac, Intent("offer", mac, address, 60), selector=selector)
+        return self.lookup(mac, OfferIntent(mac, address, 60), selector=selector)
 
     @defer.inlineCallbacks
     def test_request_commits_with_the_groups_lease_time(self):
         yield self.offered(A, "192.0.2.10")
-        found = yield self.lookup(A, Intent("commit", A, "192.0.2.10", state="SELECTING",
+        found = yield self.lookup(A, CommitIntent(A, "192.0.2.10", state="SELECTING",
                                             relay=b"\x01\x01x"))
-        tag, lease = found.allocation
-        self.assertEqual((tag, lease.ip, lease.expires, lease.relay),
-                         ("bound", "192.0.2.10", NOW + 600, "010178"))
+        self.assertIsInstance(found.allocation, Bound)
+        lease = found.allocation.lease
+        self.assertEqual((lease.ip, lease.expires, lease.relay),
+                         ("192.0.2.10", NOW + 600, "010178"))
         self.assertEqual(self.redis.cli("HGET", "lease:192.0.2.10", "state").strip(), "bound")
 
     @defer.inlineCallbacks
     def test_request_for_another_address_than_the_clients_lease(self):
         yield self.offered(A, "192.0.2.10")
-        yield self.lookup(A, Intent("commit", A, "192.0.2.10", state="SELECTING"))
-        found = yield self.lookup(A, Intent("commit", A, "192.0.2.11", state="INIT-REBOOT"))
-        self.assertEqual(found.allocation, ("holds", "192.0.2.10"))
-        found = yield self.lookup(B, Intent("commit", B, "192.0.2.10", state="SELECTING"))
-        tag, conflict = found.allocation
-        self.assertEqual((tag, conflict.taken), ("conflict", True))
-        found = yield self.lookup(B, Intent("commit", B, "203.0.113.9", state="INIT-REBOOT"))
-        self.assertFalse(found.allocation[1].taken)
+        yield self.lookup(A, CommitIntent(A, "192.0.2.10", state="SELECTING"))
+        found = yield self.lookup(A, CommitIntent(A, "192.0.2.11", state="INIT-REBOOT"))
+        self.assertEqual(found.allocation, Holds("192.0.2.10"))
+        found = yield self.lookup(B, CommitIntent(B, "192.0.2.10", state="SELECTING"))
+        self.assertIsInstance(found.allocation, Refused)
+        self.assertTrue(found.allocation.conflict.taken)
+        found = yield self.lookup(B, CommitIntent(B, "203.0.113.9", state="INIT-REBOOT"))
+        self.assertIsInstance(found.allocation, Refused)
+        self.assertFalse(found.allocation.conflict.taken)
 
     def changed(self, key):
         """A hash was written with redis-cli (behind the store's back)."""
@@ -398,14 +410,14 @@ class RedisOneCallTests(unittest.TestCase):
         self.redis.cli("HDEL", "group:pool", "lease-time")
         yield self.changed("group:pool")
         yield self.offered(A, "192.0.2.10")
-        found = yield self.lookup(A, Intent("commit", A, "192.0.2.10", state="SELECTING"))
-        self.assertEqual(found.allocation[1].expires, NOW + 5400)
+        found = yield self.lookup(A, CommitIntent(A, "192.0.2.10", state="SELECTING"))
+        self.assertEqual(found.allocation.lease.expires, NOW + 5400)
         self.redis.cli("HSET", "subnet:198.51.100.0/24", "lease-time", "90s")
         yield self.changed("subnet:198.51.100.0/24")
         yield self.offered(B, "198.51.100.6", selector="198.51.100.1")
-        found = yield self.lookup(B, Intent("commit", B, "198.51.100.6", state="SELECTING"),
+        found = yield self.lookup(B, CommitIntent(B, "198.51.100.6", state="SELECTING"),
                                   selector="198.51.100.1")
-        self.assertEqual(found.allocation[1].expires, NOW + 90)
+        self.assertEqual(found.allocation.lease.expires, NOW + 90)
 
 
     @defer.inlineCallbacks

@@ -6,7 +6,18 @@ ClientLookup (the store lookup, with the allocation it may carry) and LeaseAlloc
 from apidhcpd.dhcp4 import options as opt
 from apidhcpd.dhcp4 import relay as relays
 from apidhcpd.dhcp4.transaction import ZERO, Drop, Nak, Policy
-from apidhcpd.store.contract import AddressSource, Conflict, Intent, StoreUnavailable
+from apidhcpd.store.contract import (
+    AddressSource,
+    Bound,
+    CommitIntent,
+    Conflict,
+    Holds,
+    Intent,
+    Offered,
+    OfferIntent,
+    Refused,
+    StoreUnavailable,
+)
 
 
 class ClientLookup:
@@ -26,11 +37,11 @@ class ClientLookup:
     def _intent(self, tx) -> Intent | None:
         kind = tx.request.message_type
         if kind == opt.DISCOVER:
-            return Intent("offer", tx.mac, tx.request.requested_ip or "", self.policy.offer_hold)
+            return OfferIntent(tx.mac, tx.request.requested_ip or "", self.policy.offer_hold)
         if kind == opt.REQUEST and tx.wanted:
-            return Intent("commit", tx.mac, tx.wanted, state=tx.state,
-                          client=tx.request.hostname or "",
-                          relay=tx.request.relay_agent_info or b"")
+            return CommitIntent(tx.mac, tx.wanted, state=tx.state,
+                                client=tx.request.hostname or "",
+                                relay=tx.request.relay_agent_info or b"")
         return None
 
 
@@ -76,8 +87,8 @@ class LeaseAllocation:
             address = host.reserved_ip
         else:
             done = tx.lookup.allocation
-            if done is not None:
-                address = done[1]
+            if isinstance(done, Offered):
+                address = done.ip
             else:
                 requested = tx.request.requested_ip
                 if requested and not tx.profile.holds(requested):
@@ -107,18 +118,18 @@ class LeaseAllocation:
     async def _commit_dynamic(self, tx, wanted):
         """The bound Lease, from the lookup's round trip if the store did it, else by calling
         lease_of() and commit(); Nak or Drop when the client may not have `wanted`."""
-        done = tx.lookup.allocation or ()
-        if done[:1] == ("holds",):
-            raise Nak("client holds %s, not %s" % (done[1], wanted))
-        if not done and tx.state != "SELECTING":
+        done = tx.lookup.allocation
+        if isinstance(done, Holds):
+            raise Nak("client holds %s, not %s" % (done.ip, wanted))
+        if done is None and tx.state != "SELECTING":
             lease = await self.store.lease_of(tx.mac, tx.now)
             if lease is not None and lease.ip != wanted:
                 raise Nak("client holds %s, not %s" % (lease.ip, wanted))
         try:
-            if done[:1] == ("conflict",):
-                raise done[1]
-            if done[:1] == ("bound",):
-                return done[1]
+            if isinstance(done, Refused):
+                raise done.conflict
+            if isinstance(done, Bound):
+                return done.lease
             return await self.store.commit(tx.mac, wanted, self._source(tx),
                                            tx.profile.lease_time, tx.now,
                                            relay=tx.request.relay_agent_info or b"",

@@ -64,24 +64,35 @@ class Lookup:
     default_fields: dict[str, str] = attr.ib(factory=dict)
     subnet: str | None = attr.ib(default=None)
     subnet_fields: dict[str, str] = attr.ib(factory=dict)
-    # what the store did with an Intent in the same call, if it could: ("offered", ip|None),
-    # ("bound", Lease), ("holds", ip) or ("conflict", Conflict); None when it did nothing
-    allocation: tuple | None = attr.ib(default=None)
+    # what the store did with an Intent in the same call, if it could; None when it did nothing
+    allocation: "Allocation | None" = attr.ib(default=None)
 
 
 @attr.s(frozen=True, slots=True)
-class Intent:
-    """What the server will do after a lookup, so that a store can do it in the same round
-    trip: `offer` (a DISCOVER: `address` is the requested one) or `commit` (a REQUEST in
-    `state` for `address`). A store may ignore it; the server then calls offer()/commit()."""
+class OfferIntent:
+    """A DISCOVER is next: offer `mac` an address (`requested`, the one it asks for, if it
+    may have it) and hold it for `hold` seconds."""
 
-    kind: str = attr.ib()
     mac: str = attr.ib()
-    address: str = attr.ib(default="")
+    requested: str = attr.ib(default="")
     hold: int = attr.ib(default=0)
+
+
+@attr.s(frozen=True, slots=True)
+class CommitIntent:
+    """A REQUEST in `state` (SELECTING, INIT-REBOOT, RENEWING) for `address` is next: bind it
+    to `mac`, keeping the relay's option 82 and the client's host name (the seed's id)."""
+
+    mac: str = attr.ib()
+    address: str = attr.ib()
     state: str = attr.ib(default="")
     relay: bytes = attr.ib(default=b"")
-    client: str = attr.ib(default="")  # the client's host name (option 12), the seed's id
+    client: str = attr.ib(default="")
+
+
+# What the server will do after a lookup, so that a store can do it in the same round trip.
+# A store may ignore it; the server then calls offer()/commit() itself.
+Intent = OfferIntent | CommitIntent
 
 
 @attr.s(frozen=True, slots=True)
@@ -177,6 +188,37 @@ class Conflict(Exception):
         self.taken = taken
 
 
+@attr.s(frozen=True, slots=True)
+class Offered:
+    """An OfferIntent's result: the address offered, or None when none is free."""
+
+    ip: str | None = attr.ib()
+
+
+@attr.s(frozen=True, slots=True)
+class Bound:
+    """A CommitIntent's result: the address is the client's until `lease.expires`."""
+
+    lease: "Lease" = attr.ib()
+
+
+@attr.s(frozen=True, slots=True)
+class Holds:
+    """A CommitIntent's result: the client holds another unexpired lease, on `ip`."""
+
+    ip: str = attr.ib()
+
+
+@attr.s(frozen=True, slots=True)
+class Refused:
+    """A CommitIntent's result: commit() would have failed with `conflict`."""
+
+    conflict: Conflict = attr.ib()
+
+
+Allocation = Offered | Bound | Holds | Refused
+
+
 class IStore(Interface):
     """The operations the DHCP server performs on the inventory. All return Deferreds."""
 
@@ -211,7 +253,7 @@ class IStore(Interface):
 
     def allocate(intent: Intent, source: AddressSource, lease_time: int, now: int):
         """What lookup() with `intent` does after the lookup, for a caller that knows the host:
-        ("offered", ip or None), ("bound", Lease), ("holds", ip) or ("conflict", Conflict)."""
+        an Allocation (Offered for an OfferIntent; Bound, Holds or Refused for a CommitIntent)."""
 
     def release(mac: str, ip: str, now: int):
         """End the lease of `ip` if `mac` holds it; True if something was released."""

@@ -8,12 +8,17 @@ from zope.interface import implementer
 from apidhcpd.inventory import allocation
 from apidhcpd.store.contract import (
     RECHECK_AFTER,
+    Bound,
     Conflict,
+    Holds,
     Host,
     IAdmin,
     IStore,
     Lease,
     Lookup,
+    Offered,
+    OfferIntent,
+    Refused,
     group_of,
     lease_record,
 )
@@ -152,16 +157,15 @@ class MemoryStore:
         return defer.succeed(lease)
 
     def allocate(self, intent, source, lease_time, now):
-        if intent.kind == "offer":
-            return self.offer(intent.mac, source, intent.address or None, now,
-                              intent.hold).addCallback(lambda ip: ("offered", ip or None))
+        if isinstance(intent, OfferIntent):
+            return self.offer(intent.mac, source, intent.requested or None, now,
+                              intent.hold).addCallback(lambda ip: Offered(ip or None))
         held = self._lease_of(intent.mac, now)
         if intent.state != "SELECTING" and held is not None and held.ip != intent.address:
-            return defer.succeed(("holds", held.ip))
+            return defer.succeed(Holds(held.ip))
         return self.commit(intent.mac, intent.address, source, lease_time, now,
                            intent.relay, intent.state, intent.client).addCallbacks(
-            lambda lease: ("bound", lease),
-            lambda failure: ("conflict", failure.trap(Conflict) and failure.value))
+            Bound, lambda failure: Refused(failure.trap(Conflict) and failure.value))
 
     def _take_over(self, ip, mac):
         """ip's lease record may be another client's expired one: its mac: record lets go."""

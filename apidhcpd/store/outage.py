@@ -12,12 +12,23 @@ what was kept of the client's lease. A flood of made-up clients that hold no lea
 no reservation leaves nothing here.
 """
 
+import attr
 from twisted.logger import Logger
 from zope.interface import implementer
 
 from apidhcpd.limits.bounded import BoundedMap
 from apidhcpd.limits.timeouts import race
-from apidhcpd.store.contract import NO_FIELDS, IAdmin, IStore, Lease, Lookup, StoreUnavailable
+from apidhcpd.store.contract import (
+    NO_FIELDS,
+    Bound,
+    IAdmin,
+    IStore,
+    Lease,
+    Lookup,
+    Offered,
+    OfferIntent,
+    StoreUnavailable,
+)
 
 log = Logger()
 
@@ -95,8 +106,8 @@ class OutageCache:
     def _keep_answer(self, found, key, mac, now, intent):
         allocation, host = found.allocation, found.host
         lease = None
-        if allocation and allocation[0] == "bound":
-            lease = allocation[1]
+        if isinstance(allocation, Bound):
+            lease = allocation.lease
             self._leases.put(lease.mac, lease, LEASE_BYTES + len(lease.relay), lease.expires,
                              now)
         reserved = host is not None and bool(host.reserved_ip)
@@ -143,16 +154,12 @@ class OutageCache:
         lease = self._leases.get(intent.mac, now) if intent else None
         if lease is None or lease.expires <= now:
             return failure  # a new allocation: wait for the store
-        if intent.kind == "offer":
-            return self._serve(Lookup(host, name, found.group_fields, found.default_fields,
-                                      subnet, found.subnet_fields,
-                                      allocation=("offered", lease.ip)))
+        if isinstance(intent, OfferIntent):
+            return self._serve(attr.evolve(found, allocation=Offered(lease.ip)))
         if intent.address != lease.ip:
             return failure
-        return self._serve(Lookup(host, name, found.group_fields, found.default_fields,
-                                  subnet, found.subnet_fields, allocation=(
-                                      "bound", Lease(lease.ip, lease.mac, "bound",
-                                                     lease.expires, lease.relay))))
+        return self._serve(attr.evolve(found, allocation=Bound(
+            Lease(lease.ip, lease.mac, "bound", lease.expires, lease.relay))))
 
     def _serve(self, found):
         self.served += 1

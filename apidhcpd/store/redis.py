@@ -18,7 +18,21 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from apidhcpd.limits.timeouts import race
-from apidhcpd.store.contract import Conflict, Host, IAdmin, IStore, Lease, Lookup, StoreUnavailable
+from apidhcpd.store.contract import (
+    Bound,
+    CommitIntent,
+    Conflict,
+    Holds,
+    Host,
+    IAdmin,
+    IStore,
+    Lease,
+    Lookup,
+    Offered,
+    OfferIntent,
+    Refused,
+    StoreUnavailable,
+)
 from apidhcpd.store.keys import HOST_PREFIXES
 
 log = Logger()
@@ -185,18 +199,19 @@ def _lookup(reply, now, allocated=None) -> Lookup:
                   subnet[7:] if subnet else None, _pairs(subnet_fields), allocation)
 
 
-def _offered(ip):
-    return ("offered", ip or None)
+def _offered(ip) -> Offered:
+    return Offered(ip or None)
 
 
-def _committed(result, intent):
+def _committed(result, intent: CommitIntent) -> Bound | Holds | Refused:
+    """bind.lua's or request.lua's {'bound', ip, expires}, {'holds', ip} or
+    {'conflict', '1' if taken else '0', reason}."""
     tag = result[0]
     if tag == "bound":
-        return ("bound", Lease(result[1], intent.mac, "bound", int(result[2]),
-                               intent.relay.hex()))
+        return Bound(Lease(result[1], intent.mac, "bound", int(result[2]), intent.relay.hex()))
     if tag == "holds":
-        return ("holds", result[1])
-    return ("conflict", Conflict(result[2], taken=result[1] == "1"))
+        return Holds(result[1])
+    return Refused(Conflict(result[2], taken=result[1] == "1"))
 
 
 def _source_args(source):
@@ -357,8 +372,8 @@ class RedisStore:
             selector = "subnet:" + subnet if subnet else "-"
         if intent is None:
             return self._eval("lookup", keys, [now, selector]).addCallback(_lookup, now)
-        if intent.kind == "offer":
-            args = [now, selector, intent.mac, intent.hold, intent.address]
+        if isinstance(intent, OfferIntent):
+            args = [now, selector, intent.mac, intent.hold, intent.requested]
             return self._eval("discover", keys, args).addCallback(_lookup, now, _offered)
         args = [now, selector, intent.mac, intent.address, intent.state, intent.relay.hex(),
                 intent.client]
@@ -366,8 +381,8 @@ class RedisStore:
             _lookup, now, lambda result: _committed(result, intent))
 
     def allocate(self, intent, source, lease_time, now):
-        if intent.kind == "offer":
-            return self._eval("offer", (), [intent.mac, now, intent.hold, intent.address]
+        if isinstance(intent, OfferIntent):
+            return self._eval("offer", (), [intent.mac, now, intent.hold, intent.requested]
                               + _source_args(source)).addCallback(_offered)
         args = [intent.mac, intent.address, now, lease_time, intent.relay.hex(), intent.state,
                 intent.client]
