@@ -347,18 +347,16 @@ class RedisStoreTests(ContractMixin, AdminContractMixin, unittest.TestCase):
         self.redis.cli("ZREM", "leases", ip)
 
 
-class RedisOneCallTests(unittest.TestCase):
+class OneCallMixin:
     """A lookup with an Intent offers or commits in the same round trip, by the same rules
-    as the separate calls (LeaseAllocation falls back to those with other stores)."""
+    as the separate calls (LeaseAllocation falls back to those with other stores), on every
+    store: the memory store runs the branch production runs."""
 
-    def setUp(self):
-        self.redis = shared_redis("store-contract")
-        self.redis.flushall()
-        self.redis.cli("HSET", "group:default", "lease-time", "1h30m")
-        self.redis.cli("HSET", "group:pool", "lease-time", "10m", "range", "192.0.2.10-192.0.2.11")
-        self.redis.cli("HSET", "subnet:198.51.100.0/24", "range", "198.51.100.5-198.51.100.6")
-        self.redis.cli("HSET", "mac:" + C, "ip", "192.0.2.99")
-        return connected_store(self, self.redis).addCallback(lambda s: setattr(self, "store", s))
+    def seed(self):
+        self.hset("group:default", **{"lease-time": "1h30m"})
+        self.hset("group:pool", **{"lease-time": "10m", "range": "192.0.2.10-192.0.2.11"})
+        self.hset("subnet:198.51.100.0/24", range="198.51.100.5-198.51.100.6")
+        self.hset("mac:" + C, ip="192.0.2.99")
 
     def lookup(self, mac, intent, selector=LOCAL, now=NOW):
         return self.store.lookup(["mac:" + mac], now, selector, intent)
@@ -386,7 +384,7 @@ class RedisOneCallTests(unittest.TestCase):
         lease = found.allocation.lease
         self.assertEqual((lease.ip, lease.expires, lease.relay),
                          ("192.0.2.10", NOW + 600, "010178"))
-        self.assertEqual(self.redis.cli("HGET", "lease:192.0.2.10", "state").strip(), "bound")
+        self.assertEqual((yield self.store.lease_at("192.0.2.10")).state, "bound")
 
     @defer.inlineCallbacks
     def test_request_for_another_address_than_the_clients_lease(self):
@@ -407,18 +405,43 @@ class RedisOneCallTests(unittest.TestCase):
 
     @defer.inlineCallbacks
     def test_lease_time_falls_back_through_subnet_and_default(self):
-        self.redis.cli("HDEL", "group:pool", "lease-time")
+        self.hdel("group:pool", "lease-time")
         yield self.changed("group:pool")
         yield self.offered(A, "192.0.2.10")
         found = yield self.lookup(A, CommitIntent(A, "192.0.2.10", state="SELECTING"))
         self.assertEqual(found.allocation.lease.expires, NOW + 5400)
-        self.redis.cli("HSET", "subnet:198.51.100.0/24", "lease-time", "90s")
+        self.hset("subnet:198.51.100.0/24", **{"lease-time": "90s"})
         yield self.changed("subnet:198.51.100.0/24")
         yield self.offered(B, "198.51.100.6", selector="198.51.100.1")
         found = yield self.lookup(B, CommitIntent(B, "198.51.100.6", state="SELECTING"),
                                   selector="198.51.100.1")
         self.assertEqual(found.allocation.lease.expires, NOW + 90)
 
+
+class MemoryOneCallTests(OneCallMixin, unittest.TestCase):
+    def setUp(self):
+        self.store = MemoryStore()
+        self.seed()
+
+    def hset(self, key, **fields):
+        self.store.data.setdefault(key, {}).update(fields)
+
+    def hdel(self, key, field):
+        self.store.data.get(key, {}).pop(field, None)
+
+
+class RedisOneCallTests(OneCallMixin, unittest.TestCase):
+    def setUp(self):
+        self.redis = shared_redis("store-contract")
+        self.redis.flushall()
+        self.seed()
+        return connected_store(self, self.redis).addCallback(lambda s: setattr(self, "store", s))
+
+    def hset(self, key, **fields):
+        self.redis.cli("HSET", key, *[x for kv in fields.items() for x in kv])
+
+    def hdel(self, key, field):
+        self.redis.cli("HDEL", key, field)
 
     @defer.inlineCallbacks
     def test_lua_durations_agree_with_inventory_parse_duration(self):

@@ -2,6 +2,7 @@
 reference the Redis store must match (tests/test_store.py runs the same tests on both)."""
 
 
+import attr
 from twisted.internet import defer
 from zope.interface import implementer
 
@@ -21,6 +22,8 @@ from apidhcpd.store.contract import (
     Refused,
     group_of,
     lease_record,
+    lease_time_of,
+    source_of,
 )
 from apidhcpd.store.keys import HOST_PREFIXES
 
@@ -66,9 +69,14 @@ class MemoryStore:
             if host.reserved_ip:
                 self.reserved.add(host.reserved_ip)
         name = group_of(host, subnet_fields, lambda name: "group:" + name in self.data)
-        return defer.succeed(Lookup(host, name, dict(self.data.get("group:" + name, {})),
-                                    dict(self.data.get("group:default", {})),
-                                    subnet if subnet_fields else None, subnet_fields))
+        found = Lookup(host, name, dict(self.data.get("group:" + name, {})),
+                       dict(self.data.get("group:default", {})),
+                       subnet if subnet_fields else None, subnet_fields)
+        if intent is None or (host is not None and host.reserved_ip):
+            return defer.succeed(found)
+        # as discover.lua and request.lua do: the allocation in the same call
+        return self.allocate(intent, source_of(found), lease_time_of(found), now).addCallback(
+            lambda allocation: attr.evolve(found, allocation=allocation))
 
     def watch(self, changed, watching):
         self._watchers.append(changed)
