@@ -5,7 +5,8 @@ import os
 from twisted.internet import defer, reactor
 from twisted.trial import unittest
 
-from apidhcpd.inventory import allocation
+from apidhcpd.inventory import allocation, rules
+from apidhcpd.inventory.durations import parse_duration
 from apidhcpd.store.contract import (
     AddressSource,
     Bound,
@@ -443,21 +444,6 @@ class RedisOneCallTests(OneCallMixin, unittest.TestCase):
     def hdel(self, key, field):
         self.redis.cli("HDEL", key, field)
 
-    @defer.inlineCallbacks
-    def test_lua_durations_agree_with_inventory_parse_duration(self):
-        from apidhcpd.inventory.durations import parse_duration
-        from apidhcpd.store.redis import _LUA_DIR
-        with open(os.path.join(_LUA_DIR, "common.lua")) as f:
-            script = f.read() + "\nreturn duration(ARGV[1])"
-        for text in ("1h", "24h", "30m", "1h30m", "90s", "3600", "1.5h", ".5h", "forever",
-                     "1d", "10ms", "-1h", "1h junk", "h", "0", "5000000000"):
-            try:
-                expected = parse_duration(text)
-            except ValueError:
-                expected = None
-            got = yield self.store.redis.eval(script, [], [text])
-            self.assertEqual(got, expected, text)
-
 
 class CachedOneCallTests(RedisOneCallTests):
     """The same through InventoryCache: the host is known from a first lookup, and the second
@@ -492,6 +478,98 @@ class CachedOneCallTests(RedisOneCallTests):
         self.redis.cli("PUBLISH", "apidhcpd:inventory", key)
         yield self.settle(lambda: self.cache.cache_stats["invalidations"] > heard
                           and self.cache._index_at is not None)
+
+
+# `range` and `lease-time` texts that the Python rules (inventory/rules.py) and common.lua
+# must read alike: what each store then allocates must be what the rules say
+TRICKY_RANGES = (
+    "192.0.2.10-192.0.2.12", " 192.0.2.11 - 192.0.2.12 ,192.0.2.20", "192.0.2.12-192.0.2.10",
+    "garbage, 192.0.2.11-192.0.2.12", "192.0.2", "10.1-10.5", "010.0.0.1", "192.0.2.256",
+    "0x0a.0.0.1", "192.0.2.10-", "-192.0.2.10", "192.0.2.10-192.0.2.11-192.0.2.12", ",,", "",
+    "192.0.2.13\t-\t192.0.2.14", "\uff11\uff19\uff12.0.2.1", "192.0.2.10\xa0", "1.2.3.4.5",
+    "192.0.2.0010", "192.0.2.10-192.0.2.010", "192.0.2.255", "192.0.2.1 2", "192.0.2.15,",
+)
+TRICKY_DURATIONS = (
+    "1h", "24h", "30m", "1h30m", "90s", "3600", "1.5h", ".5h", "forever", "1d", "10ms", "-1h",
+    "1h junk", "h", "0", "4294967295", "4294967294", "5000000000", " 1h ", "1h 30m",
+    "\uff11\uff12", "1000000\xb5s", "2000ms", "1.h", ".", "1e3s", "\t60\n", "1H", "0.5s",
+    "1s500ms", "+60", "60.0", "1\xa0h",
+)
+
+
+class RulesAgreeMixin:
+    """The stores read `range` and `lease-time` by the one set of rules: inventory/rules.py in
+    Python, common.lua's ranges_from_text() and duration() in Redis, alike for every input."""
+
+    @defer.inlineCallbacks
+    def test_a_range_gives_what_the_rules_say(self):
+        for n, text in enumerate(TRICKY_RANGES):
+            yield self.fresh()
+            self.hset("group:pool", range=text)
+            mac = "02:00:00:00:0e:%02x" % n
+            found = yield self.store.lookup(["mac:" + mac], NOW, LOCAL, OfferIntent(mac, "", 60))
+            ranges = rules.address_source("pool", {"range": text}, None, {}).ranges
+            first = allocation.int_to_ip(min(start for start, _ in ranges)) if ranges else None
+            self.assertEqual(found.allocation, Offered(first), repr(text))
+
+    @defer.inlineCallbacks
+    def test_a_lease_time_gives_what_the_rules_say(self):
+        for n, text in enumerate(TRICKY_DURATIONS):
+            yield self.fresh()
+            self.hset("group:pool", **{"range": "192.0.2.10-192.0.2.11", "lease-time": text})
+            mac = "02:00:00:00:0f:%02x" % n
+            yield self.store.lookup(["mac:" + mac], NOW, LOCAL, OfferIntent(mac, "", 60))
+            found = yield self.store.lookup(["mac:" + mac], NOW, LOCAL,
+                                            CommitIntent(mac, "192.0.2.10", "SELECTING"))
+            self.assertIsInstance(found.allocation, Bound, repr(text))
+            self.assertEqual(found.allocation.lease.expires - NOW, rules.lease_seconds(text),
+                             repr(text))
+
+
+class MemoryRulesTests(RulesAgreeMixin, unittest.TestCase):
+    def fresh(self):
+        self.store = MemoryStore()
+        return defer.succeed(None)
+
+    def hset(self, key, **fields):
+        self.store.data.setdefault(key, {}).update(fields)
+
+
+class RedisRulesTests(RulesAgreeMixin, unittest.TestCase):
+    def setUp(self):
+        self.redis = shared_redis("store-contract")
+        self.redis.flushall()
+        return connected_store(self, self.redis).addCallback(lambda s: setattr(self, "store", s))
+
+    def fresh(self):
+        self.redis.flushall()
+        return defer.succeed(None)
+
+    def hset(self, key, **fields):
+        self.redis.cli("HSET", key, *[x for kv in fields.items() for x in kv])
+
+    def lua(self, body):
+        from apidhcpd.store.redis import _LUA_DIR
+        with open(os.path.join(_LUA_DIR, "common.lua")) as f:
+            return f.read() + "\n" + body
+
+    @defer.inlineCallbacks
+    def test_lua_reads_ranges_as_allocation_lenient_ranges(self):
+        script = self.lua("return ranges_from_text(ARGV[1])")
+        for text in TRICKY_RANGES:
+            got = yield self.store.redis.eval(script, [], [text])
+            self.assertEqual(got, [list(r) for r in allocation.lenient_ranges(text)], repr(text))
+
+    @defer.inlineCallbacks
+    def test_lua_durations_agree_with_inventory_parse_duration(self):
+        script = self.lua("return duration(ARGV[1])")
+        for text in TRICKY_DURATIONS:
+            try:
+                expected = parse_duration(text)
+            except ValueError:
+                expected = None
+            got = yield self.store.redis.eval(script, [], [text])
+            self.assertEqual(got, expected, repr(text))
 
 
 class RedisBatchTests(unittest.TestCase):

@@ -17,6 +17,7 @@ from apidhcpd.store.contract import (
     OfferIntent,
     Refused,
     StoreUnavailable,
+    source_of,
 )
 
 
@@ -72,10 +73,9 @@ class LeaseAllocation:
         await handler(tx)
 
     def _source(self, tx) -> AddressSource:
-        profile, name = tx.profile, tx.lookup.group_name
-        if tx.lookup.subnet:
-            return AddressSource(tx.lookup.subnet, profile.ranges)
-        return AddressSource(name, profile.ranges, seed_pool=not profile.ranges or name == "pool")
+        """Where the client's address comes from: the same rules the stores apply when they
+        allocate in the lookup's round trip (inventory/rules.py)."""
+        return source_of(tx.lookup)
 
     async def discover(self, tx):
         host = tx.lookup.host

@@ -12,6 +12,7 @@ A reservation (`ip` on a host without `dynamic`) is never handed to another clie
 
 import bisect
 import functools
+import re
 import socket
 import struct
 from collections.abc import Iterator, Sequence
@@ -27,17 +28,33 @@ def int_to_ip(value: int) -> str:
     return socket.inet_ntoa(struct.pack("!I", value))
 
 
+SPACE = " \t\n\v\f\r"  # what is trimmed around a part (Lua's %s, so common.lua agrees)
+_DOTTED = re.compile(r"(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})"
+                     r"\.(0|[1-9][0-9]{0,2})")
+
+
+def range_address(text: str) -> int:
+    """An address as a `range` writes it: four decimal numbers 0-255 without leading zeros
+    (inet_aton's short, octal and hex forms are not taken: common.lua reads the same form).
+    ValueError if it is not one."""
+    match = _DOTTED.fullmatch(text)
+    if match is None or any(int(part) > 255 for part in match.groups()):
+        raise ValueError("bad address %r" % (text,))
+    a, b, c, d = (int(part) for part in match.groups())
+    return ((a * 256 + b) * 256 + c) * 256 + d
+
+
 def parse_ranges(text: str) -> tuple[Range, ...]:
-    """`192.0.2.10-192.0.2.99, 192.0.2.200-192.0.2.210` -> ((start, end), ...); ValueError if bad."""
+    """`192.0.2.10-192.0.2.99, 192.0.2.200` -> ((start, end), ...); ValueError if a part is bad."""
     ranges = []
-    for part in filter(None, (p.strip() for p in text.split(","))):
+    for part in filter(None, (p.strip(SPACE) for p in text.split(","))):
         first, sep, last = part.partition("-")
         if not sep:
             first = last = part
         try:
-            start, end = ip_to_int(first.strip()), ip_to_int(last.strip())
-        except OSError:
-            raise ValueError("bad address range %r" % (part,))
+            start, end = range_address(first.strip(SPACE)), range_address(last.strip(SPACE))
+        except ValueError:
+            raise ValueError("bad address range %r" % (part,)) from None
         if start > end:
             raise ValueError("range %r runs backwards" % (part,))
         ranges.append((start, end))

@@ -8,14 +8,13 @@ Host keys are the seed's: `mac:<aa:bb:cc:dd:ee:ff>` and `client:<id>`. Addresses
 strings. Times are integer unix seconds passed in by the caller, so stores never read a clock.
 """
 
-import functools
 from collections.abc import Sequence
 
 import attr
 from zope.interface import Interface
 
-from apidhcpd.inventory import allocation
-from apidhcpd.inventory.durations import parse_duration
+from apidhcpd.inventory import rules
+from apidhcpd.inventory.rules import AddressSource as AddressSource  # a value of the contract
 
 
 class StoreUnavailable(Exception):
@@ -104,15 +103,6 @@ class Lease:
     relay: str = attr.ib(default="")  # the relay's option 82, hex
 
 
-@attr.s(frozen=True, slots=True)
-class AddressSource:
-    """Where dynamic addresses for a group come from: its ranges, and the seed's `pool` hash."""
-
-    name: str = attr.ib()
-    ranges: tuple[tuple[int, int], ...] = attr.ib(default=())
-    seed_pool: bool = attr.ib(default=False)
-
-
 NO_FIELDS: dict[str, str] = {}  # the one empty hash for an absent host, group or subnet:
 # never written to, shared so that GroupOptions can know it by identity
 
@@ -130,36 +120,17 @@ def group_of(host: Host | None, subnet_fields: dict[str, str], exists) -> str:
 
 
 def source_of(lookup: Lookup) -> AddressSource:
-    """Where a dynamic client's address comes from (common.lua's source_of): the subnet's
-    ranges, else its group's, plus the seed's `pool` hash for group:pool or a group without
-    ranges."""
-    if lookup.subnet:
-        return AddressSource(lookup.subnet, allocation.lenient_ranges(
-            lookup.subnet_fields.get("range", "")))
-    ranges = allocation.lenient_ranges(lookup.group_fields.get("range", ""))
-    return AddressSource(lookup.group_name, ranges,
-                         seed_pool=not ranges or lookup.group_name == "pool")
+    """Where a dynamic client's address comes from (rules.address_source)."""
+    return rules.address_source(lookup.group_name, lookup.group_fields, lookup.subnet,
+                                lookup.subnet_fields)
 
 
 def lease_time_of(lookup: Lookup) -> int:
-    """The lease time in seconds (common.lua's lease_time_of): host over group over subnet
-    over group:default; 86400 when none is set or it does not parse."""
-    host = lookup.host.fields if lookup.host else {}
-    group = lookup.group_fields if lookup.group_name != "default" else {}
-    for fields in (host, group, lookup.subnet_fields, lookup.default_fields):
-        text = fields.get("lease-time")
-        if text:
-            return _lease_seconds(text)
-    return 86400
-
-
-@functools.lru_cache(maxsize=256)
-def _lease_seconds(text: str) -> int:
-    try:
-        seconds = parse_duration(text)
-    except ValueError:
-        return 86400
-    return seconds if 1 <= seconds <= 4294967294 else 86400
+    """The lease time in seconds (rules.lease_time): host over group over subnet over
+    group:default; 86400 when none is set or it does not parse."""
+    host = lookup.host.fields if lookup.host else NO_FIELDS
+    group = lookup.group_fields if lookup.group_name != rules.DEFAULT_GROUP else NO_FIELDS
+    return rules.lease_time(host, group, lookup.subnet_fields, lookup.default_fields)
 
 
 RECHECK_AFTER = 60  # seconds a pool found full is believed full (common.lua's RECHECK_AFTER)
