@@ -6,6 +6,7 @@ ClientLookup (the store lookup, with the allocation it may carry) and LeaseAlloc
 from apidhcpd.dhcp4 import options as opt
 from apidhcpd.dhcp4 import relay as relays
 from apidhcpd.dhcp4.transaction import ZERO, Drop, Nak, Policy
+from apidhcpd.store import keys
 from apidhcpd.store.contract import (
     AddressSource,
     Bound,
@@ -49,13 +50,13 @@ class ClientLookup:
 def host_keys(request, relay: relays.RelayInfo) -> list[str]:
     """`client:<option 61 as hex>`, `client:<host name>` (the seed's id), `mac:<mac>`, then
     the relay's `relay:<circuit-id>` and `remote:<remote-id>` (a switch port's reservation)."""
-    keys = ["client:" + i for i in (request.client_id_hex, request.hostname) if i]
-    keys.append("mac:" + request.mac)
+    found = [keys.client(i) for i in (request.client_id_hex, request.hostname) if i]
+    found.append(keys.mac(request.mac))
     if relay.circuit_id:
-        keys.append("relay:" + relays.id_key(relay.circuit_id))
+        found.append(keys.relay(relays.id_key(relay.circuit_id)))
     if relay.remote_id:
-        keys.append("remote:" + relays.id_key(relay.remote_id))
-    return keys
+        found.append(keys.remote(relays.id_key(relay.remote_id)))
+    return found
 
 
 class LeaseAllocation:

@@ -15,6 +15,7 @@ from zope.interface import Interface
 
 from apidhcpd.inventory import rules
 from apidhcpd.inventory.rules import AddressSource as AddressSource  # a value of the contract
+from apidhcpd.store import keys
 
 
 class StoreUnavailable(Exception):
@@ -46,8 +47,8 @@ class Host:
         """The group whose options this host gets (the seed's rules)."""
         explicit = self.fields.get("group")
         if explicit:
-            return explicit[6:] if explicit.startswith("group:") else explicit
-        return "default" if self.reserved_ip else "pool"
+            return keys.group_name(explicit)
+        return rules.DEFAULT_GROUP if self.reserved_ip else rules.SEED_POOL_GROUP
 
 
 @attr.s(frozen=True, slots=True)
@@ -114,9 +115,8 @@ def group_of(host: Host | None, subnet_fields: dict[str, str], exists) -> str:
     if host and (host.fields.get("group") or host.reserved_ip):
         name = host.group_name
     else:
-        name = subnet_fields.get("group", "pool")
-        name = name[6:] if name.startswith("group:") else name
-    return name if exists(name) else "default"
+        name = keys.group_name(subnet_fields.get("group", rules.SEED_POOL_GROUP))
+    return name if exists(name) else rules.DEFAULT_GROUP
 
 
 def source_of(lookup: Lookup) -> AddressSource:
@@ -141,7 +141,7 @@ def server_written(fields: dict[str, str]) -> bool:
     """Does a mac: hash hold only what the server writes for a dynamic client (common.lua's
     pure_record): `ip`, `dynamic`, `ts` and the seed's `description` dynamic:<client>?"""
     return all(name in ("ip", "dynamic", "ts") or
-               (name == "description" and value.startswith("dynamic:"))
+               (name == "description" and value.startswith(keys.DYNAMIC_DESCRIPTION))
                for name, value in fields.items())
 
 
@@ -193,8 +193,8 @@ Allocation = Offered | Bound | Holds | Refused
 class IStore(Interface):
     """The operations the DHCP server performs on the inventory. All return Deferreds."""
 
-    def lookup(keys: Sequence[str], now: int, selector: str, intent: Intent | None = None):
-        """Find the host: the first of `keys` that exists (`client:...`, `mac:...`,
+    def lookup(host_keys: Sequence[str], now: int, selector: str, intent: Intent | None = None):
+        """Find the host: the first of `host_keys` that exists (`client:...`, `mac:...`,
         `relay:...`), a dynamic lease record (`mac:` with `dynamic`) only if nothing else
         matches; write its `ts`; find the longest `subnet:<net>/<len>` holding `selector`;
         return a Lookup with the host's group (falling back to `default`). With an `intent`,

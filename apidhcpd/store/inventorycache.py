@@ -22,6 +22,7 @@ from zope.interface import implementer
 
 from apidhcpd.inventory.allocation import SubnetIndex
 from apidhcpd.limits.bounded import BoundedMap
+from apidhcpd.store import keys
 from apidhcpd.store.contract import (
     NO_FIELDS,
     IAdmin,
@@ -103,22 +104,23 @@ class InventoryCache:
 
     def _changed(self, key: str):
         self.cache_stats["invalidations"] += 1
-        if key.startswith(("group:", "subnet:")):
+        if key.startswith((keys.GROUP, keys.SUBNET)):
             self._index_at = self._groups = None  # the store answers until it is read again
             self._index_epoch += 1
             self._load_index()
             return
         self._host_epoch += 1
-        for keys in self._by_key.pop(key, ()):
-            self._hosts.pop(keys)
-            self._unindex(keys)
+        for held in self._by_key.pop(key, ()):
+            self._hosts.pop(held)
+            self._unindex(held)
 
     def _load_index(self):
         if self._loading is not None:
             return
         epoch = self._index_epoch
         self._loading = defer.gatherResults(
-            [self._store.hashes("group:"), self._store.hashes("subnet:")], consumeErrors=True)
+            [self._store.hashes(keys.GROUP), self._store.hashes(keys.SUBNET)],
+            consumeErrors=True)
 
         def loaded(result):
             self._loading = None
@@ -126,7 +128,8 @@ class InventoryCache:
                 return self._load_index() if self.watching else None
             groups, subnets = result
             self._groups = groups
-            self._subnets = SubnetIndex({key[7:]: fields for key, fields in subnets.items()})
+            self._subnets = SubnetIndex({keys.network(key): fields
+                                         for key, fields in subnets.items()})
             self._index_at = self._clock.seconds()
 
         def failed(failure):
@@ -145,25 +148,25 @@ class InventoryCache:
 
     # IStore
 
-    def lookup(self, keys, now, selector, intent=None, subnet=None):
+    def lookup(self, host_keys, now, selector, intent=None, subnet=None):
         if not self._ready():
-            return self._miss(keys, now, selector, intent, None)
+            return self._miss(host_keys, now, selector, intent, None)
         subnet = self._subnets.match(selector)
-        keys = tuple(keys)
+        host_keys = tuple(host_keys)
         entries = self._host_entries
-        entry = entries.get(keys)
+        entry = entries.get(host_keys)
         if entry is None or entry[2] <= self._clock.seconds():
-            return self._miss(keys, now, selector, intent, subnet)
-        entries.move_to_end(keys)  # least recently used goes first
+            return self._miss(host_keys, now, selector, intent, subnet)
+        entries.move_to_end(host_keys)  # least recently used goes first
         self.cache_stats["hits"] += 1
         host = entry[0]
         if host is not None and (len(self._seen) < self._size or host.key in self._seen):
             self._seen[host.key] = now
         subnet_fields = self._subnets.fields.get(subnet, NO_FIELDS) if subnet else NO_FIELDS
         groups = self._groups
-        name = group_of(host, subnet_fields, lambda name: "group:" + name in groups)
-        found = Lookup(host, name, groups.get("group:" + name, NO_FIELDS),
-                       groups.get("group:default", NO_FIELDS), subnet or None, subnet_fields)
+        name = group_of(host, subnet_fields, lambda name: keys.group(name) in groups)
+        found = Lookup(host, name, groups.get(keys.group(name), NO_FIELDS),
+                       groups.get(keys.DEFAULT_GROUP, NO_FIELDS), subnet or None, subnet_fields)
         if intent is None or (host is not None and host.reserved_ip):
             return defer.succeed(found)
         return self._store.allocate(intent, source_of(found), lease_time_of(found),
@@ -182,9 +185,9 @@ class InventoryCache:
 
     @staticmethod
     def _fill(found, groups, subnets):
-        return attr.evolve(found, group_fields=groups.get("group:" + found.group_name,
+        return attr.evolve(found, group_fields=groups.get(keys.group(found.group_name),
                                                           NO_FIELDS),
-                           default_fields=groups.get("group:default", NO_FIELDS),
+                           default_fields=groups.get(keys.DEFAULT_GROUP, NO_FIELDS),
                            subnet_fields=subnets.fields.get(found.subnet, NO_FIELDS))
 
     def _remember(self, found, keys, epoch, read_at):

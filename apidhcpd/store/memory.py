@@ -25,6 +25,7 @@ from apidhcpd.store.contract import (
     lease_time_of,
     source_of,
 )
+from apidhcpd.store import keys
 from apidhcpd.store.keys import HOST_PREFIXES
 
 
@@ -49,9 +50,9 @@ class MemoryStore:
 
     # IStore
 
-    def lookup(self, keys, now, selector, intent=None, subnet=None):
+    def lookup(self, host_keys, now, selector, intent=None, subnet=None):
         host = fallback = None
-        for key in keys:
+        for key in host_keys:
             if self.data.get(key):
                 found = Host(key, self.data[key])
                 if not lease_record(found.fields):
@@ -60,17 +61,16 @@ class MemoryStore:
                 fallback = fallback or found
         host = host or fallback
         if subnet is None:
-            subnet = allocation.longest_match(selector, [k[7:] for k in self.data
-                                                         if k.startswith("subnet:")])
-        subnet_fields = dict(self.data.get("subnet:" + subnet, {})) if subnet else {}
+            subnet = allocation.longest_match(selector, self._networks())
+        subnet_fields = dict(self.data.get(keys.subnet(subnet), {})) if subnet else {}
         if host:
             self.data[host.key]["ts"] = str(now)
             host = Host(host.key, dict(self.data[host.key]))
             if host.reserved_ip:
                 self.reserved.add(host.reserved_ip)
-        name = group_of(host, subnet_fields, lambda name: "group:" + name in self.data)
-        found = Lookup(host, name, dict(self.data.get("group:" + name, {})),
-                       dict(self.data.get("group:default", {})),
+        name = group_of(host, subnet_fields, lambda name: keys.group(name) in self.data)
+        found = Lookup(host, name, dict(self.data.get(keys.group(name), {})),
+                       dict(self.data.get(keys.DEFAULT_GROUP, {})),
                        subnet if subnet_fields else None, subnet_fields)
         if intent is None or (host is not None and host.reserved_ip):
             return defer.succeed(found)
@@ -92,14 +92,14 @@ class MemoryStore:
         return defer.succeed(self._lease_of(mac, now))
 
     def _lease_of(self, mac, now):
-        fields = self.data.get("mac:" + mac, {})
+        fields = self.data.get(keys.mac(mac), {})
         ip = fields.get("ip")
         lease = self.lease_records.get(ip) if ip and fields.get("dynamic") else None
         return lease if lease and lease.mac == mac and lease.expires > now else None
 
     def _available(self, ip, mac, now):
         lease = self.lease_records.get(ip)
-        pool_owner = self.data.get("pool", {}).get(ip, "")
+        pool_owner = self._seed_pool().get(ip, "")
         return allocation.available(
             ip, mac, now, reserved=ip in self.reserved,
             lease_mac=lease.mac if lease else None,
@@ -108,20 +108,20 @@ class MemoryStore:
 
     def _in_source(self, ip, source):
         return allocation.in_ranges(ip, source.ranges) or (
-            source.seed_pool and ip in self.data.get("pool", {}))
+            source.seed_pool and ip in self._seed_pool())
 
     def offer(self, mac, source, requested, now, hold):
         def usable(ip):
             return ip and self._in_source(ip, source) and self._available(ip, mac, now)
 
-        current = self.data.get("mac:" + mac, {})
+        current = self.data.get(keys.mac(mac), {})
         candidates = []
         if current.get("dynamic"):
             candidates.append(current.get("ip"))
         candidates += [self.offers.get(mac), requested]
         choice = next((ip for ip in candidates if usable(ip)), None)
         if choice is None and source.seed_pool:
-            pool = self.data.get("pool", {})
+            pool = self._seed_pool()
             choice = next((ip for ip, owner in pool.items()
                            if owner in ("", mac) and self._available(ip, mac, now)), None)
         if choice is None and source.ranges and self.dry.get(source.name, 0) <= now:
@@ -148,9 +148,9 @@ class MemoryStore:
             return defer.fail(Conflict("%s is taken" % ip, True))
         known = self.lease_records.get(ip)
         if state and not ((known and known.mac == mac)
-                          or self.data.get("pool", {}).get(ip) == mac):
+                          or self._seed_pool().get(ip) == mac):
             return defer.fail(Conflict("no record of %s for %s" % (ip, mac), False))
-        host = self.data.setdefault("mac:" + mac, {})
+        host = self.data.setdefault(keys.mac(mac), {})
         previous = host.get("ip") if host.get("dynamic") else None
         if previous and previous != ip:
             self._free(previous, mac)
@@ -158,9 +158,9 @@ class MemoryStore:
         lease = Lease(ip, mac, "bound", now + lease_time, relay.hex())
         self.lease_records[ip] = lease
         host.update({"ip": ip, "dynamic": "1", "ts": str(now)})
-        host.setdefault("description", "dynamic:" + client)
-        if ip in self.data.get("pool", {}):
-            self.data["pool"][ip] = mac
+        host.setdefault("description", keys.DYNAMIC_DESCRIPTION + client)
+        if ip in self._seed_pool():
+            self.data[keys.SEED_POOL][ip] = mac
         self.offers.pop(mac, None)
         return defer.succeed(lease)
 
@@ -179,7 +179,7 @@ class MemoryStore:
         """ip's lease record may be another client's expired one: its mac: record lets go."""
         holder = self.lease_records.get(ip)
         if holder is not None and holder.mac not in ("", mac):
-            record = self.data.get("mac:" + holder.mac, {})
+            record = self.data.get(keys.mac(holder.mac), {})
             if record.get("ip") == ip and record.get("dynamic"):
                 del record["ip"], record["dynamic"]
 
@@ -189,10 +189,10 @@ class MemoryStore:
             return False
         self.dry.clear()
         del self.lease_records[ip]
-        pool = self.data.get("pool", {})
+        pool = self._seed_pool()
         if pool.get(ip) == mac:
             pool[ip] = ""
-        host = self.data.get("mac:" + mac, {})
+        host = self.data.get(keys.mac(mac), {})
         if host.get("ip") == ip and host.get("dynamic"):
             host.pop("ip")
             host.pop("dynamic")
@@ -234,6 +234,14 @@ class MemoryStore:
     def refresh_reserved(self):
         self.reserved = {host.reserved_ip for host in self._hosts() if host.reserved_ip}
         return defer.succeed(len(self.reserved))
+
+    def _seed_pool(self) -> dict[str, str]:
+        """The seed's `pool` hash: address -> owner MAC ("" for none)."""
+        return self.data.get(keys.SEED_POOL, {})
+
+    def _networks(self) -> list[str]:
+        """The `subnet:` keys without their prefix."""
+        return [keys.network(k) for k in self.data if k.startswith(keys.SUBNET)]
 
     def _hosts(self):
         return [Host(key, fields) for key, fields in self.data.items()
@@ -309,8 +317,7 @@ class MemoryStore:
         return defer.succeed(len(self.data))
 
     def subnet_of(self, ip):
-        return defer.succeed(allocation.longest_match(
-            ip, [k[7:] for k in self.data if k.startswith("subnet:")]))
+        return defer.succeed(allocation.longest_match(ip, self._networks()))
 
     def holders(self, ip):
         return defer.succeed([(key, bool(fields.get("dynamic")))
@@ -318,9 +325,9 @@ class MemoryStore:
                               if key.startswith(HOST_PREFIXES) and fields.get("ip") == ip])
 
     def group_users(self, name, limit):
-        names = (name, "group:" + name)
+        names = (name, keys.group(name))
         return defer.succeed([key for key, fields in sorted(self.data.items())
-                              if key.startswith(HOST_PREFIXES + ("subnet:",))
+                              if key.startswith((*HOST_PREFIXES, keys.SUBNET))
                               and fields.get("group") in names][:limit])
 
     def lease_at(self, ip):
@@ -355,7 +362,7 @@ class MemoryStore:
 
     def seed_pool_tally(self, now):
         counts = {"size": 0, "bound": 0, "offered": 0, "declined": 0}
-        for ip, owner in self.data.get("pool", {}).items():
+        for ip, owner in self._seed_pool().items():
             counts["size"] += 1
             lease = self.lease_records.get(ip)
             if lease is not None and lease.expires > now:

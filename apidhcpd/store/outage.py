@@ -18,6 +18,7 @@ from zope.interface import implementer
 
 from apidhcpd.limits.bounded import BoundedMap
 from apidhcpd.limits.timeouts import race
+from apidhcpd.store import keys
 from apidhcpd.store.contract import (
     NO_FIELDS,
     Bound,
@@ -87,11 +88,11 @@ class OutageCache:
         lease = self._leases.get(mac)
         if lease is not None and lease.ip == ip:
             self._leases.pop(mac)
-            self._answers.pop("mac:" + mac)
+            self._answers.pop(keys.mac(mac))
 
     def _remember(self, found, key, now, intent):
         host = found.host
-        mac = "mac:" + intent.mac if intent is not None else _mac_key(key)
+        mac = keys.mac(intent.mac) if intent is not None else _mac_key(key)
         answers = self._answers.entries
         old = answers.get(mac)
         if old is not None and host is not None and old[0][1] is host and old[0][7]:
@@ -143,7 +144,7 @@ class OutageCache:
 
     def _fallback(self, failure, key, now, intent):
         failure.trap(StoreUnavailable)
-        entry = self._answers.get("mac:" + intent.mac if intent is not None else _mac_key(key),
+        entry = self._answers.get(keys.mac(intent.mac) if intent is not None else _mac_key(key),
                                   now)
         if entry is None or entry[0] != key:
             return failure
@@ -168,9 +169,9 @@ class OutageCache:
         return found
 
 
-def _mac_key(keys) -> str:
+def _mac_key(host_keys: tuple[str, ...]) -> str:
     """The `mac:` key among a lookup's keys (handlers.host_keys always gives one)."""
-    for key in keys:
-        if key[:4] == "mac:":
+    for key in host_keys:
+        if key.startswith(keys.MAC):
             return key
-    return keys[0] if keys else ""
+    return host_keys[0] if host_keys else ""

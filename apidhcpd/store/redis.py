@@ -33,6 +33,7 @@ from apidhcpd.store.contract import (
     Refused,
     StoreUnavailable,
 )
+from apidhcpd.store import keys
 from apidhcpd.store.keys import HOST_PREFIXES
 
 log = Logger()
@@ -196,7 +197,7 @@ def _lookup(reply, now, allocated=None) -> Lookup:
     if allocated is not None and not (host and host.reserved_ip):
         allocation = allocated(reply[7] if len(reply) > 7 else None)
     return Lookup(host, group, _pairs(group_fields), _pairs(default),
-                  subnet[7:] if subnet else None, _pairs(subnet_fields), allocation)
+                  keys.network(subnet) if subnet else None, _pairs(subnet_fields), allocation)
 
 
 def _offered(ip) -> Offered:
@@ -367,17 +368,17 @@ class RedisStore:
 
     # IStore
 
-    def lookup(self, keys, now, selector, intent=None, subnet=None):
+    def lookup(self, host_keys, now, selector, intent=None, subnet=None):
         if subnet is not None:  # the caller knows the subnet: the script need not search
-            selector = "subnet:" + subnet if subnet else "-"
+            selector = keys.subnet(subnet) if subnet else "-"
         if intent is None:
-            return self._eval("lookup", keys, [now, selector]).addCallback(_lookup, now)
+            return self._eval("lookup", host_keys, [now, selector]).addCallback(_lookup, now)
         if isinstance(intent, OfferIntent):
             args = [now, selector, intent.mac, intent.hold, intent.requested]
-            return self._eval("discover", keys, args).addCallback(_lookup, now, _offered)
+            return self._eval("discover", host_keys, args).addCallback(_lookup, now, _offered)
         args = [now, selector, intent.mac, intent.address, intent.state, intent.relay.hex(),
                 intent.client]
-        return self._eval("request", keys, args).addCallback(
+        return self._eval("request", host_keys, args).addCallback(
             _lookup, now, lambda result: _committed(result, intent))
 
     def allocate(self, intent, source, lease_time, now):
@@ -421,8 +422,8 @@ class RedisStore:
         def holder(found):
             mac, expires = found
             return mac if mac and int(expires or 0) > now else None
-        return self._call("hmget", "lease:" + ip, ["mac", "expires"], deadline=False).addCallback(
-            holder)
+        return self._call("hmget", keys.lease(ip), ["mac", "expires"],
+                          deadline=False).addCallback(holder)
 
     @defer.inlineCallbacks
     def reclaim(self, now, limit=1000):
