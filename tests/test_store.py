@@ -4,6 +4,7 @@ import os
 
 from twisted.internet import defer, reactor
 from twisted.trial import unittest
+from zope.interface.verify import verifyObject
 
 from apidhcpd.inventory import allocation, rules
 from apidhcpd.inventory.durations import parse_duration
@@ -13,6 +14,9 @@ from apidhcpd.store.contract import (
     CommitIntent,
     Conflict,
     Holds,
+    IAdmin,
+    ICacheable,
+    IStore,
     Offered,
     OfferIntent,
     Refused,
@@ -610,6 +614,33 @@ class RedisBatchTests(unittest.TestCase):
         self.assertEqual(found[0].host.reserved_ip, "192.0.2.99")
         self.assertEqual(found[1], "value")
         self.assertIsNone(found[2].host)
+
+
+class InterfaceTests(unittest.TestCase):
+    """Every store class provides what it declares, with compatible signatures."""
+
+    def stores(self):
+        from twisted.internet.task import Clock
+
+        from apidhcpd.admin.metrics import TimedStore
+        from apidhcpd.store.http import HTTPStore
+        from apidhcpd.store.outage import OutageCache
+        redis = RedisStore(RedisURL.parse("redis://127.0.0.1:1/0"), reactor)
+        return [MemoryStore(), redis, HTTPStore("http://192.0.2.1/", reactor),
+                OutageCache(MemoryStore(), Clock()), OutageCache(redis, Clock()),
+                InventoryCache(MemoryStore(), Clock()), InventoryCache(redis, Clock()),
+                TimedStore(MemoryStore()), TimedStore(redis)]
+
+    def test_every_store_provides_what_it_declares(self):
+        declared = []
+        for store in self.stores():
+            self.assertTrue(verifyObject(IStore, store), store)
+            for interface in (IAdmin, ICacheable):
+                if interface.providedBy(store):
+                    self.assertTrue(verifyObject(interface, store), (store, interface))
+            declared.append((IAdmin.providedBy(store), ICacheable.providedBy(store)))
+        self.assertEqual(declared, [(True, True), (True, True), (False, False)]
+                         + [(True, False)] * 4 + [(True, True)] * 2)
 
 
 class RedisStoreFailureTests(unittest.TestCase):

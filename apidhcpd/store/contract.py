@@ -222,10 +222,6 @@ class IStore(Interface):
     def lease_holder(ip: str, now: int):
         """The MAC of the unexpired lease (offered or bound) on `ip`, or None."""
 
-    def allocate(intent: Intent, source: AddressSource, lease_time: int, now: int):
-        """What lookup() with `intent` does after the lookup, for a caller that knows the host:
-        an Allocation (Offered for an OfferIntent; Bound, Holds or Refused for a CommitIntent)."""
-
     def release(mac: str, ip: str, now: int):
         """End the lease of `ip` if `mac` holds it; True if something was released."""
 
@@ -247,12 +243,21 @@ class IStore(Interface):
     def ping():
         """Fire when the store answers; fail with StoreUnavailable otherwise."""
 
+class ICacheable(Interface):
+    """What InventoryCache needs of the store beneath it, besides IStore: the change stream,
+    `ts` written in batches, and allocation for a host the cache already knows. The memory
+    and Redis stores provide it; the HTTP store (its API node caches) does not."""
+
     def watch(changed, watching):
         """Call `changed(key)` for every inventory key written through put() (by any server,
         the API or the CLI), and `watching(up)` when that stream starts or breaks."""
 
     def touch(keys: Sequence[str], now: int):
         """Write `ts` on these hosts (answered without a lookup), where they still exist."""
+
+    def allocate(intent: Intent, source: AddressSource, lease_time: int, now: int):
+        """What lookup() with `intent` does after the lookup, for a caller that knows the host:
+        an Allocation (Offered for an OfferIntent; Bound, Holds or Refused for a CommitIntent)."""
 
 
 class IAdmin(Interface):

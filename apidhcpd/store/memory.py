@@ -14,6 +14,7 @@ from apidhcpd.store.contract import (
     Holds,
     Host,
     IAdmin,
+    ICacheable,
     IStore,
     Lease,
     Lookup,
@@ -29,7 +30,7 @@ from apidhcpd.store import keys
 from apidhcpd.store.keys import HOST_PREFIXES
 
 
-@implementer(IStore, IAdmin)
+@implementer(IStore, ICacheable, IAdmin)
 class MemoryStore:
     """IStore in process memory: for unit tests, and the reference the Redis store must match."""
 

@@ -25,6 +25,7 @@ from apidhcpd.store.contract import (
     Holds,
     Host,
     IAdmin,
+    ICacheable,
     IStore,
     Lease,
     Lookup,
@@ -220,7 +221,7 @@ def _source_args(source):
         "%d-%d" % r for r in source.ranges]
 
 
-@implementer(IStore, IAdmin)
+@implementer(IStore, ICacheable, IAdmin)
 class RedisStore:
     """IStore on one Redis server, through a lazy txredisapi connection pool."""
 
