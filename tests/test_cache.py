@@ -152,7 +152,7 @@ class BoundedMemoryTests(unittest.SynchronousTestCase):
         for n in range(200):  # reserved hosts with large fields of their own
             self.store.hset("mac:02:00:00:01:00:%02x" % n, ip="192.0.2.%d" % (10 + n),
                             hostname="h%d-" % n + "x" * 200, option_224="ab" * 700)
-        caps = dict(size=self.ENTRIES, max_bytes=self.BYTES)
+        caps = {"size": self.ENTRIES, "max_bytes": self.BYTES}
         self.inventory = InventoryCache(self.store, self.clock, ttl=60, **caps)
         self.inventory.connect()
         self.addCleanup(self.inventory.disconnect)

@@ -289,7 +289,8 @@ class AdminContractMixin:
         self.assertNotIn("ntp", after)
         yield self.store.put("group:default", {"dns": "192.0.2.1"})
         self.hset("mac:" + A, ip="192.0.2.10")
-        self.assertEqual(sorted((yield self.store.hashes("group:"))), ["group:default", "group:lab"])
+        self.assertEqual(sorted((yield self.store.hashes("group:"))),
+                         ["group:default", "group:lab"])
         self.assertTrue((yield self.store.delete("group:lab")))
         self.assertFalse((yield self.store.delete("group:lab")))
         self.assertIsNone((yield self.store.get("group:lab")))
@@ -309,7 +310,7 @@ class AdminContractMixin:
         yield self.store.commit(A, "192.0.2.10", RANGE, 300, NOW)
         yield self.store.commit(B, "192.0.2.11", RANGE, 100, NOW)
         listed = yield self.store.leases()
-        self.assertEqual([(l.ip, l.mac, l.state, l.expires) for l in listed],
+        self.assertEqual([(lease.ip, lease.mac, lease.state, lease.expires) for lease in listed],
                          [("192.0.2.11", B, "bound", NOW + 100),
                           ("192.0.2.10", A, "bound", NOW + 300)])
         self.assertEqual(len((yield self.store.leases(1, 10))), 1)

@@ -1,1 +1,2 @@
-"""What the inventory's values mean, for any protocol: address ranges and allocation rules, durations. Imports nothing of apidhcpd."""
+"""What the inventory's values mean, for any protocol: address ranges and allocation rules,
+durations. Imports nothing of apidhcpd."""

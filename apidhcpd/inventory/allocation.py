@@ -15,13 +15,15 @@ import functools
 import re
 import socket
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 Range = tuple[int, int]
 
 
 def ip_to_int(ip: str) -> int:
-    return struct.unpack("!I", socket.inet_aton(ip))[0]
+    value: int = struct.unpack("!I", socket.inet_aton(ip))[0]
+    return value
 
 
 def int_to_ip(value: int) -> str:
@@ -64,7 +66,7 @@ def parse_ranges(text: str) -> tuple[Range, ...]:
 @functools.lru_cache(maxsize=1024)
 def lenient_ranges(text: str) -> tuple[Range, ...]:
     """parse_ranges() that skips the parts it cannot read, as common.lua's ranges_from_text."""
-    ranges = []
+    ranges: list[Range] = []
     for part in text.split(","):
         try:
             ranges.extend(parse_ranges(part))
@@ -86,9 +88,9 @@ class SubnetIndex:
     longest match in a few dict lookups. A key with host bits set matches nothing, as in
     common.lua's search."""
 
-    def __init__(self, subnets):
+    def __init__(self, subnets: Mapping[str, Any]):
         self.fields = subnets  # "192.0.2.0/24" -> its fields (or anything)
-        self._by_length = {}
+        self._by_length: dict[int, dict[int, str]] = {}
         for name in subnets:
             address, _, length = name.partition("/")
             try:

@@ -17,7 +17,8 @@ def duration_seconds(text: str) -> float:
     try:
         return float(text) if text and text[-1].isdigit() else _go_duration(text)
     except ValueError:
-        raise ValueError("bad duration %r (use 500ms, 30s, 30m, 1h or seconds)" % (text,))
+        raise ValueError("bad duration %r (use 500ms, 30s, 30m, 1h or seconds)"
+                         % (text,)) from None
 
 
 def _go_duration(text: str) -> float:

@@ -1,3 +1,5 @@
+# mypy: disable-error-code="empty-body"
+# (the zope interfaces below declare methods without bodies)
 """The inventory and lease store: the IStore contract, its value types, and MemoryStore.
 
 Knows what the server asks of a store and the allocation semantics every store must share
@@ -8,12 +10,14 @@ Host keys are the seed's: `mac:<aa:bb:cc:dd:ee:ff>` and `client:<id>`. Addresses
 strings. Times are integer unix seconds passed in by the caller, so stores never read a clock.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import attr
+from twisted.internet.defer import Deferred
 from zope.interface import Interface
 
 from apidhcpd.inventory import rules
+from apidhcpd.inventory.allocation import Range
 from apidhcpd.inventory.rules import AddressSource as AddressSource  # a value of the contract
 from apidhcpd.store import keys
 
@@ -108,7 +112,8 @@ NO_FIELDS: dict[str, str] = {}  # the one empty hash for an absent host, group o
 # never written to, shared so that GroupOptions can know it by identity
 
 
-def group_of(host: Host | None, subnet_fields: dict[str, str], exists) -> str:
+def group_of(host: Host | None, subnet_fields: Mapping[str, str],
+             exists: Callable[[str], bool]) -> str:
     """The group a request is answered from (common.lua's lookup does the same): the host's
     own, `default` for a reserved host, else the subnet's `group` or `pool`; `default` when
     that group does not exist (`exists(name)` says)."""
@@ -190,10 +195,11 @@ class Refused:
 Allocation = Offered | Bound | Holds | Refused
 
 
-class IStore(Interface):
+class IStore(Interface):  # type: ignore[misc]  # zope.interface has no types
     """The operations the DHCP server performs on the inventory. All return Deferreds."""
 
-    def lookup(host_keys: Sequence[str], now: int, selector: str, intent: Intent | None = None):
+    def lookup(host_keys: Sequence[str], now: int, selector: str,
+               intent: Intent | None = None) -> Deferred[Lookup]:
         """Find the host: the first of `host_keys` that exists (`client:...`, `mac:...`,
         `relay:...`), a dynamic lease record (`mac:` with `dynamic`) only if nothing else
         matches; write its `ts`; find the longest `subnet:<net>/<len>` holding `selector`;
@@ -202,16 +208,16 @@ class IStore(Interface):
         A caller that already knows the subnet passes `subnet` ("" for none): no search, and
         the store may leave out the group, default and subnet fields (the caller has them)."""
 
-    def lease_of(mac: str, now: int):
+    def lease_of(mac: str, now: int) -> Deferred[Lease | None]:
         """The dynamic lease (bound or offered, unexpired) this MAC holds, or None."""
 
     def offer(mac: str, source: AddressSource, requested: str | None, now: int,
-              hold: int):
+              hold: int) -> Deferred[str | None]:
         """Pick an address for a DISCOVER and hold it for `hold` seconds; the address or None.
         Order: this MAC's current lease, the requested address, the seed pool, the ranges."""
 
     def commit(mac: str, ip: str, source: AddressSource, lease_time: int, now: int,
-               relay: bytes = b"", state: str = "", client: str = ""):
+               relay: bytes = b"", state: str = "", client: str = "") -> Deferred[Lease]:
         """Bind `ip` to `mac` until now+lease_time, keeping the relay's option 82 with it;
         return the Lease or fail with Conflict. A client's REQUEST names its `state`
         (SELECTING, INIT-REBOOT, RENEWING): then the store must have a record of `mac` for
@@ -219,115 +225,117 @@ class IStore(Interface):
         `mac:<mac>` gets `ip`, `dynamic`, `ts` and, if it has none, the seed's `description`
         dynamic:<client> (the client's host name)."""
 
-    def lease_holder(ip: str, now: int):
+    def lease_holder(ip: str, now: int) -> Deferred[str | None]:
         """The MAC of the unexpired lease (offered or bound) on `ip`, or None."""
 
-    def release(mac: str, ip: str, now: int):
+    def release(mac: str, ip: str, now: int) -> Deferred[bool]:
         """End the lease of `ip` if `mac` holds it; True if something was released."""
 
-    def release_offer(mac: str, keep: str = ""):
+    def release_offer(mac: str, keep: str = "") -> Deferred[None]:
         """Drop an unconfirmed offer made to `mac` (it chose another server), unless it is of
         `keep`, the address the client asks that server for (servers sharing a store may
         have offered the same one)."""
 
-    def decline(mac: str, ip: str, now: int, probation: int):
+    def decline(mac: str, ip: str, now: int, probation: int) -> Deferred[bool]:
         """Quarantine `ip` until now+probation if `mac` holds its lease (the client loses it);
         True, or False when `mac` holds no lease on `ip` and nothing changed."""
 
-    def reclaim(now: int):
+    def reclaim(now: int) -> Deferred[int]:
         """End every lease that expired; the number reclaimed."""
 
-    def refresh_reserved():
+    def refresh_reserved() -> Deferred[int | None]:  # type: ignore[misc]
         """Rebuild the index of addresses reserved by hosts (written by hand with redis-cli)."""
 
-    def ping():
+    def ping() -> Deferred[object]:  # type: ignore[misc]
         """Fire when the store answers; fail with StoreUnavailable otherwise."""
 
-class ICacheable(Interface):
+class ICacheable(Interface):  # type: ignore[misc]  # zope.interface has no types
     """What InventoryCache needs of the store beneath it, besides IStore: the change stream,
     `ts` written in batches, and allocation for a host the cache already knows. The memory
     and Redis stores provide it; the HTTP store (its API node caches) does not."""
 
-    def watch(changed, watching):
+    def watch(changed: Callable[[str], object], watching: Callable[[bool], object]) -> None:
         """Call `changed(key)` for every inventory key written through put() (by any server,
         the API or the CLI), and `watching(up)` when that stream starts or breaks."""
 
-    def touch(keys: Sequence[str], now: int):
+    def touch(keys: Sequence[str], now: int) -> Deferred[object]:
         """Write `ts` on these hosts (answered without a lookup), where they still exist."""
 
-    def allocate(intent: Intent, source: AddressSource, lease_time: int, now: int):
+    def allocate(intent: Intent, source: AddressSource, lease_time: int,
+                 now: int) -> Deferred[Allocation]:
         """What lookup() with `intent` does after the lookup, for a caller that knows the host:
         an Allocation (Offered for an OfferIntent; Bound, Holds or Refused for a CommitIntent)."""
 
 
-class IAdmin(Interface):
+class IAdmin(Interface):  # type: ignore[misc]  # zope.interface has no types
     """What the admin API and the CLI do to the inventory. Keys are the Redis contract's
     (`mac:...`, `group:...`, `subnet:...`, `pool`); values are the hashes' fields."""
 
-    def hashes(prefix: str):
+    def hashes(prefix: str) -> Deferred[dict[str, dict[str, str]]]:
         """Every hash whose key starts with `prefix`, as {key: fields}."""
 
-    def get(key: str):
+    def get(key: str) -> Deferred[dict[str, str] | None]:
         """The hash at `key`, or None."""
 
-    def put(key: str, fields: dict[str, str], mode: str = "replace"):
+    def put(key: str, fields: dict[str, str], mode: str = "replace") -> Deferred[dict[str, str]]:
         """Write a hash (`replace` it, `merge` fields into it, or `remove` the named fields),
         keeping the reserved-address index true; the hash as it is afterwards."""
 
-    def delete(key: str):
+    def delete(key: str) -> Deferred[bool]:
         """Delete a hash; True if it existed."""
 
-    def leases(offset: int = 0, count: int = 1000):
+    def leases(offset: int = 0, count: int = 1000) -> Deferred[list[Lease]]:
         """Leases in expiry order."""
 
-    def end_lease(ip: str):
+    def end_lease(ip: str) -> Deferred[bool]:
         """End the lease on `ip` whoever holds it; True if there was one."""
 
     # Reads whose cost is bounded by what they return, not by the size of the inventory:
     # what the admin API serves from, on the reactor that also answers DHCP.
 
-    def scan(prefix: str, cursor: str, count: int):
+    def scan(prefix: str, cursor: str, count: int) -> Deferred[tuple[str, list[str]]]:
         """One step of a walk over the keys that start with `prefix`: (next cursor, keys).
         The step looks at about `count` keys of the whole store, so it may find none;
         cursor "0" starts a walk and ends it. A key present for the whole walk is found at
         least once (Redis SCAN's guarantee)."""
 
-    def get_many(keys: Sequence[str]):
+    def get_many(keys: Sequence[str]) -> Deferred[dict[str, dict[str, str]]]:
         """{key: fields} of those of `keys` that exist."""
 
-    def size():
+    def size() -> Deferred[int]:  # type: ignore[misc]
         """How many keys the store holds (what a whole walk costs)."""
 
-    def subnet_of(ip: str):
+    def subnet_of(ip: str) -> Deferred[str | None]:
         """The longest `subnet:` key holding `ip` (without its prefix: `198.51.100.0/24`),
         or None; as the lookup finds it, by probing the 33 possible keys."""
 
-    def holders(ip: str):
+    def holders(ip: str) -> Deferred[list[tuple[str, bool]]]:
         """[(host key, dynamic)] of the hosts whose `ip` is `ip`: the reservation (by the
         `reserved` index) and the dynamic lease (by `lease:<ip>`)."""
 
-    def group_users(name: str, limit: int):
+    def group_users(name: str, limit: int) -> Deferred[list[str]]:
         """Up to `limit` host and subnet keys whose `group` names group `name`."""
 
-    def lease_at(ip: str):
+    def lease_at(ip: str) -> Deferred[Lease | None]:
         """The Lease on `ip` (expired or not, until reclaimed), or None."""
 
-    def lease_count():
+    def lease_count() -> Deferred[int]:  # type: ignore[misc]
         """How many leases there are."""
 
-    def field(key: str, name: str):
+    def field(key: str, name: str) -> Deferred[str | None]:
         """One field of a hash, or None."""
 
-    def hash_scan(key: str, cursor: str, count: int):
+    def hash_scan(key: str, cursor: str, count: int) -> Deferred[tuple[str, dict[str, str]]]:
         """One step of a walk over a hash's fields: (next cursor, {field: value})."""
 
-    def hash_size(key: str):
+    def hash_size(key: str) -> Deferred[int]:
         """How many fields a hash has."""
 
-    def pool_tally(pools: Sequence[tuple[str, tuple]], now: int):
+    def pool_tally(pools: Sequence[tuple[str, tuple[Range, ...]]],
+                   now: int) -> Deferred[list[dict[str, int]]]:
         """For each (name, ranges) pool, the unexpired leases inside its ranges by state:
         [{"bound": n, "offered": n, "declined": n}, ...] in the order given."""
 
-    def seed_pool_tally(now: int):
+    def seed_pool_tally(now: int) -> Deferred[dict[str, int]]:
         """The seed's `pool` hash: {"size", "bound", "offered", "declined"}, where an address
         with an owner and no unexpired lease counts as bound (the Go prototype's data)."""

@@ -18,6 +18,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from apidhcpd.limits.timeouts import race
+from apidhcpd.store import keys
 from apidhcpd.store.contract import (
     Bound,
     CommitIntent,
@@ -34,7 +35,6 @@ from apidhcpd.store.contract import (
     Refused,
     StoreUnavailable,
 )
-from apidhcpd.store import keys
 from apidhcpd.store.keys import HOST_PREFIXES
 
 log = Logger()
