@@ -28,8 +28,8 @@ from apidhcpd.store.contract import (
 
 
 class LeaseStore(Protocol):
-    """The IStore calls these steps make (store/contract.py; zope interfaces mean nothing to
-    mypy, so they are spelled out here)."""
+    """The IStore calls the handler steps make (store/contract.py; zope interfaces mean
+    nothing to mypy, so they are spelled out here): these and the other steps'."""
 
     def lookup(self, host_keys: Sequence[str], now: int, selector: str,
                intent: Intent | None = None) -> Awaitable[Lookup]: ...
@@ -47,6 +47,8 @@ class LeaseStore(Protocol):
     def release(self, mac: str, ip: str, now: int) -> Awaitable[bool]: ...
 
     def decline(self, mac: str, ip: str, now: int, probation: int) -> Awaitable[bool]: ...
+
+    def release_offer(self, mac: str, keep: str = "") -> Awaitable[object]: ...
 
 
 class ClientLookup:
@@ -99,8 +101,9 @@ class LeaseAllocation:
         handlers: dict[int, Callable[[Transaction], Awaitable[None]]] = {
             opt.DISCOVER: self.discover, opt.REQUEST: self.request, opt.DECLINE: self.decline,
             opt.RELEASE: self.release, opt.INFORM: self.inform}
-        handler = handlers[tx.request.message_type]
-        await handler(tx)
+        kind = tx.request.message_type
+        assert kind is not None  # CheckRequest lets only these types through
+        await handlers[kind](tx)
 
     def _source(self, tx: Transaction) -> AddressSource:
         """Where the client's address comes from: the same rules the stores apply when they
