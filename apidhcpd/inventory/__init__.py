@@ -1,2 +1,3 @@
 """What the inventory's values mean, for any protocol: address ranges and allocation rules,
-durations. Imports nothing of apidhcpd."""
+durations. Imports nothing of apidhcpd.
+"""
