@@ -27,7 +27,7 @@ from apidhcpd.dhcp4.message import Message
 from apidhcpd.dhcp4.profile import Link
 from apidhcpd.dhcp4.server import DHCPServer
 from apidhcpd.dhcp4.transaction import Policy
-from apidhcpd.store.contract import NO_FIELDS, Lease, Lookup
+from apidhcpd.store.contract import NO_FIELDS, Bound, Lease, Lookup, Offered, OfferIntent
 from apidhcpd.store.inventorycache import InventoryCache
 from apidhcpd.store.outage import OutageCache
 
@@ -59,10 +59,10 @@ class Forgetful:
     def allocate(self, intent, source, lease_time, now):
         if intent is None:
             return defer.succeed(None)
-        if intent.kind == "offer":
-            return defer.succeed(("offered", "192.0.2.10"))
-        return defer.succeed(("bound", Lease(intent.address, intent.mac, "bound", now + 3600,
-                                             intent.relay.hex())))
+        if isinstance(intent, OfferIntent):
+            return defer.succeed(Offered("192.0.2.10"))
+        return defer.succeed(Bound(Lease(intent.address, intent.mac, "bound", now + 3600,
+                                         intent.relay.hex())))
 
 
 def rss_mb():

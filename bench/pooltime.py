@@ -16,7 +16,7 @@ addresses are only strings in this Redis: nothing is configured with them, nothi
 
 The pool is filled to 0%, 50% (a random half, `--seed`) and 100% with bound leases through the
 store's own `commit()`, and in each state `--calls` DISCOVERs of new MACs are made the way the
-server makes them: `RedisStore.lookup(["mac:<mac>"], now, ..., Intent("offer", ...))`, driven
+server makes them: `RedisStore.lookup(["mac:<mac>"], now, ..., OfferIntent(...))`, driven
 by the Twisted reactor, one at a time. The Redis time of one DISCOVER is read from `INFO
 commandstats` before and after it (nothing else talks to this Redis meanwhile): the time of the
 scripts it ran or, for a store that runs none, of every command it sent. (SLOWLOG would do it
@@ -182,8 +182,8 @@ class Bench:
 
     # -- one measurement
     async def discover(self, mac):
-        from apidhcpd.store.contract import Intent
-        intent = Intent("offer", mac, "", HOLD)
+        from apidhcpd.store.contract import OfferIntent
+        intent = OfferIntent(mac, "", HOLD)
         keys, now = ["mac:" + mac], int(time.time())
         try:  # the server's inventory cache passes the subnet it knows ("" for none)
             return await self.store.lookup(keys, now, "198.18.0.1", intent, subnet="")
@@ -214,7 +214,8 @@ class Bench:
             walls.append((time.perf_counter() - t) * 1e6)
             after = commandstats(await self.cmd("INFO", "commandstats"))
             redis_us.append(redis_time(before, after))
-            if found.allocation and found.allocation[0] == "offered" and found.allocation[1]:
+            from apidhcpd.store.contract import Offered
+            if isinstance(found.allocation, Offered) and found.allocation.ip:
                 offered += 1
             if time.monotonic() - began > args.cell_seconds and n + 1 >= args.min_calls:
                 break

@@ -4,7 +4,16 @@ from twisted.internet import defer
 from twisted.internet.task import Clock
 from twisted.trial import unittest
 
-from apidhcpd.store.contract import Host, Intent, Lease, Lookup, StoreUnavailable
+from apidhcpd.store.contract import (
+    Bound,
+    CommitIntent,
+    Host,
+    Lease,
+    Lookup,
+    Offered,
+    OfferIntent,
+    StoreUnavailable,
+)
 from apidhcpd.store.outage import OutageCache
 
 RESERVED = ["mac:02:00:00:00:08:01"]
@@ -27,8 +36,8 @@ class FlakyStore:
         if keys == RESERVED:
             return defer.succeed(Lookup(Host(keys[0], {"ip": "192.0.2.10"}), "default"))
         allocation = None
-        if intent and intent.kind == "commit":
-            allocation = ("bound", Lease(intent.address, intent.mac, "bound", now + 600))
+        if isinstance(intent, CommitIntent):
+            allocation = Bound(Lease(intent.address, intent.mac, "bound", now + 600))
         return defer.succeed(Lookup(Host(keys[0], {"ip": "192.0.2.100", "dynamic": "1"}),
                                     "pool", allocation=allocation))
 
@@ -52,22 +61,22 @@ class OutageCacheTests(unittest.SynchronousTestCase):
         self.assertEqual((found.host.reserved_ip, self.cache.served), ("192.0.2.10", 1))
 
     def test_a_known_lease_is_offered_and_renewed_for_its_remaining_time_only(self):
-        self.successResultOf(self.lookup(DYNAMIC, Intent("commit", MAC2, "192.0.2.100",
+        self.successResultOf(self.lookup(DYNAMIC, CommitIntent(MAC2, "192.0.2.100",
                                                          state="SELECTING")))
         self.backend.down = True
-        offer = self.successResultOf(self.lookup(DYNAMIC, Intent("offer", MAC2), NOW + 100))
-        self.assertEqual(offer.allocation, ("offered", "192.0.2.100"))
+        offer = self.successResultOf(self.lookup(DYNAMIC, OfferIntent(MAC2), NOW + 100))
+        self.assertEqual(offer.allocation, Offered("192.0.2.100"))
         renew = self.successResultOf(self.lookup(
-            DYNAMIC, Intent("commit", MAC2, "192.0.2.100", state="RENEWING"), NOW + 300))
-        self.assertEqual(renew.allocation[1].expires, NOW + 600)  # not extended
-        other = self.lookup(DYNAMIC, Intent("commit", MAC2, "192.0.2.101", state="INIT-REBOOT"))
+            DYNAMIC, CommitIntent(MAC2, "192.0.2.100", state="RENEWING"), NOW + 300))
+        self.assertEqual(renew.allocation.lease.expires, NOW + 600)  # not extended
+        other = self.lookup(DYNAMIC, CommitIntent(MAC2, "192.0.2.101", state="INIT-REBOOT"))
         self.failureResultOf(other, StoreUnavailable)
-        late = self.lookup(DYNAMIC, Intent("offer", MAC2), NOW + 600)
+        late = self.lookup(DYNAMIC, OfferIntent(MAC2), NOW + 600)
         self.failureResultOf(late, StoreUnavailable)
 
     def test_new_clients_get_nothing(self):
         self.backend.down = True
-        self.failureResultOf(self.lookup(["mac:02:00:00:00:08:09"], Intent("offer", "x")),
+        self.failureResultOf(self.lookup(["mac:02:00:00:00:08:09"], OfferIntent("x")),
                              StoreUnavailable)
 
     def test_a_store_that_stops_answering_counts_as_down(self):
@@ -143,7 +152,7 @@ class BoundedMemoryTests(unittest.SynchronousTestCase):
         for n in range(200):  # reserved hosts with large fields of their own
             self.store.hset("mac:02:00:00:01:00:%02x" % n, ip="192.0.2.%d" % (10 + n),
                             hostname="h%d-" % n + "x" * 200, option_224="ab" * 700)
-        caps = dict(size=self.ENTRIES, max_bytes=self.BYTES)
+        caps = {"size": self.ENTRIES, "max_bytes": self.BYTES}
         self.inventory = InventoryCache(self.store, self.clock, ttl=60, **caps)
         self.inventory.connect()
         self.addCleanup(self.inventory.disconnect)
@@ -262,27 +271,27 @@ class OutageCacheBoundTests(unittest.SynchronousTestCase):
 
     def bind(self, n, now=NOW):
         mac = "02:00:00:00:09:%02x" % n
-        self.successResultOf(self.cache.lookup(["mac:" + mac], now, "192.0.2.1", Intent(
-            "commit", mac, "192.0.2.%d" % (100 + n), state="SELECTING")))
+        self.successResultOf(self.cache.lookup(["mac:" + mac], now, "192.0.2.1", CommitIntent(
+            mac, "192.0.2.%d" % (100 + n), state="SELECTING")))
         return mac
 
     def test_a_flood_of_clients_without_a_lease_leaves_nothing(self):
         for n in range(100):
             mac = "02:00:00:00:0a:%02x" % n
             self.successResultOf(self.cache.lookup(["mac:" + mac], NOW, "192.0.2.1",
-                                                   Intent("offer", mac)))
+                                                   OfferIntent(mac)))
         self.assertEqual((len(self.cache._answers), len(self.cache._leases)), (0, 0))
 
     def test_the_least_recently_seen_go_first(self):
         macs = [self.bind(n) for n in range(3)]
         self.successResultOf(self.cache.lookup(["mac:" + macs[0]], NOW, "192.0.2.1",
-                                               Intent("offer", macs[0])))
+                                               OfferIntent(macs[0])))
         self.bind(3)  # the fourth pushes out the least recently seen: the second
         self.backend.down = True
         for mac, served in zip(macs, (True, False, True)):
-            d = self.cache.lookup(["mac:" + mac], NOW, "192.0.2.1", Intent("offer", mac))
+            d = self.cache.lookup(["mac:" + mac], NOW, "192.0.2.1", OfferIntent(mac))
             if served:
-                self.assertEqual(self.successResultOf(d).allocation[0], "offered")
+                self.assertIsInstance(self.successResultOf(d).allocation, Offered)
             else:
                 self.failureResultOf(d, StoreUnavailable)
 
@@ -308,7 +317,7 @@ class OutageCacheBoundTests(unittest.SynchronousTestCase):
         cache = OutageCache(self.backend, self.clock, size=1000, max_bytes=4000)
         for n in range(50):
             keys = ["client:" + "%02x" % n * 200, "mac:02:00:00:00:0c:%02x" % n]
-            self.successResultOf(cache.lookup(keys, NOW, "192.0.2.1", Intent(
-                "commit", keys[1][4:], "192.0.2.100", state="SELECTING")))
+            self.successResultOf(cache.lookup(keys, NOW, "192.0.2.1", CommitIntent(
+                keys[1][4:], "192.0.2.100", state="SELECTING")))
         self.assertLessEqual(cache._answers.bytes, 4000)
         self.assertEqual(len(cache._answers), 6)  # 600 bytes each with the entry's overhead

@@ -5,7 +5,7 @@ from twisted.internet.task import Clock
 from twisted.trial import unittest
 
 from apidhcpd.inventory.allocation import SubnetIndex
-from apidhcpd.store.contract import Intent
+from apidhcpd.store.contract import CommitIntent, Holds, Offered, OfferIntent
 from apidhcpd.store.inventorycache import InventoryCache
 from apidhcpd.store.memory import MemoryStore
 from tests.redisserver import RedisTestMixin
@@ -116,17 +116,17 @@ class InventoryCacheTests(unittest.SynchronousTestCase):
         self.assertEqual(self.store.lookups, 4)
 
     def test_a_lease_record_answers_like_no_host_and_the_store_still_allocates(self):
-        intent = Intent("offer", "02:00:00:00:09:02", hold=60)
+        intent = OfferIntent("02:00:00:00:09:02", hold=60)
         self.lookup(OTHER, intent=intent)
         self.successResultOf(self.store.commit("02:00:00:00:09:02", "192.0.2.100", _pool(),
                                                3600, NOW))  # writes the mac: lease record
         again = self.lookup(OTHER, intent=intent)
         self.assertEqual(self.store.lookups, 1)
         self.assertIsNone(again.host)
-        self.assertEqual(again.allocation, ("offered", "192.0.2.100"))  # its own lease
-        renew = self.lookup(OTHER, intent=Intent("commit", "02:00:00:00:09:02", "192.0.2.101",
+        self.assertEqual(again.allocation, Offered("192.0.2.100"))  # its own lease
+        renew = self.lookup(OTHER, intent=CommitIntent("02:00:00:00:09:02", "192.0.2.101",
                                                  state="RENEWING"))
-        self.assertEqual(renew.allocation, ("holds", "192.0.2.100"))
+        self.assertEqual(renew.allocation, Holds("192.0.2.100"))
         self.assertEqual(self.store.lookups, 1)
 
     def test_answers_from_memory_write_ts_in_batches(self):

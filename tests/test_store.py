@@ -4,9 +4,24 @@ import os
 
 from twisted.internet import defer, reactor
 from twisted.trial import unittest
+from zope.interface.verify import verifyObject
 
-from apidhcpd.inventory import allocation
-from apidhcpd.store.contract import AddressSource, Conflict, Intent, StoreUnavailable
+from apidhcpd.inventory import allocation, rules
+from apidhcpd.inventory.durations import parse_duration
+from apidhcpd.store.contract import (
+    AddressSource,
+    Bound,
+    CommitIntent,
+    Conflict,
+    Holds,
+    IAdmin,
+    ICacheable,
+    IStore,
+    Offered,
+    OfferIntent,
+    Refused,
+    StoreUnavailable,
+)
 from apidhcpd.store.inventorycache import InventoryCache
 from apidhcpd.store.memory import MemoryStore
 from apidhcpd.store.redis import RedisStore, RedisURL
@@ -274,7 +289,8 @@ class AdminContractMixin:
         self.assertNotIn("ntp", after)
         yield self.store.put("group:default", {"dns": "192.0.2.1"})
         self.hset("mac:" + A, ip="192.0.2.10")
-        self.assertEqual(sorted((yield self.store.hashes("group:"))), ["group:default", "group:lab"])
+        self.assertEqual(sorted((yield self.store.hashes("group:"))),
+                         ["group:default", "group:lab"])
         self.assertTrue((yield self.store.delete("group:lab")))
         self.assertFalse((yield self.store.delete("group:lab")))
         self.assertIsNone((yield self.store.get("group:lab")))
@@ -294,7 +310,7 @@ class AdminContractMixin:
         yield self.store.commit(A, "192.0.2.10", RANGE, 300, NOW)
         yield self.store.commit(B, "192.0.2.11", RANGE, 100, NOW)
         listed = yield self.store.leases()
-        self.assertEqual([(l.ip, l.mac, l.state, l.expires) for l in listed],
+        self.assertEqual([(lease.ip, lease.mac, lease.state, lease.expires) for lease in listed],
                          [("192.0.2.11", B, "bound", NOW + 100),
                           ("192.0.2.10", A, "bound", NOW + 300)])
         self.assertEqual(len((yield self.store.leases(1, 10))), 1)
@@ -337,57 +353,57 @@ class RedisStoreTests(ContractMixin, AdminContractMixin, unittest.TestCase):
         self.redis.cli("ZREM", "leases", ip)
 
 
-class RedisOneCallTests(unittest.TestCase):
+class OneCallMixin:
     """A lookup with an Intent offers or commits in the same round trip, by the same rules
-    as the separate calls (LeaseAllocation falls back to those with other stores)."""
+    as the separate calls (LeaseAllocation falls back to those with other stores), on every
+    store: the memory store runs the branch production runs."""
 
-    def setUp(self):
-        self.redis = shared_redis("store-contract")
-        self.redis.flushall()
-        self.redis.cli("HSET", "group:default", "lease-time", "1h30m")
-        self.redis.cli("HSET", "group:pool", "lease-time", "10m", "range", "192.0.2.10-192.0.2.11")
-        self.redis.cli("HSET", "subnet:198.51.100.0/24", "range", "198.51.100.5-198.51.100.6")
-        self.redis.cli("HSET", "mac:" + C, "ip", "192.0.2.99")
-        return connected_store(self, self.redis).addCallback(lambda s: setattr(self, "store", s))
+    def seed(self):
+        self.hset("group:default", **{"lease-time": "1h30m"})
+        self.hset("group:pool", **{"lease-time": "10m", "range": "192.0.2.10-192.0.2.11"})
+        self.hset("subnet:198.51.100.0/24", range="198.51.100.5-198.51.100.6")
+        self.hset("mac:" + C, ip="192.0.2.99")
 
     def lookup(self, mac, intent, selector=LOCAL, now=NOW):
         return self.store.lookup(["mac:" + mac], now, selector, intent)
 
     @defer.inlineCallbacks
     def test_discover_offers_from_the_group_or_the_subnet(self):
-        found = yield self.lookup(A, Intent("offer", A, "192.0.2.11", 60))
-        self.assertEqual(found.allocation, ("offered", "192.0.2.11"))
-        found = yield self.lookup(B, Intent("offer", B, "", 60), selector="198.51.100.1")
+        found = yield self.lookup(A, OfferIntent(A, "192.0.2.11", 60))
+        self.assertEqual(found.allocation, Offered("192.0.2.11"))
+        found = yield self.lookup(B, OfferIntent(B, "", 60), selector="198.51.100.1")
         self.assertEqual((found.subnet, found.allocation), ("198.51.100.0/24",
-                                                            ("offered", "198.51.100.5")))
-        found = yield self.lookup(C, Intent("offer", C, "", 60))
+                                                            Offered("198.51.100.5")))
+        found = yield self.lookup(C, OfferIntent(C, "", 60))
         self.assertIsNone(found.allocation)  # reserved: nothing to allocate
 
     def offered(self, mac, address, selector=LOCAL):
         """A DISCOVER's offer of `address`: a SELECTING REQUEST needs one (RFC 2131 4.3.2)."""
-        return self.lookup(mac, Intent("offer", mac, address, 60), selector=selector)
+        return self.lookup(mac, OfferIntent(mac, address, 60), selector=selector)
 
     @defer.inlineCallbacks
     def test_request_commits_with_the_groups_lease_time(self):
         yield self.offered(A, "192.0.2.10")
-        found = yield self.lookup(A, Intent("commit", A, "192.0.2.10", state="SELECTING",
+        found = yield self.lookup(A, CommitIntent(A, "192.0.2.10", state="SELECTING",
                                             relay=b"\x01\x01x"))
-        tag, lease = found.allocation
-        self.assertEqual((tag, lease.ip, lease.expires, lease.relay),
-                         ("bound", "192.0.2.10", NOW + 600, "010178"))
-        self.assertEqual(self.redis.cli("HGET", "lease:192.0.2.10", "state").strip(), "bound")
+        self.assertIsInstance(found.allocation, Bound)
+        lease = found.allocation.lease
+        self.assertEqual((lease.ip, lease.expires, lease.relay),
+                         ("192.0.2.10", NOW + 600, "010178"))
+        self.assertEqual((yield self.store.lease_at("192.0.2.10")).state, "bound")
 
     @defer.inlineCallbacks
     def test_request_for_another_address_than_the_clients_lease(self):
         yield self.offered(A, "192.0.2.10")
-        yield self.lookup(A, Intent("commit", A, "192.0.2.10", state="SELECTING"))
-        found = yield self.lookup(A, Intent("commit", A, "192.0.2.11", state="INIT-REBOOT"))
-        self.assertEqual(found.allocation, ("holds", "192.0.2.10"))
-        found = yield self.lookup(B, Intent("commit", B, "192.0.2.10", state="SELECTING"))
-        tag, conflict = found.allocation
-        self.assertEqual((tag, conflict.taken), ("conflict", True))
-        found = yield self.lookup(B, Intent("commit", B, "203.0.113.9", state="INIT-REBOOT"))
-        self.assertFalse(found.allocation[1].taken)
+        yield self.lookup(A, CommitIntent(A, "192.0.2.10", state="SELECTING"))
+        found = yield self.lookup(A, CommitIntent(A, "192.0.2.11", state="INIT-REBOOT"))
+        self.assertEqual(found.allocation, Holds("192.0.2.10"))
+        found = yield self.lookup(B, CommitIntent(B, "192.0.2.10", state="SELECTING"))
+        self.assertIsInstance(found.allocation, Refused)
+        self.assertTrue(found.allocation.conflict.taken)
+        found = yield self.lookup(B, CommitIntent(B, "203.0.113.9", state="INIT-REBOOT"))
+        self.assertIsInstance(found.allocation, Refused)
+        self.assertFalse(found.allocation.conflict.taken)
 
     def changed(self, key):
         """A hash was written with redis-cli (behind the store's back)."""
@@ -395,33 +411,43 @@ class RedisOneCallTests(unittest.TestCase):
 
     @defer.inlineCallbacks
     def test_lease_time_falls_back_through_subnet_and_default(self):
-        self.redis.cli("HDEL", "group:pool", "lease-time")
+        self.hdel("group:pool", "lease-time")
         yield self.changed("group:pool")
         yield self.offered(A, "192.0.2.10")
-        found = yield self.lookup(A, Intent("commit", A, "192.0.2.10", state="SELECTING"))
-        self.assertEqual(found.allocation[1].expires, NOW + 5400)
-        self.redis.cli("HSET", "subnet:198.51.100.0/24", "lease-time", "90s")
+        found = yield self.lookup(A, CommitIntent(A, "192.0.2.10", state="SELECTING"))
+        self.assertEqual(found.allocation.lease.expires, NOW + 5400)
+        self.hset("subnet:198.51.100.0/24", **{"lease-time": "90s"})
         yield self.changed("subnet:198.51.100.0/24")
         yield self.offered(B, "198.51.100.6", selector="198.51.100.1")
-        found = yield self.lookup(B, Intent("commit", B, "198.51.100.6", state="SELECTING"),
+        found = yield self.lookup(B, CommitIntent(B, "198.51.100.6", state="SELECTING"),
                                   selector="198.51.100.1")
-        self.assertEqual(found.allocation[1].expires, NOW + 90)
+        self.assertEqual(found.allocation.lease.expires, NOW + 90)
 
 
-    @defer.inlineCallbacks
-    def test_lua_durations_agree_with_inventory_parse_duration(self):
-        from apidhcpd.inventory.durations import parse_duration
-        from apidhcpd.store.redis import _LUA_DIR
-        with open(os.path.join(_LUA_DIR, "common.lua")) as f:
-            script = f.read() + "\nreturn duration(ARGV[1])"
-        for text in ("1h", "24h", "30m", "1h30m", "90s", "3600", "1.5h", ".5h", "forever",
-                     "1d", "10ms", "-1h", "1h junk", "h", "0", "5000000000"):
-            try:
-                expected = parse_duration(text)
-            except ValueError:
-                expected = None
-            got = yield self.store.redis.eval(script, [], [text])
-            self.assertEqual(got, expected, text)
+class MemoryOneCallTests(OneCallMixin, unittest.TestCase):
+    def setUp(self):
+        self.store = MemoryStore()
+        self.seed()
+
+    def hset(self, key, **fields):
+        self.store.data.setdefault(key, {}).update(fields)
+
+    def hdel(self, key, field):
+        self.store.data.get(key, {}).pop(field, None)
+
+
+class RedisOneCallTests(OneCallMixin, unittest.TestCase):
+    def setUp(self):
+        self.redis = shared_redis("store-contract")
+        self.redis.flushall()
+        self.seed()
+        return connected_store(self, self.redis).addCallback(lambda s: setattr(self, "store", s))
+
+    def hset(self, key, **fields):
+        self.redis.cli("HSET", key, *[x for kv in fields.items() for x in kv])
+
+    def hdel(self, key, field):
+        self.redis.cli("HDEL", key, field)
 
 
 class CachedOneCallTests(RedisOneCallTests):
@@ -457,6 +483,98 @@ class CachedOneCallTests(RedisOneCallTests):
         self.redis.cli("PUBLISH", "apidhcpd:inventory", key)
         yield self.settle(lambda: self.cache.cache_stats["invalidations"] > heard
                           and self.cache._index_at is not None)
+
+
+# `range` and `lease-time` texts that the Python rules (inventory/rules.py) and common.lua
+# must read alike: what each store then allocates must be what the rules say
+TRICKY_RANGES = (
+    "192.0.2.10-192.0.2.12", " 192.0.2.11 - 192.0.2.12 ,192.0.2.20", "192.0.2.12-192.0.2.10",
+    "garbage, 192.0.2.11-192.0.2.12", "192.0.2", "10.1-10.5", "010.0.0.1", "192.0.2.256",
+    "0x0a.0.0.1", "192.0.2.10-", "-192.0.2.10", "192.0.2.10-192.0.2.11-192.0.2.12", ",,", "",
+    "192.0.2.13\t-\t192.0.2.14", "\uff11\uff19\uff12.0.2.1", "192.0.2.10\xa0", "1.2.3.4.5",
+    "192.0.2.0010", "192.0.2.10-192.0.2.010", "192.0.2.255", "192.0.2.1 2", "192.0.2.15,",
+)
+TRICKY_DURATIONS = (
+    "1h", "24h", "30m", "1h30m", "90s", "3600", "1.5h", ".5h", "forever", "1d", "10ms", "-1h",
+    "1h junk", "h", "0", "4294967295", "4294967294", "5000000000", " 1h ", "1h 30m",
+    "\uff11\uff12", "1000000\xb5s", "2000ms", "1.h", ".", "1e3s", "\t60\n", "1H", "0.5s",
+    "1s500ms", "+60", "60.0", "1\xa0h",
+)
+
+
+class RulesAgreeMixin:
+    """The stores read `range` and `lease-time` by the one set of rules: inventory/rules.py in
+    Python, common.lua's ranges_from_text() and duration() in Redis, alike for every input."""
+
+    @defer.inlineCallbacks
+    def test_a_range_gives_what_the_rules_say(self):
+        for n, text in enumerate(TRICKY_RANGES):
+            yield self.fresh()
+            self.hset("group:pool", range=text)
+            mac = "02:00:00:00:0e:%02x" % n
+            found = yield self.store.lookup(["mac:" + mac], NOW, LOCAL, OfferIntent(mac, "", 60))
+            ranges = rules.address_source("pool", {"range": text}, None, {}).ranges
+            first = allocation.int_to_ip(min(start for start, _ in ranges)) if ranges else None
+            self.assertEqual(found.allocation, Offered(first), repr(text))
+
+    @defer.inlineCallbacks
+    def test_a_lease_time_gives_what_the_rules_say(self):
+        for n, text in enumerate(TRICKY_DURATIONS):
+            yield self.fresh()
+            self.hset("group:pool", **{"range": "192.0.2.10-192.0.2.11", "lease-time": text})
+            mac = "02:00:00:00:0f:%02x" % n
+            yield self.store.lookup(["mac:" + mac], NOW, LOCAL, OfferIntent(mac, "", 60))
+            found = yield self.store.lookup(["mac:" + mac], NOW, LOCAL,
+                                            CommitIntent(mac, "192.0.2.10", "SELECTING"))
+            self.assertIsInstance(found.allocation, Bound, repr(text))
+            self.assertEqual(found.allocation.lease.expires - NOW, rules.lease_seconds(text),
+                             repr(text))
+
+
+class MemoryRulesTests(RulesAgreeMixin, unittest.TestCase):
+    def fresh(self):
+        self.store = MemoryStore()
+        return defer.succeed(None)
+
+    def hset(self, key, **fields):
+        self.store.data.setdefault(key, {}).update(fields)
+
+
+class RedisRulesTests(RulesAgreeMixin, unittest.TestCase):
+    def setUp(self):
+        self.redis = shared_redis("store-contract")
+        self.redis.flushall()
+        return connected_store(self, self.redis).addCallback(lambda s: setattr(self, "store", s))
+
+    def fresh(self):
+        self.redis.flushall()
+        return defer.succeed(None)
+
+    def hset(self, key, **fields):
+        self.redis.cli("HSET", key, *[x for kv in fields.items() for x in kv])
+
+    def lua(self, body):
+        from apidhcpd.store.redis import _LUA_DIR
+        with open(os.path.join(_LUA_DIR, "common.lua")) as f:
+            return f.read() + "\n" + body
+
+    @defer.inlineCallbacks
+    def test_lua_reads_ranges_as_allocation_lenient_ranges(self):
+        script = self.lua("return ranges_from_text(ARGV[1])")
+        for text in TRICKY_RANGES:
+            got = yield self.store.redis.eval(script, [], [text])
+            self.assertEqual(got, [list(r) for r in allocation.lenient_ranges(text)], repr(text))
+
+    @defer.inlineCallbacks
+    def test_lua_durations_agree_with_inventory_parse_duration(self):
+        script = self.lua("return duration(ARGV[1])")
+        for text in TRICKY_DURATIONS:
+            try:
+                expected = parse_duration(text)
+            except ValueError:
+                expected = None
+            got = yield self.store.redis.eval(script, [], [text])
+            self.assertEqual(got, expected, repr(text))
 
 
 class RedisBatchTests(unittest.TestCase):
@@ -497,6 +615,33 @@ class RedisBatchTests(unittest.TestCase):
         self.assertEqual(found[0].host.reserved_ip, "192.0.2.99")
         self.assertEqual(found[1], "value")
         self.assertIsNone(found[2].host)
+
+
+class InterfaceTests(unittest.TestCase):
+    """Every store class provides what it declares, with compatible signatures."""
+
+    def stores(self):
+        from twisted.internet.task import Clock
+
+        from apidhcpd.admin.metrics import TimedStore
+        from apidhcpd.store.http import HTTPStore
+        from apidhcpd.store.outage import OutageCache
+        redis = RedisStore(RedisURL.parse("redis://127.0.0.1:1/0"), reactor)
+        return [MemoryStore(), redis, HTTPStore("http://192.0.2.1/", reactor),
+                OutageCache(MemoryStore(), Clock()), OutageCache(redis, Clock()),
+                InventoryCache(MemoryStore(), Clock()), InventoryCache(redis, Clock()),
+                TimedStore(MemoryStore()), TimedStore(redis)]
+
+    def test_every_store_provides_what_it_declares(self):
+        declared = []
+        for store in self.stores():
+            self.assertTrue(verifyObject(IStore, store), store)
+            for interface in (IAdmin, ICacheable):
+                if interface.providedBy(store):
+                    self.assertTrue(verifyObject(interface, store), (store, interface))
+            declared.append((IAdmin.providedBy(store), ICacheable.providedBy(store)))
+        self.assertEqual(declared, [(True, True), (True, True), (False, False)]
+                         + [(True, False)] * 4 + [(True, True)] * 2)
 
 
 class RedisStoreFailureTests(unittest.TestCase):

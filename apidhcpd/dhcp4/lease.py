@@ -2,11 +2,53 @@
 ClientLookup (the store lookup, with the allocation it may carry) and LeaseAllocation
 (RFC 2131 4.3.1/4.3.2: which address is offered, acknowledged or refused)."""
 
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
 
 from apidhcpd.dhcp4 import options as opt
 from apidhcpd.dhcp4 import relay as relays
-from apidhcpd.dhcp4.transaction import ZERO, Drop, Nak, Policy
-from apidhcpd.store.contract import AddressSource, Conflict, Intent, StoreUnavailable
+from apidhcpd.dhcp4.message import Message
+from apidhcpd.dhcp4.transaction import ZERO, Drop, Nak, Policy, Transaction
+from apidhcpd.store import keys
+from apidhcpd.store.contract import (
+    AddressSource,
+    Bound,
+    CommitIntent,
+    Conflict,
+    Holds,
+    Intent,
+    Lease,
+    Lookup,
+    Offered,
+    OfferIntent,
+    Refused,
+    StoreUnavailable,
+    source_of,
+)
+
+
+class LeaseStore(Protocol):
+    """The IStore calls the handler steps make (store/contract.py; zope interfaces mean
+    nothing to mypy, so they are spelled out here): these and the other steps'."""
+
+    def lookup(self, host_keys: Sequence[str], now: int, selector: str,
+               intent: Intent | None = None) -> Awaitable[Lookup]: ...
+
+    def lease_of(self, mac: str, now: int) -> Awaitable[Lease | None]: ...
+
+    def offer(self, mac: str, source: AddressSource, requested: str | None, now: int,
+              hold: int) -> Awaitable[str | None]: ...
+
+    def commit(self, mac: str, ip: str, source: AddressSource, lease_time: int, now: int,
+               relay: bytes = b"", state: str = "", client: str = "") -> Awaitable[Lease]: ...
+
+    def lease_holder(self, ip: str, now: int) -> Awaitable[str | None]: ...
+
+    def release(self, mac: str, ip: str, now: int) -> Awaitable[bool]: ...
+
+    def decline(self, mac: str, ip: str, now: int, probation: int) -> Awaitable[bool]: ...
+
+    def release_offer(self, mac: str, keep: str = "") -> Awaitable[object]: ...
 
 
 class ClientLookup:
@@ -14,60 +56,65 @@ class ClientLookup:
     allocation comes next (an Intent), so that it can do both in one round trip; `allocate`
     is switched off where allocation needs a check between the two (a standby's)."""
 
-    def __init__(self, store, policy: Policy, allocate: bool = True):
+    def __init__(self, store: LeaseStore, policy: Policy, allocate: bool = True):
         self.store = store
         self.policy = policy
         self.allocate = allocate
 
-    async def __call__(self, tx):
+    async def __call__(self, tx: Transaction) -> None:
         tx.lookup = await self.store.lookup(host_keys(tx.request, tx.relay), tx.now, tx.selector,
                                             self._intent(tx) if self.allocate else None)
 
-    def _intent(self, tx) -> Intent | None:
+    def _intent(self, tx: Transaction) -> Intent | None:
         kind = tx.request.message_type
         if kind == opt.DISCOVER:
-            return Intent("offer", tx.mac, tx.request.requested_ip or "", self.policy.offer_hold)
+            return OfferIntent(tx.mac, tx.request.requested_ip or "", self.policy.offer_hold)
         if kind == opt.REQUEST and tx.wanted:
-            return Intent("commit", tx.mac, tx.wanted, state=tx.state,
-                          client=tx.request.hostname or "",
-                          relay=tx.request.relay_agent_info or b"")
+            return CommitIntent(tx.mac, tx.wanted, state=tx.state,
+                                client=tx.request.hostname or "",
+                                relay=tx.request.relay_agent_info or b"")
         return None
 
 
-def host_keys(request, relay: relays.RelayInfo) -> list[str]:
+def host_keys(request: Message, relay: relays.RelayInfo) -> list[str]:
     """`client:<option 61 as hex>`, `client:<host name>` (the seed's id), `mac:<mac>`, then
     the relay's `relay:<circuit-id>` and `remote:<remote-id>` (a switch port's reservation)."""
-    keys = ["client:" + i for i in (request.client_id_hex, request.hostname) if i]
-    keys.append("mac:" + request.mac)
+    found = [keys.client(i) for i in (request.client_id_hex, request.hostname) if i]
+    found.append(keys.mac(request.mac))
     if relay.circuit_id:
-        keys.append("relay:" + relays.id_key(relay.circuit_id))
+        found.append(keys.relay(relays.id_key(relay.circuit_id)))
     if relay.remote_id:
-        keys.append("remote:" + relays.id_key(relay.remote_id))
-    return keys
+        found.append(keys.remote(relays.id_key(relay.remote_id)))
+    return found
 
 
 class LeaseAllocation:
     """Decide the client's address per message type and client state (RFC 2131 4.3)."""
 
-    def __init__(self, policy: Policy, store, warn=lambda message: None):
+    def __init__(self, policy: Policy, store: LeaseStore,
+                 warn: Callable[[str], object] = lambda message: None):
         self.policy = policy
         self.store = store
         self.warn = warn
 
-    async def __call__(self, tx):
-        handler = {opt.DISCOVER: self.discover, opt.REQUEST: self.request,
-                   opt.DECLINE: self.decline, opt.RELEASE: self.release,
-                   opt.INFORM: self.inform}[tx.request.message_type]
-        await handler(tx)
+    async def __call__(self, tx: Transaction) -> None:
+        handlers: dict[int, Callable[[Transaction], Awaitable[None]]] = {
+            opt.DISCOVER: self.discover, opt.REQUEST: self.request, opt.DECLINE: self.decline,
+            opt.RELEASE: self.release, opt.INFORM: self.inform}
+        kind = tx.request.message_type
+        assert kind is not None  # CheckRequest lets only these types through
+        await handlers[kind](tx)
 
-    def _source(self, tx) -> AddressSource:
-        profile, name = tx.profile, tx.lookup.group_name
-        if tx.lookup.subnet:
-            return AddressSource(tx.lookup.subnet, profile.ranges)
-        return AddressSource(name, profile.ranges, seed_pool=not profile.ranges or name == "pool")
+    def _source(self, tx: Transaction) -> AddressSource:
+        """Where the client's address comes from: the same rules the stores apply when they
+        allocate in the lookup's round trip (inventory/rules.py)."""
+        assert tx.lookup is not None  # ClientLookup ran
+        return source_of(tx.lookup)
 
-    async def discover(self, tx):
+    async def discover(self, tx: Transaction) -> None:
+        assert tx.lookup is not None and tx.profile is not None  # the steps before set them
         host = tx.lookup.host
+        address: str | None
         if host and host.reserved_ip:
             if not tx.profile.holds(host.reserved_ip):
                 raise Drop("reserved address %s is not on %s" % (host.reserved_ip,
@@ -76,8 +123,8 @@ class LeaseAllocation:
             address = host.reserved_ip
         else:
             done = tx.lookup.allocation
-            if done is not None:
-                address = done[1]
+            if isinstance(done, Offered):
+                address = done.ip
             else:
                 requested = tx.request.requested_ip
                 if requested and not tx.profile.holds(requested):
@@ -88,7 +135,8 @@ class LeaseAllocation:
                 raise Drop("no free address for group %s" % tx.lookup.group_name)
         tx.reply_type, tx.address, tx.lease_time = opt.OFFER, address, tx.profile.lease_time
 
-    async def request(self, tx):
+    async def request(self, tx: Transaction) -> None:
+        assert tx.lookup is not None and tx.profile is not None  # the steps before set them
         wanted = tx.wanted
         if not wanted:
             raise Drop("%s REQUEST without an address" % tx.state)
@@ -104,31 +152,32 @@ class LeaseAllocation:
         lease = await self._commit_dynamic(tx, wanted)
         tx.reply_type, tx.address, tx.lease_time = opt.ACK, wanted, lease.expires - tx.now
 
-    async def _commit_dynamic(self, tx, wanted):
+    async def _commit_dynamic(self, tx: Transaction, wanted: str) -> Lease:
         """The bound Lease, from the lookup's round trip if the store did it, else by calling
         lease_of() and commit(); Nak or Drop when the client may not have `wanted`."""
-        done = tx.lookup.allocation or ()
-        if done[:1] == ("holds",):
-            raise Nak("client holds %s, not %s" % (done[1], wanted))
-        if not done and tx.state != "SELECTING":
+        assert tx.lookup is not None and tx.profile is not None  # the steps before set them
+        done = tx.lookup.allocation
+        if isinstance(done, Holds):
+            raise Nak("client holds %s, not %s" % (done.ip, wanted))
+        if done is None and tx.state != "SELECTING":
             lease = await self.store.lease_of(tx.mac, tx.now)
             if lease is not None and lease.ip != wanted:
                 raise Nak("client holds %s, not %s" % (lease.ip, wanted))
         try:
-            if done[:1] == ("conflict",):
-                raise done[1]
-            if done[:1] == ("bound",):
-                return done[1]
+            if isinstance(done, Refused):
+                raise done.conflict
+            if isinstance(done, Bound):
+                return done.lease
             return await self.store.commit(tx.mac, wanted, self._source(tx),
                                            tx.profile.lease_time, tx.now,
                                            relay=tx.request.relay_agent_info or b"",
                                            state=tx.state, client=tx.request.hostname or "")
         except Conflict as e:
             if tx.state == "SELECTING" or e.taken or self.policy.authoritative:
-                raise Nak(str(e))
-            raise Drop("no record of %s for %s (not authoritative)" % (wanted, tx.mac))
+                raise Nak(str(e)) from None
+            raise Drop("no record of %s for %s (not authoritative)" % (wanted, tx.mac)) from None
 
-    async def decline(self, tx):
+    async def decline(self, tx: Transaction) -> None:
         address = tx.request.requested_ip
         if not address:
             raise Drop("DECLINE without an address")
@@ -137,7 +186,7 @@ class LeaseAllocation:
                        kind="decline-not-held")
         raise Drop("declined %s: quarantined for %ds" % (address, self.policy.decline_probation))
 
-    async def _check_reservation(self, tx, address):
+    async def _check_reservation(self, tx: Transaction, address: str) -> None:
         """A reserved address that another client still holds (its lease predates the
         reservation) is not given twice: drop, and log the conflict. That client loses it
         at its next renewal, since the address is reserved now. A store that cannot say
@@ -152,10 +201,10 @@ class LeaseAllocation:
             raise Drop("reserved %s is leased to %s" % (address, holder),
                        kind="reserved-conflict")
 
-    async def release(self, tx):
+    async def release(self, tx: Transaction) -> None:
         released = await self.store.release(tx.mac, tx.request.ciaddr, tx.now)
         raise Drop("released %s" % tx.request.ciaddr if released else
                    "RELEASE of %s, which %s does not hold" % (tx.request.ciaddr, tx.mac))
 
-    async def inform(self, tx):
+    async def inform(self, tx: Transaction) -> None:
         tx.reply_type, tx.address, tx.lease_time = opt.ACK, ZERO, None

@@ -12,32 +12,51 @@ A reservation (`ip` on a host without `dynamic`) is never handed to another clie
 
 import bisect
 import functools
+import re
 import socket
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 Range = tuple[int, int]
 
 
 def ip_to_int(ip: str) -> int:
-    return struct.unpack("!I", socket.inet_aton(ip))[0]
+    value: int = struct.unpack("!I", socket.inet_aton(ip))[0]
+    return value
 
 
 def int_to_ip(value: int) -> str:
     return socket.inet_ntoa(struct.pack("!I", value))
 
 
+SPACE = " \t\n\v\f\r"  # what is trimmed around a part (Lua's %s, so common.lua agrees)
+_DOTTED = re.compile(r"(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})"
+                     r"\.(0|[1-9][0-9]{0,2})")
+
+
+def range_address(text: str) -> int:
+    """An address as a `range` writes it: four decimal numbers 0-255 without leading zeros
+    (inet_aton's short, octal and hex forms are not taken: common.lua reads the same form).
+    ValueError if it is not one."""
+    match = _DOTTED.fullmatch(text)
+    if match is None or any(int(part) > 255 for part in match.groups()):
+        raise ValueError("bad address %r" % (text,))
+    a, b, c, d = (int(part) for part in match.groups())
+    return ((a * 256 + b) * 256 + c) * 256 + d
+
+
 def parse_ranges(text: str) -> tuple[Range, ...]:
-    """`192.0.2.10-192.0.2.99, 192.0.2.200-192.0.2.210` -> ((start, end), ...); ValueError if bad."""
+    """`192.0.2.10-192.0.2.99, 192.0.2.200` -> ((start, end), ...); ValueError if a part is bad."""
     ranges = []
-    for part in filter(None, (p.strip() for p in text.split(","))):
+    for part in filter(None, (p.strip(SPACE) for p in text.split(","))):
         first, sep, last = part.partition("-")
         if not sep:
             first = last = part
         try:
-            start, end = ip_to_int(first.strip()), ip_to_int(last.strip())
-        except OSError:
-            raise ValueError("bad address range %r" % (part,))
+            start, end = range_address(first.strip(SPACE)), range_address(last.strip(SPACE))
+        except ValueError:
+            raise ValueError("bad address range %r" % (part,)) from None
         if start > end:
             raise ValueError("range %r runs backwards" % (part,))
         ranges.append((start, end))
@@ -47,7 +66,7 @@ def parse_ranges(text: str) -> tuple[Range, ...]:
 @functools.lru_cache(maxsize=1024)
 def lenient_ranges(text: str) -> tuple[Range, ...]:
     """parse_ranges() that skips the parts it cannot read, as common.lua's ranges_from_text."""
-    ranges = []
+    ranges: list[Range] = []
     for part in text.split(","):
         try:
             ranges.extend(parse_ranges(part))
@@ -69,9 +88,9 @@ class SubnetIndex:
     longest match in a few dict lookups. A key with host bits set matches nothing, as in
     common.lua's search."""
 
-    def __init__(self, subnets):
+    def __init__(self, subnets: Mapping[str, Any]):
         self.fields = subnets  # "192.0.2.0/24" -> its fields (or anything)
-        self._by_length = {}
+        self._by_length: dict[int, dict[int, str]] = {}
         for name in subnets:
             address, _, length = name.partition("/")
             try:

@@ -1,3 +1,5 @@
+# mypy: disable-error-code="empty-body"
+# (the zope interfaces below declare methods without bodies)
 """The inventory and lease store: the IStore contract, its value types, and MemoryStore.
 
 Knows what the server asks of a store and the allocation semantics every store must share
@@ -8,14 +10,16 @@ Host keys are the seed's: `mac:<aa:bb:cc:dd:ee:ff>` and `client:<id>`. Addresses
 strings. Times are integer unix seconds passed in by the caller, so stores never read a clock.
 """
 
-import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import attr
+from twisted.internet.defer import Deferred
 from zope.interface import Interface
 
-from apidhcpd.inventory import allocation
-from apidhcpd.inventory.durations import parse_duration
+from apidhcpd.inventory import rules
+from apidhcpd.inventory.allocation import Range
+from apidhcpd.inventory.rules import AddressSource as AddressSource  # a value of the contract
+from apidhcpd.store import keys
 
 
 class StoreUnavailable(Exception):
@@ -47,8 +51,8 @@ class Host:
         """The group whose options this host gets (the seed's rules)."""
         explicit = self.fields.get("group")
         if explicit:
-            return explicit[6:] if explicit.startswith("group:") else explicit
-        return "default" if self.reserved_ip else "pool"
+            return keys.group_name(explicit)
+        return rules.DEFAULT_GROUP if self.reserved_ip else rules.SEED_POOL_GROUP
 
 
 @attr.s(frozen=True, slots=True)
@@ -64,24 +68,35 @@ class Lookup:
     default_fields: dict[str, str] = attr.ib(factory=dict)
     subnet: str | None = attr.ib(default=None)
     subnet_fields: dict[str, str] = attr.ib(factory=dict)
-    # what the store did with an Intent in the same call, if it could: ("offered", ip|None),
-    # ("bound", Lease), ("holds", ip) or ("conflict", Conflict); None when it did nothing
-    allocation: tuple | None = attr.ib(default=None)
+    # what the store did with an Intent in the same call, if it could; None when it did nothing
+    allocation: "Allocation | None" = attr.ib(default=None)
 
 
 @attr.s(frozen=True, slots=True)
-class Intent:
-    """What the server will do after a lookup, so that a store can do it in the same round
-    trip: `offer` (a DISCOVER: `address` is the requested one) or `commit` (a REQUEST in
-    `state` for `address`). A store may ignore it; the server then calls offer()/commit()."""
+class OfferIntent:
+    """A DISCOVER is next: offer `mac` an address (`requested`, the one it asks for, if it
+    may have it) and hold it for `hold` seconds."""
 
-    kind: str = attr.ib()
     mac: str = attr.ib()
-    address: str = attr.ib(default="")
+    requested: str = attr.ib(default="")
     hold: int = attr.ib(default=0)
+
+
+@attr.s(frozen=True, slots=True)
+class CommitIntent:
+    """A REQUEST in `state` (SELECTING, INIT-REBOOT, RENEWING) for `address` is next: bind it
+    to `mac`, keeping the relay's option 82 and the client's host name (the seed's id)."""
+
+    mac: str = attr.ib()
+    address: str = attr.ib()
     state: str = attr.ib(default="")
     relay: bytes = attr.ib(default=b"")
-    client: str = attr.ib(default="")  # the client's host name (option 12), the seed's id
+    client: str = attr.ib(default="")
+
+
+# What the server will do after a lookup, so that a store can do it in the same round trip.
+# A store may ignore it; the server then calls offer()/commit() itself.
+Intent = OfferIntent | CommitIntent
 
 
 @attr.s(frozen=True, slots=True)
@@ -93,62 +108,34 @@ class Lease:
     relay: str = attr.ib(default="")  # the relay's option 82, hex
 
 
-@attr.s(frozen=True, slots=True)
-class AddressSource:
-    """Where dynamic addresses for a group come from: its ranges, and the seed's `pool` hash."""
-
-    name: str = attr.ib()
-    ranges: tuple[tuple[int, int], ...] = attr.ib(default=())
-    seed_pool: bool = attr.ib(default=False)
-
-
 NO_FIELDS: dict[str, str] = {}  # the one empty hash for an absent host, group or subnet:
 # never written to, shared so that GroupOptions can know it by identity
 
 
-def group_of(host: Host | None, subnet_fields: dict[str, str], exists) -> str:
+def group_of(host: Host | None, subnet_fields: Mapping[str, str],
+             exists: Callable[[str], bool]) -> str:
     """The group a request is answered from (common.lua's lookup does the same): the host's
     own, `default` for a reserved host, else the subnet's `group` or `pool`; `default` when
     that group does not exist (`exists(name)` says)."""
     if host and (host.fields.get("group") or host.reserved_ip):
         name = host.group_name
     else:
-        name = subnet_fields.get("group", "pool")
-        name = name[6:] if name.startswith("group:") else name
-    return name if exists(name) else "default"
+        name = keys.group_name(subnet_fields.get("group", rules.SEED_POOL_GROUP))
+    return name if exists(name) else rules.DEFAULT_GROUP
 
 
 def source_of(lookup: Lookup) -> AddressSource:
-    """Where a dynamic client's address comes from (common.lua's source_of): the subnet's
-    ranges, else its group's, plus the seed's `pool` hash for group:pool or a group without
-    ranges."""
-    if lookup.subnet:
-        return AddressSource(lookup.subnet, allocation.lenient_ranges(
-            lookup.subnet_fields.get("range", "")))
-    ranges = allocation.lenient_ranges(lookup.group_fields.get("range", ""))
-    return AddressSource(lookup.group_name, ranges,
-                         seed_pool=not ranges or lookup.group_name == "pool")
+    """Where a dynamic client's address comes from (rules.address_source)."""
+    return rules.address_source(lookup.group_name, lookup.group_fields, lookup.subnet,
+                                lookup.subnet_fields)
 
 
 def lease_time_of(lookup: Lookup) -> int:
-    """The lease time in seconds (common.lua's lease_time_of): host over group over subnet
-    over group:default; 86400 when none is set or it does not parse."""
-    host = lookup.host.fields if lookup.host else {}
-    group = lookup.group_fields if lookup.group_name != "default" else {}
-    for fields in (host, group, lookup.subnet_fields, lookup.default_fields):
-        text = fields.get("lease-time")
-        if text:
-            return _lease_seconds(text)
-    return 86400
-
-
-@functools.lru_cache(maxsize=256)
-def _lease_seconds(text: str) -> int:
-    try:
-        seconds = parse_duration(text)
-    except ValueError:
-        return 86400
-    return seconds if 1 <= seconds <= 4294967294 else 86400
+    """The lease time in seconds (rules.lease_time): host over group over subnet over
+    group:default; 86400 when none is set or it does not parse."""
+    host = lookup.host.fields if lookup.host else NO_FIELDS
+    group = lookup.group_fields if lookup.group_name != rules.DEFAULT_GROUP else NO_FIELDS
+    return rules.lease_time(host, group, lookup.subnet_fields, lookup.default_fields)
 
 
 RECHECK_AFTER = 60  # seconds a pool found full is believed full (common.lua's RECHECK_AFTER)
@@ -159,7 +146,7 @@ def server_written(fields: dict[str, str]) -> bool:
     """Does a mac: hash hold only what the server writes for a dynamic client (common.lua's
     pure_record): `ip`, `dynamic`, `ts` and the seed's `description` dynamic:<client>?"""
     return all(name in ("ip", "dynamic", "ts") or
-               (name == "description" and value.startswith("dynamic:"))
+               (name == "description" and value.startswith(keys.DYNAMIC_DESCRIPTION))
                for name, value in fields.items())
 
 
@@ -177,11 +164,43 @@ class Conflict(Exception):
         self.taken = taken
 
 
-class IStore(Interface):
+@attr.s(frozen=True, slots=True)
+class Offered:
+    """An OfferIntent's result: the address offered, or None when none is free."""
+
+    ip: str | None = attr.ib()
+
+
+@attr.s(frozen=True, slots=True)
+class Bound:
+    """A CommitIntent's result: the address is the client's until `lease.expires`."""
+
+    lease: "Lease" = attr.ib()
+
+
+@attr.s(frozen=True, slots=True)
+class Holds:
+    """A CommitIntent's result: the client holds another unexpired lease, on `ip`."""
+
+    ip: str = attr.ib()
+
+
+@attr.s(frozen=True, slots=True)
+class Refused:
+    """A CommitIntent's result: commit() would have failed with `conflict`."""
+
+    conflict: Conflict = attr.ib()
+
+
+Allocation = Offered | Bound | Holds | Refused
+
+
+class IStore(Interface):  # type: ignore[misc]  # zope.interface has no types
     """The operations the DHCP server performs on the inventory. All return Deferreds."""
 
-    def lookup(keys: Sequence[str], now: int, selector: str, intent: Intent | None = None):
-        """Find the host: the first of `keys` that exists (`client:...`, `mac:...`,
+    def lookup(host_keys: Sequence[str], now: int, selector: str,
+               intent: Intent | None = None) -> Deferred[Lookup]:
+        """Find the host: the first of `host_keys` that exists (`client:...`, `mac:...`,
         `relay:...`), a dynamic lease record (`mac:` with `dynamic`) only if nothing else
         matches; write its `ts`; find the longest `subnet:<net>/<len>` holding `selector`;
         return a Lookup with the host's group (falling back to `default`). With an `intent`,
@@ -189,16 +208,16 @@ class IStore(Interface):
         A caller that already knows the subnet passes `subnet` ("" for none): no search, and
         the store may leave out the group, default and subnet fields (the caller has them)."""
 
-    def lease_of(mac: str, now: int):
+    def lease_of(mac: str, now: int) -> Deferred[Lease | None]:
         """The dynamic lease (bound or offered, unexpired) this MAC holds, or None."""
 
     def offer(mac: str, source: AddressSource, requested: str | None, now: int,
-              hold: int):
+              hold: int) -> Deferred[str | None]:
         """Pick an address for a DISCOVER and hold it for `hold` seconds; the address or None.
         Order: this MAC's current lease, the requested address, the seed pool, the ranges."""
 
     def commit(mac: str, ip: str, source: AddressSource, lease_time: int, now: int,
-               relay: bytes = b"", state: str = "", client: str = ""):
+               relay: bytes = b"", state: str = "", client: str = "") -> Deferred[Lease]:
         """Bind `ip` to `mac` until now+lease_time, keeping the relay's option 82 with it;
         return the Lease or fail with Conflict. A client's REQUEST names its `state`
         (SELECTING, INIT-REBOOT, RENEWING): then the store must have a record of `mac` for
@@ -206,110 +225,117 @@ class IStore(Interface):
         `mac:<mac>` gets `ip`, `dynamic`, `ts` and, if it has none, the seed's `description`
         dynamic:<client> (the client's host name)."""
 
-    def lease_holder(ip: str, now: int):
+    def lease_holder(ip: str, now: int) -> Deferred[str | None]:
         """The MAC of the unexpired lease (offered or bound) on `ip`, or None."""
 
-    def allocate(intent: Intent, source: AddressSource, lease_time: int, now: int):
-        """What lookup() with `intent` does after the lookup, for a caller that knows the host:
-        ("offered", ip or None), ("bound", Lease), ("holds", ip) or ("conflict", Conflict)."""
-
-    def release(mac: str, ip: str, now: int):
+    def release(mac: str, ip: str, now: int) -> Deferred[bool]:
         """End the lease of `ip` if `mac` holds it; True if something was released."""
 
-    def release_offer(mac: str, keep: str = ""):
+    def release_offer(mac: str, keep: str = "") -> Deferred[None]:
         """Drop an unconfirmed offer made to `mac` (it chose another server), unless it is of
         `keep`, the address the client asks that server for (servers sharing a store may
         have offered the same one)."""
 
-    def decline(mac: str, ip: str, now: int, probation: int):
+    def decline(mac: str, ip: str, now: int, probation: int) -> Deferred[bool]:
         """Quarantine `ip` until now+probation if `mac` holds its lease (the client loses it);
         True, or False when `mac` holds no lease on `ip` and nothing changed."""
 
-    def reclaim(now: int):
+    def reclaim(now: int) -> Deferred[int]:
         """End every lease that expired; the number reclaimed."""
 
-    def refresh_reserved():
+    def refresh_reserved() -> Deferred[int | None]:  # type: ignore[misc]
         """Rebuild the index of addresses reserved by hosts (written by hand with redis-cli)."""
 
-    def ping():
+    def ping() -> Deferred[object]:  # type: ignore[misc]
         """Fire when the store answers; fail with StoreUnavailable otherwise."""
 
-    def watch(changed, watching):
+class ICacheable(Interface):  # type: ignore[misc]  # zope.interface has no types
+    """What InventoryCache needs of the store beneath it, besides IStore: the change stream,
+    `ts` written in batches, and allocation for a host the cache already knows. The memory
+    and Redis stores provide it; the HTTP store (its API node caches) does not."""
+
+    def watch(changed: Callable[[str], object], watching: Callable[[bool], object]) -> None:
         """Call `changed(key)` for every inventory key written through put() (by any server,
         the API or the CLI), and `watching(up)` when that stream starts or breaks."""
 
-    def touch(keys: Sequence[str], now: int):
+    def touch(keys: Sequence[str], now: int) -> Deferred[object]:
         """Write `ts` on these hosts (answered without a lookup), where they still exist."""
 
+    def allocate(intent: Intent, source: AddressSource, lease_time: int,
+                 now: int) -> Deferred[Allocation]:
+        """What lookup() with `intent` does after the lookup, for a caller that knows the host:
+        an Allocation (Offered for an OfferIntent; Bound, Holds or Refused for a CommitIntent)."""
 
-class IAdmin(Interface):
+
+class IAdmin(Interface):  # type: ignore[misc]  # zope.interface has no types
     """What the admin API and the CLI do to the inventory. Keys are the Redis contract's
     (`mac:...`, `group:...`, `subnet:...`, `pool`); values are the hashes' fields."""
 
-    def hashes(prefix: str):
+    def hashes(prefix: str) -> Deferred[dict[str, dict[str, str]]]:
         """Every hash whose key starts with `prefix`, as {key: fields}."""
 
-    def get(key: str):
+    def get(key: str) -> Deferred[dict[str, str] | None]:
         """The hash at `key`, or None."""
 
-    def put(key: str, fields: dict[str, str], mode: str = "replace"):
+    def put(key: str, fields: dict[str, str], mode: str = "replace") -> Deferred[dict[str, str]]:
         """Write a hash (`replace` it, `merge` fields into it, or `remove` the named fields),
         keeping the reserved-address index true; the hash as it is afterwards."""
 
-    def delete(key: str):
+    def delete(key: str) -> Deferred[bool]:
         """Delete a hash; True if it existed."""
 
-    def leases(offset: int = 0, count: int = 1000):
+    def leases(offset: int = 0, count: int = 1000) -> Deferred[list[Lease]]:
         """Leases in expiry order."""
 
-    def end_lease(ip: str):
+    def end_lease(ip: str) -> Deferred[bool]:
         """End the lease on `ip` whoever holds it; True if there was one."""
 
     # Reads whose cost is bounded by what they return, not by the size of the inventory:
     # what the admin API serves from, on the reactor that also answers DHCP.
 
-    def scan(prefix: str, cursor: str, count: int):
+    def scan(prefix: str, cursor: str, count: int) -> Deferred[tuple[str, list[str]]]:
         """One step of a walk over the keys that start with `prefix`: (next cursor, keys).
         The step looks at about `count` keys of the whole store, so it may find none;
         cursor "0" starts a walk and ends it. A key present for the whole walk is found at
         least once (Redis SCAN's guarantee)."""
 
-    def get_many(keys: Sequence[str]):
+    def get_many(keys: Sequence[str]) -> Deferred[dict[str, dict[str, str]]]:
         """{key: fields} of those of `keys` that exist."""
 
-    def size():
+    def size() -> Deferred[int]:  # type: ignore[misc]
         """How many keys the store holds (what a whole walk costs)."""
 
-    def subnet_of(ip: str):
+    def subnet_of(ip: str) -> Deferred[str | None]:
         """The longest `subnet:` key holding `ip` (without its prefix: `198.51.100.0/24`),
         or None; as the lookup finds it, by probing the 33 possible keys."""
 
-    def holders(ip: str):
+    def holders(ip: str) -> Deferred[list[tuple[str, bool]]]:
         """[(host key, dynamic)] of the hosts whose `ip` is `ip`: the reservation (by the
         `reserved` index) and the dynamic lease (by `lease:<ip>`)."""
 
-    def group_users(name: str, limit: int):
+    def group_users(name: str, limit: int) -> Deferred[list[str]]:
         """Up to `limit` host and subnet keys whose `group` names group `name`."""
 
-    def lease_at(ip: str):
+    def lease_at(ip: str) -> Deferred[Lease | None]:
         """The Lease on `ip` (expired or not, until reclaimed), or None."""
 
-    def lease_count():
+    def lease_count() -> Deferred[int]:  # type: ignore[misc]
         """How many leases there are."""
 
-    def field(key: str, name: str):
+    def field(key: str, name: str) -> Deferred[str | None]:
         """One field of a hash, or None."""
 
-    def hash_scan(key: str, cursor: str, count: int):
+    def hash_scan(key: str, cursor: str, count: int) -> Deferred[tuple[str, dict[str, str]]]:
         """One step of a walk over a hash's fields: (next cursor, {field: value})."""
 
-    def hash_size(key: str):
+    def hash_size(key: str) -> Deferred[int]:
         """How many fields a hash has."""
 
-    def pool_tally(pools: Sequence[tuple[str, tuple]], now: int):
+    def pool_tally(pools: Sequence[tuple[str, tuple[Range, ...]]],
+                   now: int) -> Deferred[list[dict[str, int]]]:
         """For each (name, ranges) pool, the unexpired leases inside its ranges by state:
         [{"bound": n, "offered": n, "declined": n}, ...] in the order given."""
 
-    def seed_pool_tally(now: int):
+    def seed_pool_tally(now: int) -> Deferred[dict[str, int]]:
         """The seed's `pool` hash: {"size", "bound", "offered", "declined"}, where an address
         with an owner and no unexpired lease counts as bound (the Go prototype's data)."""

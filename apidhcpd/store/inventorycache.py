@@ -15,16 +15,26 @@ of made-up clients costs real clients at most a store lookup each, never a wrong
 index of keys holds only what those answers hold, and the `ts` batch at most `size` keys.
 """
 
+from collections.abc import Hashable, Sequence
+from typing import Any
+
 import attr
 from twisted.internet import defer, task
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from apidhcpd.inventory.allocation import SubnetIndex
 from apidhcpd.limits.bounded import BoundedMap
+from apidhcpd.limits.clock import Clock
+from apidhcpd.store import keys
 from apidhcpd.store.contract import (
     NO_FIELDS,
+    Allocation,
+    Host,
     IAdmin,
+    Intent,
     IStore,
     Lookup,
     group_of,
@@ -46,7 +56,7 @@ class InventoryCache:
     """Wraps a store that can watch() its changes; lookups of hosts it has seen are answered
     from memory, the rest pass through and are remembered."""
 
-    def __init__(self, store, clock, ttl: float = 60.0, size: int = 100_000,
+    def __init__(self, store: Any, clock: Clock, ttl: float = 60.0, size: int = 100_000,
                  touch_interval: float = 1.0, max_bytes: int = MAX_BYTES):
         self._store = store
         self._clock = clock
@@ -55,37 +65,39 @@ class InventoryCache:
         # tuple of host keys -> Host or None, until read + ttl
         self._hosts = BoundedMap(size, max_bytes, on_evict=self._unindex)
         self._host_entries = self._hosts.entries  # read directly on the packet path
-        self._by_key = {}  # host key -> the tuples above that hold it
-        self._groups = None  # "group:<name>" -> fields, None until loaded
+        self._by_key: dict[str, set[tuple[str, ...]]] = {}  # host key -> the tuples that hold it
+        self._groups: dict[str, dict[str, str]] | None = None  # "group:<name>" -> fields
         self._subnets = SubnetIndex({})
-        self._index_at = None  # when groups and subnets were read
-        self._loading = None
+        self._index_at: float | None = None  # when groups and subnets were read
+        self._loading: Deferred[list[dict[str, dict[str, str]]]] | None = None
         self._index_epoch = 0  # bumped by a group or subnet change: a load in flight is stale
         self._host_epoch = 0  # bumped by a host change: a lookup in flight is not remembered
         self.watching = False
-        self._seen = {}  # host key -> when it was answered from memory (its ts to write)
+        # host key -> when it was answered from memory (its ts to write)
+        self._seen: dict[str, int] = {}
         self._toucher = task.LoopingCall(self._touch)
-        self._toucher.clock = clock
+        self._toucher.clock = clock  # type: ignore[assignment]  # an IReactorTime
         self._touch_interval = touch_interval
         self.cache_stats = {"hits": 0, "misses": 0, "invalidations": 0}
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
 
-    def connect(self):
+    def connect(self) -> None:
         self._store.connect()
         self._store.watch(self._changed, self._watch_state)
         if not self._toucher.running:
             self._toucher.start(self._touch_interval, now=False)
 
-    def disconnect(self):
+    def disconnect(self) -> Deferred[object]:
         if self._toucher.running:
             self._toucher.stop()
-        return self._store.disconnect()
+        done: Deferred[object] = self._store.disconnect()
+        return done
 
     # the change stream
 
-    def _watch_state(self, up: bool):
+    def _watch_state(self, up: bool) -> None:
         self.watching = up
         self._forget()
         if up:
@@ -94,47 +106,52 @@ class InventoryCache:
         else:
             log.info("inventory cache: change stream lost, answering from the store")
 
-    def _forget(self):
+    def _forget(self) -> None:
         self._hosts.clear()
         self._by_key.clear()
         self._index_at = self._groups = None
         self._index_epoch += 1
         self._host_epoch += 1
 
-    def _changed(self, key: str):
+    def _changed(self, key: str) -> None:
         self.cache_stats["invalidations"] += 1
-        if key.startswith(("group:", "subnet:")):
+        if key.startswith((keys.GROUP, keys.SUBNET)):
             self._index_at = self._groups = None  # the store answers until it is read again
             self._index_epoch += 1
             self._load_index()
             return
         self._host_epoch += 1
-        for keys in self._by_key.pop(key, ()):
-            self._hosts.pop(keys)
-            self._unindex(keys)
+        for held in self._by_key.pop(key, ()):
+            self._hosts.pop(held)
+            self._unindex(held)
 
-    def _load_index(self):
+    def _load_index(self) -> None:
         if self._loading is not None:
             return
         epoch = self._index_epoch
-        self._loading = defer.gatherResults(
-            [self._store.hashes("group:"), self._store.hashes("subnet:")], consumeErrors=True)
+        reads: list[Deferred[dict[str, dict[str, str]]]] = [
+            self._store.hashes(keys.GROUP), self._store.hashes(keys.SUBNET)]
+        loading = defer.gatherResults(reads, consumeErrors=True)
+        self._loading = loading  # before the callbacks: with a synchronous store they run now
 
-        def loaded(result):
+        def loaded(result: list[dict[str, dict[str, str]]]) -> None:
             self._loading = None
             if epoch != self._index_epoch or not self.watching:
-                return self._load_index() if self.watching else None
+                if self.watching:
+                    self._load_index()
+                return
             groups, subnets = result
             self._groups = groups
-            self._subnets = SubnetIndex({key[7:]: fields for key, fields in subnets.items()})
+            self._subnets = SubnetIndex({keys.network(key): fields
+                                         for key, fields in subnets.items()})
             self._index_at = self._clock.seconds()
 
-        def failed(failure):
+        def failed(failure: Failure) -> None:
             self._loading = None
             log.info("inventory cache: could not read groups and subnets: {error}",
                      error=failure.getErrorMessage())
 
-        self._loading.addCallbacks(loaded, failed)
+        loading.addCallbacks(loaded, failed)
 
     def _ready(self) -> bool:
         if not self.watching:
@@ -145,49 +162,57 @@ class InventoryCache:
 
     # IStore
 
-    def lookup(self, keys, now, selector, intent=None, subnet=None):
+    def lookup(self, host_keys: Sequence[str], now: int, selector: str,
+               intent: Intent | None = None, subnet: str | None = None) -> Deferred[Lookup]:
         if not self._ready():
-            return self._miss(keys, now, selector, intent, None)
+            return self._miss(host_keys, now, selector, intent, None)
         subnet = self._subnets.match(selector)
-        keys = tuple(keys)
+        wanted = tuple(host_keys)
         entries = self._host_entries
-        entry = entries.get(keys)
+        entry = entries.get(wanted)
         if entry is None or entry[2] <= self._clock.seconds():
-            return self._miss(keys, now, selector, intent, subnet)
-        entries.move_to_end(keys)  # least recently used goes first
+            return self._miss(wanted, now, selector, intent, subnet)
+        entries.move_to_end(wanted)  # least recently used goes first
         self.cache_stats["hits"] += 1
-        host = entry[0]
+        host: Host | None = entry[0]
         if host is not None and (len(self._seen) < self._size or host.key in self._seen):
             self._seen[host.key] = now
         subnet_fields = self._subnets.fields.get(subnet, NO_FIELDS) if subnet else NO_FIELDS
         groups = self._groups
-        name = group_of(host, subnet_fields, lambda name: "group:" + name in groups)
-        found = Lookup(host, name, groups.get("group:" + name, NO_FIELDS),
-                       groups.get("group:default", NO_FIELDS), subnet or None, subnet_fields)
+        assert groups is not None  # _ready()
+        name = group_of(host, subnet_fields, lambda name: keys.group(name) in groups)
+        found = Lookup(host, name, groups.get(keys.group(name), NO_FIELDS),
+                       groups.get(keys.DEFAULT_GROUP, NO_FIELDS), subnet or None, subnet_fields)
         if intent is None or (host is not None and host.reserved_ip):
             return defer.succeed(found)
-        return self._store.allocate(intent, source_of(found), lease_time_of(found),
-                                    now).addCallback(
-            lambda allocation: attr.evolve(found, allocation=allocation))
+        def done(allocation: Allocation) -> Lookup:
+            return attr.evolve(found, allocation=allocation)
 
-    def _miss(self, keys, now, selector, intent, subnet):
+        allocated: Deferred[Allocation] = self._store.allocate(
+            intent, source_of(found), lease_time_of(found), now)
+        return allocated.addCallback(done)
+
+    def _miss(self, host_keys: Sequence[str], now: int, selector: str, intent: Intent | None,
+              subnet: str | None) -> Deferred[Lookup]:
         """The store's lookup. Told the subnet (`subnet` not None), it leaves out the group
         and subnet fields, which are filled in from the groups and subnets known now."""
         self.cache_stats["misses"] += 1
         epoch, read_at = self._host_epoch, self._clock.seconds()
-        call = self._store.lookup(list(keys), now, selector, intent, subnet=subnet)
+        call: Deferred[Lookup] = self._store.lookup(list(host_keys), now, selector, intent,
+                                                    subnet=subnet)
         if subnet is not None:
-            call.addCallback(self._fill, self._groups, self._subnets)
-        return call.addCallback(self._remember, tuple(keys), epoch, read_at)
+            call.addCallback(self._fill, self._groups or {}, self._subnets)
+        return call.addCallback(self._remember, tuple(host_keys), epoch, read_at)
 
     @staticmethod
-    def _fill(found, groups, subnets):
-        return attr.evolve(found, group_fields=groups.get("group:" + found.group_name,
+    def _fill(found: Lookup, groups: dict[str, dict[str, str]], subnets: SubnetIndex) -> Lookup:
+        return attr.evolve(found, group_fields=groups.get(keys.group(found.group_name),
                                                           NO_FIELDS),
-                           default_fields=groups.get("group:default", NO_FIELDS),
-                           subnet_fields=subnets.fields.get(found.subnet, NO_FIELDS))
+                           default_fields=groups.get(keys.DEFAULT_GROUP, NO_FIELDS),
+                           subnet_fields=subnets.fields.get(found.subnet or "", NO_FIELDS))
 
-    def _remember(self, found, keys, epoch, read_at):
+    def _remember(self, found: Lookup, host_keys: tuple[str, ...], epoch: int,
+                  read_at: float) -> Lookup:
         if epoch != self._host_epoch or not self.watching:
             return found  # a host changed while this was read: it may predate the change
         host = found.host
@@ -195,30 +220,35 @@ class InventoryCache:
             if not server_written(host.fields):
                 return found  # a lease record an operator added to: read it every time
             host = None  # a lease record answers like no host at all
-        size = ENTRY_BYTES + sum(map(len, keys)) + KEY_BYTES * len(keys)
+        size = ENTRY_BYTES + sum(map(len, host_keys)) + KEY_BYTES * len(host_keys)
         if host is not None:
             size += sum(len(k) + len(v) for k, v in host.fields.items())
-        if self._hosts.put(keys, host, size, read_at + self.ttl, self._clock.seconds()):
-            for key in keys:
-                self._by_key.setdefault(key, set()).add(keys)
+        if self._hosts.put(host_keys, host, size, read_at + self.ttl, self._clock.seconds()):
+            for key in host_keys:
+                self._by_key.setdefault(key, set()).add(host_keys)
         return found
 
-    def _unindex(self, keys, host=None):
+    def _unindex(self, host_keys: Hashable, host: Host | None = None) -> None:
         """An answer is gone: its keys no longer lead to it."""
-        for key in keys:
+        assert isinstance(host_keys, tuple)
+        for key in host_keys:
             holders = self._by_key.get(key)
             if holders is not None:
-                holders.discard(keys)
+                holders.discard(host_keys)
                 if not holders:
                     del self._by_key[key]
 
-    def _touch(self):
+    def _touch(self) -> Deferred[object] | None:
         if not self._seen:
             return None
         seen, self._seen = self._seen, {}
         now = max(seen.values())
-        keys = sorted(seen)
-        calls = [self._store.touch(keys[i:i + 500], now) for i in range(0, len(keys), 500)]
-        return defer.gatherResults(calls, consumeErrors=True).addErrback(
-            lambda f: log.debug("inventory cache: ts not written: {error}",
-                                error=f.getErrorMessage()))
+        names = sorted(seen)
+        calls: list[Deferred[object]] = [self._store.touch(names[i:i + 500], now)
+                                         for i in range(0, len(names), 500)]
+
+        def failed(failure: Failure) -> None:
+            log.debug("inventory cache: ts not written: {error}",
+                      error=failure.getErrorMessage())
+
+        return defer.gatherResults(calls, consumeErrors=True).addErrback(failed)

@@ -61,3 +61,21 @@ def free(pool: str) -> str:
 
 def is_host(key: str) -> bool:
     return key.startswith(HOST_PREFIXES)
+
+
+def relay(circuit_id: str) -> str:
+    return RELAY + circuit_id
+
+
+def remote(remote_id: str) -> str:
+    return REMOTE + remote_id
+
+
+def network(subnet_key: str) -> str:
+    """subnet:<network>/<prefix> -> <network>/<prefix>"""
+    return subnet_key[len(SUBNET):]
+
+
+def group_name(text: str) -> str:
+    """A `group` field's value as a group's name: `group:lab` and `lab` both name group lab."""
+    return text[len(GROUP):] if text.startswith(GROUP) else text

@@ -12,12 +12,31 @@ what was kept of the client's lease. A flood of made-up clients that hold no lea
 no reservation leaves nothing here.
 """
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attr
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from apidhcpd.limits.bounded import BoundedMap
+from apidhcpd.limits.clock import Clock
 from apidhcpd.limits.timeouts import race
-from apidhcpd.store.contract import NO_FIELDS, IAdmin, IStore, Lease, Lookup, StoreUnavailable
+from apidhcpd.store import keys
+from apidhcpd.store.contract import (
+    NO_FIELDS,
+    Bound,
+    IAdmin,
+    Intent,
+    IStore,
+    Lease,
+    Lookup,
+    Offered,
+    OfferIntent,
+    StoreUnavailable,
+)
 
 log = Logger()
 
@@ -28,7 +47,7 @@ ANSWER_TTL = 86400  # how long a reserved host's answer is kept after it was las
 FIELD_SETS = 4096  # groups, subnets and group:default, the last fields seen of each
 
 
-def fields_size(fields) -> int:
+def fields_size(fields: Mapping[str, str]) -> int:
     """The approximate bytes of a hash: its field names and values."""
     return sum(len(k) + len(v) for k, v in fields.items())
 
@@ -38,7 +57,7 @@ class OutageCache:
     """Wraps a store; lookups that fail with StoreUnavailable are answered from the last good
     ones where that is safe. Everything else passes through to the wrapped store."""
 
-    def __init__(self, store, clock, timeout: float = 1.0, size: int = 100_000,
+    def __init__(self, store: Any, clock: Clock, timeout: float = 1.0, size: int = 100_000,
                  max_bytes: int = MAX_BYTES, answer_ttl: int = ANSWER_TTL):
         self._store = store
         self._clock = clock
@@ -52,35 +71,39 @@ class OutageCache:
         self._fields = BoundedMap(FIELD_SETS, max_bytes // 4)
         self.served = 0  # answers given from the cache during outages
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
 
-    def lookup(self, keys, now, selector, intent=None):
-        key = tuple(keys)  # a client's renewal (placed by ciaddr) finds its first answer too
-        call = race(self._store.lookup(keys, now, selector, intent), self._timeout,
-                    self._clock, lambda: StoreUnavailable("no answer within %.1fs"
-                                                          % self._timeout))
+    def lookup(self, host_keys: Sequence[str], now: int, selector: str,
+               intent: Intent | None = None) -> Deferred[Lookup]:
+        key = tuple(host_keys)  # a client's renewal (placed by ciaddr) finds its first answer
+        asked: Deferred[Lookup] = self._store.lookup(host_keys, now, selector, intent)
+        call: Deferred[Lookup] = race(asked, self._timeout, self._clock, lambda: StoreUnavailable(
+            "no answer within %.1fs" % self._timeout))
         return call.addCallbacks(
             self._remember, self._fallback, callbackArgs=(key, now, intent),
             errbackArgs=(key, now, intent))
 
-    def release(self, mac, ip, *args, **kwargs):
+    def release(self, mac: str, ip: str, now: int) -> Deferred[bool]:
         self._forget_lease(mac, ip)
-        return self._store.release(mac, ip, *args, **kwargs)
+        released: Deferred[bool] = self._store.release(mac, ip, now)
+        return released
 
-    def decline(self, mac, ip, *args, **kwargs):
+    def decline(self, mac: str, ip: str, now: int, probation: int) -> Deferred[bool]:
         self._forget_lease(mac, ip)
-        return self._store.decline(mac, ip, *args, **kwargs)
+        declined: Deferred[bool] = self._store.decline(mac, ip, now, probation)
+        return declined
 
-    def _forget_lease(self, mac, ip):
+    def _forget_lease(self, mac: str, ip: str) -> None:
         lease = self._leases.get(mac)
         if lease is not None and lease.ip == ip:
             self._leases.pop(mac)
-            self._answers.pop("mac:" + mac)
+            self._answers.pop(keys.mac(mac))
 
-    def _remember(self, found, key, now, intent):
+    def _remember(self, found: Lookup, key: tuple[str, ...], now: int,
+                  intent: Intent | None) -> Lookup:
         host = found.host
-        mac = "mac:" + intent.mac if intent is not None else _mac_key(key)
+        mac = keys.mac(intent.mac) if intent is not None else _mac_key(key)
         answers = self._answers.entries
         old = answers.get(mac)
         if old is not None and host is not None and old[0][1] is host and old[0][7]:
@@ -92,11 +115,12 @@ class OutageCache:
                 return found
         return self._keep_answer(found, key, mac, now, intent)
 
-    def _keep_answer(self, found, key, mac, now, intent):
+    def _keep_answer(self, found: Lookup, key: tuple[str, ...], mac: str, now: int,
+                     intent: Intent | None) -> Lookup:
         allocation, host = found.allocation, found.host
-        lease = None
-        if allocation and allocation[0] == "bound":
-            lease = allocation[1]
+        lease: Lease | None = None
+        if isinstance(allocation, Bound):
+            lease = allocation.lease
             self._leases.put(lease.mac, lease, LEASE_BYTES + len(lease.relay), lease.expires,
                              now)
         reserved = host is not None and bool(host.reserved_ip)
@@ -120,19 +144,22 @@ class OutageCache:
         self._answers.put(mac, value, size, expires, now)
         return found
 
-    def _shared(self, name, fields):
+    def _shared(self, name: str, fields: dict[str, str]) -> dict[str, str]:
         """The one copy kept of a group's, group:default's or a subnet's fields, which every
         answer refers to: a store that reads them afresh for each lookup (no inventory cache)
         must not leave a copy in each answer."""
         kept = self._fields.entries.get(name)
         if kept is not None and (kept[0] is fields or kept[0] == fields):
-            return kept[0]
+            shared: dict[str, str] = kept[0]
+            return shared
         self._fields.put(name, fields, ENTRY_BYTES + fields_size(fields))
         return fields
 
-    def _fallback(self, failure, key, now, intent):
-        failure.trap(StoreUnavailable)
-        entry = self._answers.get("mac:" + intent.mac if intent is not None else _mac_key(key),
+    def _fallback(self, failure: Failure, key: tuple[str, ...], now: int,
+                  intent: Intent | None) -> Lookup | Failure:
+        if not isinstance(failure.value, StoreUnavailable):
+            return failure
+        entry = self._answers.get(keys.mac(intent.mac) if intent is not None else _mac_key(key),
                                   now)
         if entry is None or entry[0] != key:
             return failure
@@ -140,30 +167,26 @@ class OutageCache:
         found = Lookup(host, name, group, default, subnet, subnet_fields)
         if host and host.reserved_ip:
             return self._serve(found)
-        lease = self._leases.get(intent.mac, now) if intent else None
-        if lease is None or lease.expires <= now:
+        lease: Lease | None = self._leases.get(intent.mac, now) if intent else None
+        if intent is None or lease is None or lease.expires <= now:
             return failure  # a new allocation: wait for the store
-        if intent.kind == "offer":
-            return self._serve(Lookup(host, name, found.group_fields, found.default_fields,
-                                      subnet, found.subnet_fields,
-                                      allocation=("offered", lease.ip)))
+        if isinstance(intent, OfferIntent):
+            return self._serve(attr.evolve(found, allocation=Offered(lease.ip)))
         if intent.address != lease.ip:
             return failure
-        return self._serve(Lookup(host, name, found.group_fields, found.default_fields,
-                                  subnet, found.subnet_fields, allocation=(
-                                      "bound", Lease(lease.ip, lease.mac, "bound",
-                                                     lease.expires, lease.relay))))
+        return self._serve(attr.evolve(found, allocation=Bound(
+            Lease(lease.ip, lease.mac, "bound", lease.expires, lease.relay))))
 
-    def _serve(self, found):
+    def _serve(self, found: Lookup) -> Lookup:
         self.served += 1
         log.info("store unreachable: answering {key} from the cache",
                  key=found.host.key if found.host else "?")
         return found
 
 
-def _mac_key(keys) -> str:
+def _mac_key(host_keys: tuple[str, ...]) -> str:
     """The `mac:` key among a lookup's keys (handlers.host_keys always gives one)."""
-    for key in keys:
-        if key[:4] == "mac:":
+    for key in host_keys:
+        if key.startswith(keys.MAC):
             return key
-    return keys[0] if keys else ""
+    return host_keys[0] if host_keys else ""

@@ -18,7 +18,23 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from apidhcpd.limits.timeouts import race
-from apidhcpd.store.contract import Conflict, Host, IAdmin, IStore, Lease, Lookup, StoreUnavailable
+from apidhcpd.store import keys
+from apidhcpd.store.contract import (
+    Bound,
+    CommitIntent,
+    Conflict,
+    Holds,
+    Host,
+    IAdmin,
+    ICacheable,
+    IStore,
+    Lease,
+    Lookup,
+    Offered,
+    OfferIntent,
+    Refused,
+    StoreUnavailable,
+)
 from apidhcpd.store.keys import HOST_PREFIXES
 
 log = Logger()
@@ -182,21 +198,22 @@ def _lookup(reply, now, allocated=None) -> Lookup:
     if allocated is not None and not (host and host.reserved_ip):
         allocation = allocated(reply[7] if len(reply) > 7 else None)
     return Lookup(host, group, _pairs(group_fields), _pairs(default),
-                  subnet[7:] if subnet else None, _pairs(subnet_fields), allocation)
+                  keys.network(subnet) if subnet else None, _pairs(subnet_fields), allocation)
 
 
-def _offered(ip):
-    return ("offered", ip or None)
+def _offered(ip) -> Offered:
+    return Offered(ip or None)
 
 
-def _committed(result, intent):
+def _committed(result, intent: CommitIntent) -> Bound | Holds | Refused:
+    """bind.lua's or request.lua's {'bound', ip, expires}, {'holds', ip} or
+    {'conflict', '1' if taken else '0', reason}."""
     tag = result[0]
     if tag == "bound":
-        return ("bound", Lease(result[1], intent.mac, "bound", int(result[2]),
-                               intent.relay.hex()))
+        return Bound(Lease(result[1], intent.mac, "bound", int(result[2]), intent.relay.hex()))
     if tag == "holds":
-        return ("holds", result[1])
-    return ("conflict", Conflict(result[2], taken=result[1] == "1"))
+        return Holds(result[1])
+    return Refused(Conflict(result[2], taken=result[1] == "1"))
 
 
 def _source_args(source):
@@ -204,7 +221,7 @@ def _source_args(source):
         "%d-%d" % r for r in source.ranges]
 
 
-@implementer(IStore, IAdmin)
+@implementer(IStore, ICacheable, IAdmin)
 class RedisStore:
     """IStore on one Redis server, through a lazy txredisapi connection pool."""
 
@@ -352,22 +369,22 @@ class RedisStore:
 
     # IStore
 
-    def lookup(self, keys, now, selector, intent=None, subnet=None):
+    def lookup(self, host_keys, now, selector, intent=None, subnet=None):
         if subnet is not None:  # the caller knows the subnet: the script need not search
-            selector = "subnet:" + subnet if subnet else "-"
+            selector = keys.subnet(subnet) if subnet else "-"
         if intent is None:
-            return self._eval("lookup", keys, [now, selector]).addCallback(_lookup, now)
-        if intent.kind == "offer":
-            args = [now, selector, intent.mac, intent.hold, intent.address]
-            return self._eval("discover", keys, args).addCallback(_lookup, now, _offered)
+            return self._eval("lookup", host_keys, [now, selector]).addCallback(_lookup, now)
+        if isinstance(intent, OfferIntent):
+            args = [now, selector, intent.mac, intent.hold, intent.requested]
+            return self._eval("discover", host_keys, args).addCallback(_lookup, now, _offered)
         args = [now, selector, intent.mac, intent.address, intent.state, intent.relay.hex(),
                 intent.client]
-        return self._eval("request", keys, args).addCallback(
+        return self._eval("request", host_keys, args).addCallback(
             _lookup, now, lambda result: _committed(result, intent))
 
     def allocate(self, intent, source, lease_time, now):
-        if intent.kind == "offer":
-            return self._eval("offer", (), [intent.mac, now, intent.hold, intent.address]
+        if isinstance(intent, OfferIntent):
+            return self._eval("offer", (), [intent.mac, now, intent.hold, intent.requested]
                               + _source_args(source)).addCallback(_offered)
         args = [intent.mac, intent.address, now, lease_time, intent.relay.hex(), intent.state,
                 intent.client]
@@ -406,8 +423,8 @@ class RedisStore:
         def holder(found):
             mac, expires = found
             return mac if mac and int(expires or 0) > now else None
-        return self._call("hmget", "lease:" + ip, ["mac", "expires"], deadline=False).addCallback(
-            holder)
+        return self._call("hmget", keys.lease(ip), ["mac", "expires"],
+                          deadline=False).addCallback(holder)
 
     @defer.inlineCallbacks
     def reclaim(self, now, limit=1000):

@@ -1,4 +1,5 @@
--- Shared by the scripts below (prepended by redisstore.py). Mirrors apidhcpd/allocation.py.
+-- Shared by the scripts below (prepended by store/redis.py). Mirrors inventory/allocation.py
+-- and inventory/rules.py.
 local function ip2n(ip)
   local a, b, c, d = string.match(ip or '', '^(%d+)%.(%d+)%.(%d+)%.(%d+)$')
   if not a then return nil end
@@ -20,13 +21,33 @@ local function parse_ranges(first)
   return ranges
 end
 
--- a `range` field: "a.b.c.d-e.f.g.h, a.b.c.d" (allocation.parse_ranges); bad parts are skipped
+local function trim(text)
+  return string.match(text, '^%s*(.-)%s*$')
+end
+
+-- An address as a `range` writes it (allocation.range_address): four decimal numbers 0-255
+-- without leading zeros; nil otherwise.
+local function range_address(text)
+  local parts = {string.match(text, '^(%d+)%.(%d+)%.(%d+)%.(%d+)$')}
+  if #parts ~= 4 then return nil end
+  local n = 0
+  for _, part in ipairs(parts) do
+    if #part > 3 or (#part > 1 and string.sub(part, 1, 1) == '0') then return nil end
+    n = n * 256 + tonumber(part)
+    if tonumber(part) > 255 then return nil end
+  end
+  return n
+end
+
+-- A `range` field: "a.b.c.d-e.f.g.h, a.b.c.d" (allocation.lenient_ranges: the parts that do
+-- not read are skipped, the others serve). The one reader of the text in Lua.
 local function ranges_from_text(text)
   local ranges = {}
   for part in string.gmatch(text or '', '[^,]+') do
-    local first, last = string.match(part, '^%s*([%d.]+)%s*-%s*([%d.]+)%s*$')
-    if not first then first = string.match(part, '^%s*([%d.]+)%s*$'); last = first end
-    local s, e = ip2n(first), ip2n(last)
+    part = trim(part)
+    local first, last = string.match(part, '^([^-]*)-(.*)$')
+    if not first then first, last = part, part end
+    local s, e = range_address(trim(first)), range_address(trim(last))
     if s and e and s <= e then ranges[#ranges + 1] = {s, e} end
   end
   return ranges
@@ -38,14 +59,16 @@ local function hash(flat)
   return h
 end
 
--- Go durations (30m, 1h30m, 1.5h, 90s) or seconds, as inventory.parse_duration; nil if bad
-local UNITS = {ns = 1e-9, us = 1e-6, ms = 1e-3, s = 1, m = 60, h = 3600}
+-- Go durations (30m, 1h30m, 1.5h, 90s, 500ms) or seconds, as durations.parse_duration: whole
+-- seconds from 1 to 4294967294, nil otherwise. The one reader of `lease-time` in Lua.
+local UNITS = {ns = 1e-9, us = 1e-6, ['\194\181s'] = 1e-6, ms = 1e-3, s = 1, m = 60, h = 3600}
 local function duration(text)
-  if not text or text == '' then return nil end
+  text = trim(text or '')
+  if text == '' then return nil end
   local total, rest = 0, text
   if string.match(text, '^%d+$') then total, rest = tonumber(text), '' end
   while rest ~= '' do
-    local number, unit, tail = string.match(rest, '^(%d*%.?%d*)(%a+)(.*)$')
+    local number, unit, tail = string.match(rest, '^(%d*%.?%d*)([%a\194\181]+)(.*)$')
     if not number or number == '' or number == '.' or not UNITS[unit] then return nil end
     total, rest = total + tonumber(number) * UNITS[unit], tail
   end
