@@ -12,8 +12,6 @@ import attr
 
 from apidhcpd.limits.clock import Clock
 
-ZERO = "0.0.0.0"
-
 
 @attr.s(frozen=True, slots=True)
 class Limit:
