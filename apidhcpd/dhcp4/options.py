@@ -9,7 +9,7 @@ not the header, not the code/length framing, not long options or overload
 import ipaddress
 import socket
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import IntEnum
 from typing import Protocol, TypeVar, Union
 
@@ -102,7 +102,8 @@ NAK = MessageType.NAK
 RELEASE = MessageType.RELEASE
 INFORM = MessageType.INFORM
 
-MESSAGE_TYPE_NAMES: dict[int, str] = {t: t.name for t in MessageType}
+# by number; no message type (None) has no name
+MESSAGE_TYPE_NAMES: Mapping[int | None, str] = {t: t.name for t in MessageType}
 
 
 def _ip_to_bytes(value: object) -> bytes:
