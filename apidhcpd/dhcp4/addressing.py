@@ -13,6 +13,7 @@ import attr
 from apidhcpd.dhcp4 import options as opt
 from apidhcpd.dhcp4.message import ZERO as ZERO  # protocol.py reads it here
 from apidhcpd.dhcp4.message import Message
+
 BROADCAST = "255.255.255.255"
 SERVER_PORT = 67
 CLIENT_PORT = 68

@@ -14,6 +14,7 @@ from apidhcpd.dhcp4.addressing import on_link
 from apidhcpd.dhcp4.gates import RateLimit, StandbyAllocation, StandbyFilter
 from apidhcpd.dhcp4.lease import ClientLookup, LeaseAllocation
 from apidhcpd.dhcp4.message import Message, reply_for
+from apidhcpd.dhcp4.options import OptionCode
 from apidhcpd.dhcp4.profile import (
     HOST_ONLY,
     Link,
@@ -23,7 +24,6 @@ from apidhcpd.dhcp4.profile import (
     off_network,
     without_network,
 )
-from apidhcpd.dhcp4.options import OptionCode
 from apidhcpd.dhcp4.transaction import ZERO, ChainStore, Drop, Policy, Transaction
 from apidhcpd.ha.monitor import PeerMonitor
 from apidhcpd.limits.bounded import BoundedMap

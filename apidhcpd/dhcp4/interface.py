@@ -38,7 +38,7 @@ def address_of(name: str) -> ipaddress.IPv4Interface:
             mask = fcntl.ioctl(sock.fileno(), SIOCGIFNETMASK, _ifreq(name))[20:24]
         except OSError as e:
             raise InterfaceError("interface %s has no usable IPv4 address (%s)"
-                                 % (name, e.strerror))
+                                 % (name, e.strerror)) from e
     return ipaddress.IPv4Interface("%s/%s" % (socket.inet_ntoa(addr), socket.inet_ntoa(mask)))
 
 

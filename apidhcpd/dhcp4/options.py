@@ -11,7 +11,7 @@ import socket
 import struct
 from collections.abc import Iterable, Mapping
 from enum import IntEnum
-from typing import Protocol, TypeVar, Union
+from typing import Protocol, TypeVar
 
 import attr
 
@@ -495,8 +495,8 @@ class _RelayAgentInfo:
 
 
 # What an option's value may be, decoded (each value type's decode gives one of these).
-OptionValue = Union[str, int, bytes, list[str], list[int], list[Route], list[SubOption],
-                    ClientFQDN]
+OptionValue = (str | int | bytes | list[str] | list[int] | list[Route] | list[SubOption]
+               | ClientFQDN)
 
 IP = _IP()
 IPList = _IPList()

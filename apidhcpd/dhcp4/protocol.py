@@ -100,7 +100,8 @@ class DHCPProtocol(DatagramProtocol):
         if dest.how == "hardware" and not self._learn(transport.socket, request, reply):
             dest = addressing.Destination(addressing.BROADCAST, dest.port, "broadcast")
         data = codec.encode(reply, max_size=request.max_message_size)
-        if len(data) > codec.payload_limit(request.max_message_size):  # what the chain let through is checked, not trusted
+        # what the chain let through is checked, not trusted
+        if len(data) > codec.payload_limit(request.max_message_size):
             return self._drop("oversized-reply", "reply of {size} bytes to {dest} is over "
                               "the limit", size=len(data), dest=dest)
         try:  # straight to the socket: Port.write parses the address again on every call
