@@ -4,6 +4,7 @@ size. What a spoofed giaddr, a local client's option 82 or a multicast chaddr ca
 server do, and how much it logs about what it drops."""
 
 import ipaddress
+from typing import ClassVar
 
 from twisted.internet.task import Clock
 from twisted.logger import globalLogPublisher
@@ -152,8 +153,9 @@ class PacketPathTests(WireTestCase):
 
 
 class GiaddrTests(WireTestCase):
-    BAD = ["0.1.2.3", "127.0.0.1", "127.8.9.10", "224.0.0.1", "239.255.255.250", "240.0.0.1",
-           "255.255.255.255", SERVER, "192.0.2.255", "192.0.2.0"]
+    BAD: ClassVar[list[str]] = [
+        "0.1.2.3", "127.0.0.1", "127.8.9.10", "224.0.0.1", "239.255.255.250", "240.0.0.1",
+        "255.255.255.255", SERVER, "192.0.2.255", "192.0.2.0"]
 
     def test_a_giaddr_that_is_not_a_relays_unicast_address_is_dropped_before_any_store_work(self):
         for giaddr in self.BAD:
@@ -296,7 +298,7 @@ class LocalOption82Tests(WireTestCase):
 class ArpTests(WireTestCase):
     def test_no_arp_entry_for_a_broadcast_or_multicast_chaddr(self):
         for mac in ("ff:ff:ff:ff:ff:ff", "01:00:5e:00:00:fb", "33:33:00:00:00:01"):
-            [(offer, dest, _)] = self.receive(message(mac=mac, flags=0))
+            [(_, dest, _)] = self.receive(message(mac=mac, flags=0))
             self.assertEqual(dest, ("255.255.255.255", 68), mac)
         self.assertEqual(self.arp, [])
 
@@ -393,13 +395,13 @@ class UnresolvedNeighbourTests(WireTestCase):
         self.assertEqual(self.receive(message(giaddr="192.0.2.66"), source=("192.0.2.50", 68)),
                          [])
         self.assertEqual(self.dropped("forged-giaddr"), 1)
-        [(offer, dest, _)] = self.receive(message(giaddr="192.0.2.66"),
+        [(_, dest, _)] = self.receive(message(giaddr="192.0.2.66"),
                                           source=("192.0.2.66", 67))
         self.assertEqual(dest, ("192.0.2.66", 67))
 
     def test_a_relay_off_the_link_may_send_from_another_address(self):
         """A relay sends from its interface toward the server; giaddr is the one toward its
         clients: off our link, the reply is routed, and no neighbour is resolved for it."""
-        [(offer, dest, _)] = self.receive(message(giaddr=RELAY, subs=[(1, b"x")]),
-                                          source=("192.0.2.254", 67))
+        [(_, dest, _)] = self.receive(message(giaddr=RELAY, subs=[(1, b"x")]),
+                                      source=("192.0.2.254", 67))
         self.assertEqual(dest, (RELAY, 67))
