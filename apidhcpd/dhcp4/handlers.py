@@ -13,7 +13,7 @@ from apidhcpd.dhcp4 import options as opt
 from apidhcpd.dhcp4.addressing import on_link
 from apidhcpd.dhcp4.gates import RateLimit, StandbyAllocation, StandbyFilter
 from apidhcpd.dhcp4.lease import ClientLookup, LeaseAllocation
-from apidhcpd.dhcp4.message import Message, reply_for
+from apidhcpd.dhcp4.message import BOOTREQUEST, BROADCAST_FLAG, Message, reply_for
 from apidhcpd.dhcp4.options import OptionCode
 from apidhcpd.dhcp4.profile import (
     HOST_ONLY,
@@ -59,7 +59,7 @@ class CheckRequest:
 
     async def __call__(self, tx: Transaction) -> None:
         request = tx.request
-        if request.op != 1:
+        if request.op != BOOTREQUEST:
             raise Drop("not a BOOTREQUEST (op %d)" % request.op, kind="invalid-request")
         if request.message_type not in self.ACTED_ON:
             raise Drop("message type %r is not for a server" % (request.message_type,),
@@ -246,7 +246,7 @@ def nak_for(tx: Transaction, policy: Policy, reason: str) -> Message:
     reply.options[SERVER_ID] = opt.encode_option(SERVER_ID, policy.our_id(tx))
     reply.options[MESSAGE] = reason.encode("ascii", "replace")[:255]
     if tx.request.giaddr != ZERO:
-        reply.flags |= 0x8000
+        reply.flags |= BROADCAST_FLAG
     return reply
 
 

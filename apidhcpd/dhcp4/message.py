@@ -23,6 +23,7 @@ from apidhcpd.dhcp4.options import (
     encode_option,
 )
 
+BOOTREQUEST, BOOTREPLY = 1, 2  # op
 BROADCAST_FLAG = 0x8000
 ZERO = "0.0.0.0"
 
@@ -175,7 +176,7 @@ def reply_for(request: Message, msg_type: int) -> Message:
         if raw is not None:
             options[code] = raw
     return Message(
-        op=2,
+        op=BOOTREPLY,
         htype=request.htype,
         hlen=request.hlen,
         xid=request.xid,
