@@ -27,10 +27,16 @@ BOOTREQUEST, BOOTREPLY = 1, 2  # op
 BROADCAST_FLAG = 0x8000
 ZERO = "0.0.0.0"
 
-# read on every step of the chain: module globals, not attributes of OptionCode
+# read on every request: module globals, which cost less than attributes of OptionCode
 _MESSAGE_TYPE = OptionCode.MESSAGE_TYPE
+_ACK = MessageType.ACK
 _CLIENT_ID = OptionCode.CLIENT_ID
 _RELAY_AGENT_INFO = OptionCode.RELAY_AGENT_INFO
+_REQUESTED_ADDRESS = OptionCode.REQUESTED_ADDRESS
+_SERVER_ID = OptionCode.SERVER_ID
+_HOST_NAME = OptionCode.HOST_NAME
+_PARAMETER_REQUEST_LIST = OptionCode.PARAMETER_REQUEST_LIST
+_MAX_MESSAGE_SIZE = OptionCode.MAX_MESSAGE_SIZE
 
 T = TypeVar("T")
 
@@ -129,23 +135,23 @@ class Message:
 
     @property
     def requested_ip(self) -> str | None:
-        return self.typed(OptionCode.REQUESTED_ADDRESS, IP)
+        return self.typed(_REQUESTED_ADDRESS, IP)
 
     @property
     def server_id(self) -> str | None:
-        return self.typed(OptionCode.SERVER_ID, IP)
+        return self.typed(_SERVER_ID, IP)
 
     @property
     def hostname(self) -> str | None:
-        return self.typed(OptionCode.HOST_NAME, Text)
+        return self.typed(_HOST_NAME, Text)
 
     @property
     def parameter_request_list(self) -> list[int] | None:
-        return self.typed(OptionCode.PARAMETER_REQUEST_LIST, ByteList)
+        return self.typed(_PARAMETER_REQUEST_LIST, ByteList)
 
     @property
     def max_message_size(self) -> int | None:
-        return self.typed(OptionCode.MAX_MESSAGE_SIZE, U16)
+        return self.typed(_MAX_MESSAGE_SIZE, U16)
 
     @property
     def relay_agent_info(self) -> bytes | None:
@@ -181,7 +187,7 @@ def reply_for(request: Message, msg_type: int) -> Message:
         hlen=request.hlen,
         xid=request.xid,
         flags=request.flags,
-        ciaddr=request.ciaddr if msg_type == MessageType.ACK else ZERO,
+        ciaddr=request.ciaddr if msg_type == _ACK else ZERO,
         giaddr=request.giaddr,
         chaddr=request.chaddr,
         options=options,
