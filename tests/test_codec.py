@@ -251,7 +251,7 @@ class MalformedTests(SynchronousTestCase):
         self.assertRaises(CodecError, decode, 42)
 
     def test_every_truncation_of_the_fixtures(self):
-        for name, packet in fixtures.ALL.items():
+        for packet in fixtures.ALL.values():
             for n in range(len(packet)):
                 must_decode_or_fail_cleanly(packet[:n])
 

@@ -373,3 +373,25 @@ class CatalogueTests(SynchronousTestCase):
             list(range(1, 9)))
         self.assertEqual(options.MESSAGE_TYPE_NAMES[options.ACK], "ACK")
         self.assertEqual(sorted(options.MESSAGE_TYPE_NAMES), list(range(1, 9)))
+
+
+class VocabularyTests(SynchronousTestCase):
+    """The codes by name (OptionCode, MessageType) and the old module-level names."""
+
+    def test_every_catalogue_option_has_a_name_in_OptionCode(self):
+        for code, option in options.OPTIONS.items():
+            self.assertIs(type(option.code), options.OptionCode, option.name)
+            self.assertEqual(options.OptionCode(code), code)
+
+    def test_the_old_names_are_the_message_types(self):
+        self.assertEqual([options.DISCOVER, options.OFFER, options.REQUEST, options.DECLINE,
+                          options.ACK, options.NAK, options.RELEASE, options.INFORM],
+                         list(range(1, 9)))
+        self.assertEqual(options.MESSAGE_TYPE_NAMES[5], "ACK")
+        self.assertEqual(sorted(options.MESSAGE_TYPE_NAMES.values()), sorted(
+            ["DISCOVER", "OFFER", "REQUEST", "DECLINE", "ACK", "NAK", "RELEASE", "INFORM"]))
+
+    def test_a_code_prints_as_its_number_on_every_python(self):
+        self.assertEqual(("%s %d %s" % (options.OptionCode.ROUTER, options.ACK, options.ACK)),
+                         "3 5 5")
+        self.assertEqual(str(options.MessageType.NAK), "6")

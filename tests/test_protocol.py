@@ -4,6 +4,7 @@ size. What a spoofed giaddr, a local client's option 82 or a multicast chaddr ca
 server do, and how much it logs about what it drops."""
 
 import ipaddress
+from typing import ClassVar
 
 from twisted.internet.task import Clock
 from twisted.logger import globalLogPublisher
@@ -99,9 +100,62 @@ class WireTestCase(unittest.TestCase):
         return self.server.counters.get(("dropped", kind), 0)
 
 
+class PacketPathTests(WireTestCase):
+    """datagramReceived -> decode -> server -> where the reply is written, for each kind of
+    client, with no socket: the transport is a FakeTransport, and the clock a fake one."""
+
+    NO_ADDRESS = ("0.0.0.0", 68)  # a client without an address sends from 0.0.0.0
+
+    def test_a_local_client_asking_for_broadcast_is_answered_on_the_broadcast_address(self):
+        [(offer, dest, _)] = self.receive(message(), source=self.NO_ADDRESS)
+        self.assertEqual((offer.message_type, offer.yiaddr, dest),
+                         (opt.OFFER, "192.0.2.100", ("255.255.255.255", 68)))
+        [(ack, dest, _)] = self.receive(message(opt.REQUEST, o50=offer.yiaddr, o54=SERVER),
+                                        source=self.NO_ADDRESS)
+        self.assertEqual((ack.message_type, ack.yiaddr, dest),
+                         (opt.ACK, offer.yiaddr, ("255.255.255.255", 68)))
+        self.assertEqual(self.arp, [])
+
+    def test_a_renewing_client_is_answered_by_unicast_to_its_address(self):
+        [(offer, _, _)] = self.receive(message(), source=self.NO_ADDRESS)
+        self.receive(message(opt.REQUEST, o50=offer.yiaddr, o54=SERVER), source=self.NO_ADDRESS)
+        [(ack, dest, _)] = self.receive(message(opt.REQUEST, ciaddr=offer.yiaddr, flags=0),
+                                        source=(offer.yiaddr, 68))
+        self.assertEqual((ack.message_type, ack.ciaddr, dest),
+                         (opt.ACK, offer.yiaddr, (offer.yiaddr, 68)))
+        self.assertEqual(self.arp, [])  # an address that sent the request needs no ARP entry
+
+    def test_a_nak_to_a_local_client_is_broadcast_even_when_it_has_an_address(self):
+        self.make(authoritative=True)
+        [(nak, dest, _)] = self.receive(message(opt.REQUEST, ciaddr="192.0.2.140", flags=0),
+                                        source=("192.0.2.140", 68))
+        self.assertEqual((nak.message_type, dest), (opt.NAK, ("255.255.255.255", 68)))
+
+    def test_a_relayed_client_is_answered_through_its_relay(self):
+        [(offer, dest, _)] = self.receive(message(giaddr=RELAY, subs=[(1, b"sw1/7")]),
+                                          source=(RELAY, 67))
+        self.assertEqual((offer.message_type, offer.yiaddr, offer.giaddr, dest),
+                         (opt.OFFER, "198.51.100.10", RELAY, (RELAY, 67)))
+        self.assertEqual(offer.relay_agent_info, bytes([1, 5]) + b"sw1/7")
+        [(ack, dest, _)] = self.receive(
+            message(opt.REQUEST, giaddr=RELAY, subs=[(1, b"sw1/7")], o50=offer.yiaddr,
+                    o54=SERVER), source=(RELAY, 67))
+        self.assertEqual((ack.message_type, dest), (opt.ACK, (RELAY, 67)))
+
+    def test_a_malformed_datagram_is_counted_and_answers_nothing(self):
+        for data in (b"", b"\x01" * 100, raw(message())[:239],
+                     raw(message())[:236] + b"\x00\x00\x00\x00" + raw(message())[240:]):
+            self.assertEqual(self.receive(data, source=self.NO_ADDRESS), [])
+        self.assertEqual(self.proto.malformed, 4)
+        self.assertEqual((self.store.lookups, self.server.pending), (0, 0))
+        # and the next good datagram is served
+        self.assertEqual(len(self.receive(message(), source=self.NO_ADDRESS)), 1)
+
+
 class GiaddrTests(WireTestCase):
-    BAD = ["0.1.2.3", "127.0.0.1", "127.8.9.10", "224.0.0.1", "239.255.255.250", "240.0.0.1",
-           "255.255.255.255", SERVER, "192.0.2.255", "192.0.2.0"]
+    BAD: ClassVar[list[str]] = [
+        "0.1.2.3", "127.0.0.1", "127.8.9.10", "224.0.0.1", "239.255.255.250", "240.0.0.1",
+        "255.255.255.255", SERVER, "192.0.2.255", "192.0.2.0"]
 
     def test_a_giaddr_that_is_not_a_relays_unicast_address_is_dropped_before_any_store_work(self):
         for giaddr in self.BAD:
@@ -244,7 +298,7 @@ class LocalOption82Tests(WireTestCase):
 class ArpTests(WireTestCase):
     def test_no_arp_entry_for_a_broadcast_or_multicast_chaddr(self):
         for mac in ("ff:ff:ff:ff:ff:ff", "01:00:5e:00:00:fb", "33:33:00:00:00:01"):
-            [(offer, dest, _)] = self.receive(message(mac=mac, flags=0))
+            [(_, dest, _)] = self.receive(message(mac=mac, flags=0))
             self.assertEqual(dest, ("255.255.255.255", 68), mac)
         self.assertEqual(self.arp, [])
 
@@ -341,13 +395,13 @@ class UnresolvedNeighbourTests(WireTestCase):
         self.assertEqual(self.receive(message(giaddr="192.0.2.66"), source=("192.0.2.50", 68)),
                          [])
         self.assertEqual(self.dropped("forged-giaddr"), 1)
-        [(offer, dest, _)] = self.receive(message(giaddr="192.0.2.66"),
+        [(_, dest, _)] = self.receive(message(giaddr="192.0.2.66"),
                                           source=("192.0.2.66", 67))
         self.assertEqual(dest, ("192.0.2.66", 67))
 
     def test_a_relay_off_the_link_may_send_from_another_address(self):
         """A relay sends from its interface toward the server; giaddr is the one toward its
         clients: off our link, the reply is routed, and no neighbour is resolved for it."""
-        [(offer, dest, _)] = self.receive(message(giaddr=RELAY, subs=[(1, b"x")]),
-                                          source=("192.0.2.254", 67))
+        [(_, dest, _)] = self.receive(message(giaddr=RELAY, subs=[(1, b"x")]),
+                                      source=("192.0.2.254", 67))
         self.assertEqual(dest, (RELAY, 67))

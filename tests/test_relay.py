@@ -46,8 +46,8 @@ class SelectorTests(unittest.SynchronousTestCase):
         self.assertEqual(selector(msg, relay_info(msg), "192.0.2.1"), "192.0.2.1")
 
     def test_sub_options(self):
-        info = relay_info(relayed(subs=[(1, b"sw1/7"), (2, b"\x00\x01"), (11, bytes([198, 51, 100, 1])),
-                                         (19, b"")]))
+        info = relay_info(relayed(subs=[(1, b"sw1/7"), (2, b"\x00\x01"),
+                                        (11, bytes([198, 51, 100, 1])), (19, b"")]))
         self.assertEqual(info, RelayInfo(b"sw1/7", b"\x00\x01", None, RELAY, True))
         self.assertEqual(relay_info(relayed()), RelayInfo())
 

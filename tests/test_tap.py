@@ -49,8 +49,8 @@ class OptionTests(unittest.SynchronousTestCase):
         self.assertEqual(self.parse("--cache-ttl", "0")["cache-ttl"], 0)
         self.assertEqual(self.parse("--cache-ttl", "5m")["cache-ttl"], 300)
         self.assertIsNone(options["trusted-relays"])
-        self.assertEqual(self.parse("--trusted-relays", "192.0.2.9, 198.51.100.1")["trusted-relays"],
-                         {"192.0.2.9", "198.51.100.1"})
+        parsed = self.parse("--trusted-relays", "192.0.2.9, 198.51.100.1")
+        self.assertEqual(parsed["trusted-relays"], {"192.0.2.9", "198.51.100.1"})
 
     def test_bad_values_fail_with_a_reason(self):
         cases = [

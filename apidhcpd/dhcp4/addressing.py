@@ -11,8 +11,9 @@ import socket
 import attr
 
 from apidhcpd.dhcp4 import options as opt
+from apidhcpd.dhcp4.message import ZERO as ZERO  # protocol.py reads it here
+from apidhcpd.dhcp4.message import Message
 
-ZERO = "0.0.0.0"
 BROADCAST = "255.255.255.255"
 SERVER_PORT = 67
 CLIENT_PORT = 68
@@ -21,7 +22,7 @@ CLIENT_PORT = 68
 NOT_A_RELAY = frozenset(["0", "127"] + [str(n) for n in range(224, 256)])
 
 
-def is_relay_address(giaddr: str, ours: frozenset) -> bool:
+def is_relay_address(giaddr: str, ours: frozenset[str]) -> bool:
     """May a reply go to `giaddr` (dotted, as decoded)? Only to a unicast address that is not
     loopback and not in `ours` (the server's own addresses, its link's network and broadcast
     addresses): a reply is never broadcast, multicast or sent to ourselves."""
@@ -34,7 +35,8 @@ def on_link(address: str, network: ipaddress.IPv4Network) -> bool:
     return value & int(network.netmask) == int(network.network_address)
 
 
-def relay_port(giaddr: str, source, trusted, asked: bool) -> int:
+def relay_port(giaddr: str, source: tuple[str, int], trusted: frozenset[str],
+               asked: bool) -> int:
     """The relay's port: its source port (RFC 8357) when it `asked` and the datagram came
     from giaddr itself (`source` is (ip, port)) or giaddr is `trusted`; else 67, so that a
     sender cannot aim a reply at another host's port."""
@@ -52,7 +54,8 @@ class Destination:
     how: str = attr.ib()
 
 
-def destination(request, reply, relay_port: int = SERVER_PORT) -> Destination:
+def destination(request: Message, reply: Message,
+                relay_port: int = SERVER_PORT) -> Destination:
     """RFC 2131 4.1: giaddr -> the relay; NAK -> broadcast; ciaddr -> unicast; broadcast
     bit -> broadcast; otherwise unicast to yiaddr at chaddr."""
     if request.giaddr != ZERO:

@@ -17,6 +17,8 @@ With the compiled construct Header instead of the struct: decode ~12-23 us.
 
 import socket
 import struct
+from collections.abc import Iterable
+from typing import Protocol
 
 from construct import (
     Bytes,
@@ -31,7 +33,8 @@ from construct import (
     Struct,
 )
 
-from apidhcpd.dhcp4.message import Message
+from apidhcpd.dhcp4.message import ZERO, Message
+from apidhcpd.dhcp4.options import OptionCode
 
 
 class CodecError(ValueError):
@@ -44,13 +47,24 @@ MIN_PACKET_SIZE = 300    # BOOTP relays may drop anything shorter (RFC 1542)
 MIN_MAX_SIZE = 576       # RFC 2132 9.10: the smallest legal option 57
 IP_UDP_OVERHEAD = 28     # option 57 counts the IP and UDP headers
 
-PAD = 0
-END = 255
-OVERLOAD = 52
-RELAY_AGENT_INFO = 82
-NEVER_DROPPED = frozenset((53, 54, RELAY_AGENT_INFO))
+PAD = OptionCode.PAD
+END = OptionCode.END
+OVERLOAD = OptionCode.OVERLOAD
+RELAY_AGENT_INFO = OptionCode.RELAY_AGENT_INFO
+NEVER_DROPPED = frozenset((OptionCode.MESSAGE_TYPE, OptionCode.SERVER_ID, RELAY_AGENT_INFO))
 
-Header = Struct(
+
+class Construct(Protocol):
+    """The part of a construct definition that is used here (construct has no type hints)."""
+
+    def build(self, obj: object) -> bytes: ...
+
+    def parse(self, data: bytes) -> object: ...
+
+    def compile(self) -> "Construct": ...
+
+
+Header: Construct = Struct(
     "op" / Int8ub,
     "htype" / Int8ub,
     "hlen" / Int8ub,
@@ -69,12 +83,12 @@ Header = Struct(
 )
 
 # Pad (0) and end (255) are one byte; every other option is code, length, data.
-OptionTLV = Struct(
+OptionTLV: Construct = Struct(
     "code" / Int8ub,
     "data" / If(lambda this: this.code not in (PAD, END),
                 Prefixed(Int8ub, GreedyBytes)),
 )
-OptionArea = RepeatUntil(lambda obj, lst, ctx: obj["code"] == END, OptionTLV)
+OptionArea: Construct = RepeatUntil(lambda obj, lst, ctx: obj["code"] == END, OptionTLV)
 
 # The hot path packs and unpacks the header with this struct format, checked
 # against Header (and Header.compile()) by tests/test_codec.py.  The compiled
@@ -87,13 +101,13 @@ _PADDING = bytes(MIN_PACKET_SIZE)
 _ZERO_ADDRESS = bytes(4)
 
 
-def _aton(address):
-    if address == "0.0.0.0":  # the usual ciaddr, siaddr, giaddr
+def _aton(address: str) -> bytes:
+    if address == ZERO:  # the usual ciaddr, siaddr, giaddr
         return _ZERO_ADDRESS
     return socket.inet_pton(socket.AF_INET, address)
 
 
-def scan_options(data, start, end, out):
+def scan_options(data: bytes, start: int, end: int, out: dict[int, bytes]) -> None:
     """Add the options in data[start:end] to the dict out, code -> bytes.
 
     Stops at END or at `end`; repeated codes are concatenated (RFC 3396).
@@ -119,13 +133,17 @@ def scan_options(data, start, end, out):
         i = j
 
 
-def decode(data):
+def _as_bytes(data: object) -> bytes:
+    try:
+        return bytes(data)  # type: ignore[call-overload,no-any-return]  # or TypeError
+    except TypeError:
+        raise CodecError("not bytes: %r" % type(data).__name__) from None
+
+
+def decode(data: object) -> Message:
     """The Message in data; CodecError for anything that is not one."""
     if not isinstance(data, bytes):
-        try:
-            data = bytes(data)
-        except TypeError:
-            raise CodecError("not bytes: %r" % type(data).__name__) from None
+        data = _as_bytes(data)
     if len(data) < HEADER_SIZE:
         raise CodecError("truncated: %d bytes" % len(data))
     if data[236:240] != MAGIC_COOKIE:
@@ -135,7 +153,7 @@ def decode(data):
     if hlen > 16:
         raise CodecError("hlen %d > 16" % hlen)
 
-    options = {}
+    options: dict[int, bytes] = {}
     scan_options(data, HEADER_SIZE, len(data), options)
     overload = options.get(OVERLOAD)
     if overload is not None:
@@ -158,7 +176,7 @@ def decode(data):
     )
 
 
-def _encode_option(code, value):
+def _encode_option(code: int, value: bytes) -> bytes:
     """code, length, value; several instances when value exceeds 255 bytes."""
     n = len(value)
     if n <= 255:
@@ -167,7 +185,7 @@ def _encode_option(code, value):
                     for chunk in (value[i:i + 255] for i in range(0, n, 255)))
 
 
-def _fit(encoded, room):
+def _fit(encoded: Iterable[tuple[int, bytes]], room: int) -> list[tuple[int, bytes]]:
     """Drop options from the end, never 53, 54 or 82, until room is enough."""
     kept = list(encoded)
     size = sum(len(part) for _, part in kept)
@@ -181,13 +199,13 @@ def _fit(encoded, room):
     return kept
 
 
-def payload_limit(max_size) -> int:
+def payload_limit(max_size: int | None) -> int:
     """The bytes a DHCP message may take when the client's option 57 says `max_size` (None:
     it did not say): at least the 576 every client accepts, less the IP and UDP headers."""
     return max(max_size or 0, MIN_MAX_SIZE) - IP_UDP_OVERHEAD
 
 
-def encode(msg, max_size=MIN_MAX_SIZE):
+def encode(msg: Message, max_size: int | None = MIN_MAX_SIZE) -> bytes:
     """The bytes of msg, to go in a UDP datagram of at most max_size bytes.
 
     max_size is an option 57 value (it counts IP and UDP headers; None or
@@ -204,9 +222,9 @@ def encode(msg, max_size=MIN_MAX_SIZE):
     except (struct.error, OSError, TypeError, ValueError) as e:
         raise CodecError("cannot encode header: %s" % e) from None
 
-    encoded = []
+    encoded: list[tuple[int, bytes]] = []
     size = 0
-    relay = None
+    relay: bytes | None = None
     try:
         for code, value in msg.options.items():
             if not 0 < code < 255:

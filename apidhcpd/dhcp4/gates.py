@@ -2,8 +2,10 @@
 limits (RateLimit) and the standby's rules (StandbyFilter, StandbyAllocation)."""
 
 from apidhcpd.dhcp4 import options as opt
-from apidhcpd.dhcp4.transaction import Drop
+from apidhcpd.dhcp4.relay import SubOption
+from apidhcpd.dhcp4.transaction import ChainStore, Drop, Transaction
 from apidhcpd.ha.monitor import PeerMonitor
+from apidhcpd.limits.clock import Clock
 from apidhcpd.limits.ratelimit import CIRCUITS_CAP, CLIENTS_CAP, Buckets, Limits
 
 
@@ -12,12 +14,12 @@ class RateLimit:
     relay circuit, by giaddr and circuit-id or remote-id, may bring `limits.circuit` new
     clients (DISCOVER, INIT-REBOOT). Over the limit the request is dropped and counted."""
 
-    def __init__(self, limits: Limits, clock):
+    def __init__(self, limits: Limits, clock: Clock):
         self.clock = clock
         self.clients = Buckets(limits.client, CLIENTS_CAP) if limits.client else None
         self.circuits = Buckets(limits.circuit, CIRCUITS_CAP) if limits.circuit else None
 
-    async def __call__(self, tx):
+    async def __call__(self, tx: Transaction) -> None:
         request = tx.request
         now = self.clock.seconds()
         if self.clients is not None and not self.clients.allow(request.chaddr, now):
@@ -27,10 +29,12 @@ class RateLimit:
             return
         if request.message_type != opt.DISCOVER and tx.state != "INIT-REBOOT":
             return
-        for code, value in ((1, relay.circuit_id), (2, relay.remote_id)):
+        for code, value in ((SubOption.CIRCUIT_ID, relay.circuit_id),
+                            (SubOption.REMOTE_ID, relay.remote_id)):
             if value is not None and not self.circuits.allow((request.giaddr, code, value), now):
                 raise Drop("relay %s %s %s over its rate limit of new clients"
-                           % (request.giaddr, "circuit-id" if code == 1 else "remote-id",
+                           % (request.giaddr,
+                              "circuit-id" if code == SubOption.CIRCUIT_ID else "remote-id",
                               value[:64].hex()), kind="rate-limited-circuit")
 
 
@@ -40,7 +44,7 @@ class StandbyFilter:
     def __init__(self, monitor: PeerMonitor):
         self.monitor = monitor
 
-    async def __call__(self, tx):
+    async def __call__(self, tx: Transaction) -> None:
         if self.monitor.master_alive:
             raise Drop("standby: the master is alive", kind="standby")
 
@@ -49,10 +53,11 @@ class StandbyAllocation:
     """Before allocation on a standby without --allow-slave: a dynamic client is served only
     with the lease it already holds (renewals, reboots); no new addresses are handed out."""
 
-    def __init__(self, store):
+    def __init__(self, store: ChainStore):
         self.store = store
 
-    async def __call__(self, tx):
+    async def __call__(self, tx: Transaction) -> None:
+        assert tx.lookup is not None  # ClientLookup ran
         host = tx.lookup.host
         if (host and host.reserved_ip) or tx.request.message_type not in (opt.DISCOVER,
                                                                         opt.REQUEST):

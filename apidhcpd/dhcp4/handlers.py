@@ -7,29 +7,42 @@ IStore; they know nothing of sockets (protocol.py) or of where replies go (addre
 
 import ipaddress
 import operator
+from collections.abc import Awaitable, Callable, Mapping
 
 from apidhcpd.dhcp4 import options as opt
 from apidhcpd.dhcp4.addressing import on_link
 from apidhcpd.dhcp4.gates import RateLimit, StandbyAllocation, StandbyFilter
 from apidhcpd.dhcp4.lease import ClientLookup, LeaseAllocation
-from apidhcpd.dhcp4.message import Message, reply_for
+from apidhcpd.dhcp4.message import BOOTREQUEST, BROADCAST_FLAG, Message, reply_for
+from apidhcpd.dhcp4.options import OptionCode
 from apidhcpd.dhcp4.profile import (
     HOST_ONLY,
+    Link,
     Profile,
     build_profile,
     network_bound,
     off_network,
     without_network,
 )
-from apidhcpd.dhcp4.transaction import ZERO, Drop, Policy
+from apidhcpd.dhcp4.transaction import ZERO, ChainStore, Drop, Policy, Transaction
+from apidhcpd.ha.monitor import PeerMonitor
 from apidhcpd.limits.bounded import BoundedMap
-from apidhcpd.store.contract import NO_FIELDS
+from apidhcpd.limits.clock import Clock
+from apidhcpd.limits.ratelimit import Limits
+from apidhcpd.store.contract import NO_FIELDS, Lookup
 
-SUBNET_MASK, LEASE_TIME, SERVER_ID, MESSAGE, RENEWAL_TIME, REBINDING_TIME = 1, 51, 54, 56, 58, 59
-RELAY_AGENT_INFO = 82
+SUBNET_MASK = OptionCode.SUBNET_MASK
+LEASE_TIME = OptionCode.LEASE_TIME
+SERVER_ID = OptionCode.SERVER_ID
+MESSAGE = OptionCode.MESSAGE
+RENEWAL_TIME = OptionCode.RENEWAL_TIME
+REBINDING_TIME = OptionCode.REBINDING_TIME
+RELAY_AGENT_INFO = OptionCode.RELAY_AGENT_INFO
 
 # always sent when we have them; everything else only if the client asks (option 55)
 ALWAYS = (SUBNET_MASK,)
+
+Step = Callable[[Transaction], Awaitable[None]]
 
 
 class CheckRequest:
@@ -44,9 +57,9 @@ class CheckRequest:
     def __init__(self, policy: Policy):
         self.trusted = policy.trusted_relays
 
-    async def __call__(self, tx):
+    async def __call__(self, tx: Transaction) -> None:
         request = tx.request
-        if request.op != 1:
+        if request.op != BOOTREQUEST:
             raise Drop("not a BOOTREQUEST (op %d)" % request.op, kind="invalid-request")
         if request.message_type not in self.ACTED_ON:
             raise Drop("message type %r is not for a server" % (request.message_type,),
@@ -67,10 +80,11 @@ class RelayedNetwork:
     an address and a router of a network it is not on. An offer that the lookup's round trip
     made meanwhile is given back."""
 
-    def __init__(self, store):
+    def __init__(self, store: ChainStore):
         self.store = store
 
-    async def __call__(self, tx):
+    async def __call__(self, tx: Transaction) -> None:
+        assert tx.lookup is not None and tx.profile is not None  # the steps before set them
         if tx.request.giaddr == ZERO or tx.lookup.subnet is not None \
                 or on_link(tx.selector, tx.link.network) or tx.profile.holds(tx.selector):
             return
@@ -83,11 +97,11 @@ class ServerIdentity:
     """A REQUEST, DECLINE or RELEASE naming another server (option 54) is not ours: drop it;
     for a REQUEST, the client chose another server's offer, so free ours (RFC 2131 4.3.2)."""
 
-    def __init__(self, policy: Policy, store):
+    def __init__(self, policy: Policy, store: ChainStore):
         self.policy = policy
         self.store = store
 
-    async def __call__(self, tx):
+    async def __call__(self, tx: Transaction) -> None:
         request = tx.request
         chosen = request.server_id
         if chosen is None or chosen == self.policy.our_id(tx):
@@ -107,13 +121,15 @@ class GroupOptions:
     oldest going first; a host's fields that are no options (its address, `ts`) are not part
     of the content, so dynamic clients share their group's profile."""
 
-    def __init__(self, warn, cache_size: int = 4096, max_bytes: int = 8 << 20):
+    def __init__(self, warn: Callable[[str], None], cache_size: int = 4096,
+                 max_bytes: int = 8 << 20):
         self.warn = warn
         self.cache = BoundedMap(cache_size, max_bytes)  # content -> (Profile, its size)
         self.by_identity = BoundedMap(cache_size, max_bytes)  # ids -> (hashes, Profile)
 
-    async def __call__(self, tx):
+    async def __call__(self, tx: Transaction) -> None:
         lookup = tx.lookup
+        assert lookup is not None  # ClientLookup set it
         host_fields = lookup.host.fields if lookup.host else NO_FIELDS
         hashes = (lookup.group_fields, lookup.default_fields, lookup.subnet_fields, host_fields)
         # The inventory cache hands out the same dicts, which nobody changes, until the hash
@@ -142,7 +158,7 @@ class GroupOptions:
         tx.profile = cached[0]
 
     @staticmethod
-    def _build(lookup, host_fields, link) -> Profile:
+    def _build(lookup: Lookup, host_fields: dict[str, str], link: Link) -> Profile:
         """group:default, under the subnet's fields, under the group's, under the host's.
         Dynamic ranges come from the subnet if one matched, else from the group itself. On a
         subnet, the router, mask, broadcast, routes and MTU of group:default, the group and the
@@ -157,7 +173,8 @@ class GroupOptions:
             except ValueError:
                 network = None
 
-        def local(label, fields, over=NO_FIELDS):
+        def local(label: str, fields: dict[str, str],
+                  over: Mapping[str, str] = NO_FIELDS) -> dict[str, str]:
             why = off_network(fields, network) if network is not None and fields else None
             if why is None:
                 return fields
@@ -187,12 +204,16 @@ class Finish:
         self.policy = policy
         self.server_id = opt.encode_option(SERVER_ID, policy.server_id)
 
-    async def __call__(self, tx):
+    async def __call__(self, tx: Transaction) -> None:
         request, profile = tx.request, tx.profile
+        # LeaseAllocation set them (an INFORM has no address)
+        assert tx.reply_type is not None and profile is not None
         reply = reply_for(request, tx.reply_type)
-        reply.yiaddr = tx.address if request.message_type != opt.INFORM else ZERO
+        address = tx.address if request.message_type != opt.INFORM else ZERO
+        assert address is not None
+        reply.yiaddr = address
         override = tx.relay.server_id_override  # RFC 5107
-        chosen = {SERVER_ID: self.server_id if override is None
+        chosen: dict[int, bytes] = {SERVER_ID: self.server_id if override is None
                   else opt.encode_option(SERVER_ID, override)}
         if tx.lease_time is not None:
             chosen[LEASE_TIME] = _u32(tx.lease_time)
@@ -211,25 +232,28 @@ def _u32(value: int) -> bytes:
 def _requested(available: dict[int, bytes], wanted: list[int] | None) -> list[tuple[int, bytes]]:
     if wanted is None:
         return list(available.items())
-    chosen = [(code, available[code]) for code in ALWAYS if code in available]
+    chosen: list[tuple[int, bytes]] = [(code, available[code]) for code in ALWAYS
+                                       if code in available]
     chosen += [(code, available[code]) for code in dict.fromkeys(wanted)
                if code in available and code not in ALWAYS]
     return chosen
 
 
-def nak_for(tx, policy: Policy, reason: str) -> Message:
+def nak_for(tx: Transaction, policy: Policy, reason: str) -> Message:
     """DHCPNAK per RFC 2131 table 3: no lease or configuration options, yiaddr/siaddr 0,
     the broadcast bit set when it goes through a relay."""
     reply = reply_for(tx.request, opt.NAK)
     reply.options[SERVER_ID] = opt.encode_option(SERVER_ID, policy.our_id(tx))
     reply.options[MESSAGE] = reason.encode("ascii", "replace")[:255]
     if tx.request.giaddr != ZERO:
-        reply.flags |= 0x8000
+        reply.flags |= BROADCAST_FLAG
     return reply
 
 
-def default_chain(policy: Policy, store, warn, clock=None, limits=None, standby=None,
-                  allow_allocation: bool = True):
+def default_chain(policy: Policy, store: ChainStore, warn: Callable[[str], None],
+                  clock: Clock | None = None, limits: Limits | None = None,
+                  standby: PeerMonitor | None = None,
+                  allow_allocation: bool = True) -> list[Step]:
     """The steps in order. With a clock and `limits` (ratelimit.Limits), RateLimit comes right
     after CheckRequest. With a `standby` (ha.monitor.PeerMonitor) the chain is a standby's:
     silent while the master lives and, without `allow_allocation` (the seed's --allow-slave),

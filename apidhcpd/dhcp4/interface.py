@@ -10,6 +10,7 @@ import ipaddress
 import socket
 import struct
 
+ZERO = "0.0.0.0"  # any address
 SIOCGIFADDR = 0x8915
 SIOCGIFNETMASK = 0x891B
 SIOCSARP = 0x8955
@@ -37,7 +38,7 @@ def address_of(name: str) -> ipaddress.IPv4Interface:
             mask = fcntl.ioctl(sock.fileno(), SIOCGIFNETMASK, _ifreq(name))[20:24]
         except OSError as e:
             raise InterfaceError("interface %s has no usable IPv4 address (%s)"
-                                 % (name, e.strerror))
+                                 % (name, e.strerror)) from e
     return ipaddress.IPv4Interface("%s/%s" % (socket.inet_ntoa(addr), socket.inet_ntoa(mask)))
 
 
@@ -82,7 +83,7 @@ def dhcp_socket(name: str, port: int, reuseport: bool = False) -> socket.socket:
         if reuseport:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         bind_to_device(sock, name)
-        sock.bind(("0.0.0.0", port))
+        sock.bind((ZERO, port))
         sock.setblocking(False)
     except OSError:
         sock.close()

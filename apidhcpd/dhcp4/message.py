@@ -5,17 +5,43 @@ accessors, and RFC 2131 table 3 for building a reply.  Knows nothing about
 the wire format (codec.py), sockets or the server's decisions.
 """
 
+from typing import TypeVar
+
 import attr
 
-from apidhcpd.dhcp4.options import ACK, OptionError, decode_option, encode_option
+from apidhcpd.dhcp4.options import (
+    IP,
+    U16,
+    ByteList,
+    MessageType,
+    OptionCode,
+    OptionError,
+    OptionValue,
+    Text,
+    ValueType,
+    decode_option,
+    encode_option,
+)
 
+BOOTREQUEST, BOOTREPLY = 1, 2  # op
 BROADCAST_FLAG = 0x8000
+ZERO = "0.0.0.0"
 
-_CLIENT_ID = 61
-_RELAY_AGENT_INFO = 82
+# read on every request: module globals, which cost less than attributes of OptionCode
+_MESSAGE_TYPE = OptionCode.MESSAGE_TYPE
+_ACK = MessageType.ACK
+_CLIENT_ID = OptionCode.CLIENT_ID
+_RELAY_AGENT_INFO = OptionCode.RELAY_AGENT_INFO
+_REQUESTED_ADDRESS = OptionCode.REQUESTED_ADDRESS
+_SERVER_ID = OptionCode.SERVER_ID
+_HOST_NAME = OptionCode.HOST_NAME
+_PARAMETER_REQUEST_LIST = OptionCode.PARAMETER_REQUEST_LIST
+_MAX_MESSAGE_SIZE = OptionCode.MAX_MESSAGE_SIZE
+
+T = TypeVar("T")
 
 
-def _padded(value, size, name):
+def _padded(value: bytes, size: int, name: str) -> bytes:
     value = bytes(value)
     if len(value) > size:
         raise ValueError("%s is %d bytes, at most %d" % (name, len(value), size))
@@ -31,23 +57,23 @@ class Message:
     is ordered: codec.encode writes it in that order, except 82, always last.
     """
 
-    op = attr.ib(default=1)
-    htype = attr.ib(default=1)
-    hlen = attr.ib(default=6)
-    hops = attr.ib(default=0)
-    xid = attr.ib(default=0)
-    secs = attr.ib(default=0)
-    flags = attr.ib(default=0)
-    ciaddr = attr.ib(default="0.0.0.0")
-    yiaddr = attr.ib(default="0.0.0.0")
-    siaddr = attr.ib(default="0.0.0.0")
-    giaddr = attr.ib(default="0.0.0.0")
-    chaddr = attr.ib(default=bytes(16))
-    sname = attr.ib(default=bytes(64))
-    file = attr.ib(default=bytes(128))
-    options = attr.ib(factory=dict)
+    op: int = attr.ib(default=1)
+    htype: int = attr.ib(default=1)
+    hlen: int = attr.ib(default=6)
+    hops: int = attr.ib(default=0)
+    xid: int = attr.ib(default=0)
+    secs: int = attr.ib(default=0)
+    flags: int = attr.ib(default=0)
+    ciaddr: str = attr.ib(default=ZERO)
+    yiaddr: str = attr.ib(default=ZERO)
+    siaddr: str = attr.ib(default=ZERO)
+    giaddr: str = attr.ib(default=ZERO)
+    chaddr: bytes = attr.ib(default=bytes(16))
+    sname: bytes = attr.ib(default=bytes(64))
+    file: bytes = attr.ib(default=bytes(128))
+    options: dict[int, bytes] = attr.ib(factory=dict)
 
-    def __attrs_post_init__(self):
+    def __attrs_post_init__(self) -> None:
         # Not attrs converters: they cost several microseconds per decode.
         if len(self.chaddr) != 16:
             self.chaddr = _padded(self.chaddr, 16, "chaddr")
@@ -58,7 +84,7 @@ class Message:
 
     # Options through the catalogue.
 
-    def get(self, code):
+    def get(self, code: int) -> OptionValue | None:
         """The decoded value of option code, or None if absent or malformed."""
         raw = self.options.get(code)
         if raw is None:
@@ -68,89 +94,100 @@ class Message:
         except OptionError:
             return None
 
-    def set(self, code, value):
+    def typed(self, code: int, kind: ValueType[T]) -> T | None:
+        """The value of option code read as `kind` (the catalogue's type for code), or None
+        if absent or malformed: what the typed accessors below use."""
+        raw = self.options.get(code)
+        if raw is None:
+            return None
+        try:
+            return kind.decode(raw)
+        except OptionError:
+            return None
+
+    def set(self, code: int, value: object) -> None:
         """Encode value with the catalogue type of code (OptionError if bad)."""
         self.options[code] = encode_option(code, value)
 
-    def set_raw(self, code, raw):
+    def set_raw(self, code: int, raw: bytes) -> None:
         self.options[code] = bytes(raw)
 
     # Typed accessors: None when the option is absent or malformed.
 
     @property
-    def message_type(self):
-        raw = self.options.get(53)  # read on every step of the chain: not through the catalogue
+    def message_type(self) -> int | None:
+        raw = self.options.get(_MESSAGE_TYPE)  # read on every step: not through the catalogue
         return raw[0] if raw is not None and len(raw) == 1 else None
 
     @property
-    def mac(self):
+    def mac(self) -> str:
         """chaddr[:hlen] as "aa:bb:cc:dd:ee:ff"."""
         return self.chaddr[:min(self.hlen, 16)].hex(":")
 
     @property
-    def client_id(self):
+    def client_id(self) -> bytes | None:
         return self.options.get(_CLIENT_ID)
 
     @property
-    def client_id_hex(self):
+    def client_id_hex(self) -> str | None:
         raw = self.options.get(_CLIENT_ID)
         return None if raw is None else raw.hex()
 
     @property
-    def requested_ip(self):
-        return self.get(50)
+    def requested_ip(self) -> str | None:
+        return self.typed(_REQUESTED_ADDRESS, IP)
 
     @property
-    def server_id(self):
-        return self.get(54)
+    def server_id(self) -> str | None:
+        return self.typed(_SERVER_ID, IP)
 
     @property
-    def hostname(self):
-        return self.get(12)
+    def hostname(self) -> str | None:
+        return self.typed(_HOST_NAME, Text)
 
     @property
-    def parameter_request_list(self):
-        return self.get(55)
+    def parameter_request_list(self) -> list[int] | None:
+        return self.typed(_PARAMETER_REQUEST_LIST, ByteList)
 
     @property
-    def max_message_size(self):
-        return self.get(57)
+    def max_message_size(self) -> int | None:
+        return self.typed(_MAX_MESSAGE_SIZE, U16)
 
     @property
-    def relay_agent_info(self):
+    def relay_agent_info(self) -> bytes | None:
         return self.options.get(_RELAY_AGENT_INFO)
 
     @property
-    def broadcast(self):
+    def broadcast(self) -> bool:
         return bool(self.flags & BROADCAST_FLAG)
 
     @broadcast.setter
-    def broadcast(self, value):
+    def broadcast(self, value: bool) -> None:
         if value:
             self.flags |= BROADCAST_FLAG
         else:
             self.flags &= ~BROADCAST_FLAG
 
 
-def reply_for(request, msg_type):
+def reply_for(request: Message, msg_type: int) -> Message:
     """A reply skeleton to request, per RFC 2131 table 3.
 
     Option 53 comes first; the client identifier (61, RFC 6842) and relay
     agent information (82, RFC 3046) are echoed.  ciaddr is the request's in
     an ACK and 0 otherwise.  yiaddr, siaddr, sname, file are left at zero.
     """
-    options = {53: bytes((msg_type,))}
+    options: dict[int, bytes] = {_MESSAGE_TYPE: bytes((msg_type,))}
     for code in (_CLIENT_ID, _RELAY_AGENT_INFO):
         raw = request.options.get(code)
         if raw is not None:
             options[code] = raw
     return Message(
-        op=2,
+        op=BOOTREPLY,
         htype=request.htype,
         hlen=request.hlen,
         xid=request.xid,
         flags=request.flags,
-        ciaddr=request.ciaddr if msg_type == ACK else "0.0.0.0",
+        ciaddr=request.ciaddr if msg_type == _ACK else ZERO,
         giaddr=request.giaddr,
         chaddr=request.chaddr,
         options=options,

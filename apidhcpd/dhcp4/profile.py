@@ -10,11 +10,13 @@ Knows nothing of storage or packets; option encodings come from `options.py`.
 
 import ipaddress
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import attr
 
 from apidhcpd.dhcp4 import options
+from apidhcpd.dhcp4.message import ZERO
+from apidhcpd.dhcp4.options import OptionCode as Code
 from apidhcpd.inventory import allocation
 from apidhcpd.inventory.durations import DEFAULT_LEASE_TIME, parse_duration
 
@@ -26,25 +28,31 @@ NOT_OPTIONS = frozenset({"ip", "description", "group", "ts", "dynamic", "range",
 HOST_ONLY = frozenset({"ip", "description", "group", "ts", "dynamic", "range"})
 
 # simple seed-style fields: name -> option code, value written as the option's text form
-SIMPLE_FIELDS = {"dns": 6, "ntp": 42, "hostname": 12, "search": 119, "mtu": 26,
-                 "time-offset": 2, "tftp-server": 66, "bootfile": 67, "wpad": 252,
-                 "root-path": 17, "netbios-servers": 44}
+SIMPLE_FIELDS = {"dns": Code.DOMAIN_NAME_SERVER, "ntp": Code.NTP_SERVERS,
+                 "hostname": Code.HOST_NAME, "search": Code.DOMAIN_SEARCH,
+                 "mtu": Code.INTERFACE_MTU, "time-offset": Code.TIME_OFFSET,
+                 "tftp-server": Code.TFTP_SERVER_NAME, "bootfile": Code.BOOTFILE_NAME,
+                 "wpad": Code.WPAD, "root-path": Code.ROOT_PATH,
+                 "netbios-servers": Code.NETBIOS_NAME_SERVERS}
 
 # what describes one network, and is wrong on any other: mask (1), router (3), MTU (26),
 # broadcast address (28), static routes (33, 121, 249); the fields that give them
-NETWORK_OPTIONS = frozenset({1, 3, 26, 28, 33, 121, 249})
+NETWORK_OPTIONS = frozenset({Code.SUBNET_MASK, Code.ROUTER, Code.INTERFACE_MTU,
+                             Code.BROADCAST_ADDRESS, Code.STATIC_ROUTE,
+                             Code.CLASSLESS_STATIC_ROUTE, Code.MS_CLASSLESS_STATIC_ROUTE})
+DEFAULT_ROUTE = ZERO + "/0"
 NETWORK_FIELDS = frozenset({"gateway", "prefix", "netmask", "broadcast", "routes", "mtu"})
 
 
-def _split(text: str):
+def _split(text: str) -> list[str]:
     return [part.strip() for part in str(text).split(",") if part.strip()]
 
 
-def parse_option_text(option: options.Option, text: str):
+def parse_option_text(option: options.Option, text: str) -> options.OptionValue:
     """An option's value from its text form in the inventory (comma lists, numbers, names)."""
     kind = option.type
     if kind is options.IPList:
-        return [str(ipaddress.IPv4Address(a)) for a in _split(text)]
+        return parse_routers(text)
     if kind is options.IP:
         return str(ipaddress.IPv4Address(text.strip()))
     if kind in (options.U8, options.U16, options.U32, options.S32, options.Bool):
@@ -61,7 +69,12 @@ def parse_option_text(option: options.Option, text: str):
     raise ValueError("option %s cannot be set from text" % option.name)
 
 
-def parse_routes(text: str):
+def parse_routers(text: str) -> list[str]:
+    """`192.0.2.1, 192.0.2.2` -> the addresses (an address list option's text form)."""
+    return [str(ipaddress.IPv4Address(a)) for a in _split(text)]
+
+
+def parse_routes(text: str) -> list[options.Route]:
     """`10.0.0.0/8 192.0.2.1, 0.0.0.0/0 192.0.2.254` -> [(network, router), ...]."""
     routes = []
     for part in _split(text):
@@ -73,7 +86,7 @@ def parse_routes(text: str):
 
 def _is_netmask(text: str) -> bool:
     try:
-        ipaddress.IPv4Network("0.0.0.0/" + text)
+        ipaddress.IPv4Network(ZERO + "/" + text)
     except ValueError:
         return False
     return text != "255.255.255.255"
@@ -125,10 +138,10 @@ def build_profile(name: str, fields: dict[str, str], link: Link,
     if host_fields:
         values.update({k: v for k, v in host_fields.items() if k not in HOST_ONLY})
 
-    def warn(message):
+    def warn(message: str) -> None:
         errors.append("group %s: %s" % (name, message))
 
-    def note(message):
+    def note(message: str) -> None:
         notes.append("group %s: %s" % (name, message))
 
     lease_time = DEFAULT_LEASE_TIME
@@ -139,33 +152,34 @@ def build_profile(name: str, fields: dict[str, str], link: Link,
             warn("%s; using %ds" % (e, lease_time))
 
     network = _network(values, link, warn, note, network)
-    encoded: dict[int, bytes] = {1: options.encode_option(1, str(network.netmask))}
+    encoded: dict[int, bytes] = {
+        Code.SUBNET_MASK: options.encode_option(Code.SUBNET_MASK, str(network.netmask))}
 
-    def put(code, value):
+    def put(code: int, value: object) -> None:
         try:
             encoded[code] = options.encode_option(code, value)
         except (options.OptionError, ValueError) as e:
             warn("option %d: %s" % (code, e))
 
-    gateways = []
+    gateways: list[str] = []
     if values.get("gateway"):
         try:
-            gateways = parse_option_text(options.OPTIONS[3], values["gateway"])
-            put(3, gateways)
+            gateways = parse_routers(values["gateway"])
+            put(Code.ROUTER, gateways)
         except ValueError as e:
             warn("gateway: %s" % e)
-    put(28, str(network.broadcast_address))
+    put(Code.BROADCAST_ADDRESS, str(network.broadcast_address))
     if values.get("domain"):
         domains = [d.rstrip(".") for d in _split(values["domain"])]
-        put(15, domains[0])
+        put(Code.DOMAIN_NAME, domains[0])
         if len(domains) > 1:
-            put(119, domains)
+            put(Code.DOMAIN_SEARCH, domains)
     if values.get("routes"):
         try:
             routes = parse_routes(values["routes"])
-            if gateways and not any(net == "0.0.0.0/0" for net, _ in routes):
-                routes.append(("0.0.0.0/0", gateways[0]))  # RFC 3442: 121 hides option 3
-            put(121, routes)
+            if gateways and not any(net == DEFAULT_ROUTE for net, _ in routes):
+                routes.append((DEFAULT_ROUTE, gateways[0]))  # RFC 3442: 121 hides option 3
+            put(Code.CLASSLESS_STATIC_ROUTE, routes)
         except ValueError as e:
             warn("routes: %s" % e)
 
@@ -176,16 +190,17 @@ def build_profile(name: str, fields: dict[str, str], link: Link,
         if option is None:
             warn("unknown field %r ignored" % field)
             continue
-        if fixed and option.code in (1, 28):
+        if fixed and option.code in (Code.SUBNET_MASK, Code.BROADCAST_ADDRESS):
             note("%s ignored: the subnet %s gives the %s" % (
-                field, network, "mask" if option.code == 1 else "broadcast address"))
+                field, network,
+                "mask" if option.code == Code.SUBNET_MASK else "broadcast address"))
             continue
         try:
             put(option.code, parse_option_text(option, text))
         except (ValueError, options.OptionError) as e:
             warn("%s: %s" % (field, e))
 
-    ranges = ()
+    ranges: tuple[allocation.Range, ...] = ()
     if fields.get("range"):
         try:
             ranges = allocation.parse_ranges(fields["range"])
@@ -221,14 +236,13 @@ def off_network(fields: dict[str, str], network: ipaddress.IPv4Network) -> str |
         if not text or not network_bound(field):
             continue
         text = str(text).strip()
-        code = 3 if field == "gateway" else 121 if field == "routes" else \
-            None if field in NETWORK_FIELDS else _option_for_field(field).code
+        code = _network_code(field)
         try:
-            if code == 3:
+            if code == Code.ROUTER:
                 routers += [(field, a) for a in _split(text)]
-            elif code in (121, 249):
-                routers += [(field, r) for _, r in parse_routes(text) if r != "0.0.0.0"]
-            elif code == 33:
+            elif code in (Code.CLASSLESS_STATIC_ROUTE, Code.MS_CLASSLESS_STATIC_ROUTE):
+                routers += [(field, r) for _, r in parse_routes(text) if r != ZERO]
+            elif code == Code.STATIC_ROUTE:
                 raw = bytes.fromhex(text.replace(":", "").replace("0x", ""))
                 if len(raw) % 8:
                     return "%s %r is not a list of address pairs" % (field, text)
@@ -236,7 +250,7 @@ def off_network(fields: dict[str, str], network: ipaddress.IPv4Network) -> str |
                             for i in range(0, len(raw), 8)]
         except ValueError:
             return "%s %r does not parse" % (field, text)
-        if field in ("prefix", "netmask") or code == 1:
+        if field in ("prefix", "netmask") or code == Code.SUBNET_MASK:
             masks.append((field, text.lstrip("/")))
         elif field == "broadcast" and _is_netmask(text):
             masks.append((field, text))  # the seed's netmask in `broadcast`
@@ -248,12 +262,25 @@ def off_network(fields: dict[str, str], network: ipaddress.IPv4Network) -> str |
             return "%s %r is not an address" % (field, text)
     for field, text in masks:
         try:
-            length = ipaddress.IPv4Network("0.0.0.0/" + text).prefixlen
+            length = ipaddress.IPv4Network(ZERO + "/" + text).prefixlen
         except ValueError:
             return "%s %r is not a mask" % (field, text)
         if length != network.prefixlen:
             return "%s %s is not the mask of %s" % (field, text, network)
     return None
+
+
+def _network_code(field: str) -> int | None:
+    """The option a network-bound field gives: `gateway` 3, `routes` 121, `option-<x>` its
+    code; None for the other NETWORK_FIELDS (masks and the broadcast address)."""
+    if field == "gateway":
+        return Code.ROUTER
+    if field == "routes":
+        return Code.CLASSLESS_STATIC_ROUTE
+    if field in NETWORK_FIELDS:
+        return None
+    option = _option_for_field(field)
+    return None if option is None else option.code
 
 
 def _option_for_field(field: str) -> options.Option | None:
@@ -272,7 +299,9 @@ def _option_for_field(field: str) -> options.Option | None:
     return None
 
 
-def _network(values, link: Link, warn, note, fixed=None) -> ipaddress.IPv4Network:
+def _network(values: dict[str, str], link: Link, warn: Callable[[str], None],
+             note: Callable[[str], None],
+             fixed: ipaddress.IPv4Network | None = None) -> ipaddress.IPv4Network:
     """The subnet: `fixed` if given, else the group's gateway + prefix/netmask (accepting the
     seed's netmask-in-broadcast), else the link's."""
     broadcast = (values.get("broadcast") or "").strip()

@@ -13,17 +13,31 @@ their kind and logged a few times per period. Knows nothing of the rules for ans
 (server.py, handlers.py).
 """
 
+import socket
+from typing import Protocol
+
 from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 
 from apidhcpd.dhcp4 import addressing, codec, interface
+from apidhcpd.dhcp4.message import Message
+from apidhcpd.dhcp4.profile import Link
 from apidhcpd.dhcp4.relay import relay_info
-from apidhcpd.dhcp4.server import log_left_out
+from apidhcpd.dhcp4.server import DHCPServer, log_left_out
 
 log = Logger()
 
 ZERO_MAC = bytes(6)
 SHORT_82 = 255  # an option 82 this long fits any reply with 53 and 54 in 576 bytes
+
+
+Address = tuple[str, int]  # (ip, port), as the reactor gives a datagram's source
+
+
+class _SocketTransport(Protocol):
+    """What is used of the UDP transport (a Port): its socket."""
+
+    socket: socket.socket
 
 
 class DHCPProtocol(DatagramProtocol):
@@ -32,7 +46,8 @@ class DHCPProtocol(DatagramProtocol):
 
     noisy = False
 
-    def __init__(self, server, link, ifname=None, relayed_only=False):
+    def __init__(self, server: DHCPServer, link: Link, ifname: str | None = None,
+                 relayed_only: bool = False):
         self.server = server
         self.link = link
         self.ifname = ifname
@@ -45,7 +60,7 @@ class DHCPProtocol(DatagramProtocol):
         self.ours = frozenset(ours)
         self.malformed = 0
 
-    def datagramReceived(self, data, addr):
+    def datagramReceived(self, data: bytes, addr: Address) -> None:
         try:
             request = codec.decode(data)
         except codec.CodecError as e:
@@ -77,48 +92,50 @@ class DHCPProtocol(DatagramProtocol):
                                   source="%s:%d" % addr)
         self.server.handle(request, self.link).addCallback(self._send, request, addr)
 
-    def _send(self, reply, request, source):
-        if reply is None or self.transport is None:
+    def _send(self, reply: Message | None, request: Message, source: Address) -> None:
+        transport: _SocketTransport | None = self.transport
+        if reply is None or transport is None:
             return
         dest = addressing.destination(request, reply, self._relay_port(request, source))
-        if dest.how == "hardware" and not self._learn(request, reply):
+        if dest.how == "hardware" and not self._learn(transport.socket, request, reply):
             dest = addressing.Destination(addressing.BROADCAST, dest.port, "broadcast")
         data = codec.encode(reply, max_size=request.max_message_size)
-        if len(data) > codec.payload_limit(request.max_message_size):  # what the chain let through is checked, not trusted
+        # what the chain let through is checked, not trusted
+        if len(data) > codec.payload_limit(request.max_message_size):
             return self._drop("oversized-reply", "reply of {size} bytes to {dest} is over "
                               "the limit", size=len(data), dest=dest)
         try:  # straight to the socket: Port.write parses the address again on every call
-            self.transport.socket.sendto(data, (dest.ip, dest.port))
+            transport.socket.sendto(data, (dest.ip, dest.port))
         except OSError as e:
             if self._may_log("send-error"):
                 log.warn("could not send to {dest}: {error}", dest=dest, error=e)
 
-    def _relay_port(self, request, source) -> int:
+    def _relay_port(self, request: Message, source: Address) -> int:
         if request.giaddr == addressing.ZERO or request.relay_agent_info is None:
             return addressing.SERVER_PORT
         return addressing.relay_port(request.giaddr, source, self.trusted,
                                      relay_info(request).source_port)
 
-    def _learn(self, request, reply) -> bool:
+    def _learn(self, sock: socket.socket, request: Message, reply: Message) -> bool:
         """An ARP entry for yiaddr at chaddr; False where that is impossible or would send a
         unicast to a broadcast or multicast hardware address (the group bit)."""
         if self.ifname is None or request.htype != 1 or request.hlen != 6 \
                 or request.chaddr[0] & 1 or request.chaddr[:6] == ZERO_MAC:
             return False
         try:
-            interface.add_arp_entry(self.transport.socket, self.ifname, reply.yiaddr,
+            interface.add_arp_entry(sock, self.ifname, reply.yiaddr,
                                     request.chaddr[:6])
         except OSError as e:
             log.debug("no ARP entry for {ip}: {error}", ip=reply.yiaddr, error=e)
             return False
         return True
 
-    def _drop(self, kind, message, **fields) -> None:
+    def _drop(self, kind: str, message: str, **fields: object) -> None:
         self.server.counters.add(("dropped", kind))
         if self._may_log(kind):
             log.info("dropped: " + message, **fields)
 
-    def _may_log(self, kind) -> bool:
+    def _may_log(self, kind: str) -> bool:
         limiter = self.server.drop_log
         left_out = limiter.allow(kind)
         if left_out:
@@ -126,7 +143,7 @@ class DHCPProtocol(DatagramProtocol):
         return left_out is not None
 
 
-def echo_fits(request, echo: bytes) -> bool:
+def echo_fits(request: Message, echo: bytes) -> bool:
     """Does a reply with options 53, 54 and the echo of `echo` (option 82, never left out)
     fit in what the request's option 57 (or the 576 bytes every client takes) allows?"""
     encoded = len(echo) + 2 * -(-len(echo) // 255)  # RFC 3396: split in 255-byte parts

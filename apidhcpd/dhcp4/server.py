@@ -6,17 +6,20 @@ of hostile packets) are logged a few times per period and then counted. Knows no
 sockets or addressing.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 from twisted.internet import defer
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from apidhcpd.dhcp4 import options as opt
-from apidhcpd.dhcp4.handlers import default_chain, nak_for
+from apidhcpd.dhcp4.handlers import Step, default_chain, nak_for
 from apidhcpd.dhcp4.message import Message
 from apidhcpd.dhcp4.profile import Link
-from apidhcpd.dhcp4.transaction import Drop, Nak, Policy, Transaction
+from apidhcpd.dhcp4.transaction import ChainStore, Drop, Nak, Policy, Transaction
+from apidhcpd.ha.monitor import PeerMonitor
 from apidhcpd.limits import ratelimit
+from apidhcpd.limits.clock import Clock
 from apidhcpd.limits.timeouts import race
 from apidhcpd.store.contract import StoreUnavailable
 
@@ -32,10 +35,10 @@ class DeadlineExceeded(Exception):
     pass
 
 
-class Counters(dict):
+class Counters(dict[Hashable, int]):
     """Outcome counts by (message type, outcome), read by status and metrics."""
 
-    def add(self, key):
+    def add(self, key: Hashable) -> None:
         self[key] = self.get(key, 0) + 1
 
 
@@ -43,11 +46,12 @@ class DHCPServer:
     """Answers decoded requests: `handle(request, link)` fires with the reply Message or None.
     `counters` may be shared by the servers of several interfaces (one process, one count)."""
 
-    def __init__(self, store, policy: Policy, clock, *, deadline: float = 2.0,
-                 chain=None, now: Callable[[], float] | None = None,
+    def __init__(self, store: ChainStore, policy: Policy, clock: Clock, *,
+                 deadline: float = 2.0, chain: list[Step] | None = None,
+                 now: Callable[[], float] | None = None,
                  log_exchanges: bool = True, max_pending: int = MAX_PENDING,
                  limits: ratelimit.Limits = ratelimit.DEFAULTS,
-                 counters: Counters | None = None, standby=None,
+                 counters: Counters | None = None, standby: PeerMonitor | None = None,
                  allow_allocation: bool = True):
         self.store = store
         self.policy = policy
@@ -63,10 +67,10 @@ class DHCPServer:
         self.pending = 0
         self.drop_log = ratelimit.LogLimiter(clock)  # kinds of drop: the protocol's too
 
-    def _warn(self, message):
+    def _warn(self, message: str) -> None:
         log.warn("inventory: {message}", message=message)
 
-    def handle(self, request: Message, link: Link) -> defer.Deferred:
+    def handle(self, request: Message, link: Link) -> "defer.Deferred[Message | None]":
         """Fires with the reply Message, or None when the request gets no answer. Beyond
         `max_pending` transactions in flight a request is dropped at once: under overload
         the server sheds load instead of answering everyone too late for the clients."""
@@ -76,56 +80,60 @@ class DHCPServer:
         self.pending += 1
         return self.resolve(request, link).addCallback(self._done)
 
-    def _done(self, tx):
+    def _done(self, tx: Transaction) -> Message | None:
         self.pending -= 1
         return tx.reply
 
-    def resolve(self, request: Message, link: Link) -> defer.Deferred:
+    def resolve(self, request: Message, link: Link) -> "defer.Deferred[Transaction]":
         """Fires with the whole Transaction (what was looked up, the profile, the reply or
         None): the legacy query of the HTTP API reads it."""
         tx = Transaction(request, link, int(self.now()))
         run = defer.ensureDeferred(self._run(tx))
 
-        def finished(_):
+        def finished(_: object) -> Transaction:
             self._finish(tx)
             return tx
 
-        def failed(f):
+        def failed(f: Failure) -> Transaction:
             tx.reply = self._fail(tx, f)
             return tx
 
         return race(run, self.deadline, self.clock, self._late).addCallbacks(finished, failed)
 
-    def _late(self):
+    def _late(self) -> DeadlineExceeded:
         return DeadlineExceeded("no answer within %.1fs" % self.deadline)
 
-    async def _run(self, tx):
+    async def _run(self, tx: Transaction) -> None:
         for step in self.chain:
             await step(tx)
 
-    def _finish(self, tx) -> Message:
+    def _finish(self, tx: Transaction) -> Message:
+        reply = tx.reply
+        assert reply is not None and tx.reply_type is not None  # Finish made it
         self._record(tx, opt.MESSAGE_TYPE_NAMES.get(tx.reply_type, "?").lower(), "",
-                     tx.reply.yiaddr)
-        return tx.reply
+                     reply.yiaddr)
+        return reply
 
-    def _fail(self, tx, failure) -> Message | None:
-        if failure.check(Nak):
-            reason = str(failure.value)
+    def _fail(self, tx: Transaction, failure: Failure) -> Message | None:
+        error = failure.value
+        if isinstance(error, Nak):
+            reason = str(error)
             self._record(tx, "nak", reason, tx.request.requested_ip or tx.request.ciaddr)
             return nak_for(tx, self.policy, reason)
-        if failure.check(Drop):
-            kind = failure.value.kind
+        if isinstance(error, Drop):
+            kind = error.kind
             if kind:
                 self.counters.add(("dropped", kind))
-            self._record(tx, "drop", str(failure.value), kind=kind)
-        elif failure.check(StoreUnavailable, DeadlineExceeded):
-            self._record(tx, "drop", "store: %s" % failure.value)
+            self._record(tx, "drop", str(error), kind=kind)
+        elif isinstance(error, (StoreUnavailable, DeadlineExceeded)):
+            self._record(tx, "drop", "store: %s" % error)
         else:
             log.failure("error answering {mac}", failure, mac=tx.mac)
             self._record(tx, "drop", "internal error")
         return None
 
-    def _record(self, tx, outcome, reason="", ip=None, kind=""):
+    def _record(self, tx: Transaction, outcome: str, reason: str = "", ip: str | None = None,
+                kind: str = "") -> None:
         """Count the exchange and log it; a drop of a `kind` is logged only as drop_log
         allows, with the count of those it left out."""
         name = opt.MESSAGE_TYPE_NAMES.get(tx.request.message_type, "?")

@@ -1,16 +1,26 @@
 """One request on its way through the handler chain (Transaction), the settings the handlers
 consult (Policy), and how a handler ends it (Drop, Nak)."""
 
+from collections.abc import Awaitable
+from typing import Protocol
 
 import attr
 
 from apidhcpd.dhcp4 import options as opt
 from apidhcpd.dhcp4 import relay as relays
+from apidhcpd.dhcp4.message import ZERO as ZERO  # its home is message.py; imported from here too
 from apidhcpd.dhcp4.message import Message
 from apidhcpd.dhcp4.profile import Link, Profile
-from apidhcpd.store.contract import Lookup
+from apidhcpd.store.contract import Lease, Lookup
 
-ZERO = "0.0.0.0"
+
+class ChainStore(Protocol):
+    """A store as the handler steps of this package hold it: an IStore (store/contract.py).
+    Only the calls made outside lease.py are spelled out here; every IStore makes them."""
+
+    def release_offer(self, mac: str, keep: str = "") -> Awaitable[object]: ...
+
+    def lease_of(self, mac: str, now: int) -> Awaitable[Lease | None]: ...
 
 
 class Drop(Exception):
@@ -33,9 +43,9 @@ class Policy:
     authoritative: bool = attr.ib(default=False)
     offer_hold: int = attr.ib(default=60)
     decline_probation: int = attr.ib(default=86400)
-    trusted_relays: frozenset | None = attr.ib(default=None)  # None: any relay
+    trusted_relays: frozenset[str] | None = attr.ib(default=None)  # None: any relay
 
-    def our_id(self, tx) -> str:
+    def our_id(self, tx: "Transaction") -> str:
         """Option 54 as the client must see it: the relay's RFC 5107 override if it sent one."""
         return tx.relay.server_id_override or self.server_id
 
@@ -59,7 +69,7 @@ class Transaction:
 
     wanted: str | None = attr.ib(default=None)  # the address a REQUEST asks for
 
-    def __attrs_post_init__(self):
+    def __attrs_post_init__(self) -> None:
         if self.relay is None:
             self.relay = relays.relay_info(self.request)
         if not self.selector:
@@ -72,7 +82,7 @@ class Transaction:
         return self.request.mac
 
 
-def request_state(request) -> tuple[str, str | None]:
+def request_state(request: Message) -> tuple[str, str | None]:
     """RFC 2131 4.3.2: the client's state and the address it asks for. SELECTING names a
     server (option 54); RENEWING (and REBINDING: the same rules here) has ciaddr;
     INIT-REBOOT asks for option 50 without naming a server."""

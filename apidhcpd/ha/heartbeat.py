@@ -11,13 +11,17 @@ it. Nothing else.
 import hashlib
 import hmac
 import re
+from typing import Any
 
 from twisted.internet import defer
+from twisted.internet.protocol import connectionDone
 from twisted.logger import Logger
 from twisted.protocols import policies
+from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Site
 
+from apidhcpd.limits.clock import Clock
 from apidhcpd.limits.timeouts import race
 
 log = Logger()
@@ -52,7 +56,8 @@ def read_secret(path: str | None) -> bytes | None:
         with open(path, "rb") as f:
             secret = f.read().strip()
     except OSError as e:
-        raise ValueError("cannot read --heartbeat-secret-file %s: %s" % (path, e.strerror))
+        raise ValueError("cannot read --heartbeat-secret-file %s: %s"
+                         % (path, e.strerror)) from e
     if len(secret) < 16:
         raise ValueError("--heartbeat-secret-file %s must hold a secret of at least 16 bytes"
                          % path)
@@ -70,18 +75,18 @@ class Health:
     GRACE = 3  # failed pings before a never-reached store is reported (without a clock)
     STARTUP, RETRY = 2.0, 0.05  # with a clock: how long, and how often, at start-up
 
-    def __init__(self, store, on_reached=(), clock=None):
+    def __init__(self, store, on_reached=(), clock: Clock | None = None):
         self.store = store
         # called when the store is reached after it was disconnected (not merely slow)
         self.on_reached = list(on_reached)
         self.clock = clock
         self.disconnected = True
-        self.error = STARTING
+        self.error: str | None = STARTING
         self.reached = False
         self.failures = 0
-        self._first = None  # when the first check started
-        self._again = None  # the start-up retry
-        self._waiting = []  # ready() Deferreds
+        self._first: float | None = None  # when the first check started
+        self._again: Any = None  # the start-up retry (an IDelayedCall)
+        self._waiting: list[defer.Deferred[None]] = []  # ready() Deferreds
 
     def problem(self):
         return self.error
@@ -90,7 +95,7 @@ class Health:
         """Fires at the first verdict (at once when there is one)."""
         if self.error != STARTING:
             return defer.succeed(None)
-        waiting = defer.Deferred()
+        waiting: defer.Deferred[None] = defer.Deferred()
         self._waiting.append(waiting)
         if self._first is None:
             self.check()
@@ -105,6 +110,7 @@ class Health:
         now = self.clock.seconds() if self.clock is not None else 0
         if self._first is None:
             self._first = now
+        started = self._first
 
         def ok(_):
             if self.error not in (None, STARTING) and (self.reached or
@@ -125,7 +131,7 @@ class Health:
             self.failures += 1
             self.disconnected = self.disconnected or not getattr(self.store, "connected", True)
             if (not self.reached and self.clock is not None
-                    and now - self._first < self.STARTUP):
+                    and now - started < self.STARTUP):
                 if self._again is None or not self._again.active():  # still connecting
                     self._again = self.clock.callLater(self.RETRY, self.check)
                 return
@@ -154,7 +160,7 @@ class Ping(Resource):
 
     def render_GET(self, request):
         if self.health.problem() == STARTING and hasattr(self.health, "ready"):
-            gone = []
+            gone: list[Failure] = []
             request.notifyFinish().addErrback(gone.append)
 
             def answer(_):
@@ -193,7 +199,8 @@ def heartbeat_resource(health, role=lambda: "standalone", server_id=None, secret
     """`role()` says what this node is, e.g. `standby, master-dead`; `server_id` (and
     `secret`) sign the answers for the standby of a pair."""
     root = Resource()
-    root.putChild(b"ping", Ping(health, role, server_id, secret, clock))
+    # (zope Interfaces, such as IResource, mean nothing to mypy without a plugin)
+    root.putChild(b"ping", Ping(health, role, server_id, secret, clock))  # type: ignore[arg-type]
     return root
 
 
@@ -202,10 +209,10 @@ class _Guarded(policies.ProtocolWrapper):
 
     def connectionMade(self):
         super().connectionMade()
-        self._end = self.factory.clock.callLater(self.factory.lifetime,
-                                                 self.transport.abortConnection)
+        self._end = self.factory.clock.callLater(
+            self.factory.lifetime, self.transport.abortConnection)  # type: ignore[union-attr]
 
-    def connectionLost(self, reason):
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         end = getattr(self, "_end", None)
         if end is not None and end.active():
             end.cancel()
@@ -226,7 +233,7 @@ class GuardedFactory(policies.WrappingFactory):
         self.total = total
         self.per_peer = per_peer
         self.lifetime = lifetime
-        self.peers = {}
+        self.peers: dict[str | None, int] = {}
         self.refused = 0
 
     def buildProtocol(self, addr):
@@ -235,7 +242,7 @@ class GuardedFactory(policies.WrappingFactory):
             self.refused += 1
             return None
         protocol = super().buildProtocol(addr)
-        protocol.peer_host = host
+        protocol.peer_host = host  # type: ignore[attr-defined]  # _Guarded's
         self.peers[host] = self.peers.get(host, 0) + 1
         return protocol
 

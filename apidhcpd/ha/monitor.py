@@ -13,6 +13,7 @@ import os
 
 from twisted.internet import defer, protocol
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.web.client import Agent
 
 from apidhcpd.ha.heartbeat import AUTH_HEADER, ID_HEADER, TIME_HEADER, sign
@@ -31,14 +32,15 @@ class _Prefix(protocol.Protocol):
     def __init__(self, limit: int):
         self.limit = limit
         self.data = b""
-        self.done = defer.Deferred()
+        self.done: defer.Deferred[bytes] = defer.Deferred()
 
-    def dataReceived(self, data):
+    def dataReceived(self, data: bytes) -> None:
         self.data += data[:self.limit - len(self.data)]
-        if len(self.data) >= self.limit and getattr(self.transport, "stopProducing", None):
-            self.transport.stopProducing()
+        stop = getattr(self.transport, "stopProducing", None)
+        if len(self.data) >= self.limit and stop:
+            stop()
 
-    def connectionLost(self, reason):
+    def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
         if not self.done.called:
             self.done.callback(self.data)
 

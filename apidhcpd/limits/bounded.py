@@ -10,7 +10,7 @@ they go without a sweep. No I/O, no clock: times are the caller's.
 """
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 NEVER = float("inf")
@@ -30,15 +30,15 @@ class BoundedMap:
         self._on_evict = on_evict
         # key -> [value, size, expires], oldest first; read it directly where speed counts
         # (and set an entry's expiry in place: entry[2] = ...)
-        self.entries = OrderedDict()
+        self.entries: OrderedDict[Hashable, list[Any]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self.entries)
 
-    def __contains__(self, key) -> bool:
+    def __contains__(self, key: Hashable) -> bool:
         return key in self.entries
 
-    def get(self, key, now: float | None = None, default=None):
+    def get(self, key: Hashable, now: float | None = None, default: Any = None) -> Any:
         """The value, or `default` if there is none or (given `now`) it has expired."""
         entry = self.entries.get(key)
         if entry is None:
@@ -48,7 +48,7 @@ class BoundedMap:
             return default
         return entry[0]
 
-    def put(self, key, value, size: int, expires: float = NEVER,
+    def put(self, key: Hashable, value: Any, size: int, expires: float = NEVER,
             now: float | None = None) -> bool:
         """Store at the back; False (and nothing stored) if the entry alone is over the byte
         cap. Given `now`, expired entries at the front are dropped too."""
@@ -72,11 +72,11 @@ class BoundedMap:
                 self._drop(first)
         return True
 
-    def touch(self, key) -> None:
+    def touch(self, key: Hashable) -> None:
         """Move an entry to the back, as if stored again (least recently used goes first)."""
         self.entries.move_to_end(key)
 
-    def pop(self, key, default=None):
+    def pop(self, key: Hashable, default: Any = None) -> Any:
         """Remove an entry; its value, or `default`."""
         entry = self.entries.pop(key, None)
         if entry is None:
@@ -88,7 +88,7 @@ class BoundedMap:
         self.entries.clear()
         self.bytes = 0
 
-    def _drop(self, key, full: bool = False) -> None:
+    def _drop(self, key: Hashable, full: bool = False) -> None:
         value, size, _ = self.entries.pop(key)
         self.bytes -= size
         if full:

@@ -10,7 +10,7 @@ from collections.abc import Hashable
 
 import attr
 
-ZERO = "0.0.0.0"
+from apidhcpd.limits.clock import Clock
 
 
 @attr.s(frozen=True, slots=True)
@@ -68,10 +68,10 @@ class Buckets:
         self.cap = cap
         self.full_at: dict[Hashable, float] = {}
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.full_at)
 
-    def allow(self, key, now: float) -> bool:
+    def allow(self, key: Hashable, now: float) -> bool:
         """Take a token for `key`; False when its bucket is empty."""
         full_at = self.full_at.get(key)
         if full_at is None:
@@ -100,17 +100,17 @@ class LogLimiter:
     a line to leave out, else how many were left out since the last one written. Kinds are
     the code's own words, and at most `kinds` of them are tracked."""
 
-    def __init__(self, clock, lines: int = 10, period: float = 10.0, kinds: int = 64):
+    def __init__(self, clock: Clock, lines: int = 10, period: float = 10.0, kinds: int = 64):
         self.clock = clock
         self.lines = lines
         self.period = period
         self.kinds = kinds
-        self.state: dict[Hashable, list] = {}  # kind -> [window start, lines, left out]
+        self.state: dict[Hashable, list[float]] = {}  # kind -> [window start, lines, left out]
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.state)
 
-    def allow(self, kind) -> int | None:
+    def allow(self, kind: Hashable) -> int | None:
         now = self.clock.seconds()
         state = self.state.get(kind)
         if state is None:
@@ -123,5 +123,5 @@ class LogLimiter:
             state[2] += 1
             return None
         state[1] += 1
-        left_out, state[2] = state[2], 0
+        left_out, state[2] = int(state[2]), 0
         return left_out

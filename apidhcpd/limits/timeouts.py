@@ -11,31 +11,40 @@ scheduling and cancelling a timer each.
 
 import collections
 import weakref
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
-_by_clock = weakref.WeakKeyDictionary()  # clock -> {seconds: _Deadlines}
+from apidhcpd.limits.clock import Clock, DelayedCall
+
+T = TypeVar("T")
+# [deadline, result, error]; result and error None once the race is over
+Entry = list[Any]
+
+_by_clock: "weakref.WeakKeyDictionary[Clock, dict[float, _Deadlines]]" = \
+    weakref.WeakKeyDictionary()  # clock -> {seconds: _Deadlines}
 
 
 class _Deadlines:
     """The unfinished races of one clock and one length, oldest first."""
 
-    def __init__(self, clock, seconds: float):
+    def __init__(self, clock: Clock, seconds: float):
         self.clock = clock
         self.seconds = seconds
-        self.pending = collections.deque()  # [deadline, result, error]; result None once done
-        self.timer = None
+        self.pending: collections.deque[Entry] = collections.deque()
+        self.timer: DelayedCall | None = None
         self.expiring = False
 
-    def add(self, result: defer.Deferred, error) -> list:
+    def add(self, result: "defer.Deferred[Any]", error: Callable[[], BaseException]) -> Entry:
         entry = [self.clock.seconds() + self.seconds, result, error]
         self.pending.append(entry)
         if self.timer is None and not self.expiring:
             self.timer = self.clock.callLater(self.seconds, self._expire)
         return entry
 
-    def finish(self, entry: list):
+    def finish(self, entry: Entry) -> None:
         """The race of `entry` is over: drop the finished ones from the front, and the timer
         when none is left (a reactor with no races leaves no timer behind)."""
         entry[1] = entry[2] = None
@@ -46,7 +55,7 @@ class _Deadlines:
             self.timer.cancel()
             self.timer = None
 
-    def _expire(self):
+    def _expire(self) -> None:
         """Fail the races whose deadline has passed; the timer moves on to the oldest left."""
         self.timer, self.expiring = None, True
         try:
@@ -63,11 +72,12 @@ class _Deadlines:
             self.expiring = False
 
 
-def race(d: defer.Deferred, seconds: float, clock, error) -> defer.Deferred:
+def race(d: "defer.Deferred[T]", seconds: float, clock: Clock,
+         error: Callable[[], BaseException]) -> "defer.Deferred[T]":
     """d's result, or `error()` as a failure after `seconds`, whichever comes first."""
     if d.called and not d.paused:
         return d  # answered already (from memory): nothing to race
-    result = defer.Deferred()
+    result: defer.Deferred[T] = defer.Deferred()
     queues = _by_clock.get(clock)
     if queues is None:
         queues = _by_clock[clock] = {}
@@ -76,10 +86,13 @@ def race(d: defer.Deferred, seconds: float, clock, error) -> defer.Deferred:
         deadlines = queues[seconds] = _Deadlines(clock, seconds)
     entry = deadlines.add(result, error)
 
-    def done(value):
+    def done(value: T | Failure) -> None:
         deadlines.finish(entry)
         if not result.called:
-            (result.errback if isinstance(value, Failure) else result.callback)(value)
+            if isinstance(value, Failure):
+                result.errback(value)
+            else:
+                result.callback(value)
         return None  # a late result (or failure) after the deadline is dropped here
 
     d.addBoth(done)
