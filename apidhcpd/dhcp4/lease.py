@@ -2,13 +2,12 @@
 ClientLookup (the store lookup, with the allocation it may carry) and LeaseAllocation
 (RFC 2131 4.3.1/4.3.2: which address is offered, acknowledged or refused)."""
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from collections.abc import Awaitable, Callable
 
 from apidhcpd.dhcp4 import options as opt
 from apidhcpd.dhcp4 import relay as relays
 from apidhcpd.dhcp4.message import Message
-from apidhcpd.dhcp4.transaction import ZERO, Drop, Nak, Policy, Transaction
+from apidhcpd.dhcp4.transaction import ZERO, ChainStore, Drop, Nak, Policy, Transaction
 from apidhcpd.store import keys
 from apidhcpd.store.contract import (
     AddressSource,
@@ -18,7 +17,6 @@ from apidhcpd.store.contract import (
     Holds,
     Intent,
     Lease,
-    Lookup,
     Offered,
     OfferIntent,
     Refused,
@@ -27,36 +25,12 @@ from apidhcpd.store.contract import (
 )
 
 
-class LeaseStore(Protocol):
-    """The IStore calls the handler steps make (store/contract.py; zope interfaces mean
-    nothing to mypy, so they are spelled out here): these and the other steps'."""
-
-    def lookup(self, host_keys: Sequence[str], now: int, selector: str,
-               intent: Intent | None = None) -> Awaitable[Lookup]: ...
-
-    def lease_of(self, mac: str, now: int) -> Awaitable[Lease | None]: ...
-
-    def offer(self, mac: str, source: AddressSource, requested: str | None, now: int,
-              hold: int) -> Awaitable[str | None]: ...
-
-    def commit(self, mac: str, ip: str, source: AddressSource, lease_time: int, now: int,
-               relay: bytes = b"", state: str = "", client: str = "") -> Awaitable[Lease]: ...
-
-    def lease_holder(self, ip: str, now: int) -> Awaitable[str | None]: ...
-
-    def release(self, mac: str, ip: str, now: int) -> Awaitable[bool]: ...
-
-    def decline(self, mac: str, ip: str, now: int, probation: int) -> Awaitable[bool]: ...
-
-    def release_offer(self, mac: str, keep: str = "") -> Awaitable[object]: ...
-
-
 class ClientLookup:
     """Find the host and the subnet (host_keys() gives the order). The store is told what
     allocation comes next (an Intent), so that it can do both in one round trip; `allocate`
     is switched off where allocation needs a check between the two (a standby's)."""
 
-    def __init__(self, store: LeaseStore, policy: Policy, allocate: bool = True):
+    def __init__(self, store: ChainStore, policy: Policy, allocate: bool = True):
         self.store = store
         self.policy = policy
         self.allocate = allocate
@@ -91,7 +65,7 @@ def host_keys(request: Message, relay: relays.RelayInfo) -> list[str]:
 class LeaseAllocation:
     """Decide the client's address per message type and client state (RFC 2131 4.3)."""
 
-    def __init__(self, policy: Policy, store: LeaseStore,
+    def __init__(self, policy: Policy, store: ChainStore,
                  warn: Callable[[str], object] = lambda message: None):
         self.policy = policy
         self.store = store

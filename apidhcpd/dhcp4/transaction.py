@@ -1,7 +1,7 @@
 """One request on its way through the handler chain (Transaction), the settings the handlers
 consult (Policy), and how a handler ends it (Drop, Nak)."""
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Protocol
 
 import attr
@@ -11,16 +11,31 @@ from apidhcpd.dhcp4 import relay as relays
 from apidhcpd.dhcp4.message import ZERO as ZERO  # its home is message.py; imported from here too
 from apidhcpd.dhcp4.message import Message
 from apidhcpd.dhcp4.profile import Link, Profile
-from apidhcpd.store.contract import Lease, Lookup
+from apidhcpd.store.contract import AddressSource, Intent, Lease, Lookup
 
 
 class ChainStore(Protocol):
-    """A store as the handler steps of this package hold it: an IStore (store/contract.py).
-    Only the calls made outside lease.py are spelled out here; every IStore makes them."""
+    """A store as the handler steps hold it: the IStore calls they make (store/contract.py;
+    zope interfaces mean nothing to mypy, so the calls are spelled out here)."""
 
-    def release_offer(self, mac: str, keep: str = "") -> Awaitable[object]: ...
+    def lookup(self, host_keys: Sequence[str], now: int, selector: str,
+               intent: Intent | None = None) -> Awaitable[Lookup]: ...
 
     def lease_of(self, mac: str, now: int) -> Awaitable[Lease | None]: ...
+
+    def offer(self, mac: str, source: AddressSource, requested: str | None, now: int,
+              hold: int) -> Awaitable[str | None]: ...
+
+    def commit(self, mac: str, ip: str, source: AddressSource, lease_time: int, now: int,
+               relay: bytes = b"", state: str = "", client: str = "") -> Awaitable[Lease]: ...
+
+    def lease_holder(self, ip: str, now: int) -> Awaitable[str | None]: ...
+
+    def release(self, mac: str, ip: str, now: int) -> Awaitable[bool]: ...
+
+    def decline(self, mac: str, ip: str, now: int, probation: int) -> Awaitable[bool]: ...
+
+    def release_offer(self, mac: str, keep: str = "") -> Awaitable[object]: ...
 
 
 class Drop(Exception):
