@@ -411,7 +411,7 @@ class RedisOneCallTests(unittest.TestCase):
     @defer.inlineCallbacks
     def test_lua_durations_agree_with_inventory_parse_duration(self):
         from apidhcpd.inventory.durations import parse_duration
-        from apidhcpd.store.redis import _LUA_DIR
+        from apidhcpd.store.redisconn import _LUA_DIR
         with open(os.path.join(_LUA_DIR, "common.lua")) as f:
             script = f.read() + "\nreturn duration(ARGV[1])"
         for text in ("1h", "24h", "30m", "1h30m", "90s", "3600", "1.5h", ".5h", "forever",
