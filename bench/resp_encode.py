@@ -1,5 +1,5 @@
 """RESP encoding of the packet path's commands: the hand-written encoder redis.py had against
-hiredis.pack_command and redisconn.command (pack_command as _eval() calls it), in ns per command
+hiredis.pack_command and redisconn.command (what _eval() calls), in ns per command
 (median of 5 timeit runs).
 
     .venv/bin/python bench/resp_encode.py
@@ -42,11 +42,9 @@ def hand_written(words) -> bytes:
 def main() -> None:
     number = 200_000
     for name, words in COMMANDS.items():
-        assert hand_written(words) == hiredis.pack_command(words) == command(list(words)), name
+        assert hand_written(words) == hiredis.pack_command(words) == command(words), name
         for encoder in (hand_written, hiredis.pack_command, command):
-            # _eval() builds a list; pack_command itself takes only a tuple
-            given = words if encoder is hiredis.pack_command else list(words)
-            runs = timeit.repeat(lambda: encoder(given), number=number, repeat=5)  # noqa: B023
+            runs = timeit.repeat(lambda: encoder(words), number=number, repeat=5)  # noqa: B023
             ns = statistics.median(runs) / number * 1e9
             print("%-9s %2d words  %-13s %6.0f ns/command  (runs: %s)" % (
                 name, len(words), encoder.__name__, ns,

@@ -48,13 +48,13 @@ SCRIPTS.update({name: _script(name, ("common", "admin_common")) for name in (
     "admin_find", "admin_subnet_of", "admin_tally", "admin_seed_tally", "admin_get_many")})
 SHAS = {name: hashlib.sha1(text.encode()).hexdigest() for name, text in SCRIPTS.items()}
 
-def command(words: Sequence[object]) -> bytes:
+def command(words: tuple[object, ...]) -> bytes:
     """One command in RESP, the Redis protocol (an array of bulk strings), by hiredis.
     Anything but a str, int, float or bytes goes as its str(), as the hand-written encoder
     this replaces sent it (bench/resp_encode.py measures both)."""
     # hiredis' stub types the tuple as one word long
     try:
-        packed: bytes = hiredis.pack_command(tuple(words))  # type: ignore[arg-type]
+        packed: bytes = hiredis.pack_command(words)  # type: ignore[arg-type]
     except TypeError:
         packed = hiredis.pack_command(tuple(  # type: ignore[arg-type]
             w if isinstance(w, (str, int, float, bytes)) and not isinstance(w, bool) else str(w)
@@ -227,11 +227,11 @@ class RedisConnection:
         timer per call, half of a call's CPU (docs/performance.md)."""
         if not self.connected:
             return defer.fail(StoreUnavailable("no connection to Redis at %s" % self._where()))
-        words = [len(keys), *keys, *args]
+        words = (len(keys), *keys, *args)
         if not self._outbox:
             self.reactor.callLater(FLUSH_AFTER, self._flush)
         reply: Deferred[Any] = Deferred()
-        self._outbox.append((command(["EVALSHA", SHAS[name], *words]), reply))
+        self._outbox.append((command(("EVALSHA", SHAS[name], *words)), reply))
         call = reply.addCallback(self._evaluated, name, words)
         if not deadline:
             return call
