@@ -147,8 +147,8 @@ class RedisServer:
         """Run ``redis-cli`` over the unix socket; return its stdout."""
         res = subprocess.run(
             [self.cli_bin, "-s", self.unix_path] + self.cli_auth + [str(a) for a in args],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, timeout=timeout, check=True)
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout,
+            check=True)
         return res.stdout
 
     def flushall(self):

@@ -1513,7 +1513,7 @@ class RedisCostTests(RedisTestMixin, unittest.TestCase):
         self.assertEqual((code, error["details"]), (409, [
             "group:lab is used by mac:" + OTHER]))
         # finding a group's users reads every host, but in steps of ADMIN_STEP keys
-        from apidhcpd.store.redis import ADMIN_STEP
+        from apidhcpd.store.redisadmin import ADMIN_STEP
         calls = self.calls()
         self.assertLess(calls.get("hgetall", 0), 10, calls)
         self.assertLess(calls["evalsha"], (self.HOSTS + self.LEASES) / ADMIN_STEP * 2 + 10)

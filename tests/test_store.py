@@ -554,7 +554,7 @@ class RedisRulesTests(RulesAgreeMixin, unittest.TestCase):
         self.redis.cli("HSET", key, *[x for kv in fields.items() for x in kv])
 
     def lua(self, body):
-        from apidhcpd.store.redis import _LUA_DIR
+        from apidhcpd.store.redisconn import _LUA_DIR
         with open(os.path.join(_LUA_DIR, "common.lua")) as f:
             return f.read() + "\n" + body
 
