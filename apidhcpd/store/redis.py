@@ -31,6 +31,7 @@ from apidhcpd.store.contract import (
 )
 from apidhcpd.store.keys import HOST_PREFIXES
 from apidhcpd.store.redisadmin import RedisAdmin
+from apidhcpd.store.redisconn import pairs
 from apidhcpd.store.redisurl import RedisURL
 
 __all__ = ["RedisStore", "RedisURL"]
@@ -38,22 +39,18 @@ __all__ = ["RedisStore", "RedisURL"]
 REBUILD_LOCK = "reserved:rebuild"  # held by the one server rebuilding the `reserved` index
 
 
-def _pairs(flat) -> dict:
-    return dict(zip(flat[::2], flat[1::2])) if flat else {}
-
-
 def _lookup(reply, now, allocated=None) -> Lookup:
     hostkey, fields, group, group_fields, default, subnet, subnet_fields = reply[:7]
     host = None
     if hostkey:
-        fields = _pairs(fields)
+        fields = pairs(fields)
         fields["ts"] = str(now)  # written by the script after it read the hash
         host = Host(hostkey, fields)
     allocation = None
     if allocated is not None and not (host and host.reserved_ip):
         allocation = allocated(reply[7] if len(reply) > 7 else None)
-    return Lookup(host, group, _pairs(group_fields), _pairs(default),
-                  keys.network(subnet) if subnet else None, _pairs(subnet_fields), allocation)
+    return Lookup(host, group, pairs(group_fields), pairs(default),
+                  keys.network(subnet) if subnet else None, pairs(subnet_fields), allocation)
 
 
 def _offered(ip) -> Offered:
