@@ -91,7 +91,7 @@ class HTTPStore:
         def read(response: IResponse) -> "Deferred[tuple[int, bytes]]":
             return readBody(response).addCallback(lambda data: (response.code, data))
 
-        def unavailable(failure: Failure) -> None:
+        def unavailable(failure: Failure) -> tuple[int, bytes]:
             raise StoreUnavailable("API %s unreachable: %s" % (self.url,
                                                                  failure.getErrorMessage()))
 
@@ -129,7 +129,7 @@ class HTTPStore:
         body["giaddr"] = selector
         code, answer = yield self._query(body)
         if code == 404 or not answer or not answer.get("ip"):
-            self.answers.pop(mac, None)  # type: ignore[no-untyped-call]
+            self.answers.pop(mac, None)
             return Lookup(None, "api", {}, {})
         self.answers.put(mac, answer, 200 + len(json.dumps(answer)))
         return lookup_from_answer(mac, answer)
@@ -160,7 +160,7 @@ class HTTPStore:
         return result is None  # 204: released
 
     def release_offer(self, mac: str, keep: str = "") -> "Deferred[None]":
-        self.answers.pop(mac, None)  # type: ignore[no-untyped-call]
+        self.answers.pop(mac, None)
         return defer.succeed(None)
 
     def decline(self, mac: str, ip: str, now: int, probation: int) -> "Deferred[bool]":

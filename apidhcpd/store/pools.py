@@ -2,22 +2,39 @@
 the pools (groups and subnets with a `range`, and the seed's `pool` hash), the store's counts of
 their unexpired leases, and utilisation = (bound + offered) / size. Knows nothing of HTTP."""
 
+from collections.abc import Awaitable, Sequence
+from typing import Any, Protocol
 
 from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from apidhcpd.inventory import allocation
+from apidhcpd.inventory.allocation import Range
+from apidhcpd.limits.clock import Clock
 
 log = Logger()
 
+Pool = tuple[str, tuple[Range, ...]]  # (group: or subnet: key, its ranges)
+Usage = dict[str, Any]  # name, size, bound, offered, declined, utilisation
 
-async def pool_definitions(store) -> list[tuple]:
+
+class Counter(Protocol):
+    """The IAdmin calls (store/contract.py) the figures are counted with."""
+
+    def hashes(self, prefix: str) -> Awaitable[dict[str, dict[str, str]]]: ...
+
+    def pool_tally(self, pools: Sequence[Pool], now: int) -> Awaitable[list[dict[str, int]]]: ...
+
+    def seed_pool_tally(self, now: int) -> Awaitable[dict[str, int]]: ...
+
+
+async def pool_definitions(store: Counter) -> list[Pool]:
     """(key, ranges) of every group and subnet with a `range`: a walk over every key, so
     PoolFigures keeps it for DEFINITIONS_FOR seconds."""
     groups = await store.hashes("group:")
     subnets = await store.hashes("subnet:")
-    pools = []
+    pools: list[Pool] = []
     for key, fields in sorted(groups.items()) + sorted(subnets.items()):
         try:
             ranges = allocation.parse_ranges(fields.get("range", ""))
@@ -28,7 +45,8 @@ async def pool_definitions(store) -> list[tuple]:
     return pools
 
 
-async def pool_usage(store, now: int, pools=None) -> list[dict]:
+async def pool_usage(store: Counter, now: int,
+                     pools: Sequence[Pool] | None = None) -> list[Usage]:
     """How full each dynamic pool is: every group and subnet with a `range` (`pools`, as
     pool_definitions() gives them), and the seed's `pool` hash (where an owner without a lease
     record, the Go prototype's data, counts as bound). Only unexpired leases count;
@@ -52,16 +70,16 @@ class PoolFigures:
 
     DEFINITIONS_FOR = 300
 
-    def __init__(self, store, clock, interval: float = 30.0):
+    def __init__(self, store: Counter, clock: Clock, interval: float = 30.0):
         self.store = store
         self.clock = clock
         self.interval = interval
-        self.figures = None
-        self.at = None  # when the figures were counted
-        self.pools = None  # pool_definitions(), and when they were read
-        self.pools_at = None
-        self._running = None
-        self._waiting = []
+        self.figures: list[Usage] | None = None
+        self.at: float | None = None  # when the figures were counted
+        self.pools: list[Pool] | None = None  # pool_definitions(), and when they were read
+        self.pools_at = 0.0
+        self._running: defer.Deferred[None] | None = None
+        self._waiting: list[defer.Deferred[list[Usage]]] = []
 
     def age(self) -> float | None:
         return None if self.at is None else max(0.0, self.clock.seconds() - self.at)
@@ -69,24 +87,25 @@ class PoolFigures:
     def forget(self) -> None:
         self.pools = None
 
-    def current(self) -> defer.Deferred:
-        if self.figures is None or self.age() >= self.interval:
+    def current(self) -> defer.Deferred[list[Usage]]:
+        age = self.age()
+        if self.figures is None or age is None or age >= self.interval:
             if self._running is None:
                 self._running = defer.ensureDeferred(self._count()).addBoth(self._done)
             if self.figures is None:  # the first count: wait for it
-                waiting = defer.Deferred()
+                waiting: defer.Deferred[list[Usage]] = defer.Deferred()
                 self._waiting.append(waiting)
                 return waiting
         return defer.succeed(self.figures)
 
-    async def _count(self):
+    async def _count(self) -> None:
         now = self.clock.seconds()
         if self.pools is None or now - self.pools_at >= self.DEFINITIONS_FOR:
             self.pools, self.pools_at = await pool_definitions(self.store), now
         self.figures = await pool_usage(self.store, int(now), self.pools)
         self.at = now
 
-    def _done(self, result):
+    def _done(self, result: object) -> None:
         self._running = None
         waiting, self._waiting = self._waiting, []
         if isinstance(result, Failure):
@@ -94,11 +113,11 @@ class PoolFigures:
         for d in waiting:
             if isinstance(result, Failure):
                 d.errback(result)
-            else:
+            elif self.figures is not None:
                 d.callback(self.figures)
 
 
-def _usage(name, size, counts) -> dict:
+def _usage(name: str, size: int, counts: dict[str, int]) -> Usage:
     used = counts["bound"] + counts["offered"]
     return {"name": name, "size": size, "bound": counts["bound"], "offered": counts["offered"],
             "declined": counts["declined"], "utilisation": round(used / size, 6) if size else 0.0}

@@ -8,13 +8,19 @@ schema (docs/redis.md); knows nothing of how commands reach Redis.
 """
 
 import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import txredisapi
 from twisted.internet import defer
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from apidhcpd.store import keys
 from apidhcpd.store.contract import (
+    AddressSource,
+    Allocation,
     Bound,
     CommitIntent,
     Conflict,
@@ -22,6 +28,7 @@ from apidhcpd.store.contract import (
     Host,
     IAdmin,
     ICacheable,
+    Intent,
     IStore,
     Lease,
     Lookup,
@@ -30,7 +37,7 @@ from apidhcpd.store.contract import (
     Refused,
 )
 from apidhcpd.store.keys import HOST_PREFIXES
-from apidhcpd.store.redisadmin import RedisAdmin
+from apidhcpd.store.redisadmin import RedisAdmin, Steps
 from apidhcpd.store.redisconn import pairs
 from apidhcpd.store.redisurl import RedisURL
 
@@ -39,25 +46,26 @@ __all__ = ["RedisStore", "RedisURL"]
 REBUILD_LOCK = "reserved:rebuild"  # held by the one server rebuilding the `reserved` index
 
 
-def _lookup(reply, now, allocated=None) -> Lookup:
+def _lookup(reply: Sequence[Any], now: int,
+            allocated: Callable[[Any], Allocation] | None = None) -> Lookup:
     hostkey, fields, group, group_fields, default, subnet, subnet_fields = reply[:7]
     host = None
     if hostkey:
         fields = pairs(fields)
         fields["ts"] = str(now)  # written by the script after it read the hash
         host = Host(hostkey, fields)
-    allocation = None
+    allocation: Allocation | None = None
     if allocated is not None and not (host and host.reserved_ip):
         allocation = allocated(reply[7] if len(reply) > 7 else None)
     return Lookup(host, group, pairs(group_fields), pairs(default),
                   keys.network(subnet) if subnet else None, pairs(subnet_fields), allocation)
 
 
-def _offered(ip) -> Offered:
+def _offered(ip: str | None) -> Offered:
     return Offered(ip or None)
 
 
-def _committed(result, intent: CommitIntent) -> Bound | Holds | Refused:
+def _committed(result: Sequence[str], intent: CommitIntent) -> Bound | Holds | Refused:
     """bind.lua's or request.lua's {'bound', ip, expires}, {'holds', ip} or
     {'conflict', '1' if taken else '0', reason}."""
     tag = result[0]
@@ -68,7 +76,7 @@ def _committed(result, intent: CommitIntent) -> Bound | Holds | Refused:
     return Refused(Conflict(result[2], taken=result[1] == "1"))
 
 
-def _source_args(source):
+def _source_args(source: AddressSource) -> list[str]:
     return ["1" if source.seed_pool else "0", source.name] + [
         "%d-%d" % r for r in source.ranges]
 
@@ -80,7 +88,8 @@ class RedisStore(RedisAdmin):
 
     # IStore
 
-    def lookup(self, host_keys, now, selector, intent=None, subnet=None):
+    def lookup(self, host_keys: Sequence[str], now: int, selector: str,
+               intent: Intent | None = None, subnet: str | None = None) -> Deferred[Lookup]:
         if subnet is not None:  # the caller knows the subnet: the script need not search
             selector = keys.subnet(subnet) if subnet else "-"
         if intent is None:
@@ -93,7 +102,8 @@ class RedisStore(RedisAdmin):
         return self._eval("request", host_keys, args).addCallback(
             _lookup, now, lambda result: _committed(result, intent))
 
-    def allocate(self, intent, source, lease_time, now):
+    def allocate(self, intent: Intent, source: AddressSource, lease_time: int,
+                 now: int) -> Deferred[Allocation]:
         if isinstance(intent, OfferIntent):
             return self._eval("offer", (), [intent.mac, now, intent.hold, intent.requested]
                               + _source_args(source)).addCallback(_offered)
@@ -102,18 +112,20 @@ class RedisStore(RedisAdmin):
         return self._eval("bind", (), args + _source_args(source)).addCallback(
             _committed, intent)
 
-    def lease_of(self, mac, now):
+    def lease_of(self, mac: str, now: int) -> Deferred[Lease | None]:
         return self._eval("lease", (), [mac, now]).addCallback(
             lambda found: Lease(found[0], mac, found[1], int(found[2])) if found else None)
 
-    def offer(self, mac, source, requested, now, hold):
+    def offer(self, mac: str, source: AddressSource, requested: str | None, now: int,
+              hold: int) -> Deferred[str | None]:
         return self._eval("offer", (), [mac, now, hold, requested or ""] + _source_args(source))
 
-    def commit(self, mac, ip, source, lease_time, now, relay=b"", state="", client=""):
-        def conflict(failure):
-            failure.trap(txredisapi.ResponseError)
+    def commit(self, mac: str, ip: str, source: AddressSource, lease_time: int, now: int,
+               relay: bytes = b"", state: str = "", client: str = "") -> Deferred[Lease]:
+        def conflict(failure: Failure) -> Failure:
             message = str(failure.value)
-            if not message.startswith("CONFLICT"):
+            if not (isinstance(failure.value, txredisapi.ResponseError)
+                    and message.startswith("CONFLICT")):
                 return failure
             raise Conflict(message[9:], taken=message.endswith("is taken"))
 
@@ -121,24 +133,24 @@ class RedisStore(RedisAdmin):
                           + _source_args(source)).addCallbacks(
             lambda bound: Lease(bound[0], mac, "bound", int(bound[1]), relay.hex()), conflict)
 
-    def release(self, mac, ip, now):
+    def release(self, mac: str, ip: str, now: int) -> Deferred[bool]:
         return self._eval("release", (), [mac, ip]).addCallback(bool)
 
-    def release_offer(self, mac, keep=""):
+    def release_offer(self, mac: str, keep: str = "") -> Deferred[Any]:
         return self._eval("release_offer", (), [mac, keep])
 
-    def decline(self, mac, ip, now, probation):
+    def decline(self, mac: str, ip: str, now: int, probation: int) -> Deferred[bool]:
         return self._eval("decline", (), [mac, ip, now, probation]).addCallback(bool)
 
-    def lease_holder(self, ip, now):
-        def holder(found):
+    def lease_holder(self, ip: str, now: int) -> Deferred[str | None]:
+        def holder(found: Sequence[str | None]) -> str | None:
             mac, expires = found
             return mac if mac and int(expires or 0) > now else None
         return self._call("hmget", keys.lease(ip), ["mac", "expires"],
                           deadline=False).addCallback(holder)
 
     @defer.inlineCallbacks
-    def reclaim(self, now, limit=1000):
+    def reclaim(self, now: int, limit: int = 1000) -> Steps:
         total = 0
         while True:
             count = int((yield self._eval("reclaim", (), [now, limit], deadline=True)))
@@ -147,7 +159,7 @@ class RedisStore(RedisAdmin):
                 return total
 
     @defer.inlineCallbacks
-    def refresh_reserved(self):
+    def refresh_reserved(self) -> Steps:
         """Rebuild the `reserved` index from the host hashes, in steps that each block Redis
         for a page of keys: add what the pages show (reserve_batch.lua), then drop what no
         host reserves any more unless it was reserved anew meanwhile (reserve_prune.lua).
@@ -161,9 +173,9 @@ class RedisStore(RedisAdmin):
         for prefix in HOST_PREFIXES:
             cursor = "0"
             while True:
-                cursor, keys = yield self._call("scan", cursor, prefix + "*", 500)
-                if keys:
-                    yield self._eval("reserve_batch", keys, [run], deadline=True)
+                cursor, found = yield self._call("scan", cursor, prefix + "*", 500)
+                if found:
+                    yield self._eval("reserve_batch", found, [run], deadline=True)
                 if str(cursor) == "0":
                     break
         cursor = "0"
@@ -175,8 +187,8 @@ class RedisStore(RedisAdmin):
                 break
         return int((yield self._eval("reserve_done", (), [run, started, token], deadline=True)))
 
-    def ping(self):
+    def ping(self) -> Deferred[Any]:
         return self._call("ping")
 
-    def touch(self, keys, now):
-        return self._eval("touch", (), [now, *keys], deadline=True)
+    def touch(self, host_keys: Sequence[str], now: int) -> Deferred[Any]:
+        return self._eval("touch", (), [now, *host_keys], deadline=True)
