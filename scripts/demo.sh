@@ -67,4 +67,4 @@ echo "   mac:dc:a6:32:43:e5:e0 ts=$($R hget mac:dc:a6:32:43:e5:e0 ts)"
 echo "   mac:02:00:00:de:a1:01 ip=$($R hget mac:02:00:00:de:a1:01 ip) dynamic=$($R hget mac:02:00:00:de:a1:01 dynamic)"
 echo "   pool: $($R hgetall pool | paste -sd' ' | sed 's/  */ /g')"
 echo "== server log"
-grep -E "apidhcpd\.(server|tap|heartbeat)#(info|warn)" "$demo/apidhcpd.log" | sed 's/^[^ ]* /   /'
+grep -E "apidhcpd\.(dhcp4\.server|tap|ha\.heartbeat)#(info|warn)" "$demo/apidhcpd.log" | sed 's/^[^ ]* /   /'
