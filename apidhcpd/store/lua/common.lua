@@ -25,30 +25,39 @@ local function trim(text)
   return string.match(text, '^%s*(.-)%s*$')
 end
 
--- An address as a `range` writes it (allocation.range_address): four decimal numbers 0-255
--- without leading zeros; nil otherwise.
-local function range_address(text)
-  local parts = {string.match(text, '^(%d+)%.(%d+)%.(%d+)%.(%d+)$')}
-  if #parts ~= 4 then return nil end
-  local n = 0
-  for _, part in ipairs(parts) do
-    if #part > 3 or (#part > 1 and string.sub(part, 1, 1) == '0') then return nil end
-    n = n * 256 + tonumber(part)
-    if tonumber(part) > 255 then return nil end
-  end
+-- One octet of an address as a `range` writes it (allocation.range_address): a decimal number
+-- 0-255 without leading zeros; nil otherwise.
+local function octet(text)
+  if #text > 3 or (#text > 1 and string.byte(text) == 48) then return nil end
+  local n = tonumber(text)
+  if n > 255 then return nil end
   return n
 end
 
+local function address(a, b, c, d)
+  a, b, c, d = octet(a), octet(b), octet(c), octet(d)
+  if not (a and b and c and d) then return nil end
+  return ((a * 256 + b) * 256 + c) * 256 + d
+end
+
+local ONE = '^%s*(%d+)%.(%d+)%.(%d+)%.(%d+)%s*$'
+local TWO = '^%s*(%d+)%.(%d+)%.(%d+)%.(%d+)%s*%-%s*(%d+)%.(%d+)%.(%d+)%.(%d+)%s*$'
+
 -- A `range` field: "a.b.c.d-e.f.g.h, a.b.c.d" (allocation.lenient_ranges: the parts that do
--- not read are skipped, the others serve). The one reader of the text in Lua.
+-- not read are skipped, the others serve). The one reader of the text in Lua; one pattern
+-- match per part, since every DISCOVER and REQUEST reads its pool's text.
 local function ranges_from_text(text)
   local ranges = {}
   for part in string.gmatch(text or '', '[^,]+') do
-    part = trim(part)
-    local first, last = string.match(part, '^([^-]*)-(.*)$')
-    if not first then first, last = part, part end
-    local s, e = range_address(trim(first)), range_address(trim(last))
-    if s and e and s <= e then ranges[#ranges + 1] = {s, e} end
+    local a, b, c, d, e, f, g, h = string.match(part, TWO)
+    if not a then
+      a, b, c, d = string.match(part, ONE)
+      e, f, g, h = a, b, c, d
+    end
+    if a then
+      local s, t = address(a, b, c, d), address(e, f, g, h)
+      if s and t and s <= t then ranges[#ranges + 1] = {s, t} end
+    end
   end
   return ranges
 end
