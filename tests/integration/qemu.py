@@ -1,0 +1,199 @@
+"""A network-booting QEMU virtual machine, and the TFTP and HTTP servers it boots from.
+
+What it knows: how to plug a QEMU guest into a :class:`~.netns.Lan` (a tap device on the
+Lan's bridge, created inside the switch namespace, so the root namespace is never touched),
+how to start ``in.tftpd`` (tftpd-hpa) and ``python -m http.server`` in a host namespace, and
+how to watch what each of them saw (the guest's serial console, an RRQ seen by tcpdump, the
+HTTP server's request log). What it must not know: anything about apidhcpd or its inventory.
+
+The guest is a BIOS machine (SeaBIOS) whose NIC carries the iPXE option ROM of Debian's
+``ipxe-qemu``; with ``-nographic`` both SeaBIOS and iPXE print to the serial port, which is
+written to a file. Everything is bounded in time, and the guest is stopped by its PID.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from tests.integration.netns import IP, missing_tools
+
+QEMU = "qemu-system-x86_64"
+ROM_DIR = "/usr/lib/ipxe/qemu"
+BIOS_ROM = os.path.join(ROM_DIR, "pxe-virtio.rom")
+TFTPD = "in.tftpd"
+
+
+def missing():
+    """What this rig needs and this machine lacks (for a clean skip)."""
+    gone = missing_tools(QEMU, TFTPD, "tcpdump")
+    if not os.path.exists(BIOS_ROM):
+        gone.append(BIOS_ROM + " (ipxe-qemu)")
+    if not os.path.exists("/dev/net/tun"):
+        gone.append("/dev/net/tun")
+    return gone
+
+
+def accel():
+    """TCG unless ADH_QEMU_ACCEL says otherwise (nested KVM can hang on test machines)."""
+    return os.environ.get("ADH_QEMU_ACCEL", "tcg")
+
+
+def _read(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def wait_until(predicate, timeout, what, step=0.2):
+    """Poll ``predicate`` until it returns something true, at most ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(step)
+    raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
+
+
+def _stop(proc, grace=3.0):
+    """SIGTERM then SIGKILL the one process we started, by its PID."""
+    if proc.poll() is not None:
+        return
+    os.kill(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=grace)
+
+
+class VirtualMachine:
+    """A QEMU guest booting from the network on a tap port of ``lan``'s bridge.
+
+    QEMU runs in the switch namespace, where its tap device is a port of the bridge: the
+    guest sits on the Lan like any host namespace. ``ip netns exec`` execs QEMU itself, so
+    ``proc.pid`` is QEMU's PID.
+    """
+
+    def __init__(self, lan, mac, name="vm0", rom=BIOS_ROM, memory=128):
+        self.lan = lan
+        self.mac = mac
+        self.tap = name
+        self.console_path = os.path.join(lan.mkdtemp("qemu"), "console.log")
+        ns = lan.switch_ns
+        subprocess.run([IP, "-n", ns, "tuntap", "add", "dev", name, "mode", "tap"],
+                       check=True, timeout=10)
+        subprocess.run([IP, "-n", ns, "link", "set", name, "master", "br0", "up"],
+                       check=True, timeout=10)
+        self.argv = [
+            QEMU, "-accel", accel(), "-m", str(memory), "-nodefaults", "-no-user-config",
+            "-nographic", "-monitor", "none", "-serial", "file:" + self.console_path,
+            "-boot", "n", "-no-reboot",
+            "-netdev", "tap,id=n0,ifname=%s,script=no,downscript=no" % name,
+            # the ROM is built for the modern virtio-net device (1af4:1041): without
+            # disable-legacy SeaBIOS sees 1af4:1000 and never runs it
+            "-device", "virtio-net-pci,disable-legacy=on,netdev=n0,mac=%s,romfile=%s" % (
+                mac, rom),
+        ]
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen([IP, "netns", "exec", ns] + self.argv,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        lan.procs.append(self.proc)
+
+    def console(self):
+        """The serial console so far (SeaBIOS and iPXE messages)."""
+        return _read(self.console_path)
+
+    def wait_console(self, text, timeout):
+        """Wait until ``text`` is on the console; fail early if QEMU exits."""
+        def seen():
+            if text in self.console():
+                return True
+            if self.proc.poll() is not None:
+                raise AssertionError("qemu exited (%s) before %r:\n%s\n%s" % (
+                    self.proc.returncode, text, self.proc.stderr.read().decode(errors="replace"),
+                    self.console()))
+            return False
+        wait_until(seen, timeout, "%r on the guest console:\n%s" % (text, self.console()))
+        return time.monotonic() - self.started
+
+    def wait_exit(self, timeout):
+        """Wait for the guest to power off (QEMU exits); the exit code."""
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self):
+        _stop(self.proc)
+
+
+class Tftpd:
+    """tftpd-hpa serving ``root`` (read only) on ``host``'s address, and a tcpdump watching RRQs.
+
+    tftpd-hpa logs only to syslog, so the read requests are taken from tcpdump, which decodes
+    a TFTP RRQ into its file name.
+    """
+
+    def __init__(self, host, root):
+        self.host = host
+        self.root = root
+        wd = host.lan.mkdtemp("tftp")
+        self.dump_path = os.path.join(wd, "tcpdump.txt")
+        self.dump_out = open(self.dump_path, "w")
+        self.dump = host.spawn(["tcpdump", "-n", "-l", "-i", host.iface, "udp", "port", "69"],
+                               stdout=self.dump_out, stderr=subprocess.STDOUT)
+        wait_until(lambda: "listening on" in _read(self.dump_path), 10, "tcpdump to start")
+        self.proc = host.spawn([TFTPD, "--foreground", "--listen", "--secure", "--user", "root",
+                                "--address", "%s:69" % host.ip, root])
+
+    def requests(self):
+        """The file names of the TFTP read requests seen so far."""
+        self.dump_out.flush()
+        names = []
+        for line in _read(self.dump_path).splitlines():
+            if " RRQ " in line:
+                names.append(line.split(" RRQ ", 1)[1].split('"')[1])
+        return names
+
+    def close(self):
+        self.dump_out.close()
+
+
+class HttpServer:
+    """``python -m http.server`` serving ``root`` on ``host``'s address; its request log."""
+
+    def __init__(self, host, root, port=8069):
+        self.port = port
+        self.log_path = os.path.join(host.lan.mkdtemp("http"), "http.log")
+        self.log_file = open(self.log_path, "w")
+        self.proc = host.spawn([sys.executable, "-u", "-m", "http.server", "--bind", host.ip,
+                                "--directory", root, str(port)],
+                               stdout=self.log_file, stderr=subprocess.STDOUT)
+        self.url = "http://%s:%d" % (host.ip, port)
+        wait_until(lambda: "Serving HTTP" in _read(self.log_path), 10, "the HTTP server")
+
+    def requests(self):
+        """The paths of the GET requests served so far."""
+        paths = []
+        for line in _read(self.log_path).splitlines():
+            if '"GET ' in line:
+                paths.append(line.split('"GET ', 1)[1].split()[0])
+        return paths
+
+    def close(self):
+        self.log_file.close()
+
+
+def write_script(directory, name, body):
+    """An iPXE script file (world readable: tftpd-hpa reads it as its own user)."""
+    path = os.path.join(directory, name)
+    with open(path, "w") as f:
+        f.write("#!ipxe\n" + body)
+    os.chmod(path, 0o644)
+    return path
