@@ -248,3 +248,35 @@ class CachedPrecedenceTests(PrecedenceMixin, unittest.TestCase):
         reply = yield self.ask(B, arch=(9,))
         self.assertEqual(reply.get(6), ["198.51.100.4"])
         self.assertEqual(self.cache.cache_stats["hits"], hits + 1)
+
+
+class OutageClassesTests(unittest.TestCase):
+    """While the store is down, a reserved host is answered with the classes its last lookup
+    gave (the outage cache keeps them with the answer)."""
+
+    @defer.inlineCallbacks
+    def test_the_last_lookups_classes_answer_in_an_outage(self):
+        from apidhcpd.store.contract import StoreUnavailable
+        from apidhcpd.store.outage import OutageCache
+
+        memory = MemoryStore()
+        for key, fields in INVENTORY.items():
+            yield memory.put(key, fields)
+        lookup = memory.lookup
+
+        def flaky(*args, **kwargs):
+            if self.down:
+                return defer.fail(StoreUnavailable("down"))
+            return lookup(*args, **kwargs)
+
+        memory.lookup = flaky
+        self.down = False
+        server = DHCPServer(OutageCache(memory, reactor), Policy(server_id="192.0.2.1"),
+                            reactor)
+        msg = request(B, giaddr="198.51.100.1", arch=(9,))
+        self.assertEqual((yield server.handle(msg, LINK)).get(6), ["198.51.100.4"])
+        self.down = True
+        reply = yield server.handle(request(B, giaddr="198.51.100.1", arch=(9,)), LINK)
+        self.assertEqual(reply.get(6), ["198.51.100.4"])
+        reply = yield server.handle(request(B, giaddr="198.51.100.1"), LINK)
+        self.assertEqual(reply.get(6), ["198.51.100.3"])
