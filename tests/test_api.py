@@ -957,6 +957,22 @@ class LegacyQueryTests(APITestCase):
         answer = self.ok("POST", "/", {"op": "discover", "mac": KNOWN, "client_id": None})
         self.assertEqual(answer["ip"], "192.0.2.10")
 
+    def test_client_classes_apply_to_the_query_as_to_a_packet(self):
+        self.memory.hset("class:uefi", **{"match-arch": "7", "match-vendor-class": "PXE*",
+                                          "ntp": "192.0.2.123"})
+        self.memory.hset("class:rpi", **{"match-mac": OTHER[:8], "dns": "192.0.2.153",
+                                         "priority": "-1"})
+        query = {"mac": OTHER, "vendor_class": "PXEClient:Arch:00007", "arch": [7]}
+        answer = self.ok("POST", "/", query)  # the seed's form: DISCOVER, then its REQUEST
+        self.assertEqual((answer["ntp"], answer["dns"]), ("192.0.2.123", "192.0.2.153"))
+        answer = self.ok("POST", "/", dict(query, op="discover", arch=[9]))
+        self.assertNotEqual(answer["ntp"], "192.0.2.123")
+        self.assertEqual(self.ok("POST", "/", dict(query, op="discover", user_class="iPXE"))
+                         ["ntp"], "192.0.2.123")
+        for bad in ({"arch": 7}, {"arch": ["7"]}, {"arch": [70000]}, {"vendor_class": 1},
+                    {"user_class": ""}):
+            self.error("POST", "/", dict(query, **bad), 400)
+
     def test_giaddr_places_the_request_on_the_relays_subnet(self):
         self.memory.hset("group:relayed", lease_time="2h")
         self.memory.hset("subnet:198.51.100.0/24", gateway="198.51.100.1", group="relayed",
