@@ -83,7 +83,8 @@ class MemoryStore:
         found = Lookup(host, name, dict(self.data.get(keys.group(name), {})),
                        dict(self.data.get(keys.DEFAULT_GROUP, {})),
                        subnet if subnet_fields else None, subnet_fields,
-                       classes=self._classes())
+                       classes=tuple(sorted((k[len(keys.CLASS):], dict(v)) for k, v in
+                                            self.data.items() if k.startswith(keys.CLASS) and v)))
         if intent is None or (host is not None and host.reserved_ip):
             return defer.succeed(found)
         # as discover.lua and request.lua do: the allocation in the same call
@@ -92,12 +93,6 @@ class MemoryStore:
 
         return self.allocate(intent, source_of(found), lease_time_of(found), now).addCallback(
             done)
-
-    def _classes(self) -> tuple[tuple[str, dict[str, str]], ...]:
-        """Every class: key that holds fields, as lookup.lua returns them (sorted by name)."""
-        return tuple(sorted((key[len(keys.CLASS):], dict(fields))
-                            for key, fields in self.data.items()
-                            if key.startswith(keys.CLASS) and fields))
 
     def watch(self, changed: Callable[[str], object],
               watching: Callable[[bool], object]) -> None:
