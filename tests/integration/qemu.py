@@ -23,6 +23,8 @@ QEMU = "qemu-system-x86_64"
 ROM_DIR = "/usr/lib/ipxe/qemu"
 BIOS_ROM = os.path.join(ROM_DIR, "pxe-virtio.rom")
 TFTPD = "in.tftpd"
+# what iPXE prints when it has tried every NIC and has nothing (more) to boot
+GAVE_UP = "No more network devices"
 
 
 def missing():
@@ -49,14 +51,17 @@ def _read(path):
 
 
 def wait_until(predicate, timeout, what, step=0.2):
-    """Poll ``predicate`` until it returns something true, at most ``timeout`` seconds."""
+    """Poll ``predicate`` until it returns something true, at most ``timeout`` seconds.
+
+    ``what`` names what is awaited: a string, or a callable giving one (read at the end)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = predicate()
         if found:
             return found
         time.sleep(step)
-    raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
+    raise AssertionError("timed out after %.0f s waiting for %s" % (
+        timeout, what() if callable(what) else what))
 
 
 def _stop(proc, grace=3.0):
@@ -83,7 +88,9 @@ class VirtualMachine:
         self.lan = lan
         self.mac = mac
         self.tap = name
-        self.console_path = os.path.join(lan.mkdtemp("qemu"), "console.log")
+        wd = lan.mkdtemp("qemu")
+        self.console_path = os.path.join(wd, "console.log")
+        self.stderr_path = os.path.join(wd, "stderr.log")
         ns = lan.switch_ns
         subprocess.run([IP, "-n", ns, "tuntap", "add", "dev", name, "mode", "tap"],
                        check=True, timeout=10)
@@ -100,9 +107,10 @@ class VirtualMachine:
                 mac, rom),
         ]
         self.started = time.monotonic()
-        self.proc = subprocess.Popen([IP, "netns", "exec", ns] + self.argv,
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
+        with open(self.stderr_path, "w") as stderr:
+            self.proc = subprocess.Popen([IP, "netns", "exec", ns] + self.argv,
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=stderr)
         lan.procs.append(self.proc)
 
     def console(self):
@@ -110,16 +118,18 @@ class VirtualMachine:
         return _read(self.console_path)
 
     def wait_console(self, text, timeout):
-        """Wait until ``text`` is on the console; fail early if QEMU exits."""
+        """Wait until ``text`` is on the console; fail early if QEMU exits or iPXE gives up."""
         def seen():
-            if text in self.console():
+            console = self.console()
+            if text in console:
                 return True
+            if GAVE_UP in console:
+                raise AssertionError("iPXE gave up before %r:\n%s" % (text, console))
             if self.proc.poll() is not None:
                 raise AssertionError("qemu exited (%s) before %r:\n%s\n%s" % (
-                    self.proc.returncode, text, self.proc.stderr.read().decode(errors="replace"),
-                    self.console()))
+                    self.proc.returncode, text, _read(self.stderr_path), self.console()))
             return False
-        wait_until(seen, timeout, "%r on the guest console:\n%s" % (text, self.console()))
+        wait_until(seen, timeout, lambda: "%r on the guest console:\n%s" % (text, self.console()))
         return time.monotonic() - self.started
 
     def wait_exit(self, timeout):
@@ -154,7 +164,6 @@ class Tftpd:
 
     def requests(self):
         """The file names of the TFTP read requests seen so far."""
-        self.dump_out.flush()
         names = []
         for line in _read(self.dump_path).splitlines():
             if " RRQ " in line:

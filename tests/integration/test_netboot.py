@@ -1,0 +1,103 @@
+"""A real firmware boots from apidhcpd: a QEMU guest's iPXE option ROM (Debian's ipxe-qemu,
+on a BIOS machine, TCG) does DHCP on a tap port of the test's bridge, gets its reservation,
+next-server and boot file, and fetches the file by TFTP (tftpd-hpa); with the chain-loading
+rule written as classes, the same ROM (iPXE, user class ``iPXE``, arch 0) is sent an HTTP URL
+instead and fetches it from an HTTP server in the namespace.
+
+The boot files are iPXE scripts that print a marker on the serial console with the settings
+iPXE holds (address, next-server, filename), so what the firmware understood is read from the
+firmware. Each boot is bounded (``BOOT_TIMEOUT``); QEMU is stopped by its PID; the Lan's
+teardown removes the namespaces, the tap device and every process in them.
+"""
+
+import os
+import unittest as pyunit
+
+from twisted.trial import unittest
+
+from tests.integration import qemu
+from tests.integration.apidhcpd import ServerProcess, seed
+from tests.integration.netns import make_lan, random_mac, require_root_and_tools
+from tests.redisserver import shared_redis
+
+BOOT_TIMEOUT = 90.0
+RESERVED = "192.0.2.20"
+# what the boot scripts print: iPXE expands the settings it holds
+SHOW = "${net0/ip} ${next-server} ${filename}"
+
+
+class NetbootTests(unittest.TestCase):
+    timeout = 180
+
+    def setUp(self):
+        require_root_and_tools(self, "redis-server")
+        gone = qemu.missing()
+        if gone:
+            raise pyunit.SkipTest("missing for the QEMU boot: %s" % ", ".join(gone))
+        self.redis = shared_redis("netboot")
+        self.redis.flushall()
+        seed(self.redis)
+        self.lan = make_lan(self)
+        self.srv = self.lan.add_host("srv", "192.0.2.1/24")
+        self.mac = random_mac()
+        self.redis.cli("HSET", "mac:" + self.mac, "ip", RESERVED, "hostname", "node1",
+                       "group", "netboot")
+        self.root = self.lan.mkdtemp("boot")
+        os.chmod(self.root, 0o755)
+        self.tftp = qemu.Tftpd(self.srv, self.root)
+        self.addCleanup(self.tftp.close)
+
+    def group(self, **fields):
+        self.redis.cli("HSET", "group:netboot", "gateway", "192.0.2.1", "prefix", "24",
+                       *[x for k, v in fields.items() for x in (k.replace("_", "-"), v)])
+
+    def boot(self, marker):
+        """Start apidhcpd and the guest; wait for ``marker`` on its console; stop QEMU."""
+        server = ServerProcess(self.srv, self.redis.unix_url)
+        vm = qemu.VirtualMachine(self.lan, self.mac)
+        try:
+            # the line's last word: the whole line is on the console
+            elapsed = vm.wait_console(marker + "-end", BOOT_TIMEOUT)
+        finally:
+            vm.stop()
+        self.assertFalse(vm.proc.poll() is None, "qemu still running")
+        line = [x for x in vm.console().splitlines() if x.startswith(marker + " ")][-1]
+        return server, vm, line.split()[1:-1], elapsed
+
+    def test_the_pxe_rom_gets_its_reservation_and_fetches_its_boot_file_by_tftp(self):
+        self.group(next_server="192.0.2.1", boot_file="stage1.ipxe")
+        qemu.write_script(self.root, "stage1.ipxe", "echo TFTP-BOOTED %s TFTP-BOOTED-end\n" % SHOW)
+        server, vm, line, elapsed = self.boot("TFTP-BOOTED")
+        self.assertEqual(line, [RESERVED, "192.0.2.1", "stage1.ipxe"])
+        self.assertIn("net0: %s/255.255.255.0 gw 192.0.2.1" % RESERVED, vm.console())
+        self.assertEqual(self.tftp.requests(), ["stage1.ipxe"])
+        self.assertIn("from %s" % self.mac, server.log())
+        self.assertIn("-> ack %s" % RESERVED, server.log())
+        print("\nnetboot: TFTP boot file run %.1f s after QEMU started (%s)" % (
+            elapsed, qemu.accel()))
+
+    def test_ipxe_gets_the_http_script_of_the_chain_loading_rule(self):
+        http = qemu.HttpServer(self.srv, self.root)
+        self.addCleanup(http.close)
+        url = "%s/boot.ipxe" % http.url
+        # the classic rule: firmware gets a TFTP file, iPXE itself gets the HTTP script
+        self.group(next_server="192.0.2.1", boot_file="firmware.ipxe")
+        self.put_class("bios", match_arch="0", boot_file="undionly.ipxe")
+        self.put_class("ipxe", match_user_class="iPXE", priority="10", boot_file=url)
+        for name in ("firmware.ipxe", "undionly.ipxe"):
+            qemu.write_script(self.root, name, "echo WRONG-FILE %s\n" % name)
+        qemu.write_script(self.root, "boot.ipxe", "echo HTTP-BOOTED %s HTTP-BOOTED-end\n" % SHOW)
+        server, vm, line, elapsed = self.boot("HTTP-BOOTED")
+        self.assertEqual(line, [RESERVED, "192.0.2.1", url])
+        self.assertEqual(http.requests(), ["/boot.ipxe"])
+        self.assertEqual(self.tftp.requests(), [])
+        self.assertNotIn("WRONG-FILE", vm.console())
+        self.assertIn("-> ack %s" % RESERVED, server.log())
+        print("\nnetboot: HTTP script run %.1f s after QEMU started (%s)" % (
+            elapsed, qemu.accel()))
+
+    def put_class(self, name, **fields):
+        self.redis.cli("HSET", "class:" + name,
+                       *[x for k, v in fields.items() for x in (k.replace("_", "-"), v)])
+        self.redis.cli("SADD", "classes", name)
+
