@@ -20,12 +20,12 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from twisted.python.failure import Failure
 from zope.interface import directlyProvides, providedBy
 
-from apidhcpd.dhcp4.options import MESSAGE_TYPE_NAMES
+from apidhcpd.dhcp4.options import EXCHANGE_NAMES
 from apidhcpd.store.contract import IAdmin, IStore
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4.encode()  # what generate_latest writes
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
-ACTED_ON = ("DISCOVER", "REQUEST", "DECLINE", "RELEASE", "INFORM")
+ACTED_ON = ("DISCOVER", "REQUEST", "DECLINE", "RELEASE", "INFORM", "BOOTP")
 
 
 class Histogram:
@@ -88,7 +88,7 @@ def tally(counters, malformed: int | None = None):
     received = {name.lower(): 0 for name in ACTED_ON}
     dropped = dict(received)
     answered = {("discover", "offer"): 0, ("request", "ack"): 0, ("request", "nak"): 0,
-                ("inform", "ack"): 0}
+                ("inform", "ack"): 0, ("bootp", "bootreply"): 0}
     reasons: dict[str, int] = {}
     if malformed is not None:
         reasons["malformed"] = malformed
@@ -96,7 +96,7 @@ def tally(counters, malformed: int | None = None):
         if kind == "dropped":
             reasons[outcome] = reasons.get(outcome, 0) + count
             continue
-        kind = kind.lower() if kind in MESSAGE_TYPE_NAMES.values() else "unknown"
+        kind = kind.lower() if kind in EXCHANGE_NAMES.values() else "unknown"
         received[kind] = received.get(kind, 0) + count
         if outcome == "drop":
             dropped[kind] = dropped.get(kind, 0) + count

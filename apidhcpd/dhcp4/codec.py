@@ -205,12 +205,22 @@ def payload_limit(max_size: int | None) -> int:
     return max(max_size or 0, MIN_MAX_SIZE) - IP_UDP_OVERHEAD
 
 
-def encode(msg: Message, max_size: int | None = MIN_MAX_SIZE) -> bytes:
+def bootp_limit(request_size: int) -> int:
+    """The bytes a BOOTREPLY may take: a BOOTP client's buffer may be no larger than its own
+    request (RFC 951: 300 bytes, a 64-byte vendor area), so the reply is no longer than the
+    request, as ISC dhcpd answers BOOTP."""
+    return max(MIN_PACKET_SIZE, request_size)
+
+
+def encode(msg: Message, max_size: int | None = MIN_MAX_SIZE,
+           limit: int | None = None) -> bytes:
     """The bytes of msg, to go in a UDP datagram of at most max_size bytes.
 
     max_size is an option 57 value (it counts IP and UDP headers; None or
-    less than 576 means 576).  Options keep their order but 82 goes last;
-    if they do not fit, options are dropped from the end except 53, 54, 82.
+    less than 576 means 576); `limit`, when given, is the most bytes the
+    message may take instead (a BOOTREPLY's: bootp_limit).  Options keep
+    their order but 82 goes last; if they do not fit, options are dropped
+    from the end except 53, 54, 82.
     """
     if len(msg.chaddr) > 16 or len(msg.sname) > 64 or len(msg.file) > 128:
         raise CodecError("chaddr, sname or file too long")
@@ -242,7 +252,7 @@ def encode(msg: Message, max_size: int | None = MIN_MAX_SIZE) -> bytes:
     except TypeError as e:
         raise CodecError("cannot encode options: %s" % e) from None
 
-    room = payload_limit(max_size) - HEADER_SIZE - 1
+    room = (payload_limit(max_size) if limit is None else limit) - HEADER_SIZE - 1
     if size > room:
         encoded = _fit(encoded, room)
     packet = b"".join([head, *[part for _, part in encoded], _END])

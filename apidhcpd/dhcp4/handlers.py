@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from apidhcpd.dhcp4 import options as opt
 from apidhcpd.dhcp4.addressing import on_link
+from apidhcpd.dhcp4.boot import NO_BOOT, boots, is_pxe, place, vendor_echo
 from apidhcpd.dhcp4.gates import RateLimit, StandbyAllocation, StandbyFilter
 from apidhcpd.dhcp4.lease import ClientLookup, LeaseAllocation
 from apidhcpd.dhcp4.message import BOOTREQUEST, BROADCAST_FLAG, Message, reply_for
@@ -38,6 +39,10 @@ MESSAGE = OptionCode.MESSAGE
 RENEWAL_TIME = OptionCode.RENEWAL_TIME
 REBINDING_TIME = OptionCode.REBINDING_TIME
 RELAY_AGENT_INFO = OptionCode.RELAY_AGENT_INFO
+VENDOR_SPECIFIC = OptionCode.VENDOR_SPECIFIC
+VENDOR_CLASS = OptionCode.VENDOR_CLASS_ID
+# RFC 2132 section 9: options of DHCP messages, never put in a BOOTREPLY's vendor area
+DHCP_ONLY = frozenset(range(OptionCode.REQUESTED_ADDRESS, OptionCode.CLIENT_ID + 1))
 
 # always sent when we have them; everything else only if the client asks (option 55)
 ALWAYS = (SUBNET_MASK,)
@@ -46,8 +51,9 @@ Step = Callable[[Transaction], Awaitable[None]]
 
 
 class CheckRequest:
-    """Drop what is not a client's BOOTREQUEST with a message type a server acts on, and what
-    comes through a relay that is not trusted (when a trusted list is set). Option 82 from a
+    """Drop what is not a client's BOOTREQUEST with a message type a server acts on (or a
+    BOOTP request: no option 53 at all), with a hardware address, and what comes through a
+    relay that is not trusted (when a trusted list is set). Option 82 from a
     client on the link (giaddr 0) is not a relay's word (RFC 3046 2.1): it is removed, neither
     used nor echoed. (What only the wire can judge, giaddr and the reply's size, protocol.py
     checks before the chain.)"""
@@ -61,7 +67,7 @@ class CheckRequest:
         request = tx.request
         if request.op != BOOTREQUEST:
             raise Drop("not a BOOTREQUEST (op %d)" % request.op, kind="invalid-request")
-        if request.message_type not in self.ACTED_ON:
+        if request.message_type not in self.ACTED_ON and not request.bootp:
             raise Drop("message type %r is not for a server" % (request.message_type,),
                        kind="invalid-request")
         if request.hlen == 0 or request.chaddr[:request.hlen].count(0) == request.hlen:
@@ -198,7 +204,12 @@ class GroupOptions:
 
 class Finish:
     """Build the reply: server identifier, lease time with T1/T2 (0.5 and 0.875), and the
-    profile's options that the client asked for (option 55), in the order it asked."""
+    profile's options that the client asked for (option 55), in the order it asked; the
+    named PXE options (43) for a PXE client, unless the inventory gives 43 itself; the boot
+    fields (boot.place: siaddr, file, sname, or options 66/67 when overload takes the
+    fields); option 60 back to a PXE or HTTP boot client that the reply boots. A BOOTREPLY
+    (RFC 951/1497) has no 53, 54 or lease time and no DHCP-only option (RFC 2132 section 9),
+    its options in code order: the RFC 1497 ones first, so that they fit its vendor area."""
 
     def __init__(self, policy: Policy):
         self.policy = policy
@@ -212,16 +223,27 @@ class Finish:
         address = tx.address if request.message_type != opt.INFORM else ZERO
         assert address is not None
         reply.yiaddr = address
-        override = tx.relay.server_id_override  # RFC 5107
-        chosen: dict[int, bytes] = {SERVER_ID: self.server_id if override is None
-                  else opt.encode_option(SERVER_ID, override)}
-        if tx.lease_time is not None:
-            chosen[LEASE_TIME] = _u32(tx.lease_time)
-            chosen[RENEWAL_TIME] = _u32(tx.lease_time // 2)
-            chosen[REBINDING_TIME] = _u32(tx.lease_time * 7 // 8)
-        chosen.update(_requested(profile.options, request.parameter_request_list))
-        for code, value in chosen.items():
-            reply.options[code] = value
+        available, boot = profile.options, profile.boot
+        if boot.pxe and VENDOR_SPECIFIC not in available and is_pxe(request):
+            available = {**available, VENDOR_SPECIFIC: boot.pxe}
+        wanted = _requested(available, request.parameter_request_list)
+        if tx.reply_type == opt.BOOTP_REPLY:
+            reply.options.update(sorted((code, value) for code, value in wanted
+                                        if code not in DHCP_ONLY))
+        else:
+            override = tx.relay.server_id_override  # RFC 5107
+            reply.options[SERVER_ID] = self.server_id if override is None \
+                else opt.encode_option(SERVER_ID, override)
+            if tx.lease_time is not None:
+                reply.options[LEASE_TIME] = _u32(tx.lease_time)
+                reply.options[RENEWAL_TIME] = _u32(tx.lease_time // 2)
+                reply.options[REBINDING_TIME] = _u32(tx.lease_time * 7 // 8)
+            reply.options.update(wanted)
+        if boot is not NO_BOOT:
+            place(reply, boot)
+        echo = vendor_echo(request)
+        if echo is not None and VENDOR_CLASS not in reply.options and boots(reply, request):
+            reply.options[VENDOR_CLASS] = echo
         tx.reply = reply
 
 

@@ -1,6 +1,7 @@
 """The handler steps that find the client in the inventory and decide its address:
 ClientLookup (the store lookup, with the allocation it may carry) and LeaseAllocation
-(RFC 2131 4.3.1/4.3.2: which address is offered, acknowledged or refused)."""
+(RFC 2131 4.3.1/4.3.2: which address is offered, acknowledged or refused; a BOOTP request,
+RFC 951, gets its reservation or nothing)."""
 
 from collections.abc import Awaitable, Callable
 
@@ -72,12 +73,11 @@ class LeaseAllocation:
         self.warn = warn
 
     async def __call__(self, tx: Transaction) -> None:
-        handlers: dict[int, Callable[[Transaction], Awaitable[None]]] = {
+        handlers: dict[int | None, Callable[[Transaction], Awaitable[None]]] = {
             opt.DISCOVER: self.discover, opt.REQUEST: self.request, opt.DECLINE: self.decline,
-            opt.RELEASE: self.release, opt.INFORM: self.inform}
-        kind = tx.request.message_type
-        assert kind is not None  # CheckRequest lets only these types through
-        await handlers[kind](tx)
+            opt.RELEASE: self.release, opt.INFORM: self.inform, None: self.bootp}
+        # CheckRequest lets only these types through (None: BOOTP)
+        await handlers[tx.request.message_type](tx)
 
     def _source(self, tx: Transaction) -> AddressSource:
         """Where the client's address comes from: the same rules the stores apply when they
@@ -179,6 +179,19 @@ class LeaseAllocation:
         released = await self.store.release(tx.mac, tx.request.ciaddr, tx.now)
         raise Drop("released %s" % tx.request.ciaddr if released else
                    "RELEASE of %s, which %s does not hold" % (tx.request.ciaddr, tx.mac))
+
+    async def bootp(self, tx: Transaction) -> None:
+        """A BOOTP request (RFC 951): the host's reservation, for as long as it stands (no
+        lease time, ISC dhcpd's rule); a host without one gets nothing (dynamic BOOTP off)."""
+        assert tx.lookup is not None and tx.profile is not None  # the steps before set them
+        host = tx.lookup.host
+        if host is None or not host.reserved_ip:
+            raise Drop("BOOTP from a host without a reservation", kind="bootp-unknown")
+        if not tx.profile.holds(host.reserved_ip):
+            raise Drop("reserved address %s is not on %s" % (host.reserved_ip,
+                                                             tx.profile.network))
+        await self._check_reservation(tx, host.reserved_ip)
+        tx.reply_type, tx.address, tx.lease_time = opt.BOOTP_REPLY, host.reserved_ip, None
 
     async def inform(self, tx: Transaction) -> None:
         tx.reply_type, tx.address, tx.lease_time = opt.ACK, ZERO, None

@@ -10,6 +10,7 @@ from typing import TypeVar
 import attr
 
 from apidhcpd.dhcp4.options import (
+    BOOTP_REPLY,
     IP,
     U16,
     ByteList,
@@ -125,6 +126,11 @@ class Message:
         return self.chaddr[:min(self.hlen, 16)].hex(":")
 
     @property
+    def bootp(self) -> bool:
+        """A BOOTP message (RFC 951): one without option 53."""
+        return _MESSAGE_TYPE not in self.options
+
+    @property
     def client_id(self) -> bytes | None:
         return self.options.get(_CLIENT_ID)
 
@@ -172,11 +178,13 @@ class Message:
 def reply_for(request: Message, msg_type: int) -> Message:
     """A reply skeleton to request, per RFC 2131 table 3.
 
-    Option 53 comes first; the client identifier (61, RFC 6842) and relay
-    agent information (82, RFC 3046) are echoed.  ciaddr is the request's in
-    an ACK and 0 otherwise.  yiaddr, siaddr, sname, file are left at zero.
+    Option 53 comes first (none in a BOOTREPLY to a BOOTP request, msg_type
+    BOOTP_REPLY); the client identifier (61, RFC 6842) and relay agent
+    information (82, RFC 3046) are echoed.  ciaddr is the request's in an ACK
+    or a BOOTREPLY and 0 otherwise.  yiaddr, siaddr, sname, file are left at zero.
     """
-    options: dict[int, bytes] = {_MESSAGE_TYPE: bytes((msg_type,))}
+    bootp = msg_type == BOOTP_REPLY
+    options: dict[int, bytes] = {} if bootp else {_MESSAGE_TYPE: bytes((msg_type,))}
     for code in (_CLIENT_ID, _RELAY_AGENT_INFO):
         raw = request.options.get(code)
         if raw is not None:
@@ -187,7 +195,7 @@ def reply_for(request: Message, msg_type: int) -> Message:
         hlen=request.hlen,
         xid=request.xid,
         flags=request.flags,
-        ciaddr=request.ciaddr if msg_type == _ACK else ZERO,
+        ciaddr=request.ciaddr if msg_type == _ACK or bootp else ZERO,
         giaddr=request.giaddr,
         chaddr=request.chaddr,
         options=options,

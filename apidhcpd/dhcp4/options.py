@@ -102,8 +102,16 @@ NAK = MessageType.NAK
 RELEASE = MessageType.RELEASE
 INFORM = MessageType.INFORM
 
+# A BOOTP request (RFC 951) has no option 53 (its message type is None); the chain's answer
+# to it, a BOOTREPLY without option 53, goes by a number that no option 53 can hold.
+BOOTP_REPLY = 0x100
+
 # by number; no message type (None) has no name
 MESSAGE_TYPE_NAMES: Mapping[int | None, str] = {t: t.name for t in MessageType}
+# what the log and the counters call an exchange's request and reply: the message types, and
+# BOOTP (None: no option 53) answered by a BOOTREPLY
+EXCHANGE_NAMES: Mapping[int | None, str] = {**MESSAGE_TYPE_NAMES, None: "BOOTP",
+                                            BOOTP_REPLY: "BOOTREPLY"}
 
 
 def _ip_to_bytes(value: object) -> bytes:

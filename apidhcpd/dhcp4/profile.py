@@ -2,6 +2,7 @@
 
 Knows the seed's field names (`gateway`, `dns`, `domain`, `ntp`, `prefix`, `netmask`,
 `broadcast`, `lease-time`, `hostname`), ours (`range`, `routes`, `search`, `mtu`, `option-<name>`),
+the boot fields (`next-server`, `boot-file`, `server-name`, `pxe-*`, read by boot.py),
 and how to read them leniently: bad values are skipped with a warning, never a crash. Knows
 which fields belong to one network (router, mask, broadcast, routes, MTU) and whether a hash's
 values of them belong to a given subnet (off_network).
@@ -15,6 +16,8 @@ from collections.abc import Callable, Sequence
 import attr
 
 from apidhcpd.dhcp4 import options
+from apidhcpd.dhcp4.boot import FIELDS as BOOT_FIELDS
+from apidhcpd.dhcp4.boot import NO_BOOT, Boot, read_boot
 from apidhcpd.dhcp4.message import ZERO
 from apidhcpd.dhcp4.options import OptionCode as Code
 from apidhcpd.inventory import allocation
@@ -22,7 +25,8 @@ from apidhcpd.inventory.durations import DEFAULT_LEASE_TIME, parse_duration
 
 # fields that describe the host or the pool rather than an option
 NOT_OPTIONS = frozenset({"ip", "description", "group", "ts", "dynamic", "range", "prefix",
-                         "netmask", "broadcast", "lease-time", "gateway", "domain", "routes"})
+                         "netmask", "broadcast", "lease-time", "gateway", "domain", "routes",
+                         *BOOT_FIELDS})
 
 # a host's fields that say nothing about the options it is sent
 HOST_ONLY = frozenset({"ip", "description", "group", "ts", "dynamic", "range"})
@@ -110,6 +114,7 @@ class Profile:
     ranges: tuple[tuple[int, int], ...] = attr.ib(default=())
     errors: tuple[str, ...] = attr.ib(default=())  # values that were skipped
     notes: tuple[str, ...] = attr.ib(default=())  # values accepted with a correction
+    boot: Boot = attr.ib(default=NO_BOOT)  # siaddr, file, sname, PXE option 43
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -206,7 +211,8 @@ def build_profile(name: str, fields: dict[str, str], link: Link,
             ranges = allocation.parse_ranges(fields["range"])
         except ValueError as e:
             warn("range: %s" % e)
-    return Profile(lease_time, network, encoded, ranges, tuple(errors), tuple(notes))
+    found = read_boot(values, warn)
+    return Profile(lease_time, network, encoded, ranges, tuple(errors), tuple(notes), found)
 
 
 def network_bound(field: str) -> bool:

@@ -8,9 +8,9 @@ address that sent the request (a local client's ciaddr, an on-link relay's giadd
 an address nobody answers ARP for waits in the kernel, charged to our socket, and enough of
 them fill its send buffer for every reply; the RFC 8357 relay port is used only for
 a relay that sent the request itself (or a trusted one); a reply is never larger than the
-request allows, never unicast at a broadcast or multicast chaddr. Drops are counted under
-their kind and logged a few times per period. Knows nothing of the rules for answering
-(server.py, handlers.py).
+request allows (a BOOTP reply: than the request itself), never unicast at a broadcast or
+multicast chaddr. Drops are counted under their kind and logged a few times per period.
+Knows nothing of the rules for answering (server.py, handlers.py).
 """
 
 import socket
@@ -90,18 +90,22 @@ class DHCPProtocol(DatagramProtocol):
                 return self._drop("oversized-reply", "option 82 of {size} bytes from {source} "
                                   "does not fit the reply", size=len(echo),
                                   source="%s:%d" % addr)
-        self.server.handle(request, self.link).addCallback(self._send, request, addr)
+        self.server.handle(request, self.link).addCallback(self._send, request, addr, len(data))
 
-    def _send(self, reply: Message | None, request: Message, source: Address) -> None:
+    def _send(self, reply: Message | None, request: Message, source: Address,
+              size: int = codec.MIN_PACKET_SIZE) -> None:
         transport: _SocketTransport | None = self.transport
         if reply is None or transport is None:
             return
         dest = addressing.destination(request, reply, self._relay_port(request, source))
         if dest.how == "hardware" and not self._learn(transport.socket, request, reply):
             dest = addressing.Destination(addressing.BROADCAST, dest.port, "broadcast")
-        data = codec.encode(reply, max_size=request.max_message_size)
+        limit = codec.payload_limit(request.max_message_size)
+        if request.bootp and request.max_message_size is None:
+            limit = codec.bootp_limit(size)
+        data = codec.encode(reply, max_size=request.max_message_size, limit=limit)
         # what the chain let through is checked, not trusted
-        if len(data) > codec.payload_limit(request.max_message_size):
+        if len(data) > limit:
             return self._drop("oversized-reply", "reply of {size} bytes to {dest} is over "
                               "the limit", size=len(data), dest=dest)
         try:  # straight to the socket: Port.write parses the address again on every call

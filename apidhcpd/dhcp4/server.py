@@ -110,7 +110,7 @@ class DHCPServer:
     def _finish(self, tx: Transaction) -> Message:
         reply = tx.reply
         assert reply is not None and tx.reply_type is not None  # Finish made it
-        self._record(tx, opt.MESSAGE_TYPE_NAMES.get(tx.reply_type, "?").lower(), "",
+        self._record(tx, opt.EXCHANGE_NAMES.get(tx.reply_type, "?").lower(), "",
                      reply.yiaddr)
         return reply
 
@@ -136,7 +136,7 @@ class DHCPServer:
                 kind: str = "") -> None:
         """Count the exchange and log it; a drop of a `kind` is logged only as drop_log
         allows, with the count of those it left out."""
-        name = opt.MESSAGE_TYPE_NAMES.get(tx.request.message_type, "?")
+        name = opt.EXCHANGE_NAMES.get(tx.request.message_type, "?")
         self.counters.add((name, outcome))
         if not self.log_exchanges:
             return
