@@ -213,12 +213,15 @@ class RedisPrecedenceTests(PrecedenceMixin, unittest.TestCase):
         yield self.seed()
         self.server = DHCPServer(self.store, Policy(server_id="192.0.2.1"), reactor)
 
+    @defer.inlineCallbacks
     def test_put_keeps_the_index_of_class_names(self):
         members = sorted(self.redis.cli("SMEMBERS", "classes").split())
         self.assertEqual(members, ["ipxe", "uefi"])
-        self.redis.cli("DEL", "classes")  # the index is what lookup.lua reads
-        return self.ask(B, arch=(9,)).addCallback(
-            lambda reply: self.assertEqual(reply.get(6), ["198.51.100.3"]))
+        self.assertEqual(sorted((yield self.store.hashes("class:"))), ["class:ipxe",
+                                                                        "class:uefi"])
+        self.redis.cli("DEL", "classes")  # the index is what lookup.lua (and hashes) read
+        self.assertEqual((yield self.ask(B, arch=(9,))).get(6), ["198.51.100.3"])
+        self.assertEqual((yield self.store.hashes("class:")), {})
 
 
 class CachedPrecedenceTests(PrecedenceMixin, unittest.TestCase):
@@ -235,9 +238,13 @@ class CachedPrecedenceTests(PrecedenceMixin, unittest.TestCase):
 
     @defer.inlineCallbacks
     def settled(self):
+        """Until the cache holds the classes Redis holds (the change arrives by pub/sub)."""
+        stored = yield self.store.hashes("class:")
+        wanted = tuple(sorted((key[len("class:"):], fields) for key, fields in stored.items()))
         for _ in range(250):
             yield sleep(0.02)
-            if self.cache._ready() and self.cache._loading is None:
+            if self.cache._ready() and self.cache._loading is None \
+                    and self.cache._classes == wanted:
                 return
         self.fail("the cache did not settle")
 
