@@ -293,6 +293,12 @@ class OpenAPITests(APITestCase):
         self.ok("PATCH", "/api/v1/groups/lab", {"ntp": "192.0.2.22"})
         self.ok("GET", "/api/v1/groups/lab")
         self.ok("DELETE", "/api/v1/groups/lab", code=204)
+        self.ok("GET", "/api/v1/classes")
+        self.ok("PUT", "/api/v1/classes/ipxe", {"match-user-class": "iPXE"}, 201)
+        self.ok("PUT", "/api/v1/classes/ipxe", {"match-user-class": "iPXE", "dns": "192.0.2.5"})
+        self.ok("PATCH", "/api/v1/classes/ipxe", {"ntp": "192.0.2.22"})
+        self.ok("GET", "/api/v1/classes/ipxe")
+        self.ok("DELETE", "/api/v1/classes/ipxe", code=204)
         subnet = "/api/v1/subnets/198.51.100.0/24"
         self.ok("GET", "/api/v1/subnets")
         self.ok("PUT", subnet, {"gateway": "198.51.100.1"}, 201)
@@ -503,6 +509,35 @@ class ValidationTests(APITestCase):
         self.ok("PUT", "/api/v1/groups/lab", {"gateway": "198.51.100.1", "prefix": "24",
                                               "range": "198.51.100.10-198.51.100.20"}, 201)
 
+    def test_class_fields(self):
+        path = "/api/v1/classes/uefi"
+        self.assertRejected(path, {"match-arch": "7,x"}, "'x' is not an architecture number")
+        self.assertRejected(path, {"match-arch": "70000"}, "not an architecture number")
+        self.assertRejected(path, {"match-client-id": "01zz"},
+                            "match-client-id: '01zz' is not hex")
+        self.assertRejected(path, {"match-mac": "b8:27:ebx"}, "is not a MAC prefix")
+        self.assertRejected(path, {"match-arch": "7", "priority": "high"},
+                            "priority: 'high' is not an integer")
+        self.assertRejected(path, {"dns": "192.0.2.53"}, "at least one match field")
+        self.assertRejected(path, {"match-arch": "7", "range": "192.0.2.5-192.0.2.6"},
+                            "range: not a field of classes")
+        self.assertRejected(path, {"match-arch": "7", "lease-time": "1h"},
+                            "lease-time: not a field of classes")
+        self.assertRejected(path, {"match-arch": "7", "ip": "192.0.2.5"}, "a field of hosts")
+        self.assertRejected(path, {"match-arch": "7", "dns": "nonsense"}, "dns:")
+        self.assertRejected(path, {"match-arch": "7", "routes": "10.0.0.0/8"}, "routes:")
+        self.assertRejected("/api/v1/classes/bad%20name", {"match-arch": "7"}, "class name")
+        entry = self.ok("PUT", path, {"match-arch": "7,9", "match-mac": "B8-27-EB",
+                                      "priority": "2", "dns": "192.0.2.53"}, 201)
+        self.assertEqual(entry["key"], "class:uefi")
+        self.assertEqual(self.memory.data["class:uefi"]["match-arch"], "7,9")
+        self.assertRejected(path, {"match-arch": None, "match-mac": None},
+                            "at least one match field", method="PATCH")
+        self.assertEqual(self.ok("GET", "/api/v1/classes")["items"][0]["key"], "class:uefi")
+        self.ok("DELETE", path, code=204)
+        self.error("DELETE", path, code=404)
+        self.error("GET", path, code=404)
+
     def test_inherited_problems_do_not_block_other_writes(self):
         """The seed's data (a netmask in `broadcast` of group:default) is served as it is;
         only what a write adds is judged."""
@@ -567,6 +602,7 @@ class AuthTests(APITestCase):
         self.assertEqual((reply.code, reply.json["error"]), (401, "invalid token"))
         self.assertIn('error="invalid_token"', reply.header("www-authenticate"))
         self.assertEqual(self.call("PUT", "/api/v1/pool/192.0.2.9", token=TOKEN[:-1]).code, 401)
+        self.assertEqual(self.call("DELETE", "/api/v1/classes/x", token=None).code, 401)
         self.assertEqual(self.call("DELETE", "/api/v1/leases/192.0.2.9", token=None).code, 401)
         self.assertEqual(self.call("PUT", "/api/v1/hosts/" + OTHER, {"ip": "192.0.2.11"},
                                    token=None, headers={"Authorization": "Basic " + TOKEN}
@@ -576,6 +612,7 @@ class AuthTests(APITestCase):
 
     def test_reads_need_no_token(self):
         for path in ("/api/v1/hosts", "/api/v1/hosts/" + KNOWN, "/api/v1/groups",
+                     "/api/v1/classes",
                      "/api/v1/leases", "/api/v1/pool", "/api/v1/status", "/metrics"):
             self.assertEqual(self.call("GET", path, token=None, source="198.51.100.9").code,
                              200, path)
@@ -597,6 +634,8 @@ class NoTokenFileTests(APITestCase):
         error = self.error("PUT", "/api/v1/hosts/" + OTHER, {"ip": "192.0.2.11"}, 403)
         self.assertIn("--api-token-file", error["details"][0])
         self.assertEqual(self.call("DELETE", "/api/v1/groups/pool", token=None).code, 403)
+        self.assertEqual(self.call("PUT", "/api/v1/classes/x", {"match-arch": "7"},
+                                   token=None).code, 403)
         self.assertEqual(self.call("GET", "/api/v1/hosts", token=None).code, 200)
 
     def test_legacy_query_is_loopback_only(self):
@@ -917,6 +956,22 @@ class LegacyQueryTests(APITestCase):
         self.assertEqual(answer["ip"], "192.0.2.40")
         answer = self.ok("POST", "/", {"op": "discover", "mac": KNOWN, "client_id": None})
         self.assertEqual(answer["ip"], "192.0.2.10")
+
+    def test_client_classes_apply_to_the_query_as_to_a_packet(self):
+        self.memory.hset("class:uefi", **{"match-arch": "7", "match-vendor-class": "PXE*",
+                                          "ntp": "192.0.2.123"})
+        self.memory.hset("class:rpi", **{"match-mac": OTHER[:8], "dns": "192.0.2.153",
+                                         "priority": "-1"})
+        query = {"mac": OTHER, "vendor_class": "PXEClient:Arch:00007", "arch": [7]}
+        answer = self.ok("POST", "/", query)  # the seed's form: DISCOVER, then its REQUEST
+        self.assertEqual((answer["ntp"], answer["dns"]), ("192.0.2.123", "192.0.2.153"))
+        answer = self.ok("POST", "/", dict(query, op="discover", arch=[9]))
+        self.assertNotEqual(answer["ntp"], "192.0.2.123")
+        self.assertEqual(self.ok("POST", "/", dict(query, op="discover", user_class="iPXE"))
+                         ["ntp"], "192.0.2.123")
+        for bad in ({"arch": 7}, {"arch": ["7"]}, {"arch": [70000]}, {"vendor_class": 1},
+                    {"user_class": ""}):
+            self.error("POST", "/", dict(query, **bad), 400)
 
     def test_giaddr_places_the_request_on_the_relays_subnet(self):
         self.memory.hset("group:relayed", lease_time="2h")

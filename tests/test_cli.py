@@ -457,6 +457,35 @@ class WriteCommandTests(CLITestCase):
         self.assertEqual(self.hgetall("subnet:198.51.100.0/24")["group"], "lab")
 
     @defer.inlineCallbacks
+    def test_set_show_and_delete_classes(self):
+        code, out, err = yield self.run_cli("set", "class", "rpi", "match-mac=b8:27:eb",
+                                            "ntp=172.17.0.123")
+        self.assertEqual((code, out), (0, "class:rpi\n  match-mac = b8:27:eb\n"
+                                          "  ntp = 172.17.0.123\n"), err)
+        code, _, err = yield self.run_cli("set", "class", "class:ipxe", "match-user-class=iPXE",
+                                          "priority=10", "bootfile=http://boot.test/x.ipxe")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(sorted(self.redis.cli("SMEMBERS", "classes").split()),
+                         ["ipxe", "rpi"])
+        code, out, err = yield self.run_cli("show", "classes")
+        self.assertEqual((code, out), (0, "Client classes:\n\n"
+                                          "class:ipxe\n  match-user-class = iPXE\n"
+                                          "  priority = 10\n"
+                                          "  bootfile = http://boot.test/x.ipxe\n\n"
+                                          "class:rpi\n  match-mac = b8:27:eb\n"
+                                          "  ntp = 172.17.0.123\n\n"), err)
+        code, out, _ = yield self.run_cli("show", "classes", "--json")
+        self.assertEqual(json.loads(out)["class:rpi"]["match-mac"], "b8:27:eb")
+        self.assertFails((yield self.run_cli("set", "class", "bad", "match-arch=7,x")),
+                         "class:bad: match-arch: 'x' is not an architecture number")
+        self.assertFails((yield self.run_cli("set", "class", "bad", "dns=172.17.0.53")),
+                         "a class needs at least one match field")
+        self.assertNotIn("class:bad", self.keys())
+        code, out, err = yield self.run_cli("delete", "class", "rpi")
+        self.assertEqual((code, out), (0, "deleted class:rpi\n"), err)
+        self.assertEqual(self.redis.cli("SMEMBERS", "classes").split(), ["ipxe"])
+
+    @defer.inlineCallbacks
     def test_rejected_writes_change_nothing(self):
         before = {key: self.hgetall(key) for key in self.keys()}
         cases = [

@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from apidhcpd.store import keys
 
 NOUNS = {keys.MAC: "host", keys.CLIENT: "client", keys.RELAY: "host", keys.REMOTE: "host",
-         keys.GROUP: "group", keys.SUBNET: "subnet", keys.SEED_POOL: "pool"}
+         keys.GROUP: "group", keys.SUBNET: "subnet", keys.CLASS: "class",
+         keys.SEED_POOL: "pool"}
 
 # matched with fullmatch(): `$` would also match before a final newline ("client:foo\n")
 _MACS = (re.compile(r"[0-9a-f]{1,2}([:.-])(?:[0-9a-f]{1,2}\1){4}[0-9a-f]{1,2}"),
@@ -84,6 +85,15 @@ def group_key(text) -> str:
     return keys.group(name)
 
 
+def class_key(text) -> str:
+    """`class:<name>` from `name` or `class:name`: names spelled as group names are."""
+    name = text.removeprefix(keys.CLASS) if isinstance(text, str) else text
+    if not isinstance(name, str) or not _GROUP_NAME.fullmatch(name):
+        raise Invalid(400, "bad class name", ["bad class name %r (up to 64 letters, digits, "
+                                              "'.', '_', '-')" % (text,)])
+    return keys.client_class(name)
+
+
 def subnet_key(text) -> str:
     """`subnet:<network>/<length>`, from `198.51.100.0/24` or `subnet:198.51.100.0/24`."""
     net = text.removeprefix(keys.SUBNET) if isinstance(text, str) else text
@@ -97,16 +107,17 @@ def subnet_key(text) -> str:
 
 
 def inventory_key(text: str) -> str:
-    """Any key an operator writes (`mac:`, `client:`, `group:`, `subnet:`, `relay:`,
+    """Any key an operator writes (`mac:`, `client:`, `group:`, `subnet:`, `class:`, `relay:`,
     `remote:`, `pool`), normalised; Invalid for any other key."""
     if text == keys.SEED_POOL or _PORT_ID.fullmatch(text):
         return text
     for prefix, parse in ((keys.MAC, mac_key), (keys.CLIENT, client_key),
-                          (keys.GROUP, group_key), (keys.SUBNET, subnet_key)):
+                          (keys.GROUP, group_key), (keys.SUBNET, subnet_key),
+                          (keys.CLASS, class_key)):
         if text.startswith(prefix):
             return parse(text)
     raise Invalid(400, "bad key", ["%r is not an inventory key (mac:, client:, group:, "
-                                   "subnet:, relay:, remote:, pool)" % (text,)])
+                                   "subnet:, class:, relay:, remote:, pool)" % (text,)])
 
 
 def ipv4(text, what: str = "address") -> str:

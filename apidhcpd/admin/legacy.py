@@ -89,7 +89,8 @@ class LegacyRoutes(AdminApp):
         With `op` it is our own form (the --api-url daemon's): `"op": "discover"` offers,
         `"op": "request"` + `"ip"` commits (an INIT-REBOOT REQUEST), `"op": "release"` +
         `"ip"` releases, `"op": "ping"` checks the store; numbers are numbers. Optional
-        `client_id` (option 61, hex) and `giaddr` (the request is placed on that relay's
+        `client_id` (option 61, hex), `vendor_class`, `user_class`, `arch` (options 60, 77,
+        93: what client classes match) and `giaddr` (the request is placed on that relay's
         subnet). A token is needed only from outside loopback, when one is set."""
         self._check_origin(request)
         if not is_loopback(request):
@@ -149,7 +150,7 @@ class LegacyRoutes(AdminApp):
         msg.set(53, opt.REQUEST)
         msg.set(50, offer.yiaddr)
         msg.set(54, offer.server_id)
-        for code in (12, 61, 82):
+        for code in (12, 60, 61, 77, 82, 93):  # what the lookup and the classes read
             if code in discover.options:
                 msg.options[code] = discover.options[code]
         tx = await self.server.resolve(msg, self.link)
@@ -159,8 +160,24 @@ class LegacyRoutes(AdminApp):
         return tx
 
     def _legacy_extensions(self, msg, body) -> None:
-        """`client_id` -> option 61; `giaddr` -> the relay address (0.0.0.0: none), which must
-        be a trusted relay when --trusted-relays is set (the server would drop it)."""
+        """`client_id` -> option 61; `vendor_class`, `user_class` (text) and `arch` (a list
+        of numbers) -> options 60, 77 and 93, which client classes match; `giaddr` -> the
+        relay address (0.0.0.0: none), which must be a trusted relay when --trusted-relays is
+        set (the server would drop it)."""
+        for name, code in (("vendor_class", 60), ("user_class", 77)):
+            text = body.get(name)
+            if text is None:
+                continue
+            if not isinstance(text, str) or not 0 < len(text.encode()) <= 255:
+                raise ApiError(400, "bad " + name, [name + " is text, 1 to 255 bytes"])
+            msg.set_raw(code, text.encode())
+        arch = body.get("arch")
+        if arch is not None:
+            if not (isinstance(arch, list) and 0 < len(arch) <= 127 and all(
+                    type(a) is int and 0 <= a <= 0xFFFF for a in arch)):
+                raise ApiError(400, "bad arch", ["arch is a list of option 93 numbers "
+                                                 "(0-65535), e.g. [7]"])
+            msg.set_raw(93, b"".join(a.to_bytes(2, "big") for a in arch))
         client_id = body.get("client_id")
         if client_id is not None:
             text = client_id.strip() if isinstance(client_id, str) else ""

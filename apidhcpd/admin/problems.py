@@ -1,9 +1,10 @@
 """What is wrong with one hash of the inventory, judged the way the server reads it.
 
-Knows, for each kind of key (hosts, groups, subnets, the seed's pool hash), the problems a hash
-can have: build_profile's errors (values the server would skip; not its notes, values it
-accepts with a correction), a reserved address off its network or already the server's, a
-range outside its subnet, a group that does not exist. Reads the store only through the reader
+Knows, for each kind of key (hosts, groups, subnets, classes, the seed's pool hash), the
+problems a hash can have: build_profile's errors (values the server would skip; not its
+notes, values it accepts with a correction), a reserved address off its network or already
+the server's, a range outside its subnet, a group that does not exist, a class's match
+fields that do not parse. Reads the store only through the reader
 it is given (validation.py's). Which problems a write *adds*, and conflicts between hosts, are
 validation.py's.
 """
@@ -12,6 +13,7 @@ import ipaddress
 import re
 
 from apidhcpd.admin.inputs import Invalid, group_name, normalise_mac
+from apidhcpd.dhcp4 import classes
 from apidhcpd.dhcp4.profile import Link, build_profile
 from apidhcpd.inventory import allocation
 from apidhcpd.store import keys
@@ -121,6 +123,18 @@ async def _group_problems(reader, key, fields, link) -> list[str]:
     return errors + _own_errors(key, profile, base) + _ranges_outside(profile)
 
 
+async def _class_problems(reader, key, fields, link) -> list[str]:
+    """A class's match fields (classes.match_errors), then its other fields judged as a
+    group's over group:default, the way GroupOptions merges them."""
+    errors = classes.match_errors(fields)
+    default = await reader.get(keys.DEFAULT_GROUP) or {}
+    merged = dict(default, range="")
+    merged.update(classes.without_matching(fields))
+    profile = build_profile(key, merged, link or NO_LINK)
+    base = build_profile(key, dict(default, range=""), link or NO_LINK)
+    return errors + _own_errors(key, profile, base)
+
+
 async def _subnet_problems(reader, key, fields, link) -> list[str]:
     errors = ["ip: a field of hosts, not of subnets"] if "ip" in fields else []
     if fields.get("group"):
@@ -164,4 +178,5 @@ def pool_entry_errors(ip, owner) -> list[str]:
 
 PROBLEMS = dict.fromkeys(keys.HOST_PREFIXES, _host_problems)
 PROBLEMS.update({keys.GROUP: _group_problems, keys.SUBNET: _subnet_problems,
+                 keys.CLASS: _class_problems,
                  keys.SEED_POOL: _pool_problems})

@@ -1,5 +1,5 @@
-"""The inventory routes: hosts, clients, groups, subnets (/api/v1/<kind>) and the seed's pool
-hash (/api/v1/pool).
+"""The inventory routes: hosts, clients, groups, subnets, classes (/api/v1/<kind>) and the
+seed's pool hash (/api/v1/pool).
 
 Knows what GET, PUT, PATCH and DELETE mean for a hash of the Redis contract (docs/redis.md),
 which fields a PUT keeps because the server wrote them, and how lists page (sorted by offset
@@ -14,6 +14,7 @@ from apidhcpd.admin.validation import (
     check_fields,
     check_pool_removal,
     check_write,
+    class_key,
     client_key,
     group_key,
     ipv4,
@@ -37,7 +38,7 @@ from apidhcpd.store import keys
 
 WALK_BUDGET = 100_000  # keys one cursor page may look at (SCAN steps of up to 1,000)
 KINDS = {"hosts": keys.MAC, "clients": keys.CLIENT, "groups": keys.GROUP,
-         "subnets": keys.SUBNET}
+         "subnets": keys.SUBNET, "classes": keys.CLASS}
 NETWORK_KEYS = (keys.GROUP, keys.SUBNET)  # what the pools and the gateway warnings come from
 
 app = AdminApp.app
@@ -87,9 +88,10 @@ def _address_order(ip: str):
 
 
 class InventoryRoutes(AdminApp):
-    """/api/v1/hosts, clients, groups, subnets, and /api/v1/pool."""
+    """/api/v1/hosts, clients, groups, subnets, classes, and /api/v1/pool."""
 
-    @app.route("/api/v1/<any(hosts, clients, groups, subnets):kind>", methods=["GET"])
+    @app.route("/api/v1/<any(hosts, clients, groups, subnets, classes):kind>",
+               methods=["GET"])
     async def list_entries(self, request, kind):
         """By cursor: one bounded walk step (about `limit` entries, in the store's order);
         by offset: sorted by key, when the store is small enough to sort it whole."""
@@ -140,6 +142,10 @@ class InventoryRoutes(AdminApp):
     @app.route("/api/v1/groups/<name>", methods=["GET", "PUT", "PATCH", "DELETE"])
     def group(self, request, name):
         return self._entry(request, group_key(name))
+
+    @app.route("/api/v1/classes/<name>", methods=["GET", "PUT", "PATCH", "DELETE"])
+    def client_class(self, request, name):
+        return self._entry(request, class_key(name))
 
     @app.route("/api/v1/subnets/<network>/<prefix>", methods=["GET", "PUT", "PATCH", "DELETE"])
     def subnet(self, request, network, prefix):

@@ -21,6 +21,7 @@ from twisted.internet import defer
 from apidhcpd.admin.gateways import gateway_warnings, network_warnings
 from apidhcpd.admin.inputs import (
     Invalid,
+    class_key,
     client_key,
     group_key,
     group_name,
@@ -38,7 +39,7 @@ from apidhcpd.store.contract import Host
 
 # what the API, the CLI and the tests import from here, wherever it is written
 __all__ = ["LEASED", "RESERVED", "Invalid", "Snapshot", "check_delete", "check_fields",
-           "check_pool_removal", "check_snapshot", "check_write", "client_key",
+           "check_pool_removal", "check_snapshot", "check_write", "class_key", "client_key",
            "gateway_warnings", "group_key", "inventory_key", "ipv4", "mac_key",
            "network_warnings", "normalise_mac", "noun", "subnet_key", "user_view"]
 

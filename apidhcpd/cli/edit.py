@@ -13,6 +13,7 @@ from apidhcpd.admin.validation import (
     check_fields,
     check_pool_removal,
     check_write,
+    class_key,
     client_key,
     group_key,
     ipv4,
@@ -34,7 +35,7 @@ MAX_POOL_ADD = 65536
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 KEY_KINDS = {"host": mac_key, "mac": mac_key, "client": client_key, "group": group_key,
-             "subnet": subnet_key}
+             "subnet": subnet_key, "class": class_key}
 
 
 def field_assignments(words: list[str]):

@@ -43,15 +43,15 @@ def parser() -> argparse.ArgumentParser:
     show.add_argument("what", choices=sorted(SHOW))
 
     set_ = commands.add_parser("set", parents=[json_flag], help="create or change an entry")
-    set_.add_argument("kind", choices=["host", "client", "group", "subnet"])
-    set_.add_argument("key", help="MAC, client id, group name or network/length")
+    set_.add_argument("kind", choices=["host", "client", "group", "subnet", "class"])
+    set_.add_argument("key", help="MAC, client id, group or class name, or network/length")
     set_.add_argument("fields", nargs="+", metavar="field=value",
                       help="`field=` removes the field")
     set_.add_argument("--replace", action="store_true",
                       help="replace the whole hash instead of merging into it")
 
     delete = commands.add_parser("delete", help="delete an entry")
-    delete.add_argument("kind", choices=["host", "client", "group", "subnet"])
+    delete.add_argument("kind", choices=["host", "client", "group", "subnet", "class"])
     delete.add_argument("key")
 
     pool = commands.add_parser("pool", help="the seed's dynamic pool hash")

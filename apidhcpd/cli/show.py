@@ -1,6 +1,7 @@
 """The `show ...` commands and their formats: the seed's `dhcp-cli` layout for `show mac`,
 `show clients` and `show groups` (byte for byte, pinned by tests/test_cli.py), our own for
-`show leases` and `show pools`, and --json. Reads only; knows nothing of writing.
+`show leases`, `show pools` and `show classes`, and --json. Reads only; knows nothing of
+writing.
 """
 
 import datetime
@@ -45,6 +46,22 @@ def format_groups(groups) -> str:
     for key in sorted(groups):
         out += "\n".join(format_hash(key, groups[key])) + "\n\n"
     return out
+
+
+def format_classes(found) -> str:
+    """Ours, in the form of `show groups`: each class: key and its fields, highest priority
+    first (the order in which they win), then by name."""
+    out = "Client classes:\n\n"
+    for key in sorted(found, key=lambda k: (-_priority(found[k]), k)):
+        out += "\n".join(format_hash(key, found[key])) + "\n\n"
+    return out
+
+
+def _priority(fields) -> int:
+    try:
+        return int(fields.get("priority") or 0)
+    except ValueError:
+        return 0
 
 
 def format_clients(clients) -> str:
@@ -186,6 +203,12 @@ def show_groups(store, args, out):
 
 
 @defer.inlineCallbacks
+def show_classes(store, args, out):
+    found = yield store.hashes(keys.CLASS)
+    emit(out, args, found, format_classes(found))
+
+
+@defer.inlineCallbacks
 def show_mac(store, args, out):
     hosts = yield store.hashes(keys.MAC)
     emit(out, args, host_entries(hosts), format_macs(hosts))
@@ -224,5 +247,6 @@ def show_pools(store, args, out):
     emit(out, args, entries, format_pools(entries))
 
 
-SHOW = {"groups": show_groups, "mac": show_mac, "clients": show_clients,
+SHOW = {"groups": show_groups, "classes": show_classes, "mac": show_mac,
+        "clients": show_clients,
         "leases": show_leases, "pools": show_pools}

@@ -9,6 +9,7 @@ import ipaddress
 import operator
 from collections.abc import Awaitable, Callable, Mapping
 
+from apidhcpd.dhcp4 import classes as client_classes
 from apidhcpd.dhcp4 import options as opt
 from apidhcpd.dhcp4.addressing import on_link
 from apidhcpd.dhcp4.boot import NO_BOOT, boots, is_pxe, place, vendor_echo
@@ -121,7 +122,8 @@ class ServerIdentity:
 
 
 class GroupOptions:
-    """Turn the host's group (over group:default) and the host's own fields into a Profile.
+    """Turn the host's group (over group:default and the subnet), the client classes the
+    request matches (dhcp4/classes.py) and the host's own fields into a Profile.
     Parsed profiles are cached by content, so each distinct group is parsed (and its
     warnings logged) once. Both caches are capped in entries and bytes (bounded.py), the
     oldest going first; a host's fields that are no options (its address, `ts`) are not part
@@ -137,25 +139,31 @@ class GroupOptions:
         lookup = tx.lookup
         assert lookup is not None  # ClientLookup set it
         host_fields = lookup.host.fields if lookup.host else NO_FIELDS
-        hashes = (lookup.group_fields, lookup.default_fields, lookup.subnet_fields, host_fields)
+        matched = client_classes.matched(
+            lookup.classes, client_classes.facts(tx.request, tx.relay)) if lookup.classes else ()
+        hashes = (lookup.group_fields, lookup.default_fields, lookup.subnet_fields, host_fields,
+                  *(fields for _, fields in matched))
         # The inventory cache hands out the same dicts, which nobody changes, until the hash
         # changes in Redis: for those, the content need not be read again.
-        identity = (lookup.group_name, lookup.subnet, tx.link) + tuple(map(id, hashes))
+        identity = (lookup.group_name, lookup.subnet, tx.link,
+                    *(name for name, _ in matched)) + tuple(map(id, hashes))
         known = self.by_identity.entries.get(identity)
         if known is not None and all(map(operator.is_, known[0][0], hashes)):
             tx.profile = known[0][1]
             return
         overrides = tuple(sorted((k, v) for k, v in host_fields.items() if k not in HOST_ONLY))
+        by_class = tuple((name, tuple(sorted(fields.items()))) for name, fields in matched)
         key = (lookup.group_name, tuple(sorted(lookup.group_fields.items())),
                tuple(sorted(lookup.default_fields.items())), lookup.subnet,
-               tuple(sorted(lookup.subnet_fields.items())), overrides, tx.link)
+               tuple(sorted(lookup.subnet_fields.items())), overrides, tx.link, by_class)
         cached = self.cache.get(key)
         if cached is None:
-            profile = self._build(lookup, dict(overrides), tx.link)
+            profile = self._build(lookup, dict(overrides), tx.link, matched)
             for warning in profile.warnings:
                 self.warn(warning)
             size = 200 + len(key[0]) + len(key[3] or "") + sum(
-                len(k) + len(v) for part in (key[1], key[2], key[4], overrides)
+                len(k) + len(v) for part in (key[1], key[2], key[4], overrides,
+                                             *(fields for _, fields in by_class))
                 for k, v in part)
             cached = (profile, size)
             self.cache.put(key, cached, size)
@@ -164,11 +172,13 @@ class GroupOptions:
         tx.profile = cached[0]
 
     @staticmethod
-    def _build(lookup: Lookup, host_fields: dict[str, str], link: Link) -> Profile:
-        """group:default, under the subnet's fields, under the group's, under the host's.
+    def _build(lookup: Lookup, host_fields: dict[str, str], link: Link,
+               matched: tuple[client_classes.Class, ...] = ()) -> Profile:
+        """group:default, under the subnet's fields, under the group's, under the matched
+        classes' (lowest priority first), under the host's (docs/redis.md, one table).
         Dynamic ranges come from the subnet if one matched, else from the group itself. On a
-        subnet, the router, mask, broadcast, routes and MTU of group:default, the group and the
-        host count only where they belong to that subnet (inventory.off_network): a group
+        subnet, the router, mask, broadcast, routes and MTU of group:default, the group, a
+        class and the host count only where they belong to that subnet (off_network): a group
         written for the server's own LAN must not send a relayed client its router."""
         name = lookup.group_name
         network, notes = None, []
@@ -195,6 +205,9 @@ class GroupOptions:
         merged.update(lookup.subnet_fields)
         if lookup.group_name != "default":
             merged.update(local("group:" + lookup.group_name, lookup.group_fields))
+        for class_name, class_fields in matched:
+            merged.update(local("class:" + class_name,
+                                client_classes.without_matching(class_fields)))
         owner = lookup.subnet_fields if lookup.subnet else lookup.group_fields
         merged["range"] = owner.get("range", "")
         if lookup.host is not None:

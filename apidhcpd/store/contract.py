@@ -57,8 +57,10 @@ class Host:
 
 @attr.s(frozen=True, slots=True)
 class Lookup:
-    """What one lookup returns: the host (or None), its group's fields, group:default's, and
-    the subnet the request is on (`192.0.2.0/24`, or None where no `subnet:` key matches).
+    """What one lookup returns: the host (or None), its group's fields, group:default's, the
+    subnet the request is on (`192.0.2.0/24`, or None where no `subnet:` key matches), and
+    every client class (`class:<name>`) as (name, fields), sorted by name: which of them a
+    request matches is the server's to say (dhcp4/classes.py).
     Its dicts are never changed once handed out: the inventory cache shares them between
     lookups, and GroupOptions knows them by identity."""
 
@@ -70,6 +72,7 @@ class Lookup:
     subnet_fields: dict[str, str] = attr.ib(factory=dict)
     # what the store did with an Intent in the same call, if it could; None when it did nothing
     allocation: "Allocation | None" = attr.ib(default=None)
+    classes: tuple[tuple[str, dict[str, str]], ...] = attr.ib(default=())
 
 
 @attr.s(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""The inventory in process: hosts, groups and subnets, so that a known host costs no round
+"""The inventory in process: hosts, groups, subnets and classes, so that a known host costs no round
 trip to the store.
 
 Knows the lookup rules (store.group_of, allocation.SubnetIndex) and when a cached answer may be
@@ -67,6 +67,7 @@ class InventoryCache:
         self._host_entries = self._hosts.entries  # read directly on the packet path
         self._by_key: dict[str, set[tuple[str, ...]]] = {}  # host key -> the tuples that hold it
         self._groups: dict[str, dict[str, str]] | None = None  # "group:<name>" -> fields
+        self._classes: tuple[tuple[str, dict[str, str]], ...] = ()  # (name, fields), by name
         self._subnets = SubnetIndex({})
         self._index_at: float | None = None  # when groups and subnets were read
         self._loading: Deferred[list[dict[str, dict[str, str]]]] | None = None
@@ -115,7 +116,7 @@ class InventoryCache:
 
     def _changed(self, key: str) -> None:
         self.cache_stats["invalidations"] += 1
-        if key.startswith((keys.GROUP, keys.SUBNET)):
+        if key.startswith((keys.GROUP, keys.SUBNET, keys.CLASS)):
             self._index_at = self._groups = None  # the store answers until it is read again
             self._index_epoch += 1
             self._load_index()
@@ -130,7 +131,8 @@ class InventoryCache:
             return
         epoch = self._index_epoch
         reads: list[Deferred[dict[str, dict[str, str]]]] = [
-            self._store.hashes(keys.GROUP), self._store.hashes(keys.SUBNET)]
+            self._store.hashes(keys.GROUP), self._store.hashes(keys.SUBNET),
+            self._store.hashes(keys.CLASS)]
         loading = defer.gatherResults(reads, consumeErrors=True)
         self._loading = loading  # before the callbacks: with a synchronous store they run now
 
@@ -140,8 +142,10 @@ class InventoryCache:
                 if self.watching:
                     self._load_index()
                 return
-            groups, subnets = result
+            groups, subnets, classes = result
             self._groups = groups
+            self._classes = tuple(sorted((key[len(keys.CLASS):], fields)
+                                         for key, fields in classes.items() if fields))
             self._subnets = SubnetIndex({keys.network(key): fields
                                          for key, fields in subnets.items()})
             self._index_at = self._clock.seconds()
@@ -182,7 +186,8 @@ class InventoryCache:
         assert groups is not None  # _ready()
         name = group_of(host, subnet_fields, lambda name: keys.group(name) in groups)
         found = Lookup(host, name, groups.get(keys.group(name), NO_FIELDS),
-                       groups.get(keys.DEFAULT_GROUP, NO_FIELDS), subnet or None, subnet_fields)
+                       groups.get(keys.DEFAULT_GROUP, NO_FIELDS), subnet or None, subnet_fields,
+                       classes=self._classes)
         if intent is None or (host is not None and host.reserved_ip):
             return defer.succeed(found)
         def done(allocation: Allocation) -> Lookup:
@@ -201,15 +206,17 @@ class InventoryCache:
         call: Deferred[Lookup] = self._store.lookup(list(host_keys), now, selector, intent,
                                                     subnet=subnet)
         if subnet is not None:
-            call.addCallback(self._fill, self._groups or {}, self._subnets)
+            call.addCallback(self._fill, self._groups or {}, self._subnets, self._classes)
         return call.addCallback(self._remember, tuple(host_keys), epoch, read_at)
 
     @staticmethod
-    def _fill(found: Lookup, groups: dict[str, dict[str, str]], subnets: SubnetIndex) -> Lookup:
+    def _fill(found: Lookup, groups: dict[str, dict[str, str]], subnets: SubnetIndex,
+              classes: tuple[tuple[str, dict[str, str]], ...]) -> Lookup:
         return attr.evolve(found, group_fields=groups.get(keys.group(found.group_name),
                                                           NO_FIELDS),
                            default_fields=groups.get(keys.DEFAULT_GROUP, NO_FIELDS),
-                           subnet_fields=subnets.fields.get(found.subnet or "", NO_FIELDS))
+                           subnet_fields=subnets.fields.get(found.subnet or "", NO_FIELDS),
+                           classes=classes)
 
     def _remember(self, found: Lookup, host_keys: tuple[str, ...], epoch: int,
                   read_at: float) -> Lookup:

@@ -16,6 +16,8 @@ HOST_PREFIXES = (MAC, CLIENT, RELAY, REMOTE)
 GROUP = "group:"      # group:<name>
 SUBNET = "subnet:"    # subnet:<network>/<prefix>
 DEFAULT_GROUP = GROUP + "default"
+CLASS = "class:"      # class:<name>, a client class (matched on what the client says)
+CLASSES = "classes"   # set of the names of the class: keys (kept by put.lua)
 
 # the server's own records
 LEASE = "lease:"      # lease:<ip>, the lease record of one address
@@ -41,6 +43,10 @@ def client(client_id: str) -> str:
 
 def group(name: str) -> str:
     return GROUP + name
+
+
+def client_class(name: str) -> str:
+    return CLASS + name
 
 
 def subnet(network: str) -> str:

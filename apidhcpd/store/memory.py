@@ -82,7 +82,9 @@ class MemoryStore:
         name = group_of(host, subnet_fields, lambda name: keys.group(name) in self.data)
         found = Lookup(host, name, dict(self.data.get(keys.group(name), {})),
                        dict(self.data.get(keys.DEFAULT_GROUP, {})),
-                       subnet if subnet_fields else None, subnet_fields)
+                       subnet if subnet_fields else None, subnet_fields,
+                       classes=tuple(sorted((k[len(keys.CLASS):], dict(v)) for k, v in
+                                            self.data.items() if k.startswith(keys.CLASS) and v)))
         if intent is None or (host is not None and host.reserved_ip):
             return defer.succeed(found)
         # as discover.lua and request.lua do: the allocation in the same call

@@ -45,6 +45,8 @@ LEASE_BYTES = 100  # and a lease
 MAX_BYTES = 32 << 20  # of answers; leases get half
 ANSWER_TTL = 86400  # how long a reserved host's answer is kept after it was last given
 FIELD_SETS = 4096  # groups, subnets and group:default, the last fields seen of each
+CLASSES = keys.CLASS  # the classes' entry among them (no group or subnet is named so)
+Classes = tuple[tuple[str, dict[str, str]], ...]
 
 
 def fields_size(fields: Mapping[str, str]) -> int:
@@ -64,7 +66,7 @@ class OutageCache:
         self._timeout = timeout  # a store that stops answering counts as unreachable
         self.answer_ttl = answer_ttl
         # "mac:<mac>" -> (host keys, Host, group name, subnet, the group's, group:default's
-        # and the subnet's fields (one copy of each, in _fields), reserved or not)
+        # and the subnet's fields (one copy of each, in _fields), reserved or not, classes)
         self._answers = BoundedMap(size, max_bytes)
         self._leases = BoundedMap(size, max_bytes // 2)  # mac -> Lease, the last bound one
         # group name, subnet ("198.51.100.0/24") or "" (group:default) -> its last fields
@@ -109,7 +111,8 @@ class OutageCache:
         if old is not None and host is not None and old[0][1] is host and old[0][7]:
             value = old[0]  # the inventory cache's own reserved Host and hashes, again
             if value[4] is found.group_fields and value[5] is found.default_fields \
-                    and value[6] is found.subnet_fields and value[0] == key:
+                    and value[6] is found.subnet_fields and value[8] is found.classes \
+                    and value[0] == key:
                 old[2] = now + self.answer_ttl
                 answers.move_to_end(mac)  # the least recently seen go first
                 return found
@@ -139,7 +142,7 @@ class OutageCache:
                  self._shared(found.group_name, found.group_fields),
                  self._shared("", found.default_fields),
                  self._shared(found.subnet, found.subnet_fields) if found.subnet else NO_FIELDS,
-                 reserved)
+                 reserved, self._shared_classes(found.classes))
         size = ENTRY_BYTES + sum(map(len, key)) + (fields_size(host.fields) if host else 0)
         self._answers.put(mac, value, size, expires, now)
         return found
@@ -155,6 +158,18 @@ class OutageCache:
         self._fields.put(name, fields, ENTRY_BYTES + fields_size(fields))
         return fields
 
+    def _shared_classes(self, classes: Classes) -> Classes:
+        """The one copy kept of the classes (the inventory cache hands out one tuple)."""
+        if not classes:
+            return classes
+        kept = self._fields.entries.get(CLASSES)
+        if kept is not None and (kept[0] is classes or kept[0] == classes):
+            shared: Classes = kept[0]
+            return shared
+        self._fields.put(CLASSES, classes, ENTRY_BYTES + sum(
+            len(name) + fields_size(fields) for name, fields in classes))
+        return classes
+
     def _fallback(self, failure: Failure, key: tuple[str, ...], now: int,
                   intent: Intent | None) -> Lookup | Failure:
         if not isinstance(failure.value, StoreUnavailable):
@@ -163,8 +178,8 @@ class OutageCache:
                                   now)
         if entry is None or entry[0] != key:
             return failure
-        _, host, name, subnet, group, default, subnet_fields, _ = entry
-        found = Lookup(host, name, group, default, subnet, subnet_fields)
+        _, host, name, subnet, group, default, subnet_fields, _, classes = entry
+        found = Lookup(host, name, group, default, subnet, subnet_fields, classes=classes)
         if host and host.reserved_ip:
             return self._serve(found)
         lease: Lease | None = self._leases.get(intent.mac, now) if intent else None

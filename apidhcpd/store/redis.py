@@ -48,7 +48,7 @@ REBUILD_LOCK = "reserved:rebuild"  # held by the one server rebuilding the `rese
 
 def _lookup(reply: Sequence[Any], now: int,
             allocated: Callable[[Any], Allocation] | None = None) -> Lookup:
-    hostkey, fields, group, group_fields, default, subnet, subnet_fields = reply[:7]
+    hostkey, fields, group, group_fields, default, subnet, subnet_fields, flat = reply[:8]
     host = None
     if hostkey:
         fields = pairs(fields)
@@ -56,9 +56,11 @@ def _lookup(reply: Sequence[Any], now: int,
         host = Host(hostkey, fields)
     allocation: Allocation | None = None
     if allocated is not None and not (host and host.reserved_ip):
-        allocation = allocated(reply[7] if len(reply) > 7 else None)
+        allocation = allocated(reply[8] if len(reply) > 8 else None)
+    classes = tuple(sorted((flat[i], pairs(flat[i + 1])) for i in range(0, len(flat), 2)))
     return Lookup(host, group, pairs(group_fields), pairs(default),
-                  keys.network(subnet) if subnet else None, pairs(subnet_fields), allocation)
+                  keys.network(subnet) if subnet else None, pairs(subnet_fields), allocation,
+                  classes)
 
 
 def _offered(ip: str | None) -> Offered:

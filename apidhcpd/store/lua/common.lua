@@ -222,14 +222,24 @@ local function lookup(keys, now, selector)
   if #groupfields == 0 then group = 'default' end
   local default = redis.call('HGETALL', 'group:default')
   if group == 'default' then groupfields = default end
-  return {hostkey, fields, group, groupfields, default, subnetkey, subnetfields}, host, reserved
+  -- every client class, by the index put.lua keeps (no SCAN): {name, fields, name, ...}
+  local classes = {}
+  for _, name in ipairs(redis.call('SMEMBERS', 'classes')) do
+    local found = redis.call('HGETALL', 'class:' .. name)
+    if #found > 0 then
+      classes[#classes + 1] = name
+      classes[#classes + 1] = found
+    end
+  end
+  return {hostkey, fields, group, groupfields, default, subnetkey, subnetfields, classes},
+    host, reserved
 end
 
--- The reply for a caller that already holds the groups and subnets (it passed the subnet key
+-- The reply for a caller that already holds the groups, subnets and classes (it passed the subnet key
 -- or '-' as the selector, see lookup): their fields are left out, it fills them in itself.
 local function slim(reply, selector)
   if selector == '-' or string.sub(selector, 1, 7) == 'subnet:' then
-    reply[4], reply[5], reply[7] = {}, {}, {}
+    reply[4], reply[5], reply[7], reply[8] = {}, {}, {}, {}
   end
   return reply
 end

@@ -1,5 +1,6 @@
 -- KEYS[1]: a hash; ARGV[1]: 'replace', 'merge' or 'remove'; then field, value pairs (replace,
--- merge) or field names (remove). Keeps the `reserved` index true for host hashes.
+-- merge) or field names (remove). Keeps the `reserved` index true for host hashes, and the
+-- `classes` index (the names of the class: keys) for classes.
 -- Publishes the key on `apidhcpd:inventory`, so that every server drops what it cached of it.
 -- Returns the hash as it is afterwards.
 local key, mode = KEYS[1], ARGV[1]
@@ -19,6 +20,13 @@ if is_host then
   end
   if after[1] and after[1] ~= '' and not after[2] then reserve(after[1], true) end
   redis.call('PERSIST', key)  -- an operator's host: no longer a dynamic client's record
+end
+if string.match(key, '^class:') then  -- the index lookup.lua reads classes by
+  if redis.call('EXISTS', key) == 1 then
+    redis.call('SADD', 'classes', string.sub(key, 7))
+  else
+    redis.call('SREM', 'classes', string.sub(key, 7))
+  end
 end
 redis.call('PUBLISH', 'apidhcpd:inventory', key)
 return redis.call('HGETALL', key)
