@@ -223,6 +223,15 @@ class RedisPrecedenceTests(PrecedenceMixin, unittest.TestCase):
         self.assertEqual((yield self.ask(B, arch=(9,))).get(6), ["198.51.100.3"])
         self.assertEqual((yield self.store.hashes("class:")), {})
 
+    @defer.inlineCallbacks
+    def test_a_class_written_with_plain_redis_cli_is_indexed_by_the_periodic_refresh(self):
+        self.redis.cli("HSET", "class:handmade", "match-arch", "11", "dns", "203.0.113.11")
+        self.assertEqual((yield self.ask(B, arch=(11,))).get(6), ["198.51.100.3"])  # not yet
+        yield self.store.refresh_reserved()  # every 300 s, and when Redis is reached
+        self.assertEqual((yield self.ask(B, arch=(11,))).get(6), ["203.0.113.11"])
+        members = sorted(self.redis.cli("SMEMBERS", "classes").split())
+        self.assertEqual(members, ["handmade", "ipxe", "uefi"])
+
 
 class CachedPrecedenceTests(PrecedenceMixin, unittest.TestCase):
     """The same through the inventory cache: classes are held like groups, and a published
