@@ -23,6 +23,7 @@ from twisted.internet import defer
 from twisted.internet.task import Clock
 
 from apidhcpd import collector
+from apidhcpd.dhcp4.handlers import GroupOptions
 from apidhcpd.dhcp4.message import Message
 from apidhcpd.dhcp4.profile import Link
 from apidhcpd.dhcp4.server import DHCPServer
@@ -105,7 +106,7 @@ def main(args):
     inventory.connect()
     outage = OutageCache(inventory, clock)
     server = DHCPServer(outage, Policy(server_id="192.0.2.1"), clock, log_exchanges=False)
-    profiles = server.chain[3]
+    profiles = next(step for step in server.chain if isinstance(step, GroupOptions))
     start, began = rss_mb(), time.perf_counter()
     print("start: RSS %.1f MB" % start)
     for n in range(1, args.clients + 1):

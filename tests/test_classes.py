@@ -213,12 +213,24 @@ class RedisPrecedenceTests(PrecedenceMixin, unittest.TestCase):
         yield self.seed()
         self.server = DHCPServer(self.store, Policy(server_id="192.0.2.1"), reactor)
 
+    @defer.inlineCallbacks
     def test_put_keeps_the_index_of_class_names(self):
         members = sorted(self.redis.cli("SMEMBERS", "classes").split())
         self.assertEqual(members, ["ipxe", "uefi"])
-        self.redis.cli("DEL", "classes")  # the index is what lookup.lua reads
-        return self.ask(B, arch=(9,)).addCallback(
-            lambda reply: self.assertEqual(reply.get(6), ["198.51.100.3"]))
+        self.assertEqual(sorted((yield self.store.hashes("class:"))), ["class:ipxe",
+                                                                        "class:uefi"])
+        self.redis.cli("DEL", "classes")  # the index is what lookup.lua (and hashes) read
+        self.assertEqual((yield self.ask(B, arch=(9,))).get(6), ["198.51.100.3"])
+        self.assertEqual((yield self.store.hashes("class:")), {})
+
+    @defer.inlineCallbacks
+    def test_a_class_written_with_plain_redis_cli_is_indexed_by_the_periodic_refresh(self):
+        self.redis.cli("HSET", "class:handmade", "match-arch", "11", "dns", "203.0.113.11")
+        self.assertEqual((yield self.ask(B, arch=(11,))).get(6), ["198.51.100.3"])  # not yet
+        yield self.store.refresh_reserved()  # every 300 s, and when Redis is reached
+        self.assertEqual((yield self.ask(B, arch=(11,))).get(6), ["203.0.113.11"])
+        members = sorted(self.redis.cli("SMEMBERS", "classes").split())
+        self.assertEqual(members, ["handmade", "ipxe", "uefi"])
 
 
 class CachedPrecedenceTests(PrecedenceMixin, unittest.TestCase):
@@ -235,9 +247,13 @@ class CachedPrecedenceTests(PrecedenceMixin, unittest.TestCase):
 
     @defer.inlineCallbacks
     def settled(self):
+        """Until the cache holds the classes Redis holds (the change arrives by pub/sub)."""
+        stored = yield self.store.hashes("class:")
+        wanted = tuple(sorted((key[len("class:"):], fields) for key, fields in stored.items()))
         for _ in range(250):
             yield sleep(0.02)
-            if self.cache._ready() and self.cache._loading is None:
+            if self.cache._ready() and self.cache._loading is None \
+                    and self.cache._classes == wanted:
                 return
         self.fail("the cache did not settle")
 

@@ -187,7 +187,24 @@ class RedisStore(RedisAdmin):
                 yield self._eval("reserve_prune", (), [run, started, *members], deadline=True)
             if str(cursor) == "0":
                 break
-        return int((yield self._eval("reserve_done", (), [run, started, token], deadline=True)))
+        reserved = int((yield self._eval("reserve_done", (), [run, started, token],
+                                         deadline=True)))
+        yield self._index_classes()
+        return reserved
+
+    @defer.inlineCallbacks
+    def _index_classes(self) -> Steps:
+        """Add to the `classes` index every class: hash, also those written without put.lua
+        (a plain `redis-cli HSET class:...`), so that lookups see them from the next refresh
+        on. A name whose hash is gone costs lookups nothing (lookup.lua skips it) and is left."""
+        cursor, names = "0", set()
+        while True:
+            cursor, found = yield self._call("scan", cursor, keys.CLASS + "*", 500)
+            names.update(key[len(keys.CLASS):] for key in found)
+            if str(cursor) == "0":
+                break
+        if names:
+            yield self._call("sadd", keys.CLASSES, sorted(names))
 
     def ping(self) -> Deferred[Any]:
         return self._call("ping")

@@ -12,7 +12,7 @@ from twisted.internet import defer
 from twisted.internet.defer import Deferred
 
 from apidhcpd.store.contract import Lease
-from apidhcpd.store.keys import HOST_PREFIXES
+from apidhcpd.store.keys import CLASS, CLASSES, HOST_PREFIXES
 from apidhcpd.store.redisconn import RedisConnection, pairs
 
 ADMIN_STEP = 500  # keys or leases one admin script call looks at (well under 1 ms of Redis)
@@ -26,7 +26,9 @@ class RedisAdmin(RedisConnection):
     @defer.inlineCallbacks
     def hashes(self, prefix: str) -> Steps:
         keys, cursor = set(), "0"
-        while True:
+        if prefix == CLASS:  # the classes lookup.lua sees: by their index, not a walk
+            keys = {CLASS + name for name in (yield self._call("smembers", CLASSES))}
+        while prefix != CLASS:
             cursor, found = yield self._call("scan", cursor, _glob_escape(prefix) + "*", 1000)
             keys.update(found)
             if str(cursor) == "0":
