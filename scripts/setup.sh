@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES="python3 python3-venv python3-dev gcc redis-server redis-tools iproute2 procps
 isc-dhcp-client busybox dhcpcd-base isc-dhcp-relay kea-admin kea-dhcp4-server curl tcpdump
-qemu-system-x86 ipxe-qemu tftpd-hpa"
+qemu-system-x86 ipxe-qemu ovmf ipxe tftpd-hpa"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

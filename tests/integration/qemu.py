@@ -7,11 +7,13 @@ how to watch what each of them saw (the guest's serial console, an RRQ seen by t
 HTTP server's request log). What it must not know: anything about apidhcpd or its inventory.
 
 The guest is a BIOS machine (SeaBIOS) whose NIC carries the iPXE option ROM of Debian's
-``ipxe-qemu``; with ``-nographic`` both SeaBIOS and iPXE print to the serial port, which is
-written to a file. Everything is bounded in time, and the guest is stopped by its PID.
+``ipxe-qemu``, or a UEFI machine (Debian's ``ovmf``) whose own PXE client boots; with
+``-nographic`` the firmware and iPXE print to the serial port, which is written to a file.
+Everything is bounded in time, and the guest is stopped by its PID.
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,8 +25,12 @@ QEMU = "qemu-system-x86_64"
 ROM_DIR = "/usr/lib/ipxe/qemu"
 BIOS_ROM = os.path.join(ROM_DIR, "pxe-virtio.rom")
 TFTPD = "in.tftpd"
-# what iPXE prints when it has tried every NIC and has nothing (more) to boot
-GAVE_UP = "No more network devices"
+# UEFI (OVMF, EDK2): its own virtio-net driver and PXE client, no iPXE ROM
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
+# what the firmware prints when it has nothing (more) to boot from the network: iPXE's
+# last words, EDK2's PXE client finding no offer it can use
+GAVE_UP = ("No more network devices", "PXE-E16")
 
 
 def missing():
@@ -35,6 +41,11 @@ def missing():
     if not os.path.exists("/dev/net/tun"):
         gone.append("/dev/net/tun")
     return gone
+
+
+def missing_uefi():
+    """What the UEFI boot needs and this machine lacks (Debian ovmf)."""
+    return [p for p in (OVMF_CODE, OVMF_VARS) if not os.path.exists(p)]
 
 
 def accel():
@@ -84,7 +95,9 @@ class VirtualMachine:
     ``proc.pid`` is QEMU's PID.
     """
 
-    def __init__(self, lan, mac, name="vm0", rom=BIOS_ROM, memory=128):
+    def __init__(self, lan, mac, name="vm0", rom=BIOS_ROM, memory=128, uefi=False):
+        """A BIOS guest whose NIC runs ``rom``; with ``uefi``, an OVMF guest whose NIC has
+        no ROM, so that OVMF's own driver and PXE client boot it."""
         self.lan = lan
         self.mac = mac
         self.tap = name
@@ -99,13 +112,22 @@ class VirtualMachine:
         self.argv = [
             QEMU, "-accel", accel(), "-m", str(memory), "-nodefaults", "-no-user-config",
             "-nographic", "-monitor", "none", "-serial", "file:" + self.console_path,
-            "-boot", "n", "-no-reboot",
-            "-netdev", "tap,id=n0,ifname=%s,script=no,downscript=no" % name,
+            "-no-reboot", "-netdev", "tap,id=n0,ifname=%s,script=no,downscript=no" % name,
+        ]
+        if uefi:
+            variables = os.path.join(wd, "OVMF_VARS.fd")  # the guest writes its variables
+            shutil.copyfile(OVMF_VARS, variables)
+            self.argv += [
+                "-drive", "if=pflash,format=raw,readonly=on,file=" + OVMF_CODE,
+                "-drive", "if=pflash,format=raw,file=" + variables,
+                "-device", "virtio-net-pci,netdev=n0,mac=%s,romfile=,bootindex=1" % mac]
+        else:
             # the ROM is built for the modern virtio-net device (1af4:1041): without
             # disable-legacy SeaBIOS sees 1af4:1000 and never runs it
-            "-device", "virtio-net-pci,disable-legacy=on,netdev=n0,mac=%s,romfile=%s" % (
-                mac, rom),
-        ]
+            self.argv += [
+                "-boot", "n",
+                "-device", "virtio-net-pci,disable-legacy=on,netdev=n0,mac=%s,romfile=%s" % (
+                    mac, rom)]
         self.started = time.monotonic()
         with open(self.stderr_path, "w") as stderr:
             self.proc = subprocess.Popen([IP, "netns", "exec", ns] + self.argv,
@@ -123,8 +145,8 @@ class VirtualMachine:
             console = self.console()
             if text in console:
                 return True
-            if GAVE_UP in console:
-                raise AssertionError("iPXE gave up before %r:\n%s" % (text, console))
+            if any(words in console for words in GAVE_UP):
+                raise AssertionError("the firmware gave up before %r:\n%s" % (text, console))
             if self.proc.poll() is not None:
                 raise AssertionError("qemu exited (%s) before %r:\n%s\n%s" % (
                     self.proc.returncode, text, _read(self.stderr_path), self.console()))
@@ -156,7 +178,9 @@ class Tftpd:
         wd = host.lan.mkdtemp("tftp")
         self.dump_path = os.path.join(wd, "tcpdump.txt")
         self.dump_out = open(self.dump_path, "w")
-        self.dump = host.spawn(["tcpdump", "-n", "-l", "-i", host.iface, "udp", "port", "69"],
+        # immediate mode: no waiting on a capture buffer to fill before a packet is printed
+        self.dump = host.spawn(["tcpdump", "-n", "-l", "--immediate-mode", "-i", host.iface,
+                                "udp", "port", "69"],
                                stdout=self.dump_out, stderr=subprocess.STDOUT)
         wait_until(lambda: "listening on" in _read(self.dump_path), 10, "tcpdump to start")
         self.proc = host.spawn([TFTPD, "--foreground", "--listen", "--secure", "--user", "root",
@@ -169,6 +193,13 @@ class Tftpd:
             if " RRQ " in line:
                 names.append(line.split(" RRQ ", 1)[1].split('"')[1])
         return names
+
+    def wait_requests(self, timeout=5.0):
+        """The read requests, once tcpdump has printed at least one (a failed wait: [])."""
+        try:
+            return wait_until(self.requests, timeout, "a TFTP read request")
+        except AssertionError:
+            return []
 
     def close(self):
         self.dump_out.close()
