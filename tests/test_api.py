@@ -315,6 +315,7 @@ class OpenAPITests(APITestCase):
         self.ok("GET", "/api/v1/leases/192.0.2.100")
         self.ok("DELETE", "/api/v1/leases/192.0.2.100", code=204)
         self.ok("GET", "/api/v1/status")
+        self.ok("GET", "/api/v1/explain?mac=" + KNOWN)
         self.ok("GET", "/api/v1/openapi.json")
         self.ok("GET", "/metrics")
         self.ok("POST", "/", {"mac": KNOWN})
@@ -591,6 +592,59 @@ class ValidationTests(APITestCase):
         reply = self.call("POST", "/api/v1/hosts/" + KNOWN)
         self.assertEqual(reply.code, 405)
         self.assertIn("PUT", reply.header("allow"))
+
+
+class ExplainTests(APITestCase):
+    """GET /api/v1/explain: read-only, open like every read; bad values are 400s."""
+
+    def test_a_reserved_host_without_a_token(self):
+        self.memory.hset("class:ipxe", match_user_class="iPXE", ntp="192.0.2.123")
+        found = self.ok("GET", "/api/v1/explain?mac=%s&user-class=iPXE&arch=7,9&hostname=p"
+                        % KNOWN.upper(), token=None)
+        self.assertEqual((found["host"], found["group"], found["classes"], found["subnet"]),
+                         ("mac:" + KNOWN, "default", ["ipxe"], None))
+        self.assertEqual(found["host_keys"], ["client:p", "mac:" + KNOWN])
+        sources = {f["field"]: f["source"] for f in found["fields"]}
+        self.assertEqual((sources["dns"], sources["ntp"], sources["hostname"]),
+                         ("group:default", "class:ipxe", "mac:" + KNOWN))
+        self.assertIn({"code": 42, "name": "ntp-servers", "value": "192.0.2.123"},
+                      found["options"])
+        self.assertEqual(found["address"], {"kind": "reserved", "ip": "192.0.2.10",
+                                            "key": "mac:" + KNOWN})
+
+    def test_an_unknown_client_and_a_lease(self):
+        found = self.ok("GET", "/api/v1/explain?mac=" + OTHER)
+        self.assertEqual(found["address"], {"kind": "free", "source": "pool",
+                                            "ranges": ["192.0.2.100-192.0.2.102"],
+                                            "seed_pool": True})
+        ack = self.dora(OTHER)
+        found = self.ok("GET", "/api/v1/explain?mac=" + OTHER)
+        self.assertEqual(found["address"]["kind"], "lease")
+        self.assertEqual(found["address"]["ip"], ack.yiaddr)
+
+    def test_it_writes_nothing(self):
+        self.dora(OTHER)
+        before = (json.dumps(self.memory.data, sort_keys=True), dict(self.memory.lease_records),
+                  set(self.memory.reserved))
+        for mac in (KNOWN, OTHER, THIRD):
+            self.ok("GET", "/api/v1/explain?mac=%s&giaddr=198.51.100.1&circuit-id=a" % mac)
+            self.ok("GET", "/api/v1/explain?mac=" + mac)
+        after = (json.dumps(self.memory.data, sort_keys=True), dict(self.memory.lease_records),
+                 set(self.memory.reserved))
+        self.assertEqual(after, before)
+
+    def test_bad_values_are_400(self):
+        for query, error in (("", "bad mac"), ("mac=nope", "bad MAC address"),
+                             ("mac=%s&arch=x" % KNOWN, "bad arch"),
+                             ("mac=%s&arch=70000" % KNOWN, "bad arch"),
+                             ("mac=%s&client-id=zz" % KNOWN, "bad client-id"),
+                             ("mac=%s&client-id=abc" % KNOWN, "bad client-id"),
+                             ("mac=%s&giaddr=nope" % KNOWN, "bad giaddr"),
+                             ("mac=%s&circuit-id=a" % KNOWN, "bad circuit-id"),
+                             ("mac=%s&hostname=%s" % (KNOWN, "x" * 256), "bad hostname"),
+                             ("mac=%s&color=red" % KNOWN, "unknown query parameter")):
+            body = self.error("GET", "/api/v1/explain?" + query)
+            self.assertEqual(body["error"], error, query)
 
 
 class AuthTests(APITestCase):
@@ -1350,6 +1404,20 @@ class RedisAPITests(RedisTestMixin, unittest.TestCase):
 
     def hget(self, key, field):
         return self.redis.cli("HGET", key, field).strip()
+
+    @defer.inlineCallbacks
+    def test_explain(self):
+        self.redis.cli("HSET", "mac:" + KNOWN, "ip", "192.0.2.10", "ntp", "192.0.2.123")
+        keys_before = sorted(self.redis.cli("--scan").split())
+        code, body = yield self.call("GET", "/api/v1/explain?mac=%s&arch=7" % KNOWN, token=None)
+        self.assertEqual(code, 200)
+        self.assertEqual((body["host"], body["address"]["ip"]), ("mac:" + KNOWN, "192.0.2.10"))
+        self.assertEqual({f["field"]: f["source"] for f in body["fields"]}["ntp"],
+                         "mac:" + KNOWN)
+        self.assertEqual(self.hget("mac:" + KNOWN, "ts"), "")  # no ts written
+        self.assertEqual(sorted(self.redis.cli("--scan").split()), keys_before)
+        code, body = yield self.call("GET", "/api/v1/explain?mac=x", token=None)
+        self.assertEqual((code, body["error"]), (400, "bad MAC address"))
 
     @defer.inlineCallbacks
     def test_hosts_and_the_reserved_index(self):

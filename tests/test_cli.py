@@ -673,6 +673,68 @@ class RedisShowPoolsTests(ShowPoolsMixin, RedisTestMixin, unittest.TestCase):
         return connected_store(self, self.redis)
 
 
+class ExplainTests(CLITestCase):
+    """`explain name=value...`: a table of where each field came from, or --json; no write."""
+
+    def setUp(self):
+        super().setUp()
+        self.hset("group:default", gateway="192.0.2.1", prefix="24", dns="192.0.2.53",
+                  lease_time="1h")
+        self.hset("subnet:198.51.100.0/24", gateway="198.51.100.1", group="lab",
+                  range="198.51.100.10-198.51.100.20")
+        self.hset("group:lab", ntp="198.51.100.123")
+        self.hset("class:uefi", match_arch="7", boot_file="ipxe.efi", next_server="198.51.100.5")
+        self.redis.cli("SADD", "classes", "uefi")
+        self.hset("mac:" + A, ip="198.51.100.7", hostname="node", group="lab")
+
+    def state(self):
+        return {key: (self.redis.cli("TYPE", key).strip(), self.hgetall(key)
+                      if self.redis.cli("TYPE", key).strip() == "hash"
+                      else self.redis.cli("SMEMBERS", key)) for key in self.keys()}
+
+    @defer.inlineCallbacks
+    def test_a_table_of_sources(self):
+        before = self.state()
+        code, out, err = yield self.run_cli("explain", "mac=" + A.upper(), "arch=7",
+                                            "giaddr=198.51.100.1")
+        self.assertEqual((code, err), (0, ""))
+        self.assertEqual(self.state(), before)  # nothing written, not even ts
+        lines = [" ".join(line.split()) for line in out.splitlines()]
+        for line in ("host mac:" + A, "network subnet 198.51.100.0/24 (by 198.51.100.1)",
+                     "group lab", "classes uefi (the last wins)",
+                     "address 198.51.100.7, reserved by mac:" + A,
+                     "boot next-server 198.51.100.5, boot-file ipxe.efi",
+                     "dns 192.0.2.53 group:default", "gateway 198.51.100.1 subnet:198.51.100.0/24",
+                     "ntp 198.51.100.123 group:lab", "boot-file ipxe.efi class:uefi",
+                     "hostname node mac:" + A, "42 ntp-servers 198.51.100.123"):
+            self.assertIn(line, lines)
+
+    @defer.inlineCallbacks
+    def test_json_and_an_unknown_client(self):
+        code, out, _ = yield self.run_cli("explain", "--json", "mac=02:00:00:00:00:0b",
+                                          "giaddr=198.51.100.1")
+        self.assertEqual(code, 0)
+        found = json.loads(out)
+        self.assertEqual((found["host"], found["classes"]), (None, []))
+        self.assertEqual(found["address"], {"kind": "free", "source": "198.51.100.0/24",
+                                            "ranges": ["198.51.100.10-198.51.100.20"],
+                                            "seed_pool": False})
+        code, out, _ = yield self.run_cli("explain", "mac=02:00:00:00:00:0b",
+                                          "giaddr=198.51.100.1")
+        self.assertIn("a free address from 198.51.100.0/24 (198.51.100.10-198.51.100.20)", out)
+
+    @defer.inlineCallbacks
+    def test_bad_words(self):
+        code, _, err = yield self.run_cli("explain", "mac")
+        self.assertEqual(code, 2)
+        self.assertIn("write name=value", err)
+        code, _, err = yield self.run_cli("explain", "mac=" + A, "arch=x")
+        self.assertEqual((code, err.strip()),
+                         (1, "apidhcpd-cli: arch: 'x' is not an architecture number (0-65535)"))
+        code, _, err = yield self.run_cli("explain", "mac=" + A, "link=nope")
+        self.assertEqual(code, 2)
+
+
 class ParsingTests(unittest.TestCase):
     """The CLI's own parsing; keys and values are tests/test_validation.py's."""
 

@@ -1,10 +1,11 @@
 """apidhcpd-cli: show and change the Redis inventory (docs/cli.md).
 
 This module parses the command line, connects to the store and dispatches to show.py (reads),
-edit.py (set, delete, pool, lease) and importers.py (import); it maps the CLI's failures to
-exit statuses (0, 1, 2 for a usage error). Every read and write goes through the store's IAdmin
-methods, so the reserved-address index stays true; validation.py judges every change (with
-inventory.build_profile, the same reader the server uses) before anything is written.
+explain.py (what a client would get, and why), edit.py (set, delete, pool, lease) and
+importers.py (import); it maps the CLI's failures to exit statuses (0, 1, 2 for a usage
+error). Every read and write goes through the store's IAdmin methods, so the reserved-address
+index stays true; validation.py judges every change (with inventory.build_profile, the same
+reader the server uses) before anything is written.
 """
 
 import argparse
@@ -15,6 +16,7 @@ from twisted.internet import defer, task
 
 from apidhcpd.admin.validation import Invalid
 from apidhcpd.cli.edit import delete_entry, lease_release, pool_add, pool_remove, set_entry
+from apidhcpd.cli.explain import explain_client
 from apidhcpd.cli.importers import import_file
 from apidhcpd.cli.plan import Failed, Usage
 from apidhcpd.cli.show import SHOW
@@ -69,6 +71,13 @@ def parser() -> argparse.ArgumentParser:
     release = lease_commands.add_parser("release", help="end the lease on an address")
     release.add_argument("ip")
 
+    explain = commands.add_parser(
+        "explain", parents=[json_flag],
+        help="what the server would answer a client, and why (writes nothing)")
+    explain.add_argument("words", nargs="+", metavar="name=value",
+                         help="mac= (required), vendor-class=, user-class=, arch=, client-id=, "
+                         "hostname=, giaddr=, circuit-id=, remote-id=, link=ADDR/LEN")
+
     imp = commands.add_parser("import", help="import a redis-cli script or dhcpd.conf hosts")
     imp.add_argument("file", help="file name, or - for stdin")
     imp.add_argument("--format", choices=["seed", "dhcpd"], help="default: detected")
@@ -88,6 +97,8 @@ def dispatch(store, args, out, err, stdin):
         return (pool_add if args.action == "add" else pool_remove)(store, args, out)
     if args.command == "lease":
         return lease_release(store, args, out)
+    if args.command == "explain":
+        return explain_client(store, args, out)
     return import_file(store, args, out, err, stdin)
 
 

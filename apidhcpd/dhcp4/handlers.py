@@ -5,9 +5,8 @@ silently, `raise Nak(reason)` answers DHCPNAK. Handlers know the protocol rules 
 IStore; they know nothing of sockets (protocol.py) or of where replies go (addressing.py).
 """
 
-import ipaddress
 import operator
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 
 from apidhcpd.dhcp4 import classes as client_classes
 from apidhcpd.dhcp4 import options as opt
@@ -17,15 +16,8 @@ from apidhcpd.dhcp4.gates import RateLimit, StandbyAllocation, StandbyFilter
 from apidhcpd.dhcp4.lease import ClientLookup, LeaseAllocation
 from apidhcpd.dhcp4.message import BOOTREQUEST, BROADCAST_FLAG, Message, reply_for
 from apidhcpd.dhcp4.options import OptionCode
-from apidhcpd.dhcp4.profile import (
-    HOST_ONLY,
-    Link,
-    Profile,
-    build_profile,
-    network_bound,
-    off_network,
-    without_network,
-)
+from apidhcpd.dhcp4.precedence import merge, profile_of
+from apidhcpd.dhcp4.profile import HOST_ONLY, Link, Profile
 from apidhcpd.dhcp4.transaction import ZERO, ChainStore, Drop, Policy, Transaction
 from apidhcpd.ha.monitor import PeerMonitor
 from apidhcpd.limits.bounded import BoundedMap
@@ -174,45 +166,8 @@ class GroupOptions:
     @staticmethod
     def _build(lookup: Lookup, host_fields: dict[str, str], link: Link,
                matched: tuple[client_classes.Class, ...] = ()) -> Profile:
-        """group:default, under the subnet's fields, under the group's, under the matched
-        classes' (lowest priority first), under the host's (docs/redis.md, one table).
-        Dynamic ranges come from the subnet if one matched, else from the group itself. On a
-        subnet, the router, mask, broadcast, routes and MTU of group:default, the group, a
-        class and the host count only where they belong to that subnet (off_network): a group
-        written for the server's own LAN must not send a relayed client its router."""
-        name = lookup.group_name
-        network, notes = None, []
-        if lookup.subnet:
-            name = "%s (subnet %s)" % (name, lookup.subnet)
-            try:
-                network = ipaddress.IPv4Network(lookup.subnet)
-            except ValueError:
-                network = None
-
-        def local(label: str, fields: dict[str, str],
-                  over: Mapping[str, str] = NO_FIELDS) -> dict[str, str]:
-            why = off_network(fields, network) if network is not None and fields else None
-            if why is None:
-                return fields
-            lost = sorted(k for k in fields if network_bound(k) and k not in over
-                          and k not in ("prefix", "netmask", "broadcast"))  # the subnet's
-            if lost:
-                notes.append("group %s: %s: %s, so its %s %s not sent there" % (
-                    name, label, why, ", ".join(lost), "is" if len(lost) == 1 else "are"))
-            return without_network(fields)
-
-        merged = dict(local("group:default", lookup.default_fields, lookup.subnet_fields))
-        merged.update(lookup.subnet_fields)
-        if lookup.group_name != "default":
-            merged.update(local("group:" + lookup.group_name, lookup.group_fields))
-        for class_name, class_fields in matched:
-            merged.update(local("class:" + class_name,
-                                client_classes.without_matching(class_fields)))
-        owner = lookup.subnet_fields if lookup.subnet else lookup.group_fields
-        merged["range"] = owner.get("range", "")
-        if lookup.host is not None:
-            host_fields = local(lookup.host.key, host_fields)
-        return build_profile(name, merged, link, host_fields, network=network, notes=notes)
+        """The Profile of the one precedence rule (precedence.merge, docs/redis.md)."""
+        return profile_of(merge(lookup, host_fields, matched), link)
 
 
 class Finish:

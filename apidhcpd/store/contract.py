@@ -127,6 +127,20 @@ def group_of(host: Host | None, subnet_fields: Mapping[str, str],
     return name if exists(name) else rules.DEFAULT_GROUP
 
 
+def first_host(host_keys: Sequence[str], found: Mapping[str, dict[str, str]]) -> Host | None:
+    """The host a lookup finds among `found` ({key: fields} of the keys that exist): the first
+    of `host_keys` that is not a dynamic lease record (lease_record), else the first that is
+    (lookup.lua's order)."""
+    fallback: Host | None = None
+    for key in host_keys:
+        if found.get(key):
+            candidate = Host(key, dict(found[key]))
+            if not lease_record(candidate.fields):
+                return candidate
+            fallback = fallback or candidate
+    return fallback
+
+
 def source_of(lookup: Lookup) -> AddressSource:
     """Where a dynamic client's address comes from (rules.address_source)."""
     return rules.address_source(lookup.group_name, lookup.group_fields, lookup.subnet,

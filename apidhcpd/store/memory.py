@@ -29,8 +29,8 @@ from apidhcpd.store.contract import (
     Offered,
     OfferIntent,
     Refused,
+    first_host,
     group_of,
-    lease_record,
     lease_time_of,
     source_of,
 )
@@ -61,16 +61,7 @@ class MemoryStore:
 
     def lookup(self, host_keys: Sequence[str], now: int, selector: str,
                intent: Intent | None = None, subnet: str | None = None) -> Deferred[Lookup]:
-        host: Host | None = None
-        fallback: Host | None = None
-        for key in host_keys:
-            if self.data.get(key):
-                candidate = Host(key, self.data[key])
-                if not lease_record(candidate.fields):
-                    host = candidate
-                    break
-                fallback = fallback or candidate
-        host = host or fallback
+        host = first_host(host_keys, self.data)
         if subnet is None:
             subnet = allocation.longest_match(selector, self._networks())
         subnet_fields = dict(self.data.get(keys.subnet(subnet), {})) if subnet else {}

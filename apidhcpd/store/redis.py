@@ -197,7 +197,7 @@ class RedisStore(RedisAdmin):
         """Add to the `classes` index every class: hash, also those written without put.lua
         (a plain `redis-cli HSET class:...`), so that lookups see them from the next refresh
         on. A name whose hash is gone costs lookups nothing (lookup.lua skips it) and is left."""
-        cursor, names = "0", set()
+        cursor, names = "0", set[str]()
         while True:
             cursor, found = yield self._call("scan", cursor, keys.CLASS + "*", 500)
             names.update(key[len(keys.CLASS):] for key in found)
