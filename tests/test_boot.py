@@ -104,6 +104,18 @@ class VendorClassTests(BootTestCase):
             self.assertEqual(offer.options.get(60), answer)
             self.assertEqual(offer.options[60], answer)
 
+    def test_a_pxe_client_answered_without_option_43_is_told_to_boot_the_offers_file(self):
+        # PXE 2.1: without option 43 a PXE client may take the offer for a proxyDHCP/BINL one
+        # and ask port 4011 (OVMF does: PXE-E16); discovery control bit 3 (8) says "boot the
+        # file named here". An HTTP boot client gets no option 43.
+        offer = self.ask(request(opt.DISCOVER, KNOWN, prl=BOOT_PRL, o60=PXE_CLASS))
+        self.assertEqual(offer.options[43], bytes.fromhex("060108ff"))
+        offer = self.ask(request(opt.DISCOVER, KNOWN, prl=BOOT_PRL, o60=HTTP_CLASS))
+        self.assertNotIn(43, offer.options)
+        self.store.hset("mac:" + KNOWN, **{"option-43": "0601030a0400"})  # the inventory's wins
+        offer = self.ask(request(opt.DISCOVER, KNOWN, prl=BOOT_PRL, o60=PXE_CLASS))
+        self.assertEqual(offer.options[43], bytes.fromhex("0601030a0400"))
+
     def test_http_boot_gets_its_url(self):
         self.store.hset("mac:" + KNOWN, **{"boot-file": URL})
         offer = self.ask(request(opt.DISCOVER, KNOWN, prl=BOOT_PRL, o60=HTTP_CLASS))

@@ -168,6 +168,12 @@ def vendor_echo(request: Message) -> bytes | None:
     return None
 
 
+# option 43 for a PXE client the inventory gives none: discovery control (6) bit 3, "boot
+# the file named in this offer"; without any option 43 a PXE client may take the offer for a
+# proxyDHCP one and ask a boot server on port 4011 instead (EDK2's does: PXE-E16)
+BOOT_THIS_FILE = b"\x06\x01\x08\xff"
+
+
 def is_pxe(request: Message) -> bool:
     return bool(request.options.get(VENDOR_CLASS, b"").startswith(b"PXEClient"))
 

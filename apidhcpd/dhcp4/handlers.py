@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from apidhcpd.dhcp4 import classes as client_classes
 from apidhcpd.dhcp4 import options as opt
 from apidhcpd.dhcp4.addressing import on_link
-from apidhcpd.dhcp4.boot import NO_BOOT, boots, is_pxe, place, vendor_echo
+from apidhcpd.dhcp4.boot import BOOT_THIS_FILE, NO_BOOT, boots, is_pxe, place, vendor_echo
 from apidhcpd.dhcp4.gates import RateLimit, StandbyAllocation, StandbyFilter
 from apidhcpd.dhcp4.lease import ClientLookup, LeaseAllocation
 from apidhcpd.dhcp4.message import BOOTREQUEST, BROADCAST_FLAG, Message, reply_for
@@ -212,6 +212,8 @@ class Finish:
         echo = vendor_echo(request)
         if echo is not None and VENDOR_CLASS not in reply.options and boots(reply, request):
             reply.options[VENDOR_CLASS] = echo
+            if echo == b"PXEClient":
+                reply.options.setdefault(VENDOR_SPECIFIC, BOOT_THIS_FILE)
         tx.reply = reply
 
 

@@ -124,18 +124,14 @@ class NetbootTests(unittest.TestCase):
             elapsed, qemu.accel()))
 
     def test_a_uefi_firmware_loads_ipxe_by_tftp_and_ipxe_the_http_script(self):
-        # pxe-discovery-control 8 (PXE sub-option 6 bit 3: boot the file of this offer, no
-        # discovery): without an option 43 next to the PXEClient echo, EDK2 takes the offer
-        # for a BINL one and asks port 4011 (the todo test below)
+        # pxe-discovery-control 8 written in the inventory (PXE sub-option 6 bit 3: boot the
+        # file of this offer, no discovery)
         self.uefi_chain(pxe_discovery_control="8")
 
     def test_a_uefi_firmware_boots_without_option_43(self):
+        # none in the inventory: the server sends discovery control 8 with the PXEClient echo;
+        # without it EDK2 takes the offer for a BINL one, asks port 4011 and stops (PXE-E16)
         self.uefi_chain()
-
-    test_a_uefi_firmware_boots_without_option_43.todo = (  # type: ignore[attr-defined]
-        "apidhcpd echoes option 60 PXEClient without option 43: OVMF's PXE client (EDK2) "
-        "then takes the offer for a BINL offer, asks a boot server on port 4011 and stops "
-        "with PXE-E16 'No valid offer received'")
 
     def put_class(self, name, **fields):
         self.redis.cli("HSET", "class:" + name,
