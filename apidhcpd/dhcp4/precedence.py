@@ -23,6 +23,7 @@ from apidhcpd.dhcp4.profile import (
     off_network,
     without_network,
 )
+from apidhcpd.store import keys
 from apidhcpd.store.contract import NO_FIELDS, Lookup
 
 
@@ -67,23 +68,24 @@ def merge(lookup: Lookup, host_fields: Mapping[str, str],
                 name, label, why, ", ".join(lost), "is" if len(lost) == 1 else "are"))
         return without_network(dict(fields))
 
+    group = keys.group(lookup.group_name)
     layers: list[tuple[str, Mapping[str, str]]] = [
-        ("group:default", local("group:default", lookup.default_fields, lookup.subnet_fields))]
-    layers.append(("subnet:%s" % lookup.subnet, lookup.subnet_fields))
-    if lookup.group_name != "default":
-        layers.append(("group:" + lookup.group_name,
-                       local("group:" + lookup.group_name, lookup.group_fields)))
+        (keys.DEFAULT_GROUP,
+         local(keys.DEFAULT_GROUP, lookup.default_fields, lookup.subnet_fields))]
+    if lookup.subnet:
+        layers.append((keys.subnet(lookup.subnet), lookup.subnet_fields))
+    if group != keys.DEFAULT_GROUP:
+        layers.append((group, local(group, lookup.group_fields)))
     for class_name, class_fields in matched:
-        layers.append(("class:" + class_name,
-                       local("class:" + class_name,
-                             client_classes.without_matching(class_fields))))
+        label = keys.client_class(class_name)
+        layers.append((label, local(label, client_classes.without_matching(class_fields))))
     fields: dict[str, str] = {}
     sources: dict[str, str] = {}
     for label, layer in layers:
         fields.update(layer)
         sources.update(dict.fromkeys(layer, label))
-    owner = ("subnet:" + lookup.subnet, lookup.subnet_fields) if lookup.subnet \
-        else ("group:" + lookup.group_name, lookup.group_fields)
+    owner = (keys.subnet(lookup.subnet), lookup.subnet_fields) if lookup.subnet \
+        else (group, lookup.group_fields)
     fields["range"] = owner[1].get("range", "")
     sources["range"] = owner[0]
     if lookup.host is not None:

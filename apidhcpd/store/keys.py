@@ -57,14 +57,6 @@ def lease(ip: str) -> str:
     return LEASE + ip
 
 
-def offer(mac_address: str) -> str:
-    return OFFER + mac_address
-
-
-def free(pool: str) -> str:
-    return FREE + pool
-
-
 def is_host(key: str) -> bool:
     return key.startswith(HOST_PREFIXES)
 
