@@ -520,16 +520,16 @@ class ValidationTests(APITestCase):
         self.assertRejected(path, {"match-arch": "7", "priority": "high"},
                             "priority: 'high' is not an integer")
         self.assertRejected(path, {"dns": "192.0.2.53"}, "at least one match field")
-        self.assertRejected(path, {"match-arch": "7", "range": "192.0.2.5-192.0.2.6"},
-                            "range: not a field of classes")
-        self.assertRejected(path, {"match-arch": "7", "lease-time": "1h"},
-                            "lease-time: not a field of classes")
+        self.assertRejected(path, {"match-arch": "7", "range": "192.0.2.9-192.0.2.6"},
+                            "range:")
+        self.assertRejected(path, {"match-arch": "7", "lease-time": "soon"}, "bad duration")
         self.assertRejected(path, {"match-arch": "7", "ip": "192.0.2.5"}, "a field of hosts")
         self.assertRejected(path, {"match-arch": "7", "dns": "nonsense"}, "dns:")
         self.assertRejected(path, {"match-arch": "7", "routes": "10.0.0.0/8"}, "routes:")
         self.assertRejected("/api/v1/classes/bad%20name", {"match-arch": "7"}, "class name")
         entry = self.ok("PUT", path, {"match-arch": "7,9", "match-mac": "B8-27-EB",
-                                      "priority": "2", "dns": "192.0.2.53"}, 201)
+                                      "priority": "2", "dns": "192.0.2.53",
+                                      "range": "192.0.2.5-192.0.2.6", "lease-time": "1h"}, 201)
         self.assertEqual(entry["key"], "class:uefi")
         self.assertEqual(self.memory.data["class:uefi"]["match-arch"], "7,9")
         self.assertRejected(path, {"match-arch": None, "match-mac": None},

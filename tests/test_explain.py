@@ -40,7 +40,10 @@ INVENTORY = {
     "class:ipxe": {"match-user-class": "iPXE", "priority": "10",
                    "boot-file": "http://198.51.100.5/boot.ipxe", "root-path": "class"},
     "mac:" + KNOWN: {"ip": "198.51.100.7", "group": "lab", "root-path": "host"},
+    "class:rack": {"match-mac": "02:00:00:00:06", "range": "198.51.100.100-198.51.100.110,"
+                   "203.0.113.5", "lease-time": "2h"},
 }
+RACKED = "02:00:00:00:06:01"
 
 
 class ExplainContract:
@@ -107,6 +110,16 @@ class ExplainContract:
         self.assertEqual(found.address, {"kind": "free", "source": SUBNET,
                                          "ranges": ["198.51.100.10-198.51.100.20"],
                                          "seed_pool": False})
+
+    @defer.inlineCallbacks
+    def test_a_class_with_a_range_on_the_subnet_gives_the_address_and_lease_time(self):
+        found = yield self.explain(mac=RACKED)
+        self.assertEqual(found.classes, ("rack",))
+        self.assertEqual(found.address, {"kind": "free", "source": "class:rack@" + SUBNET,
+                                         "ranges": ["198.51.100.100-198.51.100.110"],
+                                         "seed_pool": False})
+        self.assertEqual(field_sources(found)["range"], "class:rack")
+        self.assertEqual(found.lease_time, 7200)
 
     @defer.inlineCallbacks
     def test_a_dynamic_client_with_a_lease_gets_its_lease(self):

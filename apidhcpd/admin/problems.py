@@ -13,9 +13,8 @@ import ipaddress
 import re
 
 from apidhcpd.admin.inputs import Invalid, group_name, normalise_mac
-from apidhcpd.dhcp4 import classes
 from apidhcpd.dhcp4.profile import Link, build_profile
-from apidhcpd.inventory import allocation
+from apidhcpd.inventory import allocation, classes
 from apidhcpd.store import keys
 from apidhcpd.store.contract import Host
 

@@ -39,7 +39,8 @@ from apidhcpd.store import keys
 WALK_BUDGET = 100_000  # keys one cursor page may look at (SCAN steps of up to 1,000)
 KINDS = {"hosts": keys.MAC, "clients": keys.CLIENT, "groups": keys.GROUP,
          "subnets": keys.SUBNET, "classes": keys.CLASS}
-NETWORK_KEYS = (keys.GROUP, keys.SUBNET)  # what the pools and the gateway warnings come from
+NETWORK_KEYS = (keys.GROUP, keys.SUBNET)  # what the gateway warnings come from
+POOL_KEYS = (*NETWORK_KEYS, keys.CLASS)  # what the pools come from (a `range`)
 
 app = AdminApp.app
 
@@ -173,7 +174,7 @@ class InventoryRoutes(AdminApp):
         if patch and current is None:
             raise self._missing(key)
         after, sets, removes = plan(key, body, current, patch)
-        if key.startswith(NETWORK_KEYS):
+        if key.startswith(POOL_KEYS):
             self.pools.forget()
         await check_write(self.store, key, current, after, self.link)
         result = current

@@ -26,7 +26,15 @@ from apidhcpd.dhcp4.precedence import merge, profile_of
 from apidhcpd.dhcp4.profile import Link
 from apidhcpd.inventory.allocation import int_to_ip
 from apidhcpd.store import keys
-from apidhcpd.store.contract import Lease, Lookup, first_host, group_of, source_of
+from apidhcpd.store.contract import (
+    Facts,
+    Lease,
+    Lookup,
+    first_host,
+    group_of,
+    matched_classes,
+    source_of,
+)
 
 
 class Reads(Protocol):
@@ -135,8 +143,8 @@ def describe(request: Message, relay: relays.RelayInfo, lookup: Lookup, link: Li
     """The explanation of one lookup's result (pure): the classes matched, each merged field
     with its layer, the profile's options, boot fields and warnings, and the address."""
     host = lookup.host
-    matched = client_classes.matched(lookup.classes, client_classes.facts(request, relay)) \
-        if lookup.classes else ()
+    facts = client_classes.facts(request, relay)
+    matched = matched_classes(lookup, facts)
     merged = merge(lookup, host.fields if host else {}, matched)
     profile = profile_of(merged, link)
     boot = profile.boot
@@ -144,7 +152,7 @@ def describe(request: Message, relay: relays.RelayInfo, lookup: Lookup, link: Li
     if boot.pxe and opt.OptionCode.VENDOR_SPECIFIC not in profile.options and is_pxe(request):
         code = opt.OptionCode.VENDOR_SPECIFIC
         options.append((code, _name(code), boot.pxe.hex()))
-    address, dropped = _address(request, lookup, profile.holds, lease, now)
+    address, dropped = _address(request, lookup, facts, profile.holds, lease, now)
     if dropped is None and request.giaddr != ZERO and lookup.subnet is None \
             and not on_link(selector, link.network) and not profile.holds(selector):
         dropped = "relayed for %s, on no subnet" % selector
@@ -161,7 +169,7 @@ def describe(request: Message, relay: relays.RelayInfo, lookup: Lookup, link: Li
         lease_time=profile.lease_time, address=address, dropped=dropped)
 
 
-def _address(request: Message, lookup: Lookup, holds: Callable[[str], bool],
+def _address(request: Message, lookup: Lookup, facts: Facts, holds: Callable[[str], bool],
              lease: Lease | None, now: int) -> tuple[dict[str, object], str | None]:
     """The reservation; else the client's unexpired lease; else where a free address would
     come from (nothing is taken)."""
@@ -174,7 +182,7 @@ def _address(request: Message, lookup: Lookup, holds: Callable[[str], bool],
             and lease.state in ("bound", "offered"):
         return {"kind": "lease", "ip": lease.ip, "state": lease.state,
                 "expires": lease.expires}, None
-    source = source_of(lookup)
+    source = source_of(lookup, facts)
     return {"kind": "free", "source": source.name,
             "ranges": ["%s-%s" % (int_to_ip(first), int_to_ip(last))
                        for first, last in source.ranges],

@@ -8,7 +8,6 @@ IStore; they know nothing of sockets (protocol.py) or of where replies go (addre
 import operator
 from collections.abc import Awaitable, Callable
 
-from apidhcpd.dhcp4 import classes as client_classes
 from apidhcpd.dhcp4 import options as opt
 from apidhcpd.dhcp4.addressing import on_link
 from apidhcpd.dhcp4.boot import BOOT_THIS_FILE, NO_BOOT, boots, is_pxe, place, vendor_echo
@@ -20,10 +19,11 @@ from apidhcpd.dhcp4.precedence import merge, profile_of
 from apidhcpd.dhcp4.profile import HOST_ONLY, Link, Profile
 from apidhcpd.dhcp4.transaction import ZERO, ChainStore, Drop, Policy, Transaction
 from apidhcpd.ha.monitor import PeerMonitor
+from apidhcpd.inventory.classes import Class
 from apidhcpd.limits.bounded import BoundedMap
 from apidhcpd.limits.clock import Clock
 from apidhcpd.limits.ratelimit import Limits
-from apidhcpd.store.contract import NO_FIELDS, Lookup
+from apidhcpd.store.contract import NO_FIELDS, Lookup, matched_classes
 
 SUBNET_MASK = OptionCode.SUBNET_MASK
 LEASE_TIME = OptionCode.LEASE_TIME
@@ -131,8 +131,7 @@ class GroupOptions:
         lookup = tx.lookup
         assert lookup is not None  # ClientLookup set it
         host_fields = lookup.host.fields if lookup.host else NO_FIELDS
-        matched = client_classes.matched(
-            lookup.classes, client_classes.facts(tx.request, tx.relay)) if lookup.classes else ()
+        matched = matched_classes(lookup, tx.facts)
         hashes = (lookup.group_fields, lookup.default_fields, lookup.subnet_fields, host_fields,
                   *(fields for _, fields in matched))
         # The inventory cache hands out the same dicts, which nobody changes, until the hash
@@ -165,7 +164,7 @@ class GroupOptions:
 
     @staticmethod
     def _build(lookup: Lookup, host_fields: dict[str, str], link: Link,
-               matched: tuple[client_classes.Class, ...] = ()) -> Profile:
+               matched: tuple[Class, ...] = ()) -> Profile:
         """The Profile of the one precedence rule (precedence.merge, docs/redis.md)."""
         return profile_of(merge(lookup, host_fields, matched), link)
 

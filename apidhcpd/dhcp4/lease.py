@@ -43,11 +43,12 @@ class ClientLookup:
     def _intent(self, tx: Transaction) -> Intent | None:
         kind = tx.request.message_type
         if kind == opt.DISCOVER:
-            return OfferIntent(tx.mac, tx.request.requested_ip or "", self.policy.offer_hold)
+            return OfferIntent(tx.mac, tx.request.requested_ip or "", self.policy.offer_hold,
+                               tx.facts)
         if kind == opt.REQUEST and tx.wanted:
             return CommitIntent(tx.mac, tx.wanted, state=tx.state,
                                 client=tx.request.hostname or "",
-                                relay=tx.request.relay_agent_info or b"")
+                                relay=tx.request.relay_agent_info or b"", facts=tx.facts)
         return None
 
 
@@ -83,7 +84,7 @@ class LeaseAllocation:
         """Where the client's address comes from: the same rules the stores apply when they
         allocate in the lookup's round trip (inventory/rules.py)."""
         assert tx.lookup is not None  # ClientLookup ran
-        return source_of(tx.lookup)
+        return source_of(tx.lookup, tx.facts)
 
     async def discover(self, tx: Transaction) -> None:
         assert tx.lookup is not None and tx.profile is not None  # the steps before set them

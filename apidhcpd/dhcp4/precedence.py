@@ -3,9 +3,10 @@ layer's fields a client gets, and which layer gave each of them.
 
 Knows the layers' order (group:default < the subnet < the host's group < the matched classes,
 lowest priority first < the host), which of a layer's network-bound fields count on the
-request's subnet (profile.off_network), and that the dynamic `range` is the subnet's (else the
-group's). GroupOptions (handlers.py) builds the served Profile from `merge()`, and explain.py
-reports the sources from the same `merge()`, so the two can never disagree. Pure: no I/O.
+request's subnet (profile.off_network), and whose the dynamic `range` is: the winning class's
+with a range on the subnet, else the subnet's, else the group's (inventory/rules.py).
+GroupOptions (handlers.py) builds the served Profile from `merge()`, and explain.py reports the
+sources from the same `merge()`, so the two can never disagree. Pure: no I/O.
 """
 
 import ipaddress
@@ -13,7 +14,6 @@ from collections.abc import Mapping
 
 import attr
 
-from apidhcpd.dhcp4 import classes as client_classes
 from apidhcpd.dhcp4.profile import (
     HOST_ONLY,
     Link,
@@ -23,6 +23,8 @@ from apidhcpd.dhcp4.profile import (
     off_network,
     without_network,
 )
+from apidhcpd.inventory import classes as client_classes
+from apidhcpd.inventory.allocation import int_to_ip
 from apidhcpd.store import keys
 from apidhcpd.store.contract import NO_FIELDS, Lookup
 
@@ -43,7 +45,8 @@ def merge(lookup: Lookup, host_fields: Mapping[str, str],
           matched: tuple[client_classes.Class, ...] = ()) -> Merged:
     """group:default, under the subnet's fields, under the group's, under the matched
     classes' (lowest priority first), under the host's (its HOST_ONLY fields are no options).
-    Dynamic ranges come from the subnet if one matched, else from the group itself. On a
+    Dynamic ranges come from the winning class with a range on the subnet, else the subnet
+    if one matched, else the group itself (rules.address_source). On a
     subnet, the router, mask, broadcast, routes and MTU of group:default, the group, a class
     and the host count only where they belong to that subnet (off_network): a group written
     for the server's own LAN must not send a relayed client its router."""
@@ -84,10 +87,18 @@ def merge(lookup: Lookup, host_fields: Mapping[str, str],
     for label, layer in layers:
         fields.update(layer)
         sources.update(dict.fromkeys(layer, label))
-    owner = (keys.subnet(lookup.subnet), lookup.subnet_fields) if lookup.subnet \
-        else (group, lookup.group_fields)
-    fields["range"] = owner[1].get("range", "")
-    sources["range"] = owner[0]
+    by_class = [(name, client_classes.range_on(class_fields, lookup.subnet))
+                for name, class_fields in matched]
+    winner = next(((name, ranges) for name, ranges in reversed(by_class) if ranges), None)
+    if winner is not None:
+        fields["range"] = ",".join("%s-%s" % (int_to_ip(start), int_to_ip(end))
+                                   for start, end in winner[1])
+        sources["range"] = keys.client_class(winner[0])
+    else:
+        owner = (keys.subnet(lookup.subnet), lookup.subnet_fields) if lookup.subnet \
+            else (group, lookup.group_fields)
+        fields["range"] = owner[1].get("range", "")
+        sources["range"] = owner[0]
     if lookup.host is not None:
         own = local(lookup.host.key, {k: v for k, v in host_fields.items()
                                       if k not in HOST_ONLY})

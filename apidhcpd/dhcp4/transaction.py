@@ -1,17 +1,19 @@
 """One request on its way through the handler chain (Transaction), the settings the handlers
 consult (Policy), and how a handler ends it (Drop, Nak)."""
 
+import functools
 from collections.abc import Awaitable, Sequence
 from typing import Protocol
 
 import attr
 
+from apidhcpd.dhcp4 import classes as client_classes
 from apidhcpd.dhcp4 import options as opt
 from apidhcpd.dhcp4 import relay as relays
 from apidhcpd.dhcp4.message import ZERO as ZERO  # its home is message.py; imported from here too
 from apidhcpd.dhcp4.message import Message
 from apidhcpd.dhcp4.profile import Link, Profile
-from apidhcpd.store.contract import AddressSource, Intent, Lease, Lookup
+from apidhcpd.store.contract import AddressSource, Facts, Intent, Lease, Lookup
 
 
 class ChainStore(Protocol):
@@ -95,6 +97,11 @@ class Transaction:
     @property
     def mac(self) -> str:
         return self.request.mac
+
+    @functools.cached_property
+    def facts(self) -> Facts:
+        """What the request says about its client, as client classes match it."""
+        return client_classes.facts(self.request, self.relay)
 
 
 def request_state(request: Message) -> tuple[str, str | None]:

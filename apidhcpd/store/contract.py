@@ -16,8 +16,10 @@ import attr
 from twisted.internet.defer import Deferred
 from zope.interface import Interface
 
-from apidhcpd.inventory import rules
+from apidhcpd.inventory import classes, rules
 from apidhcpd.inventory.allocation import Range
+from apidhcpd.inventory.classes import NO_FACTS
+from apidhcpd.inventory.classes import Facts as Facts  # a value of the contract
 from apidhcpd.inventory.rules import AddressSource as AddressSource  # a value of the contract
 from apidhcpd.store import keys
 
@@ -60,7 +62,7 @@ class Lookup:
     """What one lookup returns: the host (or None), its group's fields, group:default's, the
     subnet the request is on (`192.0.2.0/24`, or None where no `subnet:` key matches), and
     every client class (`class:<name>`) as (name, fields), sorted by name: which of them a
-    request matches is the server's to say (dhcp4/classes.py).
+    client matches, inventory/classes.py says from the client's Facts.
     Its dicts are never changed once handed out: the inventory cache shares them between
     lookups, and GroupOptions knows them by identity."""
 
@@ -83,6 +85,7 @@ class OfferIntent:
     mac: str = attr.ib()
     requested: str = attr.ib(default="")
     hold: int = attr.ib(default=0)
+    facts: Facts = attr.ib(default=NO_FACTS)  # what the client says, for its classes
 
 
 @attr.s(frozen=True, slots=True)
@@ -95,6 +98,7 @@ class CommitIntent:
     state: str = attr.ib(default="")
     relay: bytes = attr.ib(default=b"")
     client: str = attr.ib(default="")
+    facts: Facts = attr.ib(default=NO_FACTS)  # what the client says, for its classes
 
 
 # What the server will do after a lookup, so that a store can do it in the same round trip.
@@ -141,18 +145,28 @@ def first_host(host_keys: Sequence[str], found: Mapping[str, dict[str, str]]) ->
     return fallback
 
 
-def source_of(lookup: Lookup) -> AddressSource:
-    """Where a dynamic client's address comes from (rules.address_source)."""
+def matched_classes(lookup: Lookup, facts: Facts) -> tuple[classes.Class, ...]:
+    """The classes of `lookup` that a client with these facts matches, in the order they
+    apply (classes.matched)."""
+    return classes.matched(lookup.classes, facts) if lookup.classes else ()
+
+
+def source_of(lookup: Lookup, facts: Facts = NO_FACTS) -> AddressSource:
+    """Where a dynamic client's address comes from (rules.address_source): a matched class's
+    range on the subnet, else the subnet's or the group's."""
     return rules.address_source(lookup.group_name, lookup.group_fields, lookup.subnet,
-                                lookup.subnet_fields)
+                                lookup.subnet_fields, matched_classes(lookup, facts))
 
 
-def lease_time_of(lookup: Lookup) -> int:
-    """The lease time in seconds (rules.lease_time): host over group over subnet over
-    group:default; 86400 when none is set or it does not parse."""
+def lease_time_of(lookup: Lookup, facts: Facts = NO_FACTS) -> int:
+    """The lease time in seconds (rules.lease_time): host over the matched classes (the
+    winner first) over group over subnet over group:default; 86400 when none is set or it
+    does not parse."""
     host = lookup.host.fields if lookup.host else NO_FIELDS
     group = lookup.group_fields if lookup.group_name != rules.DEFAULT_GROUP else NO_FIELDS
-    return rules.lease_time(host, group, lookup.subnet_fields, lookup.default_fields)
+    by_class = [fields for _, fields in reversed(matched_classes(lookup, facts))]
+    return rules.lease_time(host, *by_class, group, lookup.subnet_fields,
+                            lookup.default_fields)
 
 
 RECHECK_AFTER = 60  # seconds a pool found full is believed full (common.lua's RECHECK_AFTER)

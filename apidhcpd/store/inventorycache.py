@@ -194,7 +194,8 @@ class InventoryCache:
             return attr.evolve(found, allocation=allocation)
 
         allocated: Deferred[Allocation] = self._store.allocate(
-            intent, source_of(found), lease_time_of(found), now)
+            intent, source_of(found, intent.facts), lease_time_of(found, intent.facts),
+            now)
         return allocated.addCallback(done)
 
     def _miss(self, host_keys: Sequence[str], now: int, selector: str, intent: Intent | None,

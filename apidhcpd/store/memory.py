@@ -82,8 +82,8 @@ class MemoryStore:
         def done(allocation: Allocation) -> Lookup:
             return attr.evolve(found, allocation=allocation)
 
-        return self.allocate(intent, source_of(found), lease_time_of(found), now).addCallback(
-            done)
+        return self.allocate(intent, source_of(found, intent.facts),
+                             lease_time_of(found, intent.facts), now).addCallback(done)
 
     def watch(self, changed: Callable[[str], object],
               watching: Callable[[bool], object]) -> None:

@@ -1,6 +1,7 @@
 """How full each dynamic pool is, in one place for the status route, /metrics and `show pools`:
-the pools (groups and subnets with a `range`, and the seed's `pool` hash), the store's counts of
-their unexpired leases, and utilisation = (bound + offered) / size. Knows nothing of HTTP."""
+the pools (groups, subnets and client classes with a `range`, and the seed's `pool` hash), the
+store's counts of their unexpired leases, and utilisation = (bound + offered) / size. Knows
+nothing of HTTP."""
 
 from collections.abc import Awaitable, Sequence
 from typing import Any, Protocol
@@ -30,12 +31,14 @@ class Counter(Protocol):
 
 
 async def pool_definitions(store: Counter) -> list[Pool]:
-    """(key, ranges) of every group and subnet with a `range`: a walk over every key, so
-    PoolFigures keeps it for DEFINITIONS_FOR seconds."""
+    """(key, ranges) of every group, subnet and client class with a `range`: a walk over
+    every key, so PoolFigures keeps it for DEFINITIONS_FOR seconds."""
     groups = await store.hashes("group:")
     subnets = await store.hashes("subnet:")
+    classes = await store.hashes("class:")
     pools: list[Pool] = []
-    for key, fields in sorted(groups.items()) + sorted(subnets.items()):
+    for key, fields in sorted(groups.items()) + sorted(subnets.items()) \
+            + sorted(classes.items()):
         try:
             ranges = allocation.parse_ranges(fields.get("range", ""))
         except ValueError:

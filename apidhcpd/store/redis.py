@@ -24,6 +24,7 @@ from apidhcpd.store.contract import (
     Bound,
     CommitIntent,
     Conflict,
+    Facts,
     Holds,
     Host,
     IAdmin,
@@ -78,6 +79,18 @@ def _committed(result: Sequence[str], intent: CommitIntent) -> Bound | Holds | R
     return Refused(Conflict(result[2], taken=result[1] == "1"))
 
 
+def _facts_args(facts: Facts) -> list[str | bytes]:
+    """A client's class facts as common.lua's class_facts reads them from ARGV: the texts as
+    the bytes the client sent (inventory/classes.text)."""
+    def given(value: str | None) -> str | bytes:
+        return "-" if value is None else b"+" + value.encode("utf-8", "surrogateescape")
+
+    return [given(facts.vendor_class), given(facts.client_id), facts.mac,
+            given(facts.circuit_id), given(facts.remote_id),
+            ",".join(map(str, facts.arches)),
+            *(item.encode("utf-8", "surrogateescape") for item in facts.user_classes)]
+
+
 def _source_args(source: AddressSource) -> list[str]:
     return ["1" if source.seed_pool else "0", source.name] + [
         "%d-%d" % r for r in source.ranges]
@@ -97,10 +110,11 @@ class RedisStore(RedisAdmin):
         if intent is None:
             return self._eval("lookup", host_keys, [now, selector]).addCallback(_lookup, now)
         if isinstance(intent, OfferIntent):
-            args = [now, selector, intent.mac, intent.hold, intent.requested]
+            args = [now, selector, intent.mac, intent.hold, intent.requested,
+                    *_facts_args(intent.facts)]
             return self._eval("discover", host_keys, args).addCallback(_lookup, now, _offered)
         args = [now, selector, intent.mac, intent.address, intent.state, intent.relay.hex(),
-                intent.client]
+                intent.client, *_facts_args(intent.facts)]
         return self._eval("request", host_keys, args).addCallback(
             _lookup, now, lambda result: _committed(result, intent))
 

@@ -426,11 +426,138 @@ local function lease_of(mac, now)
   return {host[1], lease[2], lease[3]}
 end
 
--- Where a dynamic client's address comes from (handlers.LeaseAllocation._source): the
--- subnet's ranges, else the group's own, plus the seed's pool hash for group:pool or a
--- group without ranges. Returns seed_pool, cursor name, ranges.
-local function source_of(reply)
+-- Client classes, by inventory/classes.py's rules (tests/test_classes.py's LuaAgreesTests pin
+-- the two together), so that a class's `range` and `lease-time` count in the allocation's call.
+-- The client's facts, as the caller passes them from ARGV[first] on (store/redis.py's
+-- _facts_args): vendor class, client id, circuit id and remote id each '-' (absent) or '+' and
+-- the value; the MAC in hex; the arches as a comma list; then the user classes. nil when the
+-- caller passed none.
+local function class_facts(first)
+  if #ARGV < first + 5 then return nil end
+  local function given(value)
+    if value == '-' then return nil end
+    return string.sub(value, 2)
+  end
+  local facts = {vendor = given(ARGV[first]), client_id = given(ARGV[first + 1]),
+                 mac = ARGV[first + 2], circuit = given(ARGV[first + 3]),
+                 remote = given(ARGV[first + 4]), arches = {}, users = {}}
+  for part in string.gmatch(ARGV[first + 5], '[^,]+') do facts.arches[tonumber(part)] = true end
+  for i = first + 6, #ARGV do facts.users[#facts.users + 1] = ARGV[i] end
+  return facts
+end
+
+local function text_matches(pattern, value)
+  if not value then return false end
+  if string.sub(pattern, -1) == '*' then
+    local prefix = string.sub(pattern, 1, -2)
+    return string.sub(value, 1, #prefix) == prefix
+  end
+  return value == pattern
+end
+
+local function hex_of(text)
+  return (string.gsub(string.lower(trim(text)), '[:%-%.]', ''))
+end
+
+-- a decimal number of at most nine digits (so that Lua's doubles hold it exactly), or nil
+local function small_integer(text, signed)
+  local sign, digits = string.match(text, '^([+-]?)(%d+)$')
+  if not digits or #digits > 9 or (sign ~= '' and not signed) then return nil end
+  return tonumber(digits) * (sign == '-' and -1 or 1)
+end
+
+local MATCH_FIELDS = {'match-vendor-class', 'match-user-class', 'match-arch', 'match-client-id',
+                      'match-mac', 'match-circuit-id', 'match-remote-id'}
+
+local function class_matches(h, facts)
+  local any = false
+  for _, name in ipairs(MATCH_FIELDS) do
+    if h[name] and h[name] ~= '' then
+      any = true
+      local want, ok = trim(h[name]), false
+      if name == 'match-vendor-class' then
+        ok = text_matches(want, facts.vendor)
+      elseif name == 'match-user-class' then
+        for _, item in ipairs(facts.users) do ok = ok or text_matches(want, item) end
+      elseif name == 'match-arch' then
+        for part in string.gmatch(want, '[^,]+') do
+          local arch = small_integer(trim(part), false)
+          ok = ok or (arch ~= nil and facts.arches[arch] == true)
+        end
+      elseif name == 'match-client-id' then
+        ok = facts.client_id ~= nil and hex_of(want) == facts.client_id
+      elseif name == 'match-mac' then
+        local prefix = hex_of(want)
+        ok = prefix ~= '' and string.sub(facts.mac, 1, #prefix) == prefix
+      elseif name == 'match-circuit-id' then
+        ok = want == facts.circuit
+      else
+        ok = want == facts.remote
+      end
+      if not ok then return false end
+    end
+  end
+  return any
+end
+
+-- byte order, as Python orders the names (Lua's < follows the server's locale)
+local function bytes_before(a, b)
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+
+-- The classes (lookup's {name, fields, ...}) the client matches, in the order they apply:
+-- lowest priority first; among equal priorities the name that sorts first comes last.
+local function matched_classes(flat, facts)
+  local found = {}
+  if not facts then return found end
+  for i = 1, #flat, 2 do
+    local h = hash(flat[i + 1])
+    if class_matches(h, facts) then
+      found[#found + 1] = {name = flat[i], fields = h,
+                           priority = small_integer(trim(h['priority'] or ''), true) or 0}
+    end
+  end
+  table.sort(found, function(a, b)
+    if a.priority ~= b.priority then return a.priority < b.priority end
+    return bytes_before(b.name, a.name)
+  end)
+  return found
+end
+
+-- A class's `range` parts that lie wholly on the subnet (all of them on none).
+local function ranges_on(text, subnetkey)
+  local ranges = ranges_from_text(text)
+  if not subnetkey or #ranges == 0 then return ranges end
+  local net, len = string.match(subnetkey, '^subnet:([%d%.]+)/(%d+)$')
+  local n, bits = ip2n(net), tonumber(len)
+  if not n or not bits or bits > 32 then return {} end
+  local size = 2 ^ (32 - bits)
+  local low = n - n % size
+  local kept = {}
+  for _, r in ipairs(ranges) do
+    if r[1] >= low and r[2] <= low + size - 1 then kept[#kept + 1] = r end
+  end
+  return kept
+end
+
+-- Where a dynamic client's address comes from (inventory/rules.py's address_source): the
+-- range of the winning class with a range on the subnet; else the subnet's ranges, else the
+-- group's own, plus the seed's pool hash for group:pool or a group without ranges. Returns
+-- seed_pool, pool name, ranges.
+local function source_of(reply, matched)
   local group, subnetkey = reply[3], reply[6]
+  for i = #(matched or {}), 1, -1 do
+    local ranges = ranges_on(matched[i].fields['range'], subnetkey or nil)
+    if #ranges > 0 then
+      local pool = 'class:' .. matched[i].name
+      if subnetkey then pool = pool .. '@' .. string.sub(subnetkey, 8) end
+      return false, pool, ranges
+    end
+  end
   if subnetkey then
     return false, string.sub(subnetkey, 8), ranges_from_text(hash(reply[7])['range'])
   end
@@ -438,12 +565,19 @@ local function source_of(reply)
   return #ranges == 0 or group == 'pool', group, ranges
 end
 
--- The lease time the client gets (inventory.build_profile: host over group over subnet over
--- group:default), in seconds; 86400 when none is set or it does not parse.
-local function lease_time_of(reply, host)
-  local candidates = {host['lease-time'], reply[3] ~= 'default' and hash(reply[4])['lease-time'],
-                      hash(reply[7])['lease-time'], hash(reply[5])['lease-time']}
-  for i = 1, 4 do
+-- The lease time the client gets (inventory/rules.py's lease_time: host over the matched
+-- classes, the winner first, over group over subnet over group:default), in seconds; 86400
+-- when none is set or it does not parse.
+local function lease_time_of(reply, host, matched)
+  local candidates, n = {host['lease-time']}, 1
+  for i = #(matched or {}), 1, -1 do
+    n = n + 1
+    candidates[n] = matched[i].fields['lease-time']
+  end
+  candidates[n + 1] = reply[3] ~= 'default' and hash(reply[4])['lease-time']
+  candidates[n + 2] = hash(reply[7])['lease-time']
+  candidates[n + 3] = hash(reply[5])['lease-time']
+  for i = 1, n + 3 do
     local text = candidates[i]
     if text and text ~= '' then return duration(text) or 86400 end
   end

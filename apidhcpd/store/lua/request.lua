@@ -1,6 +1,7 @@
 -- One call per REQUEST: lookup.lua, then, for a client without a reservation, commit.lua of the
 -- address it asks for. KEYS: host keys; ARGV: now, selector, mac, address, client state
--- (SELECTING, INIT-REBOOT, RENEWING), relay (option 82 hex), client (its host name).
+-- (SELECTING, INIT-REBOOT, RENEWING), relay (option 82 hex), client (its host name), then the
+-- client's class facts (class_facts): a matched class's range and lease-time count.
 -- Returns lookup.lua's reply with a 9th element: false (reserved host), {'bound', ip,
 -- expires}, {'holds', ip} (another unexpired lease of this client), or
 -- {'conflict', '1' if another client holds it else '0', reason}.
@@ -15,8 +16,9 @@ if ARGV[5] ~= 'SELECTING' then
     return slim(reply, ARGV[2])
   end
 end
-local seed_pool, cursor, ranges = source_of(reply)
-local bound, reason, taken = commit(mac, wanted, now, lease_time_of(reply, host), ARGV[6],
+local matched = matched_classes(reply[8], class_facts(8))
+local seed_pool, cursor, ranges = source_of(reply, matched)
+local bound, reason, taken = commit(mac, wanted, now, lease_time_of(reply, host, matched), ARGV[6],
                                     seed_pool, cursor, ranges, ARGV[5], ARGV[7])
 if bound then
   reply[9] = {'bound', bound[1], bound[2]}
