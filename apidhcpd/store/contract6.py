@@ -1,0 +1,117 @@
+# mypy: disable-error-code="empty-body"
+# (the zope interface below declares methods without bodies)
+"""The DHCPv6 half of the store contract (RFC 8415 leases), beside contract.py's DHCPv4 one.
+
+Knows what the DHCPv6 server asks of a store: the lookup of a client by its DUID, its MAC and
+its relay's ids (the same `Host` and `Lookup` values as DHCPv4, the network being a
+`subnet6:`), and the leases of its identity associations: one address per IA_NA, one prefix
+per IA_PD, each keyed by (DUID, IAID, kind). Addresses and prefixes are strings in RFC 5952
+form (`ipaddress`'s `compressed`; a prefix `2001:db8:100:100::/56`). Knows nothing of packets
+or Redis; docs/redis.md ("DHCPv6") describes the keys. Times are integer unix seconds from
+the caller.
+"""
+
+from collections.abc import Sequence
+
+import attr
+from twisted.internet.defer import Deferred
+from zope.interface import Interface
+
+from apidhcpd.store.contract import Lookup
+
+NA, PD = "na", "pd"  # the two kinds of identity association served (IA_TA is not)
+
+
+@attr.s(frozen=True, slots=True)
+class IAKey:
+    """One identity association of one client: its DUID (lower-case hex), the IAID, and
+    whether it holds an address (NA) or a delegated prefix (PD)."""
+
+    duid: str = attr.ib()
+    iaid: int = attr.ib()
+    kind: str = attr.ib(default=NA)
+
+
+@attr.s(frozen=True, slots=True)
+class Source6:
+    """Where an IA's dynamic values come from: `name` names the pool (its cursor, free list
+    and the leases' `pool` field); NA draws addresses from `ranges` (first, last as 128-bit
+    integers), PD draws prefixes of `delegated` bits from `prefixes` ((network as a 128-bit
+    integer, prefix length), ...)."""
+
+    name: str = attr.ib()
+    ranges: tuple[tuple[int, int], ...] = attr.ib(default=())
+    prefixes: tuple[tuple[int, int], ...] = attr.ib(default=())
+    delegated: int = attr.ib(default=64)
+
+
+@attr.s(frozen=True, slots=True)
+class Lease6:
+    """One IA's lease: `value` is the address (NA) or the prefix with its length (PD), held
+    until `expires` (the valid lifetime's end). `state`: "offered" (held for an ADVERTISE),
+    "bound" or "declined"."""
+
+    ia: IAKey = attr.ib()
+    value: str = attr.ib()
+    state: str = attr.ib()
+    expires: int = attr.ib()
+
+
+class Conflict6(Exception):
+    """commit6() refused: the value is another client's (`taken`), reserved for another host,
+    or not in the source."""
+
+    def __init__(self, message: str, taken: bool):
+        super().__init__(message)
+        self.taken = taken
+
+
+class IStore6(Interface):  # type: ignore[misc]  # zope.interface has no types
+    """The operations the DHCPv6 server performs on the inventory. All return Deferreds."""
+
+    def lookup6(host_keys: Sequence[str], now: int, selector: str) -> Deferred[Lookup]:
+        """Find the host as IStore.lookup does (the first of `host_keys` that exists:
+        `duid:<hex>`, `mac:<mac>`, `relay:<interface-id>`, `remote:<remote-id>`; a dynamic
+        lease record only if nothing else matches; write its `ts`), its group (falling back to
+        `default`), group:default, every class, and the `subnet6:<net>/<len>` with the longest
+        prefix holding `selector` (an IPv6 address: the relay's link-address or our
+        interface's address). Lookup.subnet is that network (`2001:db8:1::/64`) or None."""
+
+    def leases6_of(duid: str, now: int) -> Deferred[list[Lease6]]:
+        """Every unexpired lease (offered or bound) of this DUID, any IAID and kind."""
+
+    def offer6(ia: IAKey, source: Source6, hints: Sequence[str], now: int,
+               hold: int) -> Deferred[Lease6 | None]:
+        """Pick a value for a SOLICIT and hold it for `hold` seconds ("offered"); None when
+        the source has nothing free. Order: the IA's current lease if still in the source, a
+        hint (what the client asked for) if free and in the source, then the pool: its free
+        list of given-back values, then new values from a cursor, a bounded number of
+        checks per call whatever the pool's size (a /64 has 2^64 addresses). Never a value
+        another client holds unexpired, a reserved one (`ip6`/`prefix6` of a host), or a
+        declined one in probation."""
+
+    def commit6(ia: IAKey, value: str, source: Source6, valid: int, now: int,
+                mac: str = "") -> Deferred[Lease6]:
+        """Bind `value` to `ia` until now+valid ("bound"); fail with Conflict6 when another
+        client holds it unexpired, it is reserved for another host, or it is not in
+        `source`. The IA's previous value, if different, is given back to its pool."""
+
+    def commit6_reserved(ia: IAKey, value: str, valid: int, now: int) -> Deferred[Lease6]:
+        """Record the lease of a host's reserved value (`ip6`/`prefix6`): no source check;
+        Conflict6 when another client still holds it unexpired."""
+
+    def release6(ia: IAKey, value: str, now: int) -> Deferred[bool]:
+        """End the lease of `value` if `ia` holds it; True if something was released."""
+
+    def decline6(ia: IAKey, value: str, now: int, probation: int) -> Deferred[bool]:
+        """Quarantine `value` until now+probation if `ia` holds it; False (nothing changed)
+        otherwise."""
+
+    def reclaim6(now: int) -> Deferred[int]:
+        """End every DHCPv6 lease that expired (values back to their pools); how many."""
+
+    def server_duid(name: str, proposed: str) -> Deferred[str]:
+        """The DUID (hex) of the server called `name` (its host name and interface): the one
+        stored for that name, or `proposed` (a DUID-LLT made now), stored, when there is none,
+        so that a server keeps its DUID across restarts. Servers sharing the store have
+        different names, hence different DUIDs (a client's REQUEST names one)."""
