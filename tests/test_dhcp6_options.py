@@ -73,7 +73,7 @@ class CatalogueTests(SynchronousTestCase):
         self.assertIs(lookup("23"), OPTIONS[23])
         unknown = lookup("65000")
         self.assertEqual((unknown.code, unknown.type), (65000, values.Bytes))
-        for bad in ("no-such-option", "0", "65536", "", None):
+        for bad in ("no-such-option", "0", "65536", "", None, "\u0663"):
             self.assertRaises(OptionError, lookup, bad)
 
     def test_inventory_text(self):

@@ -217,7 +217,7 @@ def by_name(name: str) -> Option:
 def lookup(key: str) -> Option:
     """The Option an inventory field's suffix names: a catalogue name, or a code 1-65535
     (a code the catalogue does not know carries hex bytes). OptionError if neither."""
-    if isinstance(key, str) and key.isdigit():
+    if isinstance(key, str) and key.isascii() and key.isdigit():
         code = int(key)
         if not 1 <= code <= 0xFFFF:
             raise OptionError("option code must be 1..65535, got %s" % key)
