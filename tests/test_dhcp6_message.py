@@ -10,8 +10,9 @@ from apidhcpd.dhcp6 import duid
 from apidhcpd.dhcp6.codec import decode, encode
 from apidhcpd.dhcp6.ia import IA, IA_NA, IA_PD, IA_TA, IAAddress, IAPrefix
 from apidhcpd.dhcp6.message import Message, RelayMessage, relay_reply, reply_for, unwrap
+from apidhcpd.dhcp6.names import ClientFQDN
 from apidhcpd.dhcp6.options import DUIDType, MessageType, OptionCode, StatusCode
-from apidhcpd.dhcp6.values import ClientFQDN, OptionError, Status
+from apidhcpd.dhcp6.values import OptionError, Status
 from tests.test_dhcp6_codec import ADVERTISE, RELAY_FORW, SERVER_DUID, SOLICIT, SOLICIT_MAC, ias
 
 C = OptionCode

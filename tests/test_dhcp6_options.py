@@ -1,4 +1,5 @@
-"""Tests for apidhcpd.dhcp6.options and values: the DHCPv6 catalogue and its value types."""
+"""Tests for apidhcpd.dhcp6.options, values and names: the DHCPv6 catalogue and its value
+types."""
 
 import socket
 
@@ -6,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from apidhcpd.dhcp6 import values
+from apidhcpd.dhcp6 import names, values
+from apidhcpd.dhcp6.names import ClientFQDN
 from apidhcpd.dhcp6.options import (
     BY_NAME,
     OPTIONS,
@@ -19,10 +21,10 @@ from apidhcpd.dhcp6.options import (
     encode_option,
     lookup,
 )
-from apidhcpd.dhcp6.values import ClientFQDN, OptionError, Status
+from apidhcpd.dhcp6.values import OptionError, Status
 
 labels = st.text("abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=20)
-names = st.lists(labels, min_size=1, max_size=4).map(".".join)
+domains = st.lists(labels, min_size=1, max_size=4).map(".".join)
 # as inet_ntop writes them (::ffff:192.0.2.1, where ipaddress writes ::ffff:c000:201)
 addresses = st.binary(min_size=16, max_size=16).map(
     lambda b: socket.inet_ntop(socket.AF_INET6, b))
@@ -169,29 +171,29 @@ class ValueTypeTests(TypeTestMixin, SynchronousTestCase):
         self.assertBadRaw(values.OpaqueList, [b"", b"\0", b"\0\x02a"])
 
     def test_domain_names(self):
-        self.assertPairs(values.DomainList, [
+        self.assertPairs(names.DomainList, [
             (["example.com"], b"\x07example\x03com\x00"),
             (["a.example", "b"], b"\x01a\x07example\x00\x01b\x00"),
         ])
-        self.assertEqual(values.DomainName.encode("example.com."), b"\x07example\x03com\x00")
-        self.assertBadValues(values.DomainList, [[], ["."], ["a..b"], ["x" * 64 + ".com"],
+        self.assertEqual(names.DomainName.encode("example.com."), b"\x07example\x03com\x00")
+        self.assertBadValues(names.DomainList, [[], ["."], ["a..b"], ["x" * 64 + ".com"],
                                                  [".".join(["abc"] * 64)], "example.com"])
-        self.assertBadRaw(values.DomainList, [
+        self.assertBadRaw(names.DomainList, [
             b"", b"\x00", b"\x07example\x03com",          # empty, root alone, not terminated
             b"\xc0\x00",                                 # a compression pointer
             b"\x07exam",                                 # a label cut short
             b"\x03a.b\x00", b"\x01\xff\x00",             # not a plain ASCII label
             (b"\x3f" + b"a" * 63) * 5 + b"\x00",         # longer than 255 bytes
         ])
-        self.assertBadRaw(values.DomainName, [b"\x01a\x00\x01b\x00"])
+        self.assertBadRaw(names.DomainName, [b"\x01a\x00\x01b\x00"])
 
     def test_ntp_servers(self):
         raw = (bytes.fromhex("0001" "0010" "20010db8000000000000000000000123"
                              "0002" "0010" "ff050000000000000000000000000101"
                              "0003" "000a") + b"\x04time\x03org\x00")
-        self.assertPairs(values.NTPServers, [(["2001:db8::123", "ff05::101", "time.org"], raw)])
-        self.assertBadValues(values.NTPServers, [[], ["bad..name"], [1]])
-        self.assertBadRaw(values.NTPServers, [
+        self.assertPairs(names.NTPServers, [(["2001:db8::123", "ff05::101", "time.org"], raw)])
+        self.assertBadValues(names.NTPServers, [[], ["bad..name"], [1]])
+        self.assertBadRaw(names.NTPServers, [
             b"", bytes.fromhex("0004" "0000"), bytes.fromhex("0001" "0004" "00000000"),
             bytes.fromhex("0003" "0002" "0161")])
 
@@ -218,22 +220,22 @@ class ValueTypeTests(TypeTestMixin, SynchronousTestCase):
         self.assertBadValues(values.Enterprise, [(1 << 32, b"x"), (1, "x"), 5])
 
     def test_client_fqdn(self):
-        self.assertPairs(values.FQDN, [
-            (ClientFQDN(values.FQDN_S, "host.example.com."),
+        self.assertPairs(names.FQDN, [
+            (ClientFQDN(names.FQDN_S, "host.example.com."),
              b"\x01\x04host\x07example\x03com\x00"),
             (ClientFQDN(0, "host"), b"\x00\x04host"),
-            (ClientFQDN(values.FQDN_N, ""), b"\x04"),
+            (ClientFQDN(names.FQDN_N, ""), b"\x04"),
         ])
-        self.assertBadValues(values.FQDN, [("host",), ClientFQDN(256, "h")])
-        self.assertBadRaw(values.FQDN, [b"", b"\x00\x01a\x00\x01b"])
+        self.assertBadValues(names.FQDN, [("host",), ClientFQDN(256, "h")])
+        self.assertBadRaw(names.FQDN, [b"", b"\x00\x01a\x00\x01b"])
 
-    @given(st.lists(names, min_size=1, max_size=5))
+    @given(st.lists(domains, min_size=1, max_size=5))
     def test_domain_list_round_trip(self, value):
-        self.assertEqual(values.DomainList.decode(values.DomainList.encode(value)), value)
+        self.assertEqual(names.DomainList.decode(names.DomainList.encode(value)), value)
 
-    @given(st.lists(addresses | names, min_size=1, max_size=5))
+    @given(st.lists(addresses | domains, min_size=1, max_size=5))
     def test_ntp_round_trip(self, value):
-        self.assertEqual(values.NTPServers.decode(values.NTPServers.encode(value)), value)
+        self.assertEqual(names.NTPServers.decode(names.NTPServers.encode(value)), value)
 
     @given(st.binary(max_size=60))
     def test_decoders_raise_only_option_error(self, raw):

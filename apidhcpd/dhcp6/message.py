@@ -15,16 +15,21 @@ import attr
 
 from apidhcpd.dhcp6 import duid as duids
 from apidhcpd.dhcp6.ia import IA, IA_NA, IA_PD, IA_TA
-from apidhcpd.dhcp6.options import MessageType, OptionCode, decode_option, encode_option
+from apidhcpd.dhcp6.names import ClientFQDN
+from apidhcpd.dhcp6.options import (
+    MessageType,
+    OptionCode,
+    OptionValue,
+    decode_option,
+    encode_option,
+)
 from apidhcpd.dhcp6.values import (
     U16,
-    ClientFQDN,
     CodeList,
     Enterprise,
     LinkLayer,
     OpaqueList,
     OptionError,
-    OptionValue,
     RawOption,
     Status,
     StatusValue,

@@ -1,5 +1,5 @@
 """The DHCPv6 catalogue: message types, option codes, status codes, DUID types, and which
-value type (values.py) each option carries, by code and by name.
+value type (values.py, names.py) each option carries, by code and by name.
 
 Knows the numbers of RFC 8415 and the option RFCs it names, and how an option an inventory
 may set (`option6-<name>` or `option6-<code>`) is encoded from its text form. Knows nothing
@@ -12,8 +12,14 @@ from enum import IntEnum
 
 import attr
 
-from apidhcpd.dhcp6 import values
-from apidhcpd.dhcp6.values import OptionError, OptionValue, ValueType
+from apidhcpd.dhcp6 import names, values
+from apidhcpd.dhcp6.names import ClientFQDN
+from apidhcpd.dhcp6.values import OptionError, RawOption, Status, ValueType
+
+# What an option's value may be, decoded (each value type's decode gives one of these).
+OptionValue = (str | int | bool | bytes | list[str] | list[int] | list[bytes] | Status
+               | tuple[int, bytes] | tuple[int, list[bytes]] | tuple[int, list[RawOption]]
+               | ClientFQDN)
 
 
 class _Code(IntEnum):
@@ -150,6 +156,7 @@ class Option:
 
 C = OptionCode
 V = values
+N = names
 # The structures (IA_NA, IA_TA, IA_PD, IAADDR, IAPREFIX: ia.py) and the messages' own
 # identifiers are listed as bytes: the server builds them, never the inventory.
 OPTIONS: Mapping[int, Option] = {o.code: o for o in [
@@ -172,30 +179,30 @@ OPTIONS: Mapping[int, Option] = {o.code: o for o in [
     Option(C.INTERFACE_ID, "interface-id", V.Bytes),
     Option(C.RECONF_MSG, "reconf-msg", V.U8),
     Option(C.RECONF_ACCEPT, "reconf-accept", V.Flag),
-    Option(C.SIP_SERVER_D, "sip-server-domains", V.DomainList),
+    Option(C.SIP_SERVER_D, "sip-server-domains", N.DomainList),
     Option(C.SIP_SERVER_A, "sip-server-addresses", V.AddressList),
     Option(C.DNS_SERVERS, "dns-servers", V.AddressList),
-    Option(C.DOMAIN_LIST, "domain-search", V.DomainList),
+    Option(C.DOMAIN_LIST, "domain-search", N.DomainList),
     Option(C.IA_PD, "ia-pd", V.Bytes),
     Option(C.IAPREFIX, "iaprefix", V.Bytes),
     Option(C.NIS_SERVERS, "nis-servers", V.AddressList),
     Option(C.NISP_SERVERS, "nisp-servers", V.AddressList),
-    Option(C.NIS_DOMAIN_NAME, "nis-domain-name", V.DomainName),
-    Option(C.NISP_DOMAIN_NAME, "nisp-domain-name", V.DomainName),
+    Option(C.NIS_DOMAIN_NAME, "nis-domain-name", N.DomainName),
+    Option(C.NISP_DOMAIN_NAME, "nisp-domain-name", N.DomainName),
     Option(C.SNTP_SERVERS, "sntp-servers", V.AddressList),
     Option(C.INFORMATION_REFRESH_TIME, "information-refresh-time", V.U32),
     Option(C.REMOTE_ID, "remote-id", V.Enterprise),
     Option(C.SUBSCRIBER_ID, "subscriber-id", V.Bytes),
-    Option(C.CLIENT_FQDN, "client-fqdn", V.FQDN),
+    Option(C.CLIENT_FQDN, "client-fqdn", N.FQDN),
     Option(C.NEW_POSIX_TIMEZONE, "posix-timezone", V.Text),
     Option(C.NEW_TZDB_TIMEZONE, "tzdb-timezone", V.Text),
     Option(C.ERO, "ero", V.CodeList),
-    Option(C.NTP_SERVER, "ntp-server", V.NTPServers),
+    Option(C.NTP_SERVER, "ntp-server", N.NTPServers),
     Option(C.BOOTFILE_URL, "bootfile-url", V.Text),
     Option(C.BOOTFILE_PARAM, "bootfile-param", V.OpaqueList),
     Option(C.CLIENT_ARCH, "client-arch-type", V.CodeList),
     Option(C.NII, "nii", V.Bytes),
-    Option(C.AFTR_NAME, "aftr-name", V.DomainName),
+    Option(C.AFTR_NAME, "aftr-name", N.DomainName),
     Option(C.CLIENT_LINKLAYER_ADDR, "client-linklayer-addr", V.LinkLayer),
     Option(C.SOL_MAX_RT, "sol-max-rt", V.U32),
     Option(C.INF_MAX_RT, "inf-max-rt", V.U32),
