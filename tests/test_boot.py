@@ -8,6 +8,7 @@ from apidhcpd.dhcp4 import codec
 from apidhcpd.dhcp4 import options as opt
 from apidhcpd.dhcp4.boot import read_boot
 from apidhcpd.dhcp4.message import Message
+from tests import fixtures
 from tests.test_protocol import WireTestCase
 from tests.test_server import KNOWN, OTHER, SERVER, ServerTestCase, request
 from tests.test_validation import A, StoreTestCase
@@ -277,6 +278,33 @@ class BootpWireTests(WireTestCase):
     def test_an_unknown_host_gets_nothing(self):
         self.assertEqual(self.receive(codec.encode(bootp(OTHER))), [])
         self.assertEqual(self.dropped("bootp-unknown"), 1)
+
+    def test_an_rfc951_request_without_the_cookie_gets_an_rfc1497_reply(self):
+        """An RFC 951 client (an old PXE or embedded ROM) sends a vendor area of zeros or of
+        its own data, no magic cookie: a BOOTP request without options. Its reply carries
+        the RFC 1497 vendor area (cookie, options), as ISC dhcpd answers, in 300 bytes."""
+        mac = bytes.fromhex(KNOWN.replace(":", ""))
+        for vend in (bytes(64), b"ACME" + bytes(range(60)), b""):
+            packet = fixtures.rfc951(0x5151, mac, vend=vend)
+            [(reply, dest, size)] = self.receive(packet, source=("0.0.0.0", 68))
+            data = self.proto.transport.sent[-1][0]
+            self.assertEqual((size, data[:1], data[236:240]), (300, b"\x02", codec.MAGIC_COOKIE))
+            self.assertEqual((reply.xid, reply.yiaddr, reply.message_type, dest),
+                             (0x5151, "192.0.2.10", None, ("192.0.2.10", 68)))
+            self.assertEqual(reply.chaddr, mac + bytes(10))
+            self.assertEqual(list(reply.options), [1, 3, 6, 12, 28])
+            self.assertEqual(reply.get(3), ["192.0.2.1"])
+            self.assertEqual((reply.siaddr, text(reply.file)), (SERVER, b"pxelinux.0"))
+        self.assertEqual(self.server.counters[("BOOTP", "bootreply")], 3)
+        self.assertEqual(self.proto.malformed, 0)
+
+    def test_an_rfc951_request_from_an_unknown_host_gets_nothing(self):
+        packet = fixtures.rfc951(0x5152, bytes.fromhex(OTHER.replace(":", "")))
+        self.assertEqual(self.receive(packet, source=("0.0.0.0", 68)), [])
+        self.assertEqual(self.dropped("bootp-unknown"), 1)
+        # shorter than the BOOTP header: not a request at all
+        self.assertEqual(self.receive(packet[:235], source=("0.0.0.0", 68)), [])
+        self.assertEqual(self.proto.malformed, 1)
 
 
 class ValidationTests(StoreTestCase):
