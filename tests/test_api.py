@@ -499,6 +499,9 @@ class ValidationTests(APITestCase):
                             "broadcast 'nonsense' is not an address")
         self.assertRejected("/api/v1/groups/lab", {"prefix": "33"}, "bad netmask/prefix")
         self.assertRejected("/api/v1/groups/lab", {"routes": "10.0.0.0/8"}, "routes:")
+        self.assertRejected("/api/v1/groups/lab", {"vivso": "3561:1=a; 3561=b"},
+                            "vivso: '3561=b': write <enterprise>:<code>=<value>")
+        self.ok("PUT", "/api/v1/groups/acs", {"vivso": "3561:1=http://acs.example.test/"}, 201)
         self.assertRejected("/api/v1/groups/lab", {"ip": "192.0.2.5"}, "a field of hosts")
         self.assertRejected("/api/v1/groups/bad%20name", {"dns": "192.0.2.5"}, "group name")
         self.assertRejected("/api/v1/subnets/198.51.100.5/24", {"dns": "192.0.2.5"},

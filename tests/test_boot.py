@@ -1,7 +1,7 @@
 """Network boot through DHCPServer on the memory store: the boot fields in the header (siaddr,
 file, sname) and their options 66/67 under overload, option 60 back to PXE and UEFI HTTP boot
-clients, the named PXE options (43), option 125, BOOTP (RFC 951/1497) for reserved hosts only,
-and the validation that refuses bad boot values."""
+clients, the named PXE options (43), option 125 (raw, and named: `vivso`), BOOTP (RFC
+951/1497) for reserved hosts only, and the validation that refuses bad boot values."""
 
 from apidhcpd.admin import metrics
 from apidhcpd.dhcp4 import codec
@@ -197,6 +197,48 @@ class PxeOptionTests(BootTestCase):
         self.assertEqual(self.warnings, [])
 
 
+class VivsoTests(BootTestCase):
+    """Option 125 (RFC 3925) from the named field `vivso`: sent to a client that asks for
+    it (option 55), as any option is; a raw `option-125` wins, as `option-43` wins over the
+    `pxe-*` fields."""
+
+    VIVSO = "3561:1=http://acs.example.test/; 4491:2=0xc0000205; 3561:3=0x01"
+    ENCODED = bytes.fromhex(
+        "00000de9" "1d"                                         # enterprise 3561, 29 octets
+        "0118" + b"http://acs.example.test/".hex() + "030101"   # sub-options 1 and 3
+        + "0000118b" "06" "0204c0000205")                       # enterprise 4491, 6 octets
+
+    def test_a_client_asking_for_125_gets_it(self):
+        self.store.hset("group:default", vivso=self.VIVSO)
+        offer = self.ask(request(opt.DISCOVER, KNOWN, prl=[1, 3, 125]))
+        self.assertEqual(offer.options[125], self.ENCODED)
+        self.assertEqual(list(offer.options)[-1], 125)
+        ack = self.ask(request(opt.REQUEST, KNOWN, o50="192.0.2.10", o54=SERVER,
+                               prl=[125, 1]))
+        self.assertEqual(ack.options[125], self.ENCODED)
+        self.assertEqual(self.warnings, [])
+
+    def test_a_client_not_asking_gets_none(self):
+        self.store.hset("group:default", vivso=self.VIVSO)
+        self.assertNotIn(125, self.ask(request(opt.DISCOVER, KNOWN, prl=[1, 3, 43])).options)
+
+    def test_the_host_over_the_group_and_raw_hex_wins(self):
+        self.store.hset("group:default", vivso=self.VIVSO)
+        self.store.hset("mac:" + KNOWN, vivso="9:1=a")
+        offer = self.ask(request(opt.DISCOVER, KNOWN, prl=[125]))
+        self.assertEqual(offer.options[125], bytes.fromhex("00000009" "03" "010161"))
+        self.store.hset("mac:" + KNOWN, **{"option-125": "0000000900"})
+        offer = self.ask(request(opt.DISCOVER, KNOWN, prl=[125]))
+        self.assertEqual(offer.options[125], bytes.fromhex("0000000900"))
+
+    def test_a_bad_value_is_skipped_with_a_warning(self):
+        self.store.hset("group:default", vivso="3561:1=")
+        offer = self.ask(request(opt.DISCOVER, KNOWN, prl=[125]))
+        self.assertNotIn(125, offer.options)
+        self.assertEqual(len(self.warnings), 1, self.warnings)
+        self.assertIn("vivso: sub-option 1 of enterprise 3561 has no value", self.warnings[0])
+
+
 class BootpTests(BootTestCase):
     def test_a_reserved_host_gets_a_bootreply(self):
         self.store.hset("group:default", ntp="192.0.2.22")
@@ -318,3 +360,21 @@ class ValidationTests(StoreTestCase):
         self.rejected("group:lab", {"server-name": "s" * 64}, "server-name: 64 bytes")
         self.rejected("subnet:198.51.100.0/24", {"pxe-boot-servers": "1 nowhere"},
                       "pxe-boot-servers")
+
+    def test_vivso_is_checked_as_the_server_reads_it(self):
+        self.check(A, {"ip": "192.0.2.20", "vivso": VivsoTests.VIVSO})
+        self.check("group:lab", {"vivso": "3561:1=a; 3561:2=0x"})
+        for fields, message in (
+                ({"vivso": "3561:1"}, "vivso: '3561:1': write <enterprise>:<code>=<value>"),
+                ({"vivso": "acme:1=a"}, "vivso: enterprise number 'acme' is not a number "
+                                        "0-4294967295"),
+                ({"vivso": "3561:300=a"}, "vivso: sub-option code '300' of enterprise 3561 "
+                                          "is not a number 0-255"),
+                ({"vivso": "3561:1=0xg0"}, "vivso: sub-option 1 of enterprise 3561: '0xg0' "
+                                           "is not hex"),
+                ({"vivso": "3561:1=%s; 3561:2=%s" % ("a" * 200, "b" * 100)},
+                 "vivso: enterprise 3561: 304 bytes of sub-options, at most 255")):
+            e = self.rejected("group:lab", fields)
+            self.assertEqual(e.details, [message])
+        self.rejected("class:acs", {"match-vendor-class": "dslforum.org", "vivso": "1:x=y"},
+                      "vivso: sub-option code 'x'")

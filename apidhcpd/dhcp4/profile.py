@@ -3,9 +3,10 @@
 Knows the seed's field names (`gateway`, `dns`, `domain`, `ntp`, `prefix`, `netmask`,
 `broadcast`, `lease-time`, `hostname`), ours (`range`, `routes`, `search`, `mtu`, `option-<name>`),
 the boot fields (`next-server`, `boot-file`, `server-name`, `pxe-*`, read by boot.py),
-and how to read them leniently: bad values are skipped with a warning, never a crash. Knows
-which fields belong to one network (router, mask, broadcast, routes, MTU) and whether a hash's
-values of them belong to a given subnet (off_network).
+`vivso` (option 125, read by vendor.py), and how to read them leniently: bad values are
+skipped with a warning, never a crash. Knows which fields belong to one network (router,
+mask, broadcast, routes, MTU) and whether a hash's values of them belong to a given subnet
+(off_network).
 Knows nothing of storage or packets; option encodings come from `options.py`.
 """
 
@@ -15,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 import attr
 
-from apidhcpd.dhcp4 import options
+from apidhcpd.dhcp4 import options, vendor
 from apidhcpd.dhcp4.boot import FIELDS as BOOT_FIELDS
 from apidhcpd.dhcp4.boot import NO_BOOT, Boot, read_boot
 from apidhcpd.dhcp4.message import ZERO
@@ -26,7 +27,7 @@ from apidhcpd.inventory.durations import DEFAULT_LEASE_TIME, parse_duration
 # fields that describe the host or the pool rather than an option
 NOT_OPTIONS = frozenset({"ip", "description", "group", "ts", "dynamic", "range", "prefix",
                          "netmask", "broadcast", "lease-time", "gateway", "domain", "routes",
-                         *BOOT_FIELDS})
+                         vendor.FIELD, *BOOT_FIELDS})
 
 # a host's fields that say nothing about the options it is sent
 HOST_ONLY = frozenset({"ip", "description", "group", "ts", "dynamic", "range"})
@@ -187,6 +188,11 @@ def build_profile(name: str, fields: dict[str, str], link: Link,
             put(Code.CLASSLESS_STATIC_ROUTE, routes)
         except ValueError as e:
             warn("routes: %s" % e)
+    if values.get(vendor.FIELD):  # before the option-<x> fields: a raw option-125 wins
+        try:
+            put(Code.VENDOR_IDENTIFYING, vendor.from_text(values[vendor.FIELD]))
+        except ValueError as e:
+            warn("%s: %s" % (vendor.FIELD, e))
 
     for field, text in sorted(values.items()):
         if field in NOT_OPTIONS or text == "":
