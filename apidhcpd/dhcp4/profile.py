@@ -12,7 +12,7 @@ Knows nothing of storage or packets; option encodings come from `options.py`.
 
 import ipaddress
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import attr
 
@@ -221,6 +221,31 @@ def build_profile(name: str, fields: dict[str, str], link: Link,
     return Profile(lease_time, network, encoded, ranges, tuple(errors), tuple(notes), found)
 
 
+# the options build_profile makes of these fields, before the others (in this order)
+_FIRST_FIELDS = {"gateway": (Code.ROUTER,), "domain": (Code.DOMAIN_NAME, Code.DOMAIN_SEARCH),
+                 "routes": (Code.CLASSLESS_STATIC_ROUTE,),
+                 vendor.FIELD: (Code.VENDOR_IDENTIFYING,)}
+
+
+def option_fields(fields: Mapping[str, str]) -> dict[int, str]:
+    """{option code: the field that gives it} for the options that `fields` (merged, as
+    build_profile reads them) give; where several fields give one option, the one
+    build_profile lets win. The mask and the broadcast address (always sent, from the
+    network) only where a field gives them as an option; the PXE fields' option 43 is
+    boot.py's."""
+    given: dict[int, str] = {}
+    for field, codes in _FIRST_FIELDS.items():
+        if fields.get(field):
+            given.update(dict.fromkeys(codes, field))
+    for field, text in sorted(fields.items()):
+        if field in NOT_OPTIONS or text == "":
+            continue
+        option = _option_for_field(field)
+        if option is not None:
+            given[option.code] = field
+    return given
+
+
 def network_bound(field: str) -> bool:
     """Does this field give a value that belongs to one network (NETWORK_OPTIONS)?"""
     if field in NETWORK_FIELDS:
@@ -309,6 +334,20 @@ def _option_for_field(field: str) -> options.Option | None:
             except options.OptionError:
                 return None
     return None
+
+
+def mask_field(values: Mapping[str, str]) -> str | None:
+    """The field that gives the network's mask where no subnet fixes it, as _network reads
+    it: `prefix`, else `netmask`, else the seed's netmask in `broadcast`; None: the link's."""
+    for field in ("prefix", "netmask"):
+        if values.get(field):
+            return field
+    broadcast = (values.get("broadcast") or "").strip()
+    try:
+        ipaddress.IPv4Address(broadcast)
+    except ValueError:
+        return None
+    return "broadcast" if _is_netmask(broadcast) else None
 
 
 def _network(values: dict[str, str], link: Link, warn: Callable[[str], None],
