@@ -11,19 +11,29 @@ import struct
 COOKIE = bytes.fromhex("63825363")
 
 
-def bootp(op, xid, mac, options, secs=0, flags=0, hops=0,
-          ciaddr="0.0.0.0", yiaddr="0.0.0.0", siaddr="0.0.0.0",
-          giaddr="0.0.0.0", sname=b"", file=b"", pad_to=300):
-    """A BOOTP/DHCP packet: 236-byte header, cookie, options, zero padding."""
-    header = struct.pack("!BBBBIHH", op, 1, len(mac), hops, xid, secs, flags)
+def header(op, xid, mac, secs=0, flags=0, hops=0, ciaddr="0.0.0.0", yiaddr="0.0.0.0",
+           siaddr="0.0.0.0", giaddr="0.0.0.0", sname=b"", file=b""):
+    """The 236-byte BOOTP header (RFC 951), without the vendor area."""
+    packed = struct.pack("!BBBBIHH", op, 1, len(mac), hops, xid, secs, flags)
     for address in (ciaddr, yiaddr, siaddr, giaddr):
-        header += socket.inet_aton(address)
-    header += mac.ljust(16, b"\x00")
-    header += sname.ljust(64, b"\x00")
-    header += file.ljust(128, b"\x00")
-    assert len(header) == 236
-    packet = header + COOKIE + options
+        packed += socket.inet_aton(address)
+    packed += mac.ljust(16, b"\x00")
+    packed += sname.ljust(64, b"\x00")
+    packed += file.ljust(128, b"\x00")
+    assert len(packed) == 236
+    return packed
+
+
+def bootp(op, xid, mac, options, pad_to=300, **fields):
+    """A BOOTP/DHCP packet: 236-byte header, cookie, options, zero padding."""
+    packet = header(op, xid, mac, **fields) + COOKIE + options
     return packet.ljust(pad_to, b"\x00")
+
+
+def rfc951(xid, mac, vend=bytes(64), op=1, **fields):
+    """An RFC 951 BOOTP packet: the header and a vendor area that is not RFC 1048's (no
+    magic cookie): 64 bytes of zeros, as old PXE and embedded ROMs send, by default."""
+    return header(op, xid, mac, **fields) + vend
 
 
 def labels(name):
@@ -117,6 +127,13 @@ RELAYED_DISCOVER = bootp(
     ) + bytes([82, len(RELAY_INFO)]) + RELAY_INFO + b"\xff",  # 82, then end
 )
 
+# An RFC 951 BOOTREQUEST from an old boot ROM: 300 bytes, a vendor area of zeros.
+RFC951_MAC = bytes.fromhex("0200000000cc")
+RFC951_REQUEST = rfc951(0x00C0FFEE, RFC951_MAC, secs=2)
+
+# The same with vendor-specific data in the vendor area (RFC 951 leaves it to the vendor).
+RFC951_VENDOR_REQUEST = rfc951(0x00C0FFEF, RFC951_MAC, vend=b"ACME" + bytes(range(60)))
+
 ALL = {
     "dhclient discover": DHCLIENT_DISCOVER,
     "udhcpc discover": UDHCPC_DISCOVER,
@@ -124,4 +141,6 @@ ALL = {
     "overload discover": OVERLOAD_DISCOVER,
     "long option offer": LONG_OPTION_OFFER,
     "relayed discover": RELAYED_DISCOVER,
+    "rfc951 request": RFC951_REQUEST,
+    "rfc951 vendor request": RFC951_VENDOR_REQUEST,
 }

@@ -30,6 +30,7 @@ from twisted.web.server import Site
 from apidhcpd import tap
 from apidhcpd.admin.api import OPENAPI, AdminAPI, parse_listen
 from apidhcpd.admin.metrics import TimedStore
+from apidhcpd.dhcp4 import explain as explanation
 from apidhcpd.dhcp4 import options as opt
 from apidhcpd.dhcp4.message import Message
 from apidhcpd.dhcp4.profile import Link
@@ -499,6 +500,9 @@ class ValidationTests(APITestCase):
                             "broadcast 'nonsense' is not an address")
         self.assertRejected("/api/v1/groups/lab", {"prefix": "33"}, "bad netmask/prefix")
         self.assertRejected("/api/v1/groups/lab", {"routes": "10.0.0.0/8"}, "routes:")
+        self.assertRejected("/api/v1/groups/lab", {"vivso": "3561:1=a; 3561=b"},
+                            "vivso: '3561=b': write <enterprise>:<code>=<value>")
+        self.ok("PUT", "/api/v1/groups/acs", {"vivso": "3561:1=http://acs.example.test/"}, 201)
         self.assertRejected("/api/v1/groups/lab", {"ip": "192.0.2.5"}, "a field of hosts")
         self.assertRejected("/api/v1/groups/bad%20name", {"dns": "192.0.2.5"}, "group name")
         self.assertRejected("/api/v1/subnets/198.51.100.5/24", {"dns": "192.0.2.5"},
@@ -607,10 +611,26 @@ class ExplainTests(APITestCase):
         sources = {f["field"]: f["source"] for f in found["fields"]}
         self.assertEqual((sources["dns"], sources["ntp"], sources["hostname"]),
                          ("group:default", "class:ipxe", "mac:" + KNOWN))
-        self.assertIn({"code": 42, "name": "ntp-servers", "value": "192.0.2.123"},
-                      found["options"])
+        self.assertIn({"code": 42, "name": "ntp-servers", "value": "192.0.2.123",
+                       "source": "class:ipxe"}, found["options"])
         self.assertEqual(found["address"], {"kind": "reserved", "ip": "192.0.2.10",
                                             "key": "mac:" + KNOWN})
+        self.assertEqual((found["dropped"], found["drop_kind"]), (None, None))
+
+    def test_a_pxe_client_and_a_reservation_another_client_holds(self):
+        self.memory.hset("group:default", boot_file="undionly.kpxe")
+        found = self.ok("GET", "/api/v1/explain?mac=%s&vendor-class=PXEClient:Arch:00000"
+                        % KNOWN)
+        self.assertIn({"code": 60, "name": "vendor-class-identifier", "value": "PXEClient",
+                       "source": explanation.ECHO}, found["options"])
+        self.assertIn({"code": 43, "name": "vendor-specific", "value": "060108ff",
+                       "source": explanation.PXE_DEFAULT}, found["options"])
+        ack = self.dora(OTHER)  # a lease, then a reservation of its address for KNOWN
+        self.memory.hset("mac:" + KNOWN, ip=ack.yiaddr)
+        found = self.ok("GET", "/api/v1/explain?mac=" + KNOWN)
+        self.assertEqual((found["address"]["ip"], found["drop_kind"], found["dropped"]),
+                         (ack.yiaddr, "reserved-conflict",
+                          "reserved %s is leased to %s" % (ack.yiaddr, OTHER)))
 
     def test_an_unknown_client_and_a_lease(self):
         found = self.ok("GET", "/api/v1/explain?mac=" + OTHER)

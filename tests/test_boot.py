@@ -1,13 +1,14 @@
 """Network boot through DHCPServer on the memory store: the boot fields in the header (siaddr,
 file, sname) and their options 66/67 under overload, option 60 back to PXE and UEFI HTTP boot
-clients, the named PXE options (43), option 125, BOOTP (RFC 951/1497) for reserved hosts only,
-and the validation that refuses bad boot values."""
+clients, the named PXE options (43), option 125 (raw, and named: `vivso`), BOOTP (RFC
+951/1497) for reserved hosts only, and the validation that refuses bad boot values."""
 
 from apidhcpd.admin import metrics
 from apidhcpd.dhcp4 import codec
 from apidhcpd.dhcp4 import options as opt
 from apidhcpd.dhcp4.boot import read_boot
 from apidhcpd.dhcp4.message import Message
+from tests import fixtures
 from tests.test_protocol import WireTestCase
 from tests.test_server import KNOWN, OTHER, SERVER, ServerTestCase, request
 from tests.test_validation import A, StoreTestCase
@@ -196,6 +197,48 @@ class PxeOptionTests(BootTestCase):
         self.assertEqual(self.warnings, [])
 
 
+class VivsoTests(BootTestCase):
+    """Option 125 (RFC 3925) from the named field `vivso`: sent to a client that asks for
+    it (option 55), as any option is; a raw `option-125` wins, as `option-43` wins over the
+    `pxe-*` fields."""
+
+    VIVSO = "3561:1=http://acs.example.test/; 4491:2=0xc0000205; 3561:3=0x01"
+    ENCODED = bytes.fromhex(
+        "00000de9" "1d"                                         # enterprise 3561, 29 octets
+        "0118" + b"http://acs.example.test/".hex() + "030101"   # sub-options 1 and 3
+        + "0000118b" "06" "0204c0000205")                       # enterprise 4491, 6 octets
+
+    def test_a_client_asking_for_125_gets_it(self):
+        self.store.hset("group:default", vivso=self.VIVSO)
+        offer = self.ask(request(opt.DISCOVER, KNOWN, prl=[1, 3, 125]))
+        self.assertEqual(offer.options[125], self.ENCODED)
+        self.assertEqual(list(offer.options)[-1], 125)
+        ack = self.ask(request(opt.REQUEST, KNOWN, o50="192.0.2.10", o54=SERVER,
+                               prl=[125, 1]))
+        self.assertEqual(ack.options[125], self.ENCODED)
+        self.assertEqual(self.warnings, [])
+
+    def test_a_client_not_asking_gets_none(self):
+        self.store.hset("group:default", vivso=self.VIVSO)
+        self.assertNotIn(125, self.ask(request(opt.DISCOVER, KNOWN, prl=[1, 3, 43])).options)
+
+    def test_the_host_over_the_group_and_raw_hex_wins(self):
+        self.store.hset("group:default", vivso=self.VIVSO)
+        self.store.hset("mac:" + KNOWN, vivso="9:1=a")
+        offer = self.ask(request(opt.DISCOVER, KNOWN, prl=[125]))
+        self.assertEqual(offer.options[125], bytes.fromhex("00000009" "03" "010161"))
+        self.store.hset("mac:" + KNOWN, **{"option-125": "0000000900"})
+        offer = self.ask(request(opt.DISCOVER, KNOWN, prl=[125]))
+        self.assertEqual(offer.options[125], bytes.fromhex("0000000900"))
+
+    def test_a_bad_value_is_skipped_with_a_warning(self):
+        self.store.hset("group:default", vivso="3561:1=")
+        offer = self.ask(request(opt.DISCOVER, KNOWN, prl=[125]))
+        self.assertNotIn(125, offer.options)
+        self.assertEqual(len(self.warnings), 1, self.warnings)
+        self.assertIn("vivso: sub-option 1 of enterprise 3561 has no value", self.warnings[0])
+
+
 class BootpTests(BootTestCase):
     def test_a_reserved_host_gets_a_bootreply(self):
         self.store.hset("group:default", ntp="192.0.2.22")
@@ -278,6 +321,33 @@ class BootpWireTests(WireTestCase):
         self.assertEqual(self.receive(codec.encode(bootp(OTHER))), [])
         self.assertEqual(self.dropped("bootp-unknown"), 1)
 
+    def test_an_rfc951_request_without_the_cookie_gets_an_rfc1497_reply(self):
+        """An RFC 951 client (an old PXE or embedded ROM) sends a vendor area of zeros or of
+        its own data, no magic cookie: a BOOTP request without options. Its reply carries
+        the RFC 1497 vendor area (cookie, options), as ISC dhcpd answers, in 300 bytes."""
+        mac = bytes.fromhex(KNOWN.replace(":", ""))
+        for vend in (bytes(64), b"ACME" + bytes(range(60)), b""):
+            packet = fixtures.rfc951(0x5151, mac, vend=vend)
+            [(reply, dest, size)] = self.receive(packet, source=("0.0.0.0", 68))
+            data = self.proto.transport.sent[-1][0]
+            self.assertEqual((size, data[:1], data[236:240]), (300, b"\x02", codec.MAGIC_COOKIE))
+            self.assertEqual((reply.xid, reply.yiaddr, reply.message_type, dest),
+                             (0x5151, "192.0.2.10", None, ("192.0.2.10", 68)))
+            self.assertEqual(reply.chaddr, mac + bytes(10))
+            self.assertEqual(list(reply.options), [1, 3, 6, 12, 28])
+            self.assertEqual(reply.get(3), ["192.0.2.1"])
+            self.assertEqual((reply.siaddr, text(reply.file)), (SERVER, b"pxelinux.0"))
+        self.assertEqual(self.server.counters[("BOOTP", "bootreply")], 3)
+        self.assertEqual(self.proto.malformed, 0)
+
+    def test_an_rfc951_request_from_an_unknown_host_gets_nothing(self):
+        packet = fixtures.rfc951(0x5152, bytes.fromhex(OTHER.replace(":", "")))
+        self.assertEqual(self.receive(packet, source=("0.0.0.0", 68)), [])
+        self.assertEqual(self.dropped("bootp-unknown"), 1)
+        # shorter than the BOOTP header: not a request at all
+        self.assertEqual(self.receive(packet[:235], source=("0.0.0.0", 68)), [])
+        self.assertEqual(self.proto.malformed, 1)
+
 
 class ValidationTests(StoreTestCase):
     def test_boot_fields_are_checked_as_the_server_reads_them(self):
@@ -290,3 +360,21 @@ class ValidationTests(StoreTestCase):
         self.rejected("group:lab", {"server-name": "s" * 64}, "server-name: 64 bytes")
         self.rejected("subnet:198.51.100.0/24", {"pxe-boot-servers": "1 nowhere"},
                       "pxe-boot-servers")
+
+    def test_vivso_is_checked_as_the_server_reads_it(self):
+        self.check(A, {"ip": "192.0.2.20", "vivso": VivsoTests.VIVSO})
+        self.check("group:lab", {"vivso": "3561:1=a; 3561:2=0x"})
+        for fields, message in (
+                ({"vivso": "3561:1"}, "vivso: '3561:1': write <enterprise>:<code>=<value>"),
+                ({"vivso": "acme:1=a"}, "vivso: enterprise number 'acme' is not a number "
+                                        "0-4294967295"),
+                ({"vivso": "3561:300=a"}, "vivso: sub-option code '300' of enterprise 3561 "
+                                          "is not a number 0-255"),
+                ({"vivso": "3561:1=0xg0"}, "vivso: sub-option 1 of enterprise 3561: '0xg0' "
+                                           "is not hex"),
+                ({"vivso": "3561:1=%s; 3561:2=%s" % ("a" * 200, "b" * 100)},
+                 "vivso: enterprise 3561: 304 bytes of sub-options, at most 255")):
+            e = self.rejected("group:lab", fields)
+            self.assertEqual(e.details, [message])
+        self.rejected("class:acs", {"match-vendor-class": "dslforum.org", "vivso": "1:x=y"},
+                      "vivso: sub-option code 'x'")

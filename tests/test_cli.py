@@ -18,6 +18,7 @@ from twisted.trial import unittest
 
 from apidhcpd.cli import edit, importers, show
 from apidhcpd.cli import main as cli
+from apidhcpd.dhcp4 import explain as explanation
 from apidhcpd.store.contract import AddressSource
 from apidhcpd.store.memory import MemoryStore
 from apidhcpd.store.pools import pool_usage
@@ -503,6 +504,10 @@ class WriteCommandTests(CLITestCase):
             (("set", "group", "bad name", "dns=1.1.1.1"), "bad group name"),
             (("set", "group", "lab", "prefix=40"), "bad netmask/prefix '40'"),
             (("set", "group", "lab", "broadcast=nonsense"), "is not an address"),
+            (("set", "group", "lab", "vivso=3561:1"),
+             "group:lab: vivso: '3561:1': write <enterprise>:<code>=<value>"),
+            (("set", "host", A, "vivso=3561:1=0xabc"),
+             "vivso: sub-option 1 of enterprise 3561: '0xabc' is not hex"),
             (("set", "group", "lab", "range=172.17.9.9-172.17.9.1"), "runs backwards"),
             (("set", "group", "lab", "gateway=10.0.0.1", "prefix=24",
               "range=10.0.0.10-10.0.1.20"), "range 10.0.0.10-10.0.1.20 is outside 10.0.0.0/24"),
@@ -706,8 +711,33 @@ class ExplainTests(CLITestCase):
                      "boot next-server 198.51.100.5, boot-file ipxe.efi",
                      "dns 192.0.2.53 group:default", "gateway 198.51.100.1 subnet:198.51.100.0/24",
                      "ntp 198.51.100.123 group:lab", "boot-file ipxe.efi class:uefi",
-                     "hostname node mac:" + A, "42 ntp-servers 198.51.100.123"):
+                     "hostname node mac:" + A, "42 ntp-servers 198.51.100.123 group:lab"):
             self.assertIn(line, lines)
+
+    @defer.inlineCallbacks
+    def test_a_pxe_client_and_a_reservation_another_client_holds(self):
+        holder = "02:00:00:00:00:0c"
+        self.hset("lease:198.51.100.15", mac=holder, state="bound",
+                  expires=str(int(time.time()) + 3600))
+        self.redis.cli("ZADD", "leases", str(int(time.time()) + 3600), "198.51.100.15")
+        self.hset("mac:02:00:00:00:00:0b", ip="198.51.100.15")
+        before = self.state()
+        code, out, err = yield self.run_cli("explain", "mac=02:00:00:00:00:0b", "arch=7",
+                                            "vendor-class=PXEClient:Arch:00007:UNDI:003016",
+                                            "giaddr=198.51.100.1")
+        self.assertEqual((code, err), (0, ""))
+        self.assertEqual(self.state(), before)  # nothing written
+        lines = [" ".join(line.split()) for line in out.splitlines()]
+        for line in ("NO ANSWER reserved 198.51.100.15 is leased to %s (reserved-conflict)"
+                     % holder,
+                     "CODE OPTION VALUE FROM",
+                     "6 domain-name-server 192.0.2.53 group:default",
+                     "60 vendor-class-identifier PXEClient " + explanation.ECHO,
+                     "43 vendor-specific 060108ff " + explanation.PXE_DEFAULT):
+            self.assertIn(line, lines)
+        code, out, _ = yield self.run_cli("explain", "--json", "mac=" + holder,
+                                          "giaddr=198.51.100.1")
+        self.assertEqual(json.loads(out)["drop_kind"], None)
 
     @defer.inlineCallbacks
     def test_json_and_an_unknown_client(self):

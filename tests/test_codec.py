@@ -40,6 +40,21 @@ messages = st.builds(
     options=round_trip_options,
 )
 
+# The fields of a BOOTP header, in the form the construct Header builds.
+header_fields = st.fixed_dictionaries({
+    "op": st.integers(0, 255), "htype": st.integers(0, 255),
+    "hlen": st.integers(0, 16), "hops": st.integers(0, 255),
+    "xid": st.integers(0, 2**32 - 1), "secs": st.integers(0, 2**16 - 1),
+    "flags": st.integers(0, 2**16 - 1),
+    "ciaddr": st.binary(min_size=4, max_size=4),
+    "yiaddr": st.binary(min_size=4, max_size=4),
+    "siaddr": st.binary(min_size=4, max_size=4),
+    "giaddr": st.binary(min_size=4, max_size=4),
+    "chaddr": st.binary(min_size=16, max_size=16),
+    "sname": st.binary(min_size=64, max_size=64),
+    "file": st.binary(min_size=128, max_size=128),
+})
+
 # Items of an option area, in the form the construct OptionArea builds.
 tlvs = st.one_of(
     st.just({"code": codec.PAD, "data": None}),
@@ -123,6 +138,39 @@ class FixtureDecodeTests(SynchronousTestCase):
         self.assertEqual(decode(memoryview(data)), decode(data))
 
 
+class Rfc951Tests(SynchronousTestCase):
+    """A BOOTREQUEST whose vendor area is not RFC 1048's (no magic cookie), as RFC 951
+    clients send it: a BOOTP request without options (ISC dhcpd reads it so too)."""
+
+    def test_a_vendor_area_of_zeros(self):
+        m = decode(fixtures.RFC951_REQUEST)
+        self.assertEqual((m.op, m.htype, m.hlen, m.xid, m.secs), (1, 1, 6, 0x00C0FFEE, 2))
+        self.assertEqual(m.chaddr, fixtures.RFC951_MAC + bytes(10))
+        self.assertEqual(m.mac, "02:00:00:00:00:cc")
+        self.assertEqual((m.ciaddr, m.giaddr), ("0.0.0.0", "0.0.0.0"))
+        self.assertEqual((m.options, m.message_type, m.bootp), ({}, None, True))
+
+    def test_vendor_specific_data_is_not_read_as_options(self):
+        m = decode(fixtures.RFC951_VENDOR_REQUEST)
+        self.assertEqual((m.xid, m.options), (0x00C0FFEF, {}))
+
+    def test_any_length_from_the_bare_header_on(self):
+        for vend in (b"", b"\x63\x82\x53", bytes(64), bytes(300)):
+            m = decode(fixtures.rfc951(7, fixtures.RFC951_MAC, vend=vend))
+            self.assertEqual((m.xid, m.options), (7, {}))
+
+    def test_only_requests(self):
+        """A BOOTREPLY (or anything else) without the cookie is still no message of ours."""
+        for op in (0, 2, 3):
+            packet = fixtures.rfc951(7, fixtures.RFC951_MAC, op=op)
+            self.assertRaises(CodecError, decode, packet)
+
+    def test_hlen_is_still_checked(self):
+        packet = bytearray(fixtures.RFC951_REQUEST)
+        packet[2] = 17
+        self.assertRaises(CodecError, decode, bytes(packet))
+
+
 class LongOptionTests(SynchronousTestCase):
 
     def test_instances_are_concatenated_in_order(self):
@@ -203,17 +251,26 @@ class MalformedTests(SynchronousTestCase):
     def test_empty(self):
         self.assertRaises(CodecError, decode, b"")
 
-    def test_truncated_header(self):
-        self.assertRaises(CodecError, decode, fixtures.DHCLIENT_DISCOVER[:239])
+    def test_shorter_than_the_bootp_header(self):
+        self.assertRaises(CodecError, decode, fixtures.DHCLIENT_DISCOVER[:235])
+        self.assertRaises(CodecError, decode, fixtures.RFC951_REQUEST[:235])
 
     def test_header_without_options(self):
         m = decode(fixtures.DHCLIENT_DISCOVER[:240])
         self.assertEqual(m.options, {})
 
-    def test_bad_cookie(self):
-        packet = bytearray(fixtures.DHCLIENT_DISCOVER)
+    def test_bad_cookie_in_a_reply(self):
+        packet = bytearray(fixtures.LONG_OPTION_OFFER)
         packet[239] ^= 1
         self.assertRaises(CodecError, decode, bytes(packet))
+
+    def test_a_dhcp_message_needs_the_cookie(self):
+        """Without the cookie nothing in the vendor area is an option, 53 included: a
+        DISCOVER whose cookie is damaged reads as an RFC 951 request, not as a DISCOVER."""
+        packet = bytearray(fixtures.DHCLIENT_DISCOVER)
+        packet[239] ^= 1
+        m = decode(bytes(packet))
+        self.assertEqual((m.options, m.message_type, m.bootp), ({}, None, True))
 
     def test_hlen_over_16(self):
         packet = bytearray(fixtures.DHCLIENT_DISCOVER)
@@ -389,19 +446,7 @@ class EncodeTests(SynchronousTestCase):
 class SpecificationTests(SynchronousTestCase):
     """The hot-path code agrees with the construct definitions."""
 
-    @given(st.fixed_dictionaries({
-        "op": st.integers(0, 255), "htype": st.integers(0, 255),
-        "hlen": st.integers(0, 16), "hops": st.integers(0, 255),
-        "xid": st.integers(0, 2**32 - 1), "secs": st.integers(0, 2**16 - 1),
-        "flags": st.integers(0, 2**16 - 1),
-        "ciaddr": st.binary(min_size=4, max_size=4),
-        "yiaddr": st.binary(min_size=4, max_size=4),
-        "siaddr": st.binary(min_size=4, max_size=4),
-        "giaddr": st.binary(min_size=4, max_size=4),
-        "chaddr": st.binary(min_size=16, max_size=16),
-        "sname": st.binary(min_size=64, max_size=64),
-        "file": st.binary(min_size=128, max_size=128),
-    }))
+    @given(header_fields)
     def test_header_matches_construct(self, fields):
         built = codec.Header.build(dict(fields, cookie=None)) + b"\xff"
         m = decode(built)
@@ -415,6 +460,36 @@ class SpecificationTests(SynchronousTestCase):
         parsed = codec.Header.compile().parse(packet)
         self.assertEqual(parsed.chaddr, fields["chaddr"])
         self.assertEqual(parsed.xid, fields["xid"])
+
+    @given(header_fields, st.sampled_from([1, 1, 1, 2, 0]),
+           st.one_of(st.binary(max_size=80), st.binary(min_size=64, max_size=64),
+                     st.builds(lambda tail: fixtures.COOKIE + tail, st.binary(max_size=20))))
+    def test_the_vendor_area_matches_construct(self, fields, op, vend):
+        """decode reads the vendor area as the construct definitions do: RFC 1048's (Header,
+        the cookie, then options), else an RFC 951 request's (Rfc951Request: a BOOTREQUEST,
+        any vendor bytes, no options), else nothing."""
+        from construct import ConstructError
+        packet = codec.BootpHeader.build(dict(fields, op=op)) + vend
+        try:
+            codec.Header.parse(packet)
+            rfc1048 = True
+        except ConstructError:
+            rfc1048 = False
+        try:
+            parsed = codec.Rfc951Request.parse(packet)
+        except ConstructError:
+            parsed = None
+        self.assertFalse(rfc1048 and parsed is not None)
+        m = must_decode_or_fail_cleanly(packet)
+        if parsed is not None:
+            self.assertIsNotNone(m)
+            self.assertEqual(m.options, {})
+            self.assertEqual((m.op, m.xid, m.chaddr, m.sname, m.file),
+                             (parsed.header.op, parsed.header.xid, parsed.header.chaddr,
+                              parsed.header.sname, parsed.header.file))
+            self.assertEqual(m.giaddr, socket.inet_ntoa(parsed.header.giaddr))
+        elif not rfc1048:
+            self.assertIsNone(m)
 
     @given(st.lists(tlvs, max_size=25), st.binary(max_size=20))
     def test_option_loop_matches_construct(self, items, trailing):

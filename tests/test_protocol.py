@@ -143,13 +143,23 @@ class PacketPathTests(WireTestCase):
         self.assertEqual((ack.message_type, dest), (opt.ACK, (RELAY, 67)))
 
     def test_a_malformed_datagram_is_counted_and_answers_nothing(self):
-        for data in (b"", b"\x01" * 100, raw(message())[:239],
-                     raw(message())[:236] + b"\x00\x00\x00\x00" + raw(message())[240:]):
+        reply = bytearray(raw(message()))
+        reply[0] = 2  # a BOOTREPLY
+        for data in (b"", b"\x01" * 100, raw(message())[:235],
+                     bytes(reply[:236]) + b"\x00\x00\x00\x00" + bytes(reply[240:])):
             self.assertEqual(self.receive(data, source=self.NO_ADDRESS), [])
         self.assertEqual(self.proto.malformed, 4)
         self.assertEqual((self.store.lookups, self.server.pending), (0, 0))
         # and the next good datagram is served
         self.assertEqual(len(self.receive(message(), source=self.NO_ADDRESS)), 1)
+
+    def test_a_request_without_the_cookie_is_an_rfc951_bootp_request(self):
+        """Cut before its cookie ends or with the cookie damaged, a DISCOVER is no DHCP
+        message: an RFC 951 BOOTP request without options, which an unknown host is not
+        answered (codec.Rfc951Request; ISC dhcpd reads it so too)."""
+        for data in (raw(message())[:239], raw(message())[:236] + bytes(4) + raw(message())[240:]):
+            self.assertEqual(self.receive(data, source=self.NO_ADDRESS), [])
+        self.assertEqual((self.proto.malformed, self.dropped("bootp-unknown")), (0, 2))
 
 
 class GiaddrTests(WireTestCase):

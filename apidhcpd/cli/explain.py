@@ -55,11 +55,14 @@ def format_explanation(mac: str, found: Explanation) -> str:
                      if item[1] and item[1] != "0.0.0.0")
     lines.append("  boot       %s" % (boot or "none"))
     if found.dropped:
-        lines.append("  NO ANSWER  %s" % found.dropped)
+        lines.append("  NO ANSWER  %s%s" % (found.dropped, " (%s)" % found.drop_kind
+                                             if found.drop_kind else ""))
     lines += ["", "Fields (later layers win: group:default < subnet < group < classes < host):"]
     lines += _table(("FIELD", "VALUE", "FROM"), [(f, v, s) for f, v, s in found.fields])
-    lines += ["", "Options (sent when the client asks for them in option 55; the mask always):"]
-    lines += _table(("CODE", "OPTION", "VALUE"), [(str(c), n, v) for c, n, v in found.options])
+    lines += ["", "Options (sent when the client asks for them in option 55; the mask, and what "
+              "the server adds, always):"]
+    lines += _table(("CODE", "OPTION", "VALUE", "FROM"),
+                    [(str(c), n, v, s) for c, n, v, s in found.options])
     if found.warnings:
         lines += ["", "Warnings:"] + ["  " + w for w in found.warnings]
     return "\n".join(lines) + "\n"
@@ -75,12 +78,13 @@ def _address(address: dict) -> str:
     return "a free address from %s (%s)" % (address["source"], ", ".join(parts) or "nothing")
 
 
-def _table(head: tuple[str, str, str], rows: list[tuple[str, str, str]]) -> list[str]:
+def _table(head: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    """Columns as wide as their widest cell, the last one as it is."""
     if not rows:
         return ["  (none)"]
-    widths = [max(len(row[i]) for row in [head, *rows]) for i in range(2)]
-    return ["  %-*s  %-*s  %s" % (widths[0], row[0], widths[1], row[1], row[2])
-            for row in [head, *rows]]
+    widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head) - 1)]
+    return ["  " + "  ".join([cell.ljust(width) for cell, width in zip(row, widths)]
+                             + [row[-1]]) for row in [head, *rows]]
 
 
 @defer.inlineCallbacks

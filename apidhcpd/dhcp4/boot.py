@@ -3,8 +3,10 @@
 Knows the fields `next-server` (siaddr, RFC 2131), `boot-file` (the header's `file`, 127
 bytes and a NUL), `server-name` (`sname`, 63 bytes and a NUL), the named PXE sub-options of
 option 43 (PXE specification 2.1: 6 discovery control, 8 boot servers, 9 boot menu, 10 menu
-prompt, 71 boot item) and the option 60 a PXE or UEFI HTTP boot client must see back. Knows
-nothing of storage, of groups and hosts (profile.py merges them) or of sockets.
+prompt, 71 boot item) and the option 60 a PXE or UEFI HTTP boot client must see back (with
+the default option 43 of a PXE client): what a reply offers and adds, for Finish (handlers.py)
+and explain.py alike. Knows nothing of storage, of groups and hosts (profile.py merges them)
+or of sockets.
 """
 
 import ipaddress
@@ -195,6 +197,29 @@ def place(reply: Message, boot: Boot) -> None:
             reply.file = value.ljust(size, b"\x00")
         else:
             reply.sname = value.ljust(size, b"\x00")
+
+
+def offered(available: dict[int, bytes], boot: Boot, request: Message) -> dict[int, bytes]:
+    """The options a reply may carry (those the client asks for are sent): the profile's,
+    with the named PXE sub-options as option 43 for a PXE client, unless the inventory gives
+    option 43 itself."""
+    if boot.pxe and VENDOR_SPECIFIC not in available and is_pxe(request):
+        return {**available, VENDOR_SPECIFIC: boot.pxe}
+    return available
+
+
+def answer_vendor(reply: Message, request: Message) -> tuple[int, ...]:
+    """Option 60 back to a PXE or UEFI HTTP boot client that the reply boots (unless the
+    reply has a 60 already) and, for a PXE one, option 43 BOOT_THIS_FILE if the reply has
+    none; whatever the client asked for. The codes added, in that order."""
+    echo = vendor_echo(request)
+    if echo is None or VENDOR_CLASS in reply.options or not boots(reply, request):
+        return ()
+    reply.options[VENDOR_CLASS] = echo
+    if echo != b"PXEClient" or VENDOR_SPECIFIC in reply.options:
+        return (VENDOR_CLASS,)
+    reply.options[VENDOR_SPECIFIC] = BOOT_THIS_FILE
+    return (VENDOR_CLASS, VENDOR_SPECIFIC)
 
 
 def boots(reply: Message, request: Message) -> bool:

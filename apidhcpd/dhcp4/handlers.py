@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from apidhcpd.dhcp4 import options as opt
 from apidhcpd.dhcp4.addressing import on_link
-from apidhcpd.dhcp4.boot import BOOT_THIS_FILE, NO_BOOT, boots, is_pxe, place, vendor_echo
+from apidhcpd.dhcp4.boot import NO_BOOT, answer_vendor, offered, place
 from apidhcpd.dhcp4.gates import RateLimit, StandbyAllocation, StandbyFilter
 from apidhcpd.dhcp4.lease import ClientLookup, LeaseAllocation
 from apidhcpd.dhcp4.message import BOOTREQUEST, BROADCAST_FLAG, Message, reply_for
@@ -32,8 +32,6 @@ MESSAGE = OptionCode.MESSAGE
 RENEWAL_TIME = OptionCode.RENEWAL_TIME
 REBINDING_TIME = OptionCode.REBINDING_TIME
 RELAY_AGENT_INFO = OptionCode.RELAY_AGENT_INFO
-VENDOR_SPECIFIC = OptionCode.VENDOR_SPECIFIC
-VENDOR_CLASS = OptionCode.VENDOR_CLASS_ID
 # RFC 2132 section 9: options of DHCP messages, never put in a BOOTREPLY's vendor area
 DHCP_ONLY = frozenset(range(OptionCode.REQUESTED_ADDRESS, OptionCode.CLIENT_ID + 1))
 
@@ -190,9 +188,8 @@ class Finish:
         address = tx.address if request.message_type != opt.INFORM else ZERO
         assert address is not None
         reply.yiaddr = address
-        available, boot = profile.options, profile.boot
-        if boot.pxe and VENDOR_SPECIFIC not in available and is_pxe(request):
-            available = {**available, VENDOR_SPECIFIC: boot.pxe}
+        boot = profile.boot
+        available = offered(profile.options, boot, request)
         wanted = _requested(available, request.parameter_request_list)
         if tx.reply_type == opt.BOOTP_REPLY:
             reply.options.update(sorted((code, value) for code, value in wanted
@@ -208,11 +205,7 @@ class Finish:
             reply.options.update(wanted)
         if boot is not NO_BOOT:
             place(reply, boot)
-        echo = vendor_echo(request)
-        if echo is not None and VENDOR_CLASS not in reply.options and boots(reply, request):
-            reply.options[VENDOR_CLASS] = echo
-            if echo == b"PXEClient":
-                reply.options.setdefault(VENDOR_SPECIFIC, BOOT_THIS_FILE)
+        answer_vendor(reply, request)
         tx.reply = reply
 
 

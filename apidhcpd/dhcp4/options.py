@@ -87,6 +87,7 @@ class OptionCode(_Code):
     SUBNET_SELECTION = 118
     DOMAIN_SEARCH = 119
     CLASSLESS_STATIC_ROUTE = 121
+    VENDOR_IDENTIFYING = 125
     MS_CLASSLESS_STATIC_ROUTE = 249
     WPAD = 252
     END = 255
@@ -575,6 +576,8 @@ OPTIONS = {o.code: o for o in [
     Option(OptionCode.SUBNET_SELECTION, "subnet-selection", IP),
     Option(OptionCode.DOMAIN_SEARCH, "domain-search", DomainList),
     Option(OptionCode.CLASSLESS_STATIC_ROUTE, "classless-static-route", ClasslessRoutes),
+    # RFC 3925: raw here (hex in `option-125`); dhcp4/vendor.py knows its layout (`vivso`)
+    Option(OptionCode.VENDOR_IDENTIFYING, "vi-vendor-specific", Bytes),
     Option(OptionCode.MS_CLASSLESS_STATIC_ROUTE, "ms-classless-static-route", ClasslessRoutes),
     Option(OptionCode.WPAD, "wpad", Text),
 ]}

@@ -3,19 +3,20 @@
 Knows the seed's field names (`gateway`, `dns`, `domain`, `ntp`, `prefix`, `netmask`,
 `broadcast`, `lease-time`, `hostname`), ours (`range`, `routes`, `search`, `mtu`, `option-<name>`),
 the boot fields (`next-server`, `boot-file`, `server-name`, `pxe-*`, read by boot.py),
-and how to read them leniently: bad values are skipped with a warning, never a crash. Knows
-which fields belong to one network (router, mask, broadcast, routes, MTU) and whether a hash's
-values of them belong to a given subnet (off_network).
+`vivso` (option 125, read by vendor.py), and how to read them leniently: bad values are
+skipped with a warning, never a crash. Knows which fields belong to one network (router,
+mask, broadcast, routes, MTU) and whether a hash's values of them belong to a given subnet
+(off_network).
 Knows nothing of storage or packets; option encodings come from `options.py`.
 """
 
 import ipaddress
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import attr
 
-from apidhcpd.dhcp4 import options
+from apidhcpd.dhcp4 import options, vendor
 from apidhcpd.dhcp4.boot import FIELDS as BOOT_FIELDS
 from apidhcpd.dhcp4.boot import NO_BOOT, Boot, read_boot
 from apidhcpd.dhcp4.message import ZERO
@@ -26,7 +27,7 @@ from apidhcpd.inventory.durations import DEFAULT_LEASE_TIME, parse_duration
 # fields that describe the host or the pool rather than an option
 NOT_OPTIONS = frozenset({"ip", "description", "group", "ts", "dynamic", "range", "prefix",
                          "netmask", "broadcast", "lease-time", "gateway", "domain", "routes",
-                         *BOOT_FIELDS})
+                         vendor.FIELD, *BOOT_FIELDS})
 
 # a host's fields that say nothing about the options it is sent
 HOST_ONLY = frozenset({"ip", "description", "group", "ts", "dynamic", "range"})
@@ -187,6 +188,11 @@ def build_profile(name: str, fields: dict[str, str], link: Link,
             put(Code.CLASSLESS_STATIC_ROUTE, routes)
         except ValueError as e:
             warn("routes: %s" % e)
+    if values.get(vendor.FIELD):  # before the option-<x> fields: a raw option-125 wins
+        try:
+            put(Code.VENDOR_IDENTIFYING, vendor.from_text(values[vendor.FIELD]))
+        except ValueError as e:
+            warn("%s: %s" % (vendor.FIELD, e))
 
     for field, text in sorted(values.items()):
         if field in NOT_OPTIONS or text == "":
@@ -213,6 +219,31 @@ def build_profile(name: str, fields: dict[str, str], link: Link,
             warn("range: %s" % e)
     found = read_boot(values, warn)
     return Profile(lease_time, network, encoded, ranges, tuple(errors), tuple(notes), found)
+
+
+# the options build_profile makes of these fields, before the others (in this order)
+_FIRST_FIELDS = {"gateway": (Code.ROUTER,), "domain": (Code.DOMAIN_NAME, Code.DOMAIN_SEARCH),
+                 "routes": (Code.CLASSLESS_STATIC_ROUTE,),
+                 vendor.FIELD: (Code.VENDOR_IDENTIFYING,)}
+
+
+def option_fields(fields: Mapping[str, str]) -> dict[int, str]:
+    """{option code: the field that gives it} for the options that `fields` (merged, as
+    build_profile reads them) give; where several fields give one option, the one
+    build_profile lets win. The mask and the broadcast address (always sent, from the
+    network) only where a field gives them as an option; the PXE fields' option 43 is
+    boot.py's."""
+    given: dict[int, str] = {}
+    for field, codes in _FIRST_FIELDS.items():
+        if fields.get(field):
+            given.update(dict.fromkeys(codes, field))
+    for field, text in sorted(fields.items()):
+        if field in NOT_OPTIONS or text == "":
+            continue
+        option = _option_for_field(field)
+        if option is not None:
+            given[option.code] = field
+    return given
 
 
 def network_bound(field: str) -> bool:
@@ -303,6 +334,20 @@ def _option_for_field(field: str) -> options.Option | None:
             except options.OptionError:
                 return None
     return None
+
+
+def mask_field(values: Mapping[str, str]) -> str | None:
+    """The field that gives the network's mask where no subnet fixes it, as _network reads
+    it: `prefix`, else `netmask`, else the seed's netmask in `broadcast`; None: the link's."""
+    for field in ("prefix", "netmask"):
+        if values.get(field):
+            return field
+    broadcast = (values.get("broadcast") or "").strip()
+    try:
+        ipaddress.IPv4Address(broadcast)
+    except ValueError:
+        return None
+    return "broadcast" if _is_netmask(broadcast) else None
 
 
 def _network(values: dict[str, str], link: Link, warn: Callable[[str], None],

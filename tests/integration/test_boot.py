@@ -1,7 +1,8 @@
 """Network boot against real clients in namespaces: ISC dhclient (as a PXE client) is given
 next-server, filename, server-name and option 60 back; a raw BOOTP request (no option 53,
-built by rawclient.py, not our codec) from a reserved host gets a BOOTREPLY, and one from an
-unknown host gets nothing."""
+built by rawclient.py, not our codec) from a reserved host gets a BOOTREPLY, with or without
+the RFC 1048 magic cookie (an RFC 951 ROM's vendor area of zeros), and one from an unknown host
+gets nothing."""
 
 from tests.integration import clients
 from tests.integration.netns import random_mac
@@ -62,6 +63,24 @@ class BootTests(ServerTestCase):
         for absent in (OPT_MSG_TYPE, OPT_SERVER_ID, OPT_LEASE_TIME):
             self.assertNotIn(absent, bootreply.options)
         self.assertEqual(sorted(bootreply.options)[:3], [OPT_SUBNET, OPT_ROUTER, OPT_DNS])
+        self.assertIn("BOOTP from %s xid=%08x -> bootreply 192.0.2.10" % (self.cli.mac, xid),
+                      self.server.log())
+
+    def test_an_rfc951_request_without_the_magic_cookie_gets_a_bootreply(self):
+        """An RFC 951 ROM's request: the header and 64 bytes of zeros where the cookie and
+        options would be. The reply carries the RFC 1497 vendor area, cookie first."""
+        xid = new_xid()
+        packet = build_packet(None, self.cli.mac, xid)[:236] + bytes(64)
+        self.assertEqual(len(packet), 300)
+        replies = RawClient(self.cli).send(packet, wait=2.0, max_replies=1)
+        self.assertEqual(len(replies), 1, self.server.log())
+        self.assertEqual((len(replies[0].data), replies[0].data[236:240]),
+                         (300, bytes.fromhex("63825363")))
+        bootreply = replies[0].packet
+        self.assertEqual((bootreply.op, bootreply.xid, bootreply.msg_type, bootreply.yiaddr,
+                          bootreply.file), (2, xid, None, "192.0.2.10", b"pxelinux.0"))
+        self.assertEqual((bootreply.subnet_mask, bootreply.routers),
+                         ("255.255.255.0", ["192.0.2.1"]))
         self.assertIn("BOOTP from %s xid=%08x -> bootreply 192.0.2.10" % (self.cli.mac, xid),
                       self.server.log())
 

@@ -135,7 +135,7 @@ class RealClientTests(ServerTestCase):
         good = build_packet(1, random_mac(), 7)
         malformed = [
             good[:200],                                   # truncated header
-            good[:236] + b"\x00\x00\x00\x00" + good[240:],  # bad magic cookie
+            b"\x02" + good[1:236] + bytes(4) + good[240:],  # a BOOTREPLY without the cookie
             good[:240] + b"\x35\x01\x01\x0c\x40abc",        # option 12 runs past the end
             good[:2] + b"\x11" + good[3:],                  # hlen 17
         ]
