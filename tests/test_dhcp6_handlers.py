@@ -8,14 +8,14 @@ from apidhcpd.dhcp6 import duid as duids
 from apidhcpd.dhcp6.classes import facts
 from apidhcpd.dhcp6.handlers import CheckMessage, OnNetwork, Options6, OwnDUID, UnicastCheck
 from apidhcpd.dhcp6.ia import IA_NA, IA_PD
-from apidhcpd.dhcp6.lease import answer, client_ias, host_keys, remaining, values_of
+from apidhcpd.dhcp6.lease import answer, host_keys, remaining, values_of
 from apidhcpd.dhcp6.options import MessageType as T
 from apidhcpd.dhcp6.options import OptionCode as C
 from apidhcpd.dhcp6.options import StatusCode as S
 from apidhcpd.dhcp6.profile import build_profile, layers
 from apidhcpd.dhcp6.relay import NONE, relay_info
 from apidhcpd.dhcp6.standin import Lifetimes
-from apidhcpd.dhcp6.transaction import Drop, StatusReply, Transaction6
+from apidhcpd.dhcp6.transaction import Drop, StatusReply, Transaction6, client_ias
 from apidhcpd.dhcp6.values import Status
 from apidhcpd.store.contract import Host, Lookup
 from apidhcpd.store.contract6 import NA, IAKey, Lease6

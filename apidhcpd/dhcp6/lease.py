@@ -12,13 +12,12 @@ or options other than the IAs.
 import ipaddress
 from collections.abc import Awaitable, Callable
 
-from apidhcpd.dhcp6.ia import IA, IA_CODES, IA_NA, IA_PD, IA_TA, IAAddress, IAPrefix
-from apidhcpd.dhcp6.message import Message
+from apidhcpd.dhcp6.ia import IA, IA_NA, IA_PD, IA_TA, IAAddress, IAPrefix
 from apidhcpd.dhcp6.options import MessageType as T
 from apidhcpd.dhcp6.options import StatusCode as S
 from apidhcpd.dhcp6.standin import Lifetimes, source6
 from apidhcpd.dhcp6.transaction import ChainStore6, Drop, Policy6, Transaction6
-from apidhcpd.dhcp6.values import OptionError, Status
+from apidhcpd.dhcp6.values import Status
 from apidhcpd.store import keys
 from apidhcpd.store.contract6 import NA, PD, Conflict6, IAKey, Lease6, Source6
 
@@ -54,19 +53,6 @@ def host_keys(tx: Transaction6) -> list[str]:
         found.append(keys.relay(keys.id_text(tx.relay.interface_id)))
     if tx.relay.remote_id:
         found.append(keys.remote(keys.id_text(tx.relay.remote_id)))
-    return found
-
-
-def client_ias(message: Message) -> list[IA]:
-    """The message's IA_NA, IA_TA and IA_PD options in the order sent; malformed ones left
-    out."""
-    found = []
-    for code, raw in message.options:
-        if code in IA_CODES:
-            try:
-                found.append(IA.decode(code, raw))
-            except OptionError:
-                continue
     return found
 
 
@@ -144,7 +130,7 @@ class Leases6:
         host = tx.lookup.host
         if host is None or ia.code not in KINDS:
             return None
-        first = next(other for other in client_ias(tx.message) if other.code == ia.code)
+        first = next(other for other in tx.client_ias if other.code == ia.code)
         if first.iaid != ia.iaid:
             return None
         text = host.fields.get("ip6" if ia.code == IA_NA else "prefix6", "").strip()
@@ -195,7 +181,7 @@ class Leases6:
         the network allows it (`rapid-commit`), REPLY with it bound (18.3.1)."""
         assert tx.profile is not None  # Options6 ran
         rapid = tx.message.rapid_commit and tx.profile.rapid_commit
-        for ia in client_ias(tx.message):
+        for ia in tx.client_ias:
             tx.ias.append(await (self._bind(tx, ia, False) if rapid else self._offer(tx, ia)))
         tx.reply_type, tx.rapid_commit = (T.REPLY, True) if rapid else (T.ADVERTISE, False)
 
@@ -219,7 +205,7 @@ class Leases6:
         """REPLY with each IA bound (18.3.2): the reservation, else what was offered (the
         IA's record), else a hint, else a free value; an IA_NA listing an address that is
         not on the link: NotOnLink."""
-        for ia in client_ias(tx.message):
+        for ia in tx.client_ias:
             tx.ias.append(await self._bind(tx, ia, True))
         tx.reply_type = T.REPLY
 
@@ -262,7 +248,7 @@ class Leases6:
         listing addresses not on the link gets them back with lifetimes 0."""
         leases = await self.store.leases6_of(tx.duid, tx.now)
         bound = {lease.ia: lease for lease in leases if lease.state == "bound"}
-        for ia in client_ias(tx.message):
+        for ia in tx.client_ias:
             if ia.code == IA_TA:
                 continue
             tx.ias.append(await self._extend_one(tx, ia, bound.get(self._key(tx, ia)), rebind))
@@ -295,7 +281,7 @@ class Leases6:
     async def confirm(self, tx: Transaction6) -> None:
         """Success when every address of the message is on the link, else NotOnLink
         (18.3.3); no addresses: no reply."""
-        addresses = [v for ia in client_ias(tx.message) if ia.code != IA_PD
+        addresses = [v for ia in tx.client_ias if ia.code != IA_PD
                      for v in values_of(ia)]
         if not addresses:
             raise Drop("CONFIRM without addresses")
@@ -312,7 +298,7 @@ class Leases6:
         """RELEASE and DECLINE (18.3.7, 18.3.8): each value the IA holds is freed (or held
         back for the probation); an IA that holds none of what it lists: NoBinding. The
         reply's status is Success."""
-        for ia in client_ias(tx.message):
+        for ia in tx.client_ias:
             if decline and ia.code == IA_PD:
                 continue  # only addresses are declined
             done = False

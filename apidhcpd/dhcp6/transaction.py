@@ -15,11 +15,11 @@ from typing import Protocol
 import attr
 
 from apidhcpd.dhcp6 import classes as client_classes
-from apidhcpd.dhcp6.ia import IA
+from apidhcpd.dhcp6.ia import IA, IA_CODES
 from apidhcpd.dhcp6.message import Message, Packet, RelayMessage, unwrap
 from apidhcpd.dhcp6.profile import Profile6
 from apidhcpd.dhcp6.relay import RelayInfo6, relay_info
-from apidhcpd.dhcp6.values import Status
+from apidhcpd.dhcp6.values import OptionError, Status
 from apidhcpd.store.contract import Facts, Lookup
 from apidhcpd.store.contract6 import IAKey, Lease6, Source6
 
@@ -134,5 +134,23 @@ class Transaction6:
         return self.relay.link_address or self.link.address
 
     @functools.cached_property
+    def client_ias(self) -> list[IA]:
+        """The message's IA_NA, IA_TA and IA_PD options in the order sent (client_ias)."""
+        return client_ias(self.message)
+
+    @functools.cached_property
     def facts(self) -> Facts:
         return client_classes.facts(self.message, self.relay, self.duid, self.mac)
+
+
+def client_ias(message: Message) -> list[IA]:
+    """The message's IA_NA, IA_TA and IA_PD options in the order sent; malformed ones left
+    out."""
+    found = []
+    for code, raw in message.options:
+        if code in IA_CODES:
+            try:
+                found.append(IA.decode(code, raw))
+            except OptionError:
+                continue
+    return found
