@@ -118,11 +118,16 @@ class NetbootTests(unittest.TestCase):
         os.chmod(os.path.join(self.root, "ipxe.efi"), 0o644)
         qemu.write_script(self.root, "firmware.ipxe", "echo WRONG-FILE firmware.ipxe\n")
         qemu.write_script(self.root, "boot.ipxe", "echo HTTP-BOOTED %s HTTP-BOOTED-end\n" % SHOW)
+        proxy = qemu.Capture(self.srv, "udp", "port", "4011")
+        self.addCleanup(proxy.close)
         _, vm, line, elapsed = self.boot("HTTP-BOOTED", uefi=True)
         self.assertIn("Station IP address is %s" % RESERVED, vm.console())  # EDK2's PXE
         self.assertEqual(line, [RESERVED, "192.0.2.1", url])
         self.assertEqual(set(self.tftp.wait_requests()), {"ipxe.efi"})
         self.assertEqual(http.requests(), ["/boot.ipxe"])
+        # ipxe.efi took no offer for a ProxyDHCP one (no PXEClient echo to iPXE): it asked
+        # nobody on port 4011 (which cost it four tries, 12-15 s)
+        self.assertEqual([p for p in proxy.packets() if ".4011" in p], [])
         print("\nnetboot: UEFI -> ipxe.efi -> HTTP script run %.1f s after QEMU started (%s)" % (
             elapsed, qemu.accel()))
 
@@ -162,6 +167,8 @@ class NetbootTests(unittest.TestCase):
         self.addCleanup(http.close)
         dhcp = qemu.Capture(self.srv, "udp", "port", "67")
         self.addCleanup(dhcp.close)
+        proxy = qemu.Capture(self.srv, "udp", "port", "4011")
+        self.addCleanup(proxy.close)
         efi_url, script_url = http.url + "/ipxe.efi", http.url + "/boot.ipxe"
         self.group(boot_file="firmware.ipxe")  # what a client matching no class would get
         self.put_class("httpboot", match_vendor_class="HTTPClient*", match_arch="16",
@@ -182,6 +189,7 @@ class NetbootTests(unittest.TestCase):
         self.assertEqual(line, [RESERVED, script_url])  # iPXE's own DHCP, then the script
         self.assertEqual(http.requests(), ["/ipxe.efi", "/boot.ipxe"])
         self.assertEqual(self.tftp.requests(), [])
+        self.assertEqual([p for p in proxy.packets() if ".4011" in p], [])  # see uefi_chain
         # on the wire: the firmware said HTTPClient arch 16, each answer echoed HTTPClient
         # with the URL in `file` and no next-server
         packets = dhcp.packets()
