@@ -287,6 +287,17 @@ class Contract6Mixin:
         self.assertEqual(got.value, allocation6.value_at(big, PROBES + 8))
 
     @defer.inlineCallbacks
+    def test_the_refresh_drops_a_reservation_removed_by_hand(self):
+        self.hset("mac:02:00:00:00:00:0c", ip6=FIRST, ip="192.0.2.10")
+        self.hset("duid:" + D3, prefix6=P0, ip="192.0.2.11")  # duid: keys: DHCPv6 only
+        self.assertEqual((yield self.store.refresh_reserved()), 1)
+        self.assertEqual((yield self.store.offer6(A1, ADDRS, [FIRST], NOW, 60)).value, SECOND)
+        self.assertEqual((yield self.store.offer6(ia(2, PD), PREFIXES, [P0], NOW, 60)).value, P1)
+        self.hdel("mac:02:00:00:00:00:0c", "ip6")
+        yield self.store.refresh_reserved()
+        self.assertEqual((yield self.store.offer6(A2, ADDRS, [FIRST], NOW, 60)).value, FIRST)
+
+    @defer.inlineCallbacks
     def test_server_duid_is_stable(self):
         first = yield self.store.server_duid("host1/eth0", "000100012a00000102000000000a")
         again = yield self.store.server_duid("host1/eth0", "000100012a00000902000000000a")
@@ -305,6 +316,9 @@ class Memory6Tests(Contract6Mixin, unittest.TestCase):
     def hget(self, key, field):
         return self.store.data.get(key, {}).get(field)
 
+    def hdel(self, key, field):
+        self.store.data.get(key, {}).pop(field, None)
+
 
 class Redis6Tests(Contract6Mixin, unittest.TestCase):
     def setUp(self):
@@ -318,6 +332,41 @@ class Redis6Tests(Contract6Mixin, unittest.TestCase):
     def hget(self, key, field):
         value = self.redis.cli("HGET", key, field).rstrip("\n")
         return value if self.redis.cli("HEXISTS", key, field).strip() == "1" else None
+
+    def hdel(self, key, field):
+        self.redis.cli("HDEL", key, field)
+
+    def cli(self, *args):
+        return self.redis.cli(*args).split()
+
+    @defer.inlineCallbacks
+    def test_the_keys_are_those_docs_redis_md_describes(self):
+        yield self.store.put("subnet6:" + NET, FIELDS)
+        yield self.store.put("duid:" + D3, {"ip6": "2001:DB8:1::5", "prefix6": P1})
+        yield self.store.offer6(A2, ADDRS, [], NOW, 60)
+        yield self.store.commit6(A1, SECOND, ADDRS, 3600, NOW, mac="02:00:00:00:00:0a")
+        yield self.store.release6(A2, FIRST, NOW)
+        yield self.store.server_duid("host1/eth0", "0001")
+        self.assertEqual(self.cli("HGETALL", "lease6:" + SECOND),
+                         ["duid", D1, "iaid", "1", "kind", "na", "state", "bound",
+                          "expires", str(NOW + 3600), "pool", NET, "mac", "02:00:00:00:00:0a"])
+        self.assertEqual(self.cli("ZRANGE", "leases6", 0, -1, "WITHSCORES"),
+                         [SECOND, str(NOW + 3600)])
+        self.assertEqual(self.cli("HGETALL", "ia6:" + D1), ["na:1", SECOND])
+        self.assertEqual(self.cli("ZRANGE", "free6:" + NET, 0, -1, "WITHSCORES"),
+                         [FIRST, str(NOW)])
+        self.assertEqual(self.cli("HGET", "cursor6:" + NET, "next"), ["1"])
+        self.assertEqual(self.cli("ZRANGE", "subnets6", 0, -1, "WITHSCORES"), [NET, "64"])
+        self.assertEqual(sorted(self.cli("SMEMBERS", "reserved6")), sorted(["2001:db8:1::5", P1]))
+        self.assertEqual(self.cli("GET", "server6:host1/eth0"), ["0001"])
+
+    @defer.inlineCallbacks
+    def test_reclaim6_works_in_batches(self):
+        for n in range(7):
+            yield self.store.offer6(ia(n, PD), PREFIXES if n < 4 else ADDRS, [], NOW, 60)
+        self.assertEqual((yield self.store.reclaim6(NOW + 60, limit=2)), 7)
+        self.assertEqual(self.cli("ZCARD", "leases6"), ["0"])
+        self.assertEqual(self.cli("ZCARD", "free6:" + NET), ["3"])
 
     @defer.inlineCallbacks
     def test_two_connections_interleaving_never_share_a_value(self):
