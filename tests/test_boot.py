@@ -135,6 +135,17 @@ class VendorClassTests(BootTestCase):
         offer = self.ask(request(opt.DISCOVER, KNOWN, prl=BOOT_PRL, o60=PXE_CLASS))
         self.assertEqual(offer.options[60], b"PXEClient")
 
+    def test_ipxe_gets_no_pxe_echo_nor_default_43(self):
+        # iPXE says PXEClient too, but takes an offer that echoes it for a ProxyDHCP one and
+        # asks port 4011 four times (12-15 s) before it boots (seen in the QEMU UEFI tests)
+        for user_class in (b"iPXE", b"\x04iPXE"):
+            msg = request(opt.DISCOVER, KNOWN, prl=BOOT_PRL, o60=PXE_CLASS)
+            msg.set_raw(77, user_class)
+            offer = self.ask(msg)
+            self.assertEqual(text(offer.file), b"pxelinux.0")
+            self.assertNotIn(60, offer.options)
+            self.assertNotIn(43, offer.options)
+
     def test_a_nak_gets_no_echo(self):
         nak = self.ask(request(opt.REQUEST, KNOWN, o50="192.0.2.11", o60=PXE_CLASS))
         self.assertNotIn(60, nak.options)

@@ -13,6 +13,7 @@ Everything is bounded in time, and the guest is stopped by its PID.
 """
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -28,9 +29,13 @@ TFTPD = "in.tftpd"
 # UEFI (OVMF, EDK2): its own virtio-net driver and PXE client, no iPXE ROM
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS.fd"
+# OVMF's fw_cfg knobs (OvmfPkg's PlatformDxe reads them at boot): with its PXE clients off,
+# the NIC's boot options are its UEFI HTTP boot ones (HttpBootDxe, in Debian's build)
+NO_UEFI_PXE = {"opt/org.tianocore/IPv4PXESupport": "n", "opt/org.tianocore/IPv6PXESupport": "n"}
 # what the firmware prints when it has nothing (more) to boot from the network: iPXE's
-# last words, EDK2's PXE client finding no offer it can use
-GAVE_UP = ("No more network devices", "PXE-E16")
+# last words, EDK2's PXE client finding no offer it can use, EDK2's boot manager failing
+# a boot option (an HTTP boot that got no usable offer or no file)
+GAVE_UP = ("No more network devices", "PXE-E16", "BdsDxe: failed to load")
 
 
 def missing():
@@ -95,9 +100,12 @@ class VirtualMachine:
     ``proc.pid`` is QEMU's PID.
     """
 
-    def __init__(self, lan, mac, name="vm0", rom=BIOS_ROM, memory=128, uefi=False):
+    def __init__(self, lan, mac, name="vm0", rom=BIOS_ROM, memory=128, uefi=False,
+                 fw_cfg=None):
         """A BIOS guest whose NIC runs ``rom``; with ``uefi``, an OVMF guest whose NIC has
-        no ROM, so that OVMF's own driver and PXE client boot it."""
+        no ROM, so that OVMF's own driver and PXE client boot it. ``fw_cfg``: {name: string}
+        items the firmware reads (QEMU ``-fw_cfg name=...,string=...``), e.g. OVMF's knobs
+        in :data:`NO_UEFI_PXE`."""
         self.lan = lan
         self.mac = mac
         self.tap = name
@@ -128,6 +136,8 @@ class VirtualMachine:
                 "-boot", "n",
                 "-device", "virtio-net-pci,disable-legacy=on,netdev=n0,mac=%s,romfile=%s" % (
                     mac, rom)]
+        for key, value in (fw_cfg or {}).items():
+            self.argv += ["-fw_cfg", "name=%s,string=%s" % (key, value)]
         self.started = time.monotonic()
         with open(self.stderr_path, "w") as stderr:
             self.proc = subprocess.Popen([IP, "netns", "exec", ns] + self.argv,
@@ -203,6 +213,40 @@ class Tftpd:
 
     def close(self):
         self.dump_out.close()
+
+
+class Capture:
+    """tcpdump on ``host``'s interface with a filter, verbose (``-vv`` decodes DHCP options)."""
+
+    def __init__(self, host, *bpf):
+        self.path = os.path.join(host.lan.mkdtemp("capture"), "tcpdump.txt")
+        self.out = open(self.path, "w")
+        host.spawn(["tcpdump", "-n", "-l", "-vv", "--immediate-mode", "-i", host.iface, *bpf],
+                   stdout=self.out, stderr=subprocess.STDOUT)
+        wait_until(lambda: "listening on" in _read(self.path), 10, "tcpdump to start")
+
+    def text(self):
+        return _read(self.path)
+
+    def packets(self):
+        """The packets so far, one text each: tcpdump's first line (not indented) and the
+        decoded lines under it."""
+        packets = []
+        for line in self.text().splitlines():
+            if line[:1] not in (" ", "\t"):
+                packets.append(line)
+            elif packets:
+                packets[-1] += "\n" + line
+        return packets
+
+    def close(self):
+        self.out.close()
+
+
+def xid(packet):
+    """The DHCP transaction id in a packet's text from :class:`Capture` (None without)."""
+    found = re.search(r", xid (0x[0-9a-f]+)", packet)
+    return found.group(1) if found else None
 
 
 class HttpServer:
