@@ -1,8 +1,9 @@
 """Helpers of the DHCPv6 server tests: client messages, relay chains, and a server on a fake
-clock over an IStore6 (tests/dhcp6fake.py until v6store is merged)."""
+clock over the memory store (the IStore6 reference), its calls counted."""
 
 import ipaddress
 
+from twisted.internet import defer
 from twisted.internet.task import Clock
 
 from apidhcpd.dhcp6 import duid as duids
@@ -13,7 +14,9 @@ from apidhcpd.dhcp6.options import OptionCode as C
 from apidhcpd.dhcp6.server import DHCP6Server
 from apidhcpd.dhcp6.transaction import Link6, Policy6
 from apidhcpd.dhcp6.values import CodeList, Enterprise, LinkLayer
-from tests.dhcp6fake import FakeStore6
+from apidhcpd.store.contract import StoreUnavailable
+from apidhcpd.store.contract6 import IAKey, Lease6
+from apidhcpd.store.memory import MemoryStore
 
 SERVER_MAC = "02:00:00:00:00:fe"
 LINK = Link6("eth0", 2, "2001:db8:1::1", ipaddress.IPv6Network("2001:db8:1::/64"),
@@ -69,24 +72,69 @@ def link_layer(mac):
     return (C.CLIENT_LINKLAYER_ADDR, LinkLayer.encode((1, bytes.fromhex(mac.replace(":", "")))))
 
 
+INVENTORY = [
+    ("group:default", {"dns6": "2001:db8::53", "domain": "example.test", "lease-time": "2h"}),
+    ("subnet6:2001:db8:1::/64", {"range": "2001:db8:1::100-2001:db8:1::102",
+                                 "pd-pool": "2001:db8:100::/54 56", "valid-lifetime": "1h",
+                                 "preferred-lifetime": "30m"}),
+    ("subnet6:2001:db8:2::/64", {"range": "2001:db8:2::100-2001:db8:2::1ff"}),
+    ("mac:" + RESERVED_MAC, {"ip6": "2001:db8:1::10", "prefix6": "2001:db8:200::/56",
+                             "hostname": "printer"}),
+]
+
+
 def inventory(store):
-    store.hset("group:default", dns6="2001:db8::53", domain="example.test", lease_time="2h")
-    store.hset("subnet6:2001:db8:1::/64", range="2001:db8:1::100-2001:db8:1::102",
-               pd_pool="2001:db8:100::/54 56", valid_lifetime="1h",
-               preferred_lifetime="30m")
-    store.hset("subnet6:2001:db8:2::/64", range="2001:db8:2::100-2001:db8:2::1ff")
-    store.hset("mac:" + RESERVED_MAC, ip6="2001:db8:1::10", prefix6="2001:db8:200::/56",
-               hostname="printer")
+    for key, fields in INVENTORY:
+        store.put(key, fields, "merge")
+
+
+CALLS = frozenset(("lookup6", "leases6_of", "offer6", "commit6", "commit6_reserved",
+                   "release6", "decline6", "reclaim6", "server_duid"))
+
+
+class Store6:
+    """A MemoryStore as the DHCPv6 tests hold it: its IStore6 calls counted (`calls`) and
+    failing while `down`; hset() writes as the API does (put(), so the indexes follow);
+    bindings() and lease() read its DHCPv6 leases."""
+
+    def __init__(self):
+        self.memory = MemoryStore()
+        self.calls = []
+        self.down = False
+
+    def __getattr__(self, name):
+        target = getattr(self.memory, name)
+        if name not in CALLS:
+            return target
+
+        def call(*args, **kw):
+            self.calls.append(name)
+            if self.down:
+                return defer.fail(StoreUnavailable("down"))
+            return target(*args, **kw)
+        return call
+
+    def hset(self, key, **fields):
+        self.memory.put(key, {k.replace("_", "-"): str(v) for k, v in fields.items()}, "merge")
+
+    def bindings(self):
+        """{IAKey: Lease6} of every offered or bound value."""
+        return {r.ia: Lease6(r.ia, value, r.state, r.expires)
+                for value, r in self.memory.leases6.items()
+                if r.ia is not None and r.state in ("offered", "bound")}
+
+    def lease(self, ia: IAKey):
+        return self.bindings().get(ia)
 
 
 class Rig:
-    """A DHCP6Server over a FakeStore6 with the inventory above, on a Clock at NOW."""
+    """A DHCP6Server over a Store6 with the inventory above, on a Clock at NOW."""
 
     def __init__(self, testcase, store=None, **kw):
         self.testcase = testcase
         self.clock = Clock()
         self.clock.advance(NOW)
-        self.store = store or FakeStore6()
+        self.store = store or Store6()
         if store is None:
             inventory(self.store)
         self.warnings = []

@@ -14,12 +14,11 @@ from apidhcpd.dhcp6.options import OptionCode as C
 from apidhcpd.dhcp6.options import StatusCode as S
 from apidhcpd.dhcp6.profile import build_profile, layers
 from apidhcpd.dhcp6.relay import NONE, relay_info
-from apidhcpd.dhcp6.standin import Lifetimes
 from apidhcpd.dhcp6.transaction import Drop, StatusReply, Transaction6, client_ias
 from apidhcpd.dhcp6.values import Status
+from apidhcpd.inventory.allocation6 import Lifetimes
 from apidhcpd.store.contract import Host, Lookup
 from apidhcpd.store.contract6 import NA, IAKey, Lease6
-from tests.dhcp6fake import FakeStore6
 from tests.dhcp6util import (
     CLIENT,
     LINK,
@@ -27,6 +26,7 @@ from tests.dhcp6util import (
     OTHER_SERVER,
     POLICY,
     SERVER_DUID,
+    Store6,
     interface_id,
     link_layer,
     message,
@@ -154,18 +154,18 @@ class UnicastCheckTests(unittest.TestCase):
 
 class OwnDUIDTests(unittest.TestCase):
     def test_proposed_stored_and_kept(self):
-        store = FakeStore6()
+        store = Store6()
         step = OwnDUID(POLICY, store)
         tx = tx_of(message(T.SOLICIT))
         tx.server_duid = b""
         self.assertIsNone(run(step, tx))
-        self.assertEqual((tx.server_duid, store.duids), (SERVER_DUID,
+        self.assertEqual((tx.server_duid, store.memory.server_duids), (SERVER_DUID,
                                                          {POLICY.name: SERVER_DUID.hex()}))
         run(step, tx_of(message(T.SOLICIT)))
         self.assertEqual(store.calls, ["server_duid"])
 
     def test_store_down_is_asked_again(self):
-        store = FakeStore6()
+        store = Store6()
         store.down = True
         step = OwnDUID(POLICY, store)
         self.assertIsNotNone(run(step, tx_of(message(T.SOLICIT))))

@@ -1,6 +1,7 @@
 """Whole DHCPv6 exchanges through DHCP6Server (RFC 8415 16, 18.3): an IStore6 in memory, a
 fake clock, messages built as clients and relays build them."""
 
+from twisted.internet import defer
 from twisted.trial import unittest
 
 from apidhcpd.dhcp6 import codec
@@ -12,10 +13,10 @@ from apidhcpd.dhcp6.options import OptionCode as C
 from apidhcpd.dhcp6.options import StatusCode as S
 from apidhcpd.dhcp6.server import DHCP6Server
 from apidhcpd.dhcp6.values import U32
-from apidhcpd.store.contract6 import NA, PD, IAKey
-from tests.dhcp6fake import FakeStore6
+from apidhcpd.store.contract6 import NA, PD, Conflict6, IAKey
 from tests.dhcp6util import (
     CLIENT,
+    INVENTORY,
     LINK,
     MAC,
     NOW,
@@ -24,6 +25,7 @@ from tests.dhcp6util import (
     RESERVED_MAC,
     SERVER_DUID,
     Rig,
+    Store6,
     interface_id,
     link_layer,
     message,
@@ -80,7 +82,7 @@ class SolicitTests(ServerTestCase):
         self.assertEqual((ia.iaid, ia.t1, ia.t2, ia.status), (7, 900, 1440, None))
         self.assertEqual(reply.get(C.DNS_SERVERS), ["2001:db8::53"])
         self.assertEqual(reply.get(C.DOMAIN_LIST), ["example.test"])
-        lease = self.store.leases[IAKey(CLIENT.hex(), 7, NA)]
+        lease = self.store.lease(IAKey(CLIENT.hex(), 7, NA))
         self.assertEqual((lease.value, lease.state), (address[0], "offered"))
         self.assertEqual(self.counted(("SOLICIT", "advertise")), 1)
 
@@ -152,9 +154,9 @@ class RapidCommitTests(ServerTestCase):
         reply = self.ask(message(T.SOLICIT, na(1), pd(2), extra=self.RAPID))
         self.assertEqual(reply.msg_type, T.REPLY)
         self.assertTrue(reply.rapid_commit)
-        lease = self.store.leases[IAKey(CLIENT.hex(), 1, NA)]
+        lease = self.store.lease(IAKey(CLIENT.hex(), 1, NA))
         self.assertEqual((lease.state, lease.value), ("bound", addresses(reply.ias_na[0])[0][0]))
-        self.assertEqual(self.store.leases[IAKey(CLIENT.hex(), 2, PD)].state, "bound")
+        self.assertEqual(self.store.lease(IAKey(CLIENT.hex(), 2, PD)).state, "bound")
         self.assertEqual(self.counted(("SOLICIT", "reply")), 1)
 
     def test_the_network_allowing_it_is_not_enough(self):
@@ -169,7 +171,7 @@ class RequestTests(ServerTestCase):
         reply = self.ask(message(T.REQUEST, *advertise.ias_na, server=SERVER_DUID))
         self.assertEqual(reply.msg_type, T.REPLY)
         self.assertEqual(addresses(reply.ias_na[0]), [(offered, 1800, 3600)])
-        lease = self.store.leases[IAKey(CLIENT.hex(), 1, NA)]
+        lease = self.store.lease(IAKey(CLIENT.hex(), 1, NA))
         self.assertEqual((lease.value, lease.state, lease.expires),
                          (offered, "bound", NOW + 3600))
 
@@ -177,7 +179,7 @@ class RequestTests(ServerTestCase):
         reply = self.bind(na(1), pd(1))
         self.assertEqual(len(reply.ias_na[0].addresses), 1)
         self.assertEqual(len(reply.ias_pd[0].prefixes), 1)
-        kinds = {(ia.kind, lease.state) for ia, lease in self.store.leases.items()}
+        kinds = {(ia.kind, lease.state) for ia, lease in self.store.bindings().items()}
         self.assertEqual(kinds, {(NA, "bound"), (PD, "bound")})
 
     def test_an_empty_ia_gets_a_value(self):
@@ -187,7 +189,7 @@ class RequestTests(ServerTestCase):
     def test_an_address_off_the_link_is_not_on_link(self):
         reply = self.ask(message(T.REQUEST, na(1, "2001:db8:9::1"), server=SERVER_DUID))
         self.assertEqual(status(reply.ias_na[0]), S.NotOnLink)
-        self.assertEqual(self.store.leases, {})
+        self.assertEqual(self.store.bindings(), {})
 
     def test_another_clients_address_is_not_given(self):
         first = self.bind(na(1), client=duids.duid_ll("02:00:00:00:02:01"))
@@ -196,8 +198,7 @@ class RequestTests(ServerTestCase):
         self.assertNotEqual(addresses(reply.ias_na[0])[0][0], taken)
 
     def test_a_conflict_at_commit_is_no_addrs_avail(self):
-        self.store.commit6 = lambda *a, **kw: __import__("twisted").internet.defer.fail(
-            __import__("apidhcpd.store.contract6", fromlist=["x"]).Conflict6("raced", True))
+        self.store.commit6 = lambda *a, **kw: defer.fail(Conflict6("raced", True))
         reply = self.ask(message(T.REQUEST, na(1), server=SERVER_DUID))
         self.assertEqual(status(reply.ias_na[0]), S.NoAddrsAvail)
         self.assertTrue(any("raced" in w for w in self.rig.warnings))
@@ -212,7 +213,7 @@ class ReservationTests(ServerTestCase):
         self.assertEqual(prefixes(reply.ias_pd[0]), [("2001:db8:200::/56", 1800, 3600)])
         self.assertIn(addresses(reply.ias_na[1])[0][0], RANGE)  # one reservation per kind
         self.assertIn("commit6_reserved", self.store.calls)
-        self.assertEqual(self.store.leases[IAKey(self.RESERVED.hex(), 1, NA)].value,
+        self.assertEqual(self.store.lease(IAKey(self.RESERVED.hex(), 1, NA)).value,
                          "2001:db8:1::10")
 
     def test_a_host_by_duid(self):
@@ -246,7 +247,7 @@ class RenewRebindTests(ServerTestCase):
         self.assertEqual(reply.msg_type, T.REPLY)
         self.assertEqual(addresses(reply.ias_na[0]), [(ia_na.addresses[0].address, 1800, 3600)])
         self.assertEqual(prefixes(reply.ias_pd[0])[0][0], prefixes(ia_pd)[0][0])
-        self.assertEqual(self.store.leases[IAKey(CLIENT.hex(), 1, NA)].expires,
+        self.assertEqual(self.store.lease(IAKey(CLIENT.hex(), 1, NA)).expires,
                          NOW + 1000 + 3600)
         self.assertEqual(self.counted(("RENEW", "reply")), 1)
 
@@ -315,21 +316,23 @@ class ReleaseDeclineTests(ServerTestCase):
         reply = self.ask(message(T.RELEASE, *bound.ias_na, *bound.ias_pd, server=SERVER_DUID))
         self.assertEqual((reply.msg_type, status(reply)), (T.REPLY, S.Success))
         self.assertEqual((reply.ias_na, reply.ias_pd), ([], []))
-        self.assertEqual(self.store.leases, {})
+        self.assertEqual(self.store.bindings(), {})
 
     def test_release_of_an_unknown_ia_is_no_binding(self):
         self.bind(na(1))
         reply = self.ask(message(T.RELEASE, na(2, "2001:db8:1::101"), server=SERVER_DUID))
         self.assertEqual(status(reply), S.Success)
         self.assertEqual([(ia.iaid, status(ia)) for ia in reply.ias_na], [(2, S.NoBinding)])
-        self.assertEqual(len(self.store.leases), 1)
+        self.assertEqual(len(self.store.bindings()), 1)
 
     def test_decline_quarantines_the_address(self):
         bound = self.bind(na(1))
         declined = addresses(bound.ias_na[0])[0][0]
         reply = self.ask(message(T.DECLINE, *bound.ias_na, server=SERVER_DUID))
         self.assertEqual(status(reply), S.Success)
-        self.assertEqual(self.store.declined[declined], NOW + POLICY.decline_probation)
+        record = self.store.memory.leases6[declined]
+        self.assertEqual((record.state, record.expires),
+                         ("declined", NOW + POLICY.decline_probation))
         other = self.ask(message(T.SOLICIT, na(1, declined),
                                  client=duids.duid_ll("02:00:00:00:03:01")))
         self.assertNotEqual(addresses(other.ias_na[0])[0][0], declined)
@@ -337,7 +340,7 @@ class ReleaseDeclineTests(ServerTestCase):
     def test_decline_of_what_the_client_does_not_hold_is_no_binding(self):
         reply = self.ask(message(T.DECLINE, na(1, "2001:db8:1::100"), server=SERVER_DUID))
         self.assertEqual(status(reply.ias_na[0]), S.NoBinding)
-        self.assertEqual(self.store.declined, {})
+        self.assertFalse(any(r.state == "declined" for r in self.store.memory.leases6.values()))
 
 
 class InformationRequestTests(ServerTestCase):
@@ -376,14 +379,14 @@ class ServerIdentityTests(ServerTestCase):
                                                server=OTHER_SERVER)), kind)
         self.assertEqual(self.counted(("dropped", "invalid-request")), 4)
         self.assertEqual(self.counted(("dropped", "other-server")), 4)
-        self.assertEqual(self.store.leases, {})
+        self.assertEqual(self.store.bindings(), {})
 
     def test_solicit_confirm_rebind_must_name_no_server(self):
         for kind in (T.SOLICIT, T.REBIND):
             self.assertIsNone(self.ask(message(kind, na(1), server=SERVER_DUID)), kind)
 
     def test_the_duid_is_the_stores_across_restarts(self):
-        self.store.duids[POLICY.name] = "000300010200000000aa"
+        self.store.memory.server_duids[POLICY.name] = "000300010200000000aa"
         reply = self.ask(message(T.SOLICIT, na(1)))
         self.assertEqual(reply.server_id.hex(), "000300010200000000aa")
         self.assertEqual(self.store.calls.count("server_duid"), 1)
@@ -391,9 +394,9 @@ class ServerIdentityTests(ServerTestCase):
         self.assertEqual(self.store.calls.count("server_duid"), 1)  # asked once
 
     def test_a_bad_stored_duid_is_a_drop_and_asked_again(self):
-        self.store.duids[POLICY.name] = "zz"
+        self.store.memory.server_duids[POLICY.name] = "zz"
         self.assertIsNone(self.ask(message(T.SOLICIT, na(1))))
-        self.store.duids[POLICY.name] = SERVER_DUID.hex()
+        self.store.memory.server_duids[POLICY.name] = SERVER_DUID.hex()
         self.assertIsNotNone(self.ask(message(T.SOLICIT, na(1))))
 
 
@@ -405,7 +408,7 @@ class UnicastTests(ServerTestCase):
             self.assertEqual((reply.msg_type, status(reply)), (T.REPLY, S.UseMulticast))
             self.assertEqual([code for code, _ in reply.options],
                              [C.CLIENTID, C.SERVERID, C.STATUS_CODE])
-        self.assertEqual(self.store.leases, {})
+        self.assertEqual(self.store.bindings(), {})
 
     def test_unicast_solicit_and_relayed_requests_are_served(self):
         self.assertEqual(self.ask(message(T.SOLICIT, na(1)), unicast=True).msg_type,
@@ -471,7 +474,7 @@ class RelayTests(ServerTestCase):
         self.assertEqual(self.counted(("dropped", "no-subnet")), 1)
 
     def test_no_subnet6_for_our_own_link_either(self):
-        rig = Rig(self, store=FakeStore6())
+        rig = Rig(self, store=Store6())
         rig.store.hset("group:default", dns6="2001:db8::53")
         self.assertIsNone(rig.ask(message(T.SOLICIT, na(1))))
 
@@ -496,7 +499,7 @@ class HostileTests(ServerTestCase):
                              message(T.SOLICIT, na(1)))
         self.assertIsNone(self.ask(reply))
         self.assertEqual(self.counted(("dropped", "invalid-request")), 6)
-        self.assertEqual(self.store.leases, {})
+        self.assertEqual(self.store.bindings(), {})
 
     def test_malformed_ias_and_options_are_left_out(self):
         reply = self.ask(message(T.SOLICIT, na(1), oro=None,
@@ -511,7 +514,6 @@ class HostileTests(ServerTestCase):
         self.assertEqual(self.counted(("SOLICIT", "drop")), 1)
 
     def test_a_slow_store_is_a_drop_at_the_deadline(self):
-        from twisted.internet import defer
         self.ask(message(T.SOLICIT, na(1)))
         self.store.lookup6 = lambda *a: defer.Deferred()
         results = []
@@ -585,3 +587,56 @@ class LogTests(ServerTestCase):
         self.assertEqual([(e["type"], e["outcome"], e["mac"]) for e in mine],
                          [("SOLICIT", "advertise", MAC), ("REQUEST", "reply", MAC)])
         self.assertTrue(all(e["duid"] == CLIENT.hex() for e in mine))
+
+
+class RedisExchangeTests(unittest.TestCase):
+    """The same exchanges against the Redis store (its Lua scripts), on the real reactor."""
+
+    @defer.inlineCallbacks
+    def setUp(self):
+        from twisted.internet import reactor
+
+        from tests.redisserver import _find, shared_redis
+        from tests.stores import connected_store
+        if not _find("redis-server"):
+            raise unittest.SkipTest("redis-server not installed")
+        self.redis = shared_redis("dhcp6-server")
+        self.redis.flushall()
+        self.store = yield connected_store(self, self.redis)
+        for key, fields in INVENTORY:
+            self.redis.cli("HSET", key, *[x for kv in fields.items() for x in kv])
+        yield self.store.refresh_reserved()  # the subnets6 index, for keys written by hand
+        self.server = DHCP6Server(self.store, POLICY, reactor)
+
+    def ask(self, packet):
+        return self.server.handle(packet, LINK)
+
+    @defer.inlineCallbacks
+    def test_solicit_request_renew_release(self):
+        advertise = yield self.ask(message(T.SOLICIT, na(1), pd(2)))
+        self.assertEqual(advertise.msg_type, T.ADVERTISE, self.redis.cli("KEYS", "*"))
+        address = addresses(advertise.ias_na[0])[0][0]
+        self.assertIn(address, RANGE)
+        reply = yield self.ask(message(T.REQUEST, *advertise.ias_na, *advertise.ias_pd,
+                                       server=SERVER_DUID))
+        self.assertEqual(addresses(reply.ias_na[0]), [(address, 1800, 3600)])
+        self.assertEqual(prefixes(reply.ias_pd[0]), prefixes(advertise.ias_pd[0]))
+        self.assertEqual(self.redis.cli("HGET", "lease6:" + address, "state").strip(), "bound")
+        renewed = yield self.ask(message(T.RENEW, *reply.ias_na, server=SERVER_DUID))
+        self.assertEqual(addresses(renewed.ias_na[0])[0][0], address)
+        released = yield self.ask(message(T.RELEASE, *reply.ias_na, server=SERVER_DUID))
+        self.assertEqual(status(released), S.Success)
+        self.assertEqual(self.redis.cli("EXISTS", "lease6:" + address).strip(), "0")
+        self.assertEqual(self.redis.cli("GET", "server6:" + POLICY.name).strip(),
+                         SERVER_DUID.hex())
+
+    @defer.inlineCallbacks
+    def test_a_reserved_host_and_a_relayed_client(self):
+        reply = yield self.ask(message(T.REQUEST, na(1), pd(1), server=SERVER_DUID,
+                                       client=duids.duid_ll(RESERVED_MAC)))
+        self.assertEqual((addresses(reply.ias_na[0])[0][0], prefixes(reply.ias_pd[0])[0][0]),
+                         ("2001:db8:1::10", "2001:db8:200::/56"))
+        relayed_reply = yield self.ask(relayed(message(T.SOLICIT, na(1)),
+                                               options=[interface_id(b"p1")]))
+        self.assertEqual(relayed_reply.options, [interface_id(b"p1")])
+        self.assertTrue(addresses(relayed_reply.inner.ias_na[0])[0][0].startswith("2001:db8:2::"))

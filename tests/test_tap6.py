@@ -12,7 +12,6 @@ from apidhcpd import tap
 from apidhcpd.dhcp6 import duid as duids
 from apidhcpd.dhcp6.interface import Addresses6
 from apidhcpd.store.memory import MemoryStore
-from tests.dhcp6fake import FakeStore6
 
 ADDRESSES = {
     "eth0": Addresses6("eth0", 2, "02:00:00:00:00:01", "fe80::1",
@@ -22,17 +21,10 @@ ADDRESSES = {
 }
 
 
-class Store6(MemoryStore):
-    """A store that serves both: the IStore6 calls are a FakeStore6's."""
+class V4Only(MemoryStore):
+    """A store that cannot serve DHCPv6 (as the HTTP store of --api-url)."""
 
-    def __init__(self):
-        super().__init__()
-        self.v6 = FakeStore6()
-
-    def __getattr__(self, name):
-        if name.endswith("6") or name == "server_duid":
-            return getattr(self.v6, name)
-        raise AttributeError(name)
+    lookup6 = None
 
 
 class Dhcp6StartTests(unittest.SynchronousTestCase):
@@ -40,7 +32,7 @@ class Dhcp6StartTests(unittest.SynchronousTestCase):
         self.patch(tap.interface, "address_of",
                    lambda name: ipaddress.IPv4Interface("192.0.2.%d/24" % (len(name) + 1)))
         self.patch(tap.interface6, "addresses_of", lambda name: ADDRESSES[name])
-        self.store = Store6()
+        self.store = MemoryStore()
         self.patch(tap, "_backend", lambda options, reactor: self.store)
 
     def start(self, *argv, interfaces="eth0"):
@@ -80,7 +72,7 @@ class Dhcp6StartTests(unittest.SynchronousTestCase):
         self.assertEqual(self.start("--dhcp6", "off"), [])
 
     def test_a_store_without_dhcpv6(self):
-        self.store = MemoryStore()
+        self.store = V4Only()
         self.assertEqual(self.start(), [])
         e = self.assertRaises(tap.StartupError, self.start, "--dhcp6", "on")
         self.assertIn("cannot serve DHCPv6", e.code)

@@ -15,13 +15,12 @@ from collections.abc import Awaitable, Callable
 from apidhcpd.dhcp6.ia import IA, IA_NA, IA_PD, IA_TA, IAAddress, IAPrefix
 from apidhcpd.dhcp6.options import MessageType as T
 from apidhcpd.dhcp6.options import StatusCode as S
-from apidhcpd.dhcp6.standin import Lifetimes, source6
 from apidhcpd.dhcp6.transaction import ChainStore6, Drop, Policy6, Transaction6
 from apidhcpd.dhcp6.values import Status
+from apidhcpd.inventory.allocation6 import Lifetimes, source6
 from apidhcpd.store import keys
 from apidhcpd.store.contract6 import NA, PD, Conflict6, IAKey, Lease6, Source6
 
-DUID_KEY = "duid:"  # the host key by DUID (store/keys.py's, once v6store is merged)
 KINDS: dict[int, str] = {IA_NA: NA, IA_PD: PD}
 MAX_HINTS = 4  # values of one IA passed to the store as hints
 NO_ADDRESS = Status(S.NoAddrsAvail, "no address available")
@@ -46,7 +45,7 @@ class ClientLookup6:
 def host_keys(tx: Transaction6) -> list[str]:
     """`duid:<DUID hex>`, `mac:<mac>` (option 79 of the nearest relay, else the DUID's),
     `relay:<interface-id>`, `remote:<remote-id>`."""
-    found = [DUID_KEY + tx.duid] if tx.duid else []
+    found = [keys.duid(tx.duid)] if tx.duid else []
     if tx.mac:
         found.append(keys.mac(tx.mac))
     if tx.relay.interface_id:

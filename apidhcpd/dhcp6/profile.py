@@ -17,9 +17,9 @@ import attr
 
 from apidhcpd.dhcp6 import options
 from apidhcpd.dhcp6.options import OptionCode as C
-from apidhcpd.dhcp6.standin import Lifetimes, lifetimes
 from apidhcpd.dhcp6.values import OptionError
 from apidhcpd.inventory import classes as client_classes
+from apidhcpd.inventory.allocation6 import Lifetimes, lifetimes
 from apidhcpd.inventory.durations import parse_duration
 from apidhcpd.store.contract import NO_FIELDS, Lookup
 
