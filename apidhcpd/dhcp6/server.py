@@ -22,6 +22,7 @@ from apidhcpd.limits.clock import Clock
 from apidhcpd.limits.counters import Counters
 from apidhcpd.limits.ratelimit import log_left_out
 from apidhcpd.limits.timeouts import DeadlineExceeded, race
+from apidhcpd.store import keys
 from apidhcpd.store.contract import StoreUnavailable
 
 log = Logger()
@@ -135,10 +136,12 @@ class DHCP6Server:
                 return
             if left_out:
                 log_left_out(self.drop_log, kind, left_out)
-        log.info("DHCPv6 {type} from {duid} mac={mac} xid={xid:06x} relays={relays} -> "
-                 "{outcome} {values} {reason}", type=name, duid=tx.duid or "-",
-                 mac=tx.mac or "-", xid=tx.message.transaction_id, relays=len(tx.relays),
-                 outcome=outcome, values=values, reason=reason)
+        interface_id = tx.relay.interface_id
+        log.info("DHCPv6 {type} from {duid} mac={mac} xid={xid:06x} relays={relays} "
+                 "interface-id={interface_id} -> {outcome} {values} {reason}", type=name,
+                 duid=tx.duid or "-", mac=tx.mac or "-", xid=tx.message.transaction_id,
+                 relays=len(tx.relays), outcome=outcome, values=values, reason=reason,
+                 interface_id="-" if interface_id is None else keys.id_text(interface_id))
 
 
 def _statuses(tx: Transaction6) -> str:
