@@ -126,7 +126,10 @@ def links6(options, store):
         try:
             found = interface6.addresses_of(served.name)
         except interface6.InterfaceError as e:
-            raise StartupError(str(e)) from e
+            if mode == "on":
+                raise StartupError(str(e)) from e
+            log.info("not serving DHCPv6: {error}", error=e)
+            continue
         if found.global_address is None:
             if mode == "on":
                 raise StartupError("--dhcp6 on: interface %s has no global IPv6 address"

@@ -68,6 +68,14 @@ class Dhcp6StartTests(unittest.SynchronousTestCase):
         self.assertEqual(e.code, "apidhcpd: --dhcp6 on: interface eth2 has no global IPv6 "
                                  "address")
 
+    def test_an_interface_the_dhcpv6_side_cannot_read(self):
+        def missing(name):
+            raise tap.interface6.InterfaceError("interface %s does not exist" % name)
+        self.patch(tap.interface6, "addresses_of", missing)
+        self.assertEqual(self.start(), [])
+        e = self.assertRaises(tap.StartupError, self.start, "--dhcp6", "on")
+        self.assertEqual(e.code, "apidhcpd: interface eth0 does not exist")
+
     def test_off_serves_none(self):
         self.assertEqual(self.start("--dhcp6", "off"), [])
 

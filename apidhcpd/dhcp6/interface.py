@@ -48,7 +48,7 @@ def addresses_of(name: str, table: str | None = None) -> Addresses6:
     try:
         index = socket.if_nametoindex(name)
     except OSError as e:
-        raise InterfaceError("interface %s does not exist (%s)" % (name, e.strerror)) from e
+        raise InterfaceError("interface %s does not exist" % name) from e
     if table is None:
         try:
             with open(IF_INET6) as f:
