@@ -119,7 +119,7 @@ def links6(options, store):
     if not callable(getattr(store, "lookup6", None)):
         if mode == "on":
             raise StartupError("--dhcp6 on: this store cannot serve DHCPv6 (--api-url?)")
-        log.info("not serving DHCPv6: the store cannot (--api-url)")
+        log.info("DHCPv6 left off: the store cannot serve it (--api-url)")
         return []
     out = []
     for served in options["interfaces"]:
@@ -128,13 +128,13 @@ def links6(options, store):
         except interface6.InterfaceError as e:
             if mode == "on":
                 raise StartupError(str(e)) from e
-            log.info("not serving DHCPv6: {error}", error=e)
+            log.info("DHCPv6 left off: {error}", error=e)
             continue
         if found.global_address is None:
             if mode == "on":
                 raise StartupError("--dhcp6 on: interface %s has no global IPv6 address"
                                    % served.name)
-            log.info("not serving DHCPv6 on {ifname}: it has no global IPv6 address",
+            log.info("DHCPv6 left off on {ifname}: it has no global IPv6 address",
                      ifname=served.name)
             continue
         out.append(Link6(served.name, found.index, str(found.global_address.ip),
@@ -186,7 +186,7 @@ class DHCP6Service(service.Service):
                 link.name, self.port_number, e.strerror or e)
             if self.required:
                 raise StartupError(reason) from e
-            log.warn("not serving DHCPv6: {reason}", reason=reason)
+            log.warn("DHCPv6 left off: {reason}", reason=reason)
             self.failed = True
             return
         self.port = Port6(sock, self.protocol.received, self.reactor)
