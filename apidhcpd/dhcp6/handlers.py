@@ -7,7 +7,6 @@ rules are lease.py's. Handlers know the protocol rules and talk to the store; th
 nothing of sockets (protocol.py) or of where replies go.
 """
 
-import operator
 from collections.abc import Awaitable, Callable
 
 from apidhcpd.dhcp6 import duid as duids
@@ -125,39 +124,30 @@ class OnNetwork:
 
 
 class Options6:
-    """The Profile6 of the merged layers (profile.py), cached by content and, for the dicts
-    the inventory cache shares, by identity; both caches capped (bounded.py)."""
+    """The Profile6 of the merged layers (profile.py), cached by content (capped in entries
+    and bytes, bounded.py), so each distinct combination is parsed, and its warnings
+    logged, once."""
 
     def __init__(self, warn: Callable[[str], None], cache_size: int = 4096,
                  max_bytes: int = 8 << 20):
         self.warn = warn
         self.cache = BoundedMap(cache_size, max_bytes)  # content -> Profile6
-        self.by_identity = BoundedMap(cache_size, max_bytes)  # ids -> (layers, Profile6)
 
     async def __call__(self, tx: Transaction6) -> None:
         lookup = tx.lookup
         assert lookup is not None  # ClientLookup6 ran
         host = lookup.host
-        matched = matched_classes(lookup, tx.facts)
-        hashes = (lookup.default_fields, lookup.subnet_fields, lookup.group_fields,
-                  host.fields if host else NO_FIELDS, *(fields for _, fields in matched))
-        identity = (lookup.group_name, lookup.subnet, *(name for name, _ in matched),
-                    *map(id, hashes))
-        known = self.by_identity.get(identity)
-        if known is not None and all(map(operator.is_, known[0], hashes)):
-            tx.profile = known[1]
-            return
-        layered = layers(lookup, host.fields if host else NO_FIELDS, matched)
+        layered = layers(lookup, host.fields if host else NO_FIELDS,
+                         matched_classes(lookup, tx.facts))
         key = tuple(tuple(sorted(layer.items())) for layer in layered)
         profile: Profile6 | None = self.cache.get(key)
         if profile is None:
-            name = "%s (subnet6 %s)" % (lookup.group_name, lookup.subnet)
-            profile = build_profile(layered, name)
+            profile = build_profile(layered, "%s (subnet6 %s)" % (lookup.group_name,
+                                                                  lookup.subnet))
             for error in profile.errors:
                 self.warn(error)
-            size = 200 + sum(len(k) + len(v) for layer in key for k, v in layer)
-            self.cache.put(key, profile, size)
-        self.by_identity.put(identity, (hashes, profile), 200)
+            self.cache.put(key, profile, 200 + sum(len(k) + len(v) for layer in key
+                                                   for k, v in layer))
         tx.profile = profile
 
 
