@@ -17,12 +17,11 @@ from apidhcpd.dhcp6.options import MessageType as T
 from apidhcpd.dhcp6.options import StatusCode as S
 from apidhcpd.dhcp6.transaction import ChainStore6, Drop, Policy6, Transaction6
 from apidhcpd.dhcp6.values import Status
-from apidhcpd.inventory.allocation6 import Lifetimes, source6
+from apidhcpd.inventory.allocation6 import MAX_HINTS, Lifetimes, source6
 from apidhcpd.store import keys
 from apidhcpd.store.contract6 import NA, PD, Conflict6, IAKey, Lease6, Source6
 
 KINDS: dict[int, str] = {IA_NA: NA, IA_PD: PD}
-MAX_HINTS = 4  # values of one IA passed to the store as hints
 NO_ADDRESS = Status(S.NoAddrsAvail, "no address available")
 NO_PREFIX = Status(S.NoPrefixAvail, "no prefix available")
 NO_TEMPORARY = Status(S.NoAddrsAvail, "temporary addresses are not served")
