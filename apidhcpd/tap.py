@@ -315,7 +315,7 @@ def makeService(options, reactor=None):
         server6 = DHCP6Server(store, policy6(options, link6, reactor.seconds()), reactor,
                               log_exchanges=not options["quiet"],
                               max_pending=options["max-pending"], counters=counters6,
-                              standby=monitor)
+                              standby=monitor, limits=options["rate-limits"])
         DHCP6Service(DHCP6Protocol(server6, link6), reactor,
                      required=options["dhcp6"] == "on").setServiceParent(top)
     if options["workers"] > 1:  # after the DHCP socket: this process is socket 0 of the group

@@ -10,6 +10,7 @@ nothing of sockets (protocol.py) or of where replies go.
 from collections.abc import Awaitable, Callable
 
 from apidhcpd.dhcp6 import duid as duids
+from apidhcpd.dhcp6.gates import RateLimit6, StandbyFilter6
 from apidhcpd.dhcp6.ia import IA_CODES
 from apidhcpd.dhcp6.lease import ClientLookup6, Leases6
 from apidhcpd.dhcp6.message import reply_for
@@ -21,6 +22,8 @@ from apidhcpd.dhcp6.transaction import ChainStore6, Drop, Policy6, StatusReply, 
 from apidhcpd.dhcp6.values import U32, OptionError
 from apidhcpd.ha.monitor import PeerMonitor
 from apidhcpd.limits.bounded import BoundedMap
+from apidhcpd.limits.clock import Clock
+from apidhcpd.limits.ratelimit import Limits
 from apidhcpd.store.contract import NO_FIELDS, matched_classes
 
 Step = Callable[[Transaction6], Awaitable[None]]
@@ -35,17 +38,6 @@ ACTED_ON = CLIENT_ID_NEEDED | {T.INFORMATION_REQUEST}
 # 12, which this server never sends): sent to us by unicast they are answered UseMulticast
 MULTICAST_ONLY = SERVER_ID_NEEDED
 REFRESH = C.INFORMATION_REFRESH_TIME
-
-
-class StandbyFilter6:
-    """First in the chain of a standby: silent while the master is alive."""
-
-    def __init__(self, monitor: PeerMonitor):
-        self.monitor = monitor
-
-    async def __call__(self, tx: Transaction6) -> None:
-        if self.monitor.master_alive:
-            raise Drop("standby: the master is alive", kind="standby")
 
 
 class OwnDUID:
@@ -189,10 +181,13 @@ def status_reply(tx: Transaction6, code: int, message: str) -> None:
 
 
 def default_chain(policy: Policy6, store: ChainStore6, warn: Callable[[str], None],
-                  standby: PeerMonitor | None = None) -> list[Step]:
+                  standby: PeerMonitor | None = None, clock: Clock | None = None,
+                  limits: Limits | None = None) -> list[Step]:
     """The steps in order; with a `standby` (ha.monitor.PeerMonitor) the chain is a
-    standby's, silent while the master lives."""
+    standby's, silent while the master lives; with a clock and `limits`, RateLimit6 comes
+    right after the message checks, before any store work for the client."""
     gate = [StandbyFilter6(standby)] if standby is not None else []
-    return [*gate, OwnDUID(policy, store), CheckMessage(), UnicastCheck(),
+    limit = [RateLimit6(limits, clock)] if clock is not None and limits is not None else []
+    return [*gate, OwnDUID(policy, store), CheckMessage(), UnicastCheck(), *limit,
             ClientLookup6(store), OnNetwork(), Options6(warn), Leases6(policy, store, warn),
             Finish6()]

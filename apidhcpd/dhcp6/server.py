@@ -44,13 +44,14 @@ class DHCP6Server:
                  deadline: float = 2.0, chain: list[Step] | None = None,
                  now: Callable[[], float] | None = None, log_exchanges: bool = True,
                  max_pending: int = MAX_PENDING, counters: Counters | None = None,
-                 standby: PeerMonitor | None = None):
+                 standby: PeerMonitor | None = None,
+                 limits: ratelimit.Limits | None = ratelimit.DEFAULTS):
         self.store = store
         self.policy = policy
         self.clock = clock
         self.deadline = deadline
         self.chain = chain if chain is not None else default_chain(
-            policy, store, lambda message: self._warn(message), standby)
+            policy, store, lambda message: self._warn(message), standby, clock, limits)
         self.now = now or clock.seconds
         self.counters = counters if counters is not None else Counters()
         self.log_exchanges = log_exchanges
