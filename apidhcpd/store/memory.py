@@ -35,12 +35,12 @@ from apidhcpd.store.contract import (
     lease_time_of,
     source_of,
 )
-from apidhcpd.store.contract6 import IStore6
+from apidhcpd.store.contract6 import ICacheable6, IStore6
 from apidhcpd.store.keys import HOST_PREFIXES
 from apidhcpd.store.memory6 import Memory6
 
 
-@implementer(IStore, IStore6, ICacheable, IAdmin)
+@implementer(IStore, IStore6, ICacheable, ICacheable6, IAdmin)
 class MemoryStore(Memory6):
     """IStore in process memory: for unit tests, and the reference the Redis store must match.
     IStore6 (DHCPv6) comes from memory6.py."""

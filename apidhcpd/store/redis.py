@@ -38,7 +38,7 @@ from apidhcpd.store.contract import (
     OfferIntent,
     Refused,
 )
-from apidhcpd.store.contract6 import IStore6
+from apidhcpd.store.contract6 import ICacheable6, IStore6
 from apidhcpd.store.keys import HOST_PREFIXES
 from apidhcpd.store.redis6 import Redis6
 from apidhcpd.store.redisadmin import RedisAdmin, Steps
@@ -99,7 +99,7 @@ def _source_args(source: AddressSource) -> list[str]:
         "%d-%d" % r for r in source.ranges]
 
 
-@implementer(IStore, IStore6, ICacheable, IAdmin)
+@implementer(IStore, IStore6, ICacheable, ICacheable6, IAdmin)
 class RedisStore(RedisAdmin, Redis6):
     """IStore, IStore6 (redis6.py) and IAdmin on one Redis server (or Sentinel's master),
     through a lazy txredisapi connection pool (RedisConnection)."""
