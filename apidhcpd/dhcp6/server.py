@@ -45,13 +45,15 @@ class DHCP6Server:
                  now: Callable[[], float] | None = None, log_exchanges: bool = True,
                  max_pending: int = MAX_PENDING, counters: Counters | None = None,
                  standby: PeerMonitor | None = None,
-                 limits: ratelimit.Limits | None = ratelimit.DEFAULTS):
+                 limits: ratelimit.Limits | None = ratelimit.DEFAULTS,
+                 allow_allocation: bool = True):
         self.store = store
         self.policy = policy
         self.clock = clock
         self.deadline = deadline
         self.chain = chain if chain is not None else default_chain(
-            policy, store, lambda message: self._warn(message), standby, clock, limits)
+            policy, store, lambda message: self._warn(message), standby, clock, limits,
+            allow_allocation)
         self.now = now or clock.seconds
         self.counters = counters if counters is not None else Counters()
         self.log_exchanges = log_exchanges
