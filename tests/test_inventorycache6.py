@@ -138,10 +138,10 @@ class InventoryCache6Tests(unittest.SynchronousTestCase):
         self.lookup6(DYNAMIC, "2001:db8:4::1")
         self.assertIsNone(self.lookup6(DYNAMIC, "2001:db8:4::1").subnet)
         self.assertIsNone(self.direct(DYNAMIC, "2001:db8:4::1").subnet)
+        asked = self.store.lookups6
         self.successResultOf(self.store.refresh_reserved())  # the indexes' refresh finds it
-        self.clock.advance(61)
-        self.lookup6(DYNAMIC, "2001:db8:4::1")
         self.assertEqual(self.lookup6(DYNAMIC, "2001:db8:4::1").subnet, "2001:db8:4::/64")
+        self.assertEqual(self.store.lookups6, asked)  # told at once: the refresh publishes it
 
     def test_entries_expire_after_the_ttl(self):
         self.lookup6()
@@ -235,3 +235,13 @@ class RedisInventoryCache6Tests(RedisTestMixin, unittest.TestCase):
             yield sleep(0.02)
         third = yield cache.lookup6(HOST, NOW, ON_LINK)
         self.assertEqual((len(calls), third.host.fields["ip6"]), (2, "2001:db8:1::11"))
+        # a subnet6: written with redis-cli joins the index at the refresh, which says so
+        heard = cache.cache_stats["invalidations"]
+        yield store.refresh_reserved()
+        for _ in range(250):
+            if cache._subnets6.match("2001:db8:5::1"):
+                break
+            yield sleep(0.02)
+        found = yield cache.lookup6(HOST, NOW, "2001:db8:5::1")
+        self.assertEqual((len(calls), found.subnet), (2, "2001:db8:5::/64"))
+        self.assertEqual(cache.cache_stats["invalidations"], heard + 1)

@@ -256,7 +256,11 @@ class MemoryStore(Memory6):
 
     def refresh_reserved(self) -> Deferred[int | None]:
         self.reserved = {ip for ip in (host.reserved_ip for host in self._hosts()) if ip}
+        before = set(self.subnets6)
         self._refresh6()
+        for network in sorted(self.subnets6 - before):  # published, as subnets6_batch.lua does
+            for changed in self._watchers:
+                changed(keys.subnet6(network))
         return defer.succeed(len(self.reserved))
 
     def _seed_pool(self) -> dict[str, str]:
