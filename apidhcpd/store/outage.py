@@ -204,10 +204,11 @@ class OutageCache(Outage6):
         return self._serve(attr.evolve(found, allocation=Bound(
             Lease(lease.ip, lease.mac, "bound", lease.expires, lease.relay))))
 
-    def _serve(self, found: Lookup) -> Lookup:
+    def _serve(self, found: Lookup, client: str = "?") -> Lookup:
+        """Count and log an answer from the cache (for the host, else the `client` key)."""
         self.served += 1
         log.info("store unreachable: answering {key} from the cache",
-                 key=found.host.key if found.host else "?")
+                 key=found.host.key if found.host else client)
         return found
 
 

@@ -60,7 +60,7 @@ class Outage6:
     _timeout: float
     answer_ttl: int
     _kept: Callable[[Lookup, tuple[str, ...], bool], tuple[Any, int]]
-    _serve: Callable[[Lookup], Lookup]
+    _serve: Callable[[Lookup, str], Lookup]
 
     def _init6(self, size: int, max_bytes: int) -> None:
         self._answers6 = BoundedMap(size, max_bytes)  # "duid:<hex>" -> Answer
@@ -184,7 +184,7 @@ class Outage6:
             return failure
         _, host, name, subnet, group, default, subnet_fields, _, classes = entry
         return self._serve(Lookup(host, name, group, default, subnet, subnet_fields,
-                                  classes=classes))
+                                  classes=classes), duid)
 
     def leases6_of(self, duid: str, now: int) -> Deferred[list[Lease6]]:
         key = keys.duid(duid)
