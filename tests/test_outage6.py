@@ -116,8 +116,8 @@ class StoreLevelTests(unittest.SynchronousTestCase):
         self.backend.down = True
         found = self.successResultOf(self.lookup6(RESERVED_KEYS, NOW + 5))
         self.assertEqual(found.host.fields["ip6"], "2001:db8:1::10")
-        self.assertEqual(self.successResultOf(self.cache.leases6_of(RESERVED.hex(), NOW + 5)),
-                         [])
+        # no lease known: not "none" (NoBinding), but a wait for the store
+        self.failureResultOf(self.cache.leases6_of(RESERVED.hex(), NOW + 5), StoreUnavailable)
         lease = self.successResultOf(self.cache.commit6_reserved(ia, "2001:db8:1:0::10", 3600,
                                                                  NOW + 5))
         self.assertEqual((lease.value, lease.expires), ("2001:db8:1::10", NOW + 5 + 3600))

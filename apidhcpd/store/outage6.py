@@ -8,8 +8,9 @@ it holds (what leases6_of and the commits returned, bound). A SOLICIT, REQUEST, 
 REBIND of the value an IA holds is answered for the lease's remaining time only, so no client
 holds a value longer than the store has it recorded; a host's reservation (commit6_reserved)
 is answered with its lifetimes, as DHCPv4 answers a reserved host. Anything else (offer6 of a
-new value, an IA it knows no lease of) waits for the store. Knows nothing of Redis or of
-packets.
+new value, leases6_of for a client it knows no lease of) waits for the store; an IA a client
+renews beside those kept, which it knows no lease of, is answered NoBinding (the client then
+asks with a REQUEST, which waits). Knows nothing of Redis or of packets.
 
 After a call found the store unreachable (it failed, or did not answer within `timeout`), the
 calls of the next `timeout` seconds other than lookup6 go straight to what is kept: a store
@@ -195,10 +196,9 @@ class Outage6:
             return leases
 
         def kept(failure: Failure) -> list[Lease6] | Failure:
-            answer = self._answers6.get(key, now)
             held = self._held6(key, now)
-            if not self._unavailable(failure) or answer is None or not (held or answer[7]):
-                return failure
+            if not self._unavailable(failure) or not held:
+                return failure  # an empty list would say NoBinding: not known
             return list(held.values())
 
         return self._call6("leases6_of", duid, now).addCallbacks(learned, kept)
