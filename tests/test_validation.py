@@ -83,6 +83,37 @@ class KeyTests(unittest.SynchronousTestCase):
             self.assertIn("is not an inventory key",
                           str(self.assertRaises(Invalid, v.inventory_key, bad)))
 
+    def test_subnet6_keys_are_stored_in_rfc_5952_form(self):
+        """The lookup computes the key's spelling from the address it places (docs/redis.md):
+        any other spelling would never be matched."""
+        for text in ("2001:db8:1::/64", "2001:DB8:1:0::/64", "2001:0db8:0001:0000:0000:0000:"
+                     "0000:0000/64", "subnet6:2001:db8:1::/64", " 2001:db8:1::/64 "):
+            self.assertEqual(v.subnet6_key(text), "subnet6:2001:db8:1::/64", text)
+        self.assertEqual(v.subnet6_key("::/0"), "subnet6:::/0")
+        self.assertIn("has bits set after its length",
+                      str(self.assertRaises(Invalid, v.subnet6_key, "2001:db8:1::1/64")))
+        self.assertIn("write it as network/length",
+                      str(self.assertRaises(Invalid, v.subnet6_key, "2001:db8:1::")))
+        for bad in ("2001:db8:1::/129", "2001:db8::1::/64", "fe80::%eth0/64", "::ffff:1.2.3.4/96",
+                    "198.51.100.0/24", "2001:db8:1::/6x", "", None, "subnet6:"):
+            e = self.assertRaises(Invalid, v.subnet6_key, bad)
+            self.assertEqual((e.status, e.error), (400, "bad subnet6"))
+        self.assertEqual(v.noun("subnet6:2001:db8:1::/64"), "subnet6")
+
+    def test_duid_keys_are_lower_case_hex(self):
+        duid = "duid:000100012a0000000200000000d1"
+        for text in ("000100012a0000000200000000d1",
+                     "00:01:00:01:2A:00:00:00:02:00:00:00:00:D1",
+                     "00-01-00-01-2a-00-00-00-02-00-00-00-00-d1", duid,
+                     "DUID:000100012A0000000200000000D1"):
+            self.assertEqual(v.duid_key(text), duid, text)
+        self.assertEqual(v.duid_key("00030001020000000002"), "duid:00030001020000000002")
+        for bad in ("0001", "00:01:0", "zz0100012a00", "00:01-00:01:02:03", "00" * 131, "",
+                    None, "0001000100", "duid:"):
+            e = self.assertRaises(Invalid, v.duid_key, bad)
+            self.assertEqual((e.status, e.error), (400, "bad DUID"), bad)
+        self.assertEqual(v.noun(duid), "host")
+
     def test_ipv4(self):
         self.assertEqual(v.ipv4(" 192.0.2.1 "), "192.0.2.1")
         e = self.assertRaises(Invalid, v.ipv4, "192.0.2.300", "fixed-address")

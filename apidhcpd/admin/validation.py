@@ -23,6 +23,7 @@ from apidhcpd.admin.inputs import (
     Invalid,
     class_key,
     client_key,
+    duid_key,
     group_key,
     group_name,
     inventory_key,
@@ -30,6 +31,7 @@ from apidhcpd.admin.inputs import (
     mac_key,
     normalise_mac,
     noun,
+    subnet6_key,
     subnet_key,
 )
 from apidhcpd.admin.problems import SERVER_FIELDS, added_errors, pool_entry_errors, user_view
@@ -40,8 +42,9 @@ from apidhcpd.store.contract import Host
 # what the API, the CLI and the tests import from here, wherever it is written
 __all__ = ["LEASED", "RESERVED", "Invalid", "Snapshot", "check_delete", "check_fields",
            "check_pool_removal", "check_snapshot", "check_write", "class_key", "client_key",
-           "gateway_warnings", "group_key", "inventory_key", "ipv4", "mac_key",
-           "network_warnings", "normalise_mac", "noun", "subnet_key", "user_view"]
+           "duid_key", "gateway_warnings", "group_key", "inventory_key", "ipv4", "mac_key",
+           "network_warnings", "normalise_mac", "noun", "subnet6_key", "subnet_key",
+           "user_view"]
 
 _FIELD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 RESERVED, LEASED = "address already reserved", "address already leased"
