@@ -98,7 +98,7 @@ class OurFieldTests(unittest.SynchronousTestCase):
         fields6 = {"dns6": "2001:db8::53", "ntp6": "2001:db8::123", "option6-sntp-servers":
                    "2001:db8::1", "preferred-lifetime": "1h", "valid-lifetime": "2h",
                    "t1": "30m", "t2": "48m", "rapid-commit": "yes", "information-refresh": "1d",
-                   "pd-pool": "2001:db8:100::/40 56", "interface-id": "sw1/7"}
+                   "pd-pool": "2001:db8:100::/40 56"}
         profile = build_profile("g", dict(fields6, dns="172.17.2.2"), LINK,
                                 {"ip6": "2001:db8::5", "prefix6": "2001:db8:100::/56"})
         self.assertEqual(profile.errors, ())

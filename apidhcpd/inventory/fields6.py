@@ -10,7 +10,7 @@ DHCPv6 option catalogue's. Fields both families read (`group`, `description`, `l
 # a host's reservations (on mac:, client:, relay:, remote: and duid: keys)
 HOST_FIELDS6 = frozenset({"ip6", "prefix6"})
 # what only a subnet6: key holds (its `range` is a field of the same name as DHCPv4's)
-SUBNET6_FIELDS = frozenset({"pd-pool", "interface-id"})
+SUBNET6_FIELDS = frozenset({"pd-pool"})
 # durations of an IA and of an INFORMATION-REQUEST's answer (any layer)
 DURATIONS6 = ("preferred-lifetime", "valid-lifetime", "t1", "t2", "information-refresh")
 # options and switches of DHCPv6 answers (any layer)
