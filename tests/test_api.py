@@ -307,6 +307,20 @@ class OpenAPITests(APITestCase):
         self.ok("PATCH", subnet, {"range": "198.51.100.10-198.51.100.20"})
         self.ok("GET", subnet)
         self.ok("DELETE", subnet, code=204)
+        subnet6 = "/api/v1/subnets6/2001:db8:1::/64"
+        self.ok("GET", "/api/v1/subnets6")
+        self.ok("PUT", subnet6, {"dns6": "2001:db8::53"}, 201)
+        self.ok("PUT", subnet6, {"dns6": "2001:db8::54"})
+        self.ok("PATCH", subnet6, {"range": "2001:db8:1::100-2001:db8:1::1ff"})
+        self.ok("GET", subnet6)
+        duid = "/api/v1/duids/00030001020000000003"
+        self.ok("GET", "/api/v1/duids")
+        self.ok("PUT", duid, {"ip6": "2001:db8:1::20"}, 201)
+        self.ok("PUT", duid, {"ip6": "2001:db8:1::21"})
+        self.ok("PATCH", duid, {"description": "third"})
+        self.ok("GET", duid)
+        self.ok("DELETE", duid, code=204)
+        self.ok("DELETE", subnet6, code=204)
         self.ok("PUT", "/api/v1/pool/192.0.2.200", code=201)
         self.ok("PUT", "/api/v1/pool/192.0.2.200")
         self.ok("GET", "/api/v1/pool")
@@ -442,6 +456,85 @@ class HostTests(APITestCase):
         self.assertEqual([e["id"] for e in self.ok("GET", "/api/v1/clients")["items"]],
                          ["01020000000a0a"])
         self.error("PUT", "/api/v1/clients/has%20space", {"ip": "192.0.2.16"})
+
+
+NET6 = "2001:db8:1::/64"
+DUID = "000100012a0000000200000000d1"
+
+
+class Subnet6Tests(APITestCase):
+    """subnet6: keys and the DHCPv6 side of hosts, as the DHCPv4 routes do them."""
+
+    def test_the_network_in_any_form_is_stored_in_rfc_5952_form(self):
+        for form in ("2001:db8:1::/64", "2001:DB8:1:0::/64", "2001:0db8:0001:0:0:0:0:0/64"):
+            self.memory.data.pop("subnet6:" + NET6, None)
+            entry = self.ok("PUT", "/api/v1/subnets6/" + form,
+                            {"range": "2001:db8:1::100-2001:db8:1::1ff"}, 201)
+            self.assertEqual((entry["key"], entry["id"]), ("subnet6:" + NET6, NET6))
+        self.assertEqual(self.memory.subnets6, {NET6})  # the index the lookup reads by
+        self.assertEqual(self.ok("GET", "/api/v1/subnets6/2001:DB8:1::/64")["fields"],
+                         {"range": "2001:db8:1::100-2001:db8:1::1ff"})
+        self.assertEqual([e["id"] for e in self.ok("GET", "/api/v1/subnets6")["items"]], [NET6])
+        self.assertEqual(self.ok("GET", "/api/v1/subnets")["items"], [])
+        self.ok("PATCH", "/api/v1/subnets6/" + NET6, {"pd-pool": "2001:db8:100::/40 56",
+                                                      "range": None})
+        self.assertEqual(self.memory.data["subnet6:" + NET6], {"pd-pool": "2001:db8:100::/40 56"})
+        self.ok("DELETE", "/api/v1/subnets6/" + NET6, code=204)
+        self.assertEqual(self.memory.subnets6, set())
+        self.error("GET", "/api/v1/subnets6/" + NET6, code=404)
+        self.assertEqual(self.error("GET", "/api/v1/subnets6/2001:db8:1::1/64")["details"], [
+            "bad subnet6 '2001:db8:1::1/64': '2001:db8:1::1/64' has bits set after its length"])
+        self.error("GET", "/api/v1/subnets6/198.51.100.0/24")
+
+    def test_a_subnet6_write_is_validated_and_a_rejected_one_changes_nothing(self):
+        path = "/api/v1/subnets6/" + NET6
+        for body, detail in (
+                ({"range": "2001:db8:2::1-2001:db8:2::9"}, "is outside 2001:db8:1::/64"),
+                ({"pd-pool": "2001:db8:1::/56 64"}, "overlaps 2001:db8:1::/64"),
+                ({"dns6": "192.0.2.53"}, "dns6: "), ({"t1": "soon"}, "t1: bad duration"),
+                ({"rapid-commit": "perhaps"}, "is not yes or no"),
+                ({"group": "nosuch"}, "group:nosuch does not exist"),
+                ({"gateway": "192.0.2.1"}, "not a field of subnet6: keys"),
+                ({"option6-client-id": "0001"}, "the server's to write")):
+            error = self.error("PUT", path, body)
+            self.assertTrue(any(detail in d for d in error["details"]), (detail, error))
+        self.assertNotIn("subnet6:" + NET6, self.memory.data)
+
+    def test_hosts_reserve_an_address_and_a_prefix_and_duids_are_hosts(self):
+        self.ok("PUT", "/api/v1/subnets6/" + NET6, {"range": "2001:db8:1::100-2001:db8:1::1ff"},
+                201)
+        entry = self.ok("PATCH", "/api/v1/hosts/" + KNOWN, {"ip6": "2001:db8:1::10",
+                                                            "prefix6": "2001:db8:100::/56"})
+        self.assertEqual(entry["fields"]["ip6"], "2001:db8:1::10")
+        self.assertEqual(self.memory.reserved6, {"2001:db8:1::10", "2001:db8:100::/56"})
+        error = self.error("PUT", "/api/v1/duids/" + DUID, {"ip6": "2001:DB8:1::10"}, 409)
+        self.assertEqual((error["error"], error["details"]), ("address already reserved", [
+            "ip6 2001:db8:1::10 is already reserved by mac:" + KNOWN]))
+        self.assertEqual(self.error("PUT", "/api/v1/duids/" + DUID,
+                                    {"ip6": "2001:db8:2::10"})["details"],
+                         ["ip6 2001:db8:2::10 is in no subnet6: key"])
+        entry = self.ok("PUT", "/api/v1/duids/" + ":".join(
+            DUID[i:i + 2] for i in range(0, len(DUID), 2)).upper(), {"ip6": "2001:db8:1::11"},
+            201)
+        self.assertEqual(entry["key"], "duid:" + DUID)
+        self.assertEqual([e["id"] for e in self.ok("GET", "/api/v1/duids")["items"]], [DUID])
+        self.assertEqual(self.error("PUT", "/api/v1/duids/" + DUID, {"ip": "192.0.2.5"})[
+            "details"], ["ip: a duid: key serves DHCPv6 only (DHCPv4 never reads it): write ip "
+                         "on the host's mac: or client: key"])
+        self.error("GET", "/api/v1/duids/0001", code=400)
+        self.ok("DELETE", "/api/v1/duids/" + DUID, code=204)
+        self.assertEqual(self.memory.reserved6, {"2001:db8:1::10", "2001:db8:100::/56"})
+
+    def test_a_group_a_subnet6_uses_cannot_be_deleted(self):
+        self.memory.hset("group:v6", dns6="2001:db8::53")
+        self.ok("PUT", "/api/v1/subnets6/" + NET6, {"group": "v6"}, 201)
+        self.assertEqual(self.error("DELETE", "/api/v1/groups/v6", code=409)["details"],
+                         ["group:v6 is used by subnet6:" + NET6])
+
+    def test_a_put_keeps_the_ts_the_server_wrote_on_a_duid_host(self):
+        self.memory.hset("duid:" + DUID, description="x", ts="123")
+        entry = self.ok("PUT", "/api/v1/duids/" + DUID, {"description": "y"})
+        self.assertEqual(entry["fields"], {"description": "y", "ts": "123"})
 
 
 class ValidationTests(APITestCase):
@@ -1455,6 +1548,29 @@ class RedisAPITests(RedisTestMixin, unittest.TestCase):
         self.assertEqual((code, self.redis.cli("EXISTS", "mac:" + OTHER).strip()), (204, "0"))
 
     @defer.inlineCallbacks
+    def test_subnet6_and_ipv6_reservations_keep_the_indexes_true(self):
+        """The lookup finds subnet6: keys by `subnets6` and never hands out what `reserved6`
+        holds: API writes keep both (put.lua), in RFC 5952 form whatever was written."""
+        code, entry = yield self.call("PUT", "/api/v1/subnets6/2001:DB8:1:0::/64",
+                                      {"range": "2001:db8:1::100-2001:db8:1::1ff"})
+        self.assertEqual((code, entry["key"]), (201, "subnet6:" + NET6))
+        self.assertEqual(self.redis.cli("ZSCORE", "subnets6", NET6).strip(), "64")
+        code, _ = yield self.call("PUT", "/api/v1/hosts/" + OTHER,
+                                  {"ip": "192.0.2.11", "ip6": "2001:DB8:1::11"})
+        self.assertEqual(code, 201)
+        self.assertEqual(self.redis.cli("SMEMBERS", "reserved6").split(), ["2001:db8:1::11"])
+        code, error = yield self.call("PUT", "/api/v1/duids/" + DUID, {"ip6": "2001:db8:1::11"})
+        self.assertEqual((code, error["details"]), (409, [
+            "ip6 2001:db8:1::11 is already reserved by mac:" + OTHER]))
+        code, error = yield self.call("PUT", "/api/v1/duids/" + DUID, {"ip6": "2001:db8:2::11"})
+        self.assertEqual((code, error["details"]), (400, ["ip6 2001:db8:2::11 is in no subnet6: "
+                                                          "key"]))
+        code, _ = yield self.call("DELETE", "/api/v1/hosts/" + OTHER)
+        self.assertEqual(self.redis.cli("SCARD", "reserved6").strip(), "0")
+        code, _ = yield self.call("DELETE", "/api/v1/subnets6/" + NET6)
+        self.assertEqual((code, self.redis.cli("ZCARD", "subnets6").strip()), (204, "0"))
+
+    @defer.inlineCallbacks
     def test_legacy_commit_lease_listing_and_force_release(self):
         code, answer = yield self.call("POST", "/", {"op": "discover", "mac": OTHER})
         self.assertEqual((code, answer["ip"], answer["method"]), (200, "192.0.2.100", "dynamic"))
@@ -1660,6 +1776,22 @@ class RedisCostTests(RedisTestMixin, unittest.TestCase):
         calls = self.calls()
         self.assertLess(calls.get("hgetall", 0), 10, calls)
         self.assertLess(calls["evalsha"], (self.HOSTS + self.LEASES) / ADMIN_STEP * 2 + 10)
+
+
+    @defer.inlineCallbacks
+    def test_ipv6_reservations_are_checked_by_the_indexes(self):
+        """subnet6_of probes the lengths in use, holders6 asks reserved6, lease6_at reads one
+        record: a few commands whatever the inventory's size."""
+        code, _ = yield self.call("PUT", "/api/v1/subnets6/" + NET6, {"dns6": "2001:db8::53"})
+        self.assertEqual(code, 201)
+        self.calls()
+        code, _ = yield self.call("PUT", "/api/v1/hosts/" + OTHER, {"ip6": "2001:db8:1::40"})
+        self.assertEqual(code, 201)
+        self.assertCheap(self.calls(), 60)
+        code, error = yield self.call("PUT", "/api/v1/duids/" + DUID, {"ip6": "2001:db8:1::40"})
+        self.assertEqual((code, error["details"]), (409, [
+            "ip6 2001:db8:1::40 is already reserved by mac:" + OTHER]))
+        self.assertLess(self.calls()["evalsha"], (self.HOSTS + self.LEASES) / 500 * 2 + 10)
 
 
 class NetworkWarningTests(APITestCase):
