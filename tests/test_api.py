@@ -903,6 +903,10 @@ class LeaseTests(APITestCase):
         error = self.error("GET", "/api/v1/leases?state=bound")
         self.assertIn("cursor=0", error["details"][0])
 
+    def test_each_lease_says_its_family(self):
+        self.assertEqual({x["family"] for x in self.ok("GET", "/api/v1/leases")["items"]}, {4})
+        self.assertEqual(self.ok("GET", "/api/v1/leases/192.0.2.100")["family"], 4)
+
     def test_get_and_force_release(self):
         self.assertEqual(self.ok("GET", "/api/v1/leases/192.0.2.100")["mac"], OTHER)
         self.error("GET", "/api/v1/leases/192.0.2.102", code=404)
@@ -911,6 +915,77 @@ class LeaseTests(APITestCase):
         self.assertNotIn("192.0.2.100", self.memory.lease_records)
         self.assertNotIn("ip", self.memory.data["mac:" + OTHER])
         self.error("DELETE", "/api/v1/leases/192.0.2.100", code=404)
+
+
+class Lease6Tests(APITestCase):
+    """The listing holds both families: the DHCPv4 leases in expiry order, then the DHCPv6
+    ones in theirs (`family` says which; ?family= picks one)."""
+
+    def setUp(self):
+        super().setUp()
+        from apidhcpd.inventory.allocation6 import NA, PD, source6
+        from apidhcpd.store.contract6 import IAKey
+        self.dora(OTHER)                                    # 192.0.2.100 bound
+        self.handle(request(opt.DISCOVER, THIRD))           # 192.0.2.101 offered
+        fields = {"range": "2001:db8:1::100-2001:db8:1::1ff", "pd-pool": "2001:db8:100::/48 56"}
+        now = 1_000_000
+        self.memory.commit6(IAKey(DUID, 1), "2001:db8:1::100", source6(NET6, fields, NA), 7200,
+                            now, mac=OTHER)
+        self.memory.offer6(IAKey("00030001020000000002", 5, PD), source6(NET6, fields, PD), [],
+                           now, 60)
+
+    def test_both_families_by_default(self):
+        page = self.ok("GET", "/api/v1/leases")
+        self.assertEqual(page["total"], 4)
+        self.assertEqual([(x["family"], x["ip"], x["state"]) for x in page["items"]],
+                         [(4, "192.0.2.101", "offered"), (4, "192.0.2.100", "bound"),
+                          (6, "2001:db8:100::/56", "offered"), (6, "2001:db8:1::100", "bound")])
+        self.assertEqual(page["items"][3], {
+            "family": 6, "ip": "2001:db8:1::100", "kind": "na", "duid": DUID, "iaid": 1,
+            "mac": OTHER, "state": "bound", "expires": 1_000_000 + 7200, "pool": NET6})
+        self.assertEqual(page["items"][2]["kind"], "pd")
+
+    def test_offset_pages_run_on_into_the_dhcpv6_leases(self):
+        page = self.ok("GET", "/api/v1/leases?offset=1&limit=2")
+        self.assertEqual(([x["ip"] for x in page["items"]], page["total"]),
+                         (["192.0.2.100", "2001:db8:100::/56"], 4))
+        page = self.ok("GET", "/api/v1/leases?offset=3&limit=2")
+        self.assertEqual([x["ip"] for x in page["items"]], ["2001:db8:1::100"])
+        page = self.ok("GET", "/api/v1/leases?family=6&offset=1")
+        self.assertEqual(([x["ip"] for x in page["items"]], page["total"]),
+                         (["2001:db8:1::100"], 2))
+        page = self.ok("GET", "/api/v1/leases?family=4")
+        self.assertEqual(([x["family"] for x in page["items"]], page["total"]), ([4, 4], 2))
+
+    def test_filters(self):
+        def ips(query):
+            return [x["ip"] for x in self.ok("GET", "/api/v1/leases?" + query)["items"]]
+
+        self.assertEqual(ips("mac=" + OTHER), ["192.0.2.100", "2001:db8:1::100"])
+        self.assertEqual(ips("state=offered"), ["192.0.2.101", "2001:db8:100::/56"])
+        self.assertEqual(ips("subnet=2001:db8:1::/64"), ["2001:db8:1::100"])
+        self.assertEqual(ips("subnet=2001:db8:100::/40"), ["2001:db8:100::/56"])
+        self.assertEqual(ips("subnet=2001:db8:100::/60"), [])  # a /56 is not inside a /60
+        self.assertEqual(ips("subnet=192.0.2.0/24&family=6"), [])
+        self.assertEqual(ips("duid=" + DUID.upper()), ["2001:db8:1::100"])
+        self.assertEqual(ips("family=6&state=bound&cursor=0"), ["2001:db8:1::100"])
+        for bad in ("family=5", "family=", "duid=0001", "subnet=2001:db8::1::/64"):
+            self.error("GET", "/api/v1/leases?" + bad)
+
+    def test_a_cursor_walks_both_families(self):
+        items, cursor = [], "0"
+        for _ in range(10):
+            page = self.ok("GET", "/api/v1/leases?limit=1&cursor=" + cursor)
+            items += [(x["family"], x["ip"]) for x in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor == "0":
+                break
+        self.assertEqual(items, [(4, "192.0.2.101"), (4, "192.0.2.100"),
+                                 (6, "2001:db8:100::/56"), (6, "2001:db8:1::100")])
+        page = self.ok("GET", "/api/v1/leases?limit=10&cursor=0")
+        self.assertEqual((len(page["items"]), page["next_cursor"]), (4, "0"))
+        page = self.ok("GET", "/api/v1/leases?family=6&limit=1&cursor=0")
+        self.assertEqual([x["ip"] for x in page["items"]], ["2001:db8:100::/56"])
 
 
 # ---------------------------------------------------------------- status and metrics
@@ -1569,6 +1644,20 @@ class RedisAPITests(RedisTestMixin, unittest.TestCase):
         self.assertEqual(self.redis.cli("SCARD", "reserved6").strip(), "0")
         code, _ = yield self.call("DELETE", "/api/v1/subnets6/" + NET6)
         self.assertEqual((code, self.redis.cli("ZCARD", "subnets6").strip()), (204, "0"))
+
+    @defer.inlineCallbacks
+    def test_dhcpv6_leases_are_listed_from_the_lua_records(self):
+        from apidhcpd.inventory.allocation6 import NA, source6
+        from apidhcpd.store.contract6 import IAKey
+        now = int(reactor.seconds())
+        pool = source6(NET6, {"range": "2001:db8:1::100-2001:db8:1::1ff"}, NA)
+        yield self.store.commit6(IAKey(DUID, 3), "2001:db8:1::100", pool, 3600, now, mac=OTHER)
+        code, page = yield self.call("GET", "/api/v1/leases?family=6&duid=" + DUID)
+        self.assertEqual((code, page["total"], page["items"]), (200, 1, [{
+            "family": 6, "ip": "2001:db8:1::100", "kind": "na", "duid": DUID, "iaid": 3,
+            "mac": OTHER, "state": "bound", "expires": now + 3600, "pool": NET6}]))
+        code, page = yield self.call("GET", "/api/v1/leases?cursor=0&mac=" + OTHER)
+        self.assertEqual([x["ip"] for x in page["items"]], ["2001:db8:1::100"])
 
     @defer.inlineCallbacks
     def test_legacy_commit_lease_listing_and_force_release(self):

@@ -234,8 +234,9 @@ class SeedFormatTests(CLITestCase):
         code, out, _ = yield self.run_cli("--json", "show", "groups")
         self.assertEqual(json.loads(out)["group:getflix"]["dns"], "82.103.129.240,46.246.29.68")
         code, out, _ = yield self.run_cli("--json", "show", "leases")
-        self.assertEqual(json.loads(out), [{"ip": "172.17.9.1", "mac": A, "state": "bound",
-                                            "expires": 4102444800, "relay": ""}])
+        self.assertEqual(json.loads(out), [{"family": 4, "ip": "172.17.9.1", "mac": A,
+                                            "state": "bound", "expires": 4102444800,
+                                            "relay": ""}])
         code, out, _ = yield self.run_cli("--json", "show", "pools")
         self.assertEqual(json.loads(out), [{"name": "pool", "size": 2, "leased": 1,
                                             "offered": 0, "declined": 0, "reserved": 0,
@@ -610,6 +611,44 @@ class WriteCommandTests(CLITestCase):
         self.assertNotIn("ip", self.hgetall("mac:" + A))
         code, out, _ = yield self.run_cli("--json", "show", "leases")
         self.assertEqual(json.loads(out), [])
+
+
+class ShowLeases6Tests(CLITestCase):
+    """`show leases` lists both families: the DHCPv6 ones under a heading of their own."""
+
+    @defer.inlineCallbacks
+    def test_both_families(self):
+        from apidhcpd.inventory.allocation6 import NA, PD, source6
+        from apidhcpd.store.contract6 import IAKey
+        store = yield connected_store(self, self.redis)
+        self.hset("pool", **{"172.17.9.1": ""})
+        yield store.commit(A, "172.17.9.1", AddressSource("pool", (), seed_pool=True), 3600,
+                           1575812647)
+        fields = {"range": "2001:db8:1::100-2001:db8:1::1ff", "pd-pool": "2001:db8:100::/48 56"}
+        net = "2001:db8:1::/64"
+        yield store.commit6(IAKey("000100012a0000000200000000d1", 1), "2001:db8:1::100",
+                            source6(net, fields, NA), 7200, 1575812647, mac=A)
+        yield store.commit6(IAKey("00030001020000000002", 9, PD), "2001:db8:100:100::/56",
+                            source6(net, fields, PD), 3600, 1575812647)
+        code, out, _ = yield self.run_cli("show", "leases")
+        self.assertEqual(out.splitlines(), [
+            "DHCP leases:", "",
+            "  172.17.9.1       02:00:00:00:00:0a  bound     2019-12-08 14:44:07",
+            "",
+            "DHCPv6 leases:", "",
+            "  2001:db8:100:100::/56  pd  bound     2019-12-08 14:44:07  "
+            "00030001020000000002          9",
+            "  2001:db8:1::100        na  bound     2019-12-08 15:44:07  "
+            "000100012a0000000200000000d1  1  02:00:00:00:00:0a"])
+        code, out, _ = yield self.run_cli("--json", "show", "leases")
+        self.assertEqual(code, 0)
+        self.assertEqual([(e["family"], e["ip"]) for e in json.loads(out)],
+                         [(4, "172.17.9.1"), (6, "2001:db8:100:100::/56"),
+                          (6, "2001:db8:1::100")])
+        self.assertEqual(json.loads(out)[2], {
+            "family": 6, "ip": "2001:db8:1::100", "kind": "na",
+            "duid": "000100012a0000000200000000d1", "iaid": 1, "mac": A, "state": "bound",
+            "expires": 1575812647 + 7200, "pool": net})
 
 
 class ShowPoolsMixin:

@@ -11,6 +11,7 @@ import time
 
 from twisted.internet import defer
 
+from apidhcpd.admin.leasejson import lease6_json, lease_json
 from apidhcpd.inventory import allocation
 from apidhcpd.store import keys
 from apidhcpd.store.contract import Host
@@ -119,17 +120,30 @@ def host_entries(hosts) -> list[dict]:
     return sorted(entries, key=lambda e: (_ip_order(e["ip"]), e["key"]))
 
 
-def lease_entry(lease) -> dict:
-    return {"ip": lease.ip, "mac": lease.mac, "state": lease.state, "expires": lease.expires,
-            "relay": lease.relay}
-
-
 def format_leases(entries: list[dict]) -> str:
+    """The DHCPv4 leases (address, MAC, state, expiry, option 82), then, when there are any,
+    the DHCPv6 ones under a heading of their own (value, kind, state, expiry, DUID, IAID,
+    MAC; columns as wide as their longest entry)."""
     lines = ["DHCP leases:", ""]
     for e in entries:
-        lines.append(("  %-15s  %-17s  %-8s  %s  %s" % (
-            e["ip"], e["mac"], e["state"], last_seen(e["expires"]), e["relay"])).rstrip())
+        if e["family"] == 4:
+            lines.append(("  %-15s  %-17s  %-8s  %s  %s" % (
+                e["ip"], e["mac"], e["state"], last_seen(e["expires"]), e["relay"])).rstrip())
+    six = [e for e in entries if e["family"] == 6]
+    if six:
+        lines += ["", "DHCPv6 leases:", ""]
+        width = max(len(e["ip"]) for e in six)
+        duid = max(len(e["duid"]) for e in six)
+        iaid = max(len(_iaid(e)) for e in six)
+        for e in six:
+            lines.append(("  %-*s  %-2s  %-8s  %s  %-*s  %*s  %s" % (
+                width, e["ip"], e["kind"], e["state"], last_seen(e["expires"]), duid,
+                e["duid"], iaid, _iaid(e), e["mac"])).rstrip())
     return "\n".join(lines) + "\n"
+
+
+def _iaid(entry: dict) -> str:
+    return "" if entry["iaid"] is None else str(entry["iaid"])
 
 
 POOL_COLUMNS = ("size", "leased", "offered", "declined", "reserved", "free")
@@ -221,11 +235,12 @@ def show_clients(store, args, out):
 
 
 @defer.inlineCallbacks
-def all_leases(store):
+def all_leases(read):
+    """Every lease `read` (IAdmin.leases, IAdmin6.leases6_page) gives, a page at a time."""
     found: list = []
     page = 1000
     while True:
-        batch = yield store.leases(len(found), page)
+        batch = yield read(len(found), page)
         found += batch
         if len(batch) < page:
             return found
@@ -233,7 +248,9 @@ def all_leases(store):
 
 @defer.inlineCallbacks
 def show_leases(store, args, out):
-    entries = [lease_entry(lease) for lease in (yield all_leases(store))]
+    """Both families: the DHCPv4 leases in expiry order, then the DHCPv6 ones."""
+    entries = [lease_json(lease) for lease in (yield all_leases(store.leases))]
+    entries += [lease6_json(lease) for lease in (yield all_leases(store.leases6_page))]
     emit(out, args, entries, format_leases(entries))
 
 
