@@ -81,7 +81,8 @@ class LeaseRoutes(AdminApp):
     async def _lease_walk(self, position, limit, tests, wanted):
         """From `position` (a DHCPv4 rank, or V6_CURSOR + a DHCPv6 rank) on: the DHCPv4 walk
         runs on into the DHCPv6 one."""
-        items, looked = [], 0
+        items: list[dict] = []
+        looked = 0
         by_family = {family.family: family for family in wanted}
         while looked < LEASE_BUDGET:
             six = position >= V6_CURSOR
