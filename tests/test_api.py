@@ -203,6 +203,17 @@ class APITestCase(unittest.TestCase):
         self.assertEqual(reply.code, code, reply.body)
         return reply.json
 
+    def scrape(self):
+        """{(sample name, ((label, value), ...) sorted): value} of /metrics."""
+        reply = self.call("GET", "/metrics", token=None)
+        self.assertEqual(reply.code, 200)
+        self.assertTrue(reply.header("content-type").startswith("text/plain; version=0.0.4"))
+        samples = {}
+        for family in text_string_to_metric_families(reply.body.decode()):
+            for sample in family.samples:
+                samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+        return samples
+
     def handle(self, msg):
         results = []
         self.server.handle(msg, LINK).addCallback(results.append)
@@ -1006,6 +1017,35 @@ class StatusTests(APITestCase):
             {"name": "pool", "size": 2, "bound": 1, "offered": 0, "declined": 0,
              "utilisation": 0.5}])
 
+    def test_dhcpv6_pools_count_whatever_their_size(self):
+        """A subnet6's address range and its prefix pool are pools of their own: a /64 range
+        has 2^64 addresses (its size exact in JSON, a float in /metrics), and a lease in it is
+        a utilisation of 5.4e-20, not 0."""
+        from apidhcpd.inventory.allocation6 import NA, PD, source6
+        from apidhcpd.store.contract6 import IAKey
+        fields = {"range": "2001:db8:1::-2001:db8:1::ffff:ffff:ffff:ffff",
+                  "pd-pool": "2001:db8:100::/48 56, 2001:db8:200::/48 56"}
+        self.memory.put("subnet6:" + NET6, fields)
+        now = 1_000_000
+        self.memory.commit6(IAKey(DUID, 1), "2001:db8:1::100", source6(NET6, fields, NA), 60,
+                            now)
+        for n in range(3):
+            self.memory.offer6(IAKey(DUID, n, PD), source6(NET6, fields, PD), [], now, 60)
+        pools = self.ok("GET", "/api/v1/status")["pools"]
+        self.assertEqual(pools[-2:], [
+            {"name": "subnet6:" + NET6, "size": 2 ** 64, "bound": 1, "offered": 0,
+             "declined": 0, "utilisation": 5.42101e-20},
+            {"name": "subnet6:%s#pd" % NET6, "size": 512, "bound": 0, "offered": 3,
+             "declined": 0, "utilisation": 0.00585938}])
+        samples = self.scrape()
+        pool = (("pool", "subnet6:" + NET6),)
+        self.assertEqual(samples[("apidhcpd_pool_size", pool)], 2.0 ** 64)
+        self.assertEqual(samples[("apidhcpd_pool_utilisation", pool)], 5.42101e-20)
+        self.assertEqual(samples[("apidhcpd_leases", (("pool", "subnet6:%s#pd" % NET6),
+                                                      ("state", "offered")))], 3)
+        self.assertEqual(samples[("apidhcpd_store_call_seconds_count",
+                                  (("op", "pool6_tally"),))], 1)
+
     def test_status_says_when_the_store_is_down(self):
         self.patch(self.memory, "ping",
                    lambda: defer.fail(StoreUnavailable("no connection to Redis")))
@@ -1017,16 +1057,6 @@ class StatusTests(APITestCase):
 
 
 class MetricsTests(APITestCase):
-    def scrape(self):
-        reply = self.call("GET", "/metrics", token=None)
-        self.assertEqual(reply.code, 200)
-        self.assertTrue(reply.header("content-type").startswith("text/plain; version=0.0.4"))
-        samples = {}
-        for family in text_string_to_metric_families(reply.body.decode()):
-            for sample in family.samples:
-                samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-        return samples
-
     def test_counters_move_when_packets_are_handled(self):
         before = self.scrape()
         key = ("apidhcpd_packets_received_total", (("type", "discover"),))

@@ -707,6 +707,43 @@ class ShowPoolsMixin:
                            round(100 * u["utilisation"], 1)) for u in usage])
 
 
+    @defer.inlineCallbacks
+    def test_dhcpv6_pools(self):
+        """Each subnet6's range and prefix pool: sizes too big for the column in short form;
+        "reserved" counts the values hosts reserve inside (ip6, prefix6) that no pool lease
+        counts."""
+        from apidhcpd.inventory.allocation6 import NA, PD, source6
+        from apidhcpd.store.contract6 import IAKey
+        store = yield self.make_store()
+        now = int(time.time())
+        net = "2001:db8:1::/64"
+        fields = {"range": "2001:db8:1::-2001:db8:1::ffff:ffff:ffff:ffff",
+                  "pd-pool": "2001:db8:100::/48 56"}
+        yield store.put("subnet6:" + net, fields)
+        yield store.put("duid:00030001020000000002", {"ip6": "2001:db8:1::5",
+                                                      "prefix6": "2001:db8:100:ff00::/56"})
+        yield store.put("mac:" + A, {"prefix6": "2001:db8:100:fe00::/56"})
+        yield store.commit6_reserved(IAKey("00030001020000000003", 1, PD),
+                                     "2001:db8:100:fe00::/56", 3600, now)
+        yield store.commit6(IAKey("00030001020000000001", 1), "2001:db8:1::100",
+                            source6(net, fields, NA), 3600, now)
+        yield store.offer6(IAKey("00030001020000000001", 1, PD), source6(net, fields, PD), [],
+                           now, 60)
+        text = yield self.show_pools(store)
+        self.assertEqual(text.splitlines(), [
+            "DHCP pools:",
+            "",
+            "  name                            size    leased   offered  declined  reserved"
+            "      free      used",
+            "  subnet6:2001:db8:1::/64     1.84e+19         1         0         0         1"
+            "  1.84e+19      0.0%",
+            "  subnet6:2001:db8:1::/64#pd       256         0         1         0         2"
+            "       253      0.4%"])
+        entries = json.loads((yield self.show_pools(store, as_json=True)))
+        self.assertEqual((entries[0]["size"], entries[0]["free"], entries[0]["utilisation"]),
+                         (2 ** 64, 2 ** 64 - 2, 5.42101e-18))
+
+
 class MemoryShowPoolsTests(ShowPoolsMixin, unittest.TestCase):
     def make_store(self):
         return defer.succeed(MemoryStore())

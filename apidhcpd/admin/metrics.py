@@ -22,6 +22,7 @@ from zope.interface import directlyProvides, providedBy
 
 from apidhcpd.dhcp4.options import EXCHANGE_NAMES
 from apidhcpd.store.contract import IAdmin, IStore
+from apidhcpd.store.contract6 import IAdmin6
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4.encode()  # what generate_latest writes
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -48,8 +49,9 @@ class Histogram:
 
 
 class TimedStore:
-    """A store whose IStore and IAdmin calls are timed into `latency` (by method name) and whose
-    failed calls are counted in `errors`; every other attribute is the wrapped store's."""
+    """A store whose IStore, IAdmin and IAdmin6 calls are timed into `latency` (by method name)
+    and whose failed calls are counted in `errors`; every other attribute is the wrapped
+    store's."""
 
     def __init__(self, store, timer=time.perf_counter):
         self._store = store
@@ -57,7 +59,8 @@ class TimedStore:
         self.latency = Histogram()
         self.errors: dict[str, int] = {}
         directlyProvides(self, providedBy(store))
-        for name in (set(IStore.names()) | set(IAdmin.names())) - {"watch"}:
+        for name in (set(IStore.names()) | set(IAdmin.names()) | set(IAdmin6.names())) \
+                - {"watch"}:
             method = getattr(store, name, None)
             if method is not None:
                 setattr(self, name, self._timed(name, method))

@@ -12,11 +12,11 @@ import time
 from twisted.internet import defer
 
 from apidhcpd.admin.leasejson import lease6_json, lease_json
-from apidhcpd.inventory import allocation
+from apidhcpd.inventory import allocation, allocation6
 from apidhcpd.store import keys
 from apidhcpd.store.contract import Host
 from apidhcpd.store.keys import HOST_PREFIXES
-from apidhcpd.store.pools import pool_definitions, pool_usage
+from apidhcpd.store.pools import pool6_definitions, pool6_name, pool_definitions, pool_usage
 
 
 def group_of(fields: dict[str, str]) -> str:
@@ -156,9 +156,15 @@ def format_pools(entries: list[dict]) -> str:
                                "  ".join("%8s" % c for c in POOL_COLUMNS), "    used")]
     for e in entries:
         lines.append("  %s  %s  %7.1f%%" % (e["name"].ljust(width),
-                                             "  ".join("%8d" % e[c] for c in POOL_COLUMNS),
+                                             "  ".join(_count(e[c]) for c in POOL_COLUMNS),
                                              e["utilisation"]))
     return "\n".join(lines) + "\n"
+
+
+def _count(number: int) -> str:
+    """A column of `show pools`: 8 characters, in short form from 10^8 on (a DHCPv6 pool of
+    a /64 range holds 1.84e+19 addresses)."""
+    return "%8d" % number if number < 10 ** 8 else "%8s" % ("%.2e" % number)
 
 
 def pool_entry(usage: dict, reserved: int) -> dict:
@@ -169,11 +175,31 @@ def pool_entry(usage: dict, reserved: int) -> dict:
     counts = {"size": usage["size"], "leased": usage["bound"], "offered": usage["offered"],
               "declined": usage["declined"], "reserved": reserved}
     counts["free"] = max(0, counts["size"] - sum(counts[c] for c in POOL_COLUMNS[1:5]))
-    return dict(name=usage["name"], utilisation=round(100.0 * usage["utilisation"], 1),
+    return dict(name=usage["name"], utilisation=float("%.6g" % (100.0 * usage["utilisation"])),
                 **counts)
 
 
 _COUNTED = ("bound", "offered", "declined")  # the lease states pool_usage counts
+
+
+@defer.inlineCallbacks
+def reserved6_in_pools(store, pools6, now: int):
+    """{DHCPv6 pool name: how many of its values hosts reserve (`ip6`, `prefix6`) that its
+    tally does not count: no unexpired lease from that pool (a reservation's lease is from
+    none)}."""
+    reserved: set[str] = set()
+    for prefix in keys.HOST_PREFIXES6:
+        for fields in (yield store.hashes(prefix)).values():
+            reserved.update(allocation6.reservations6(fields))
+    found = {}
+    for source in pools6:
+        found[pool6_name(source)] = 0
+        for value in sorted(v for v in reserved if allocation6.in_source(v, source)):
+            lease = yield store.lease6_at(value)
+            if lease is None or lease.expires <= now or lease.state not in _COUNTED \
+                    or lease.pool != source.name:
+                found[pool6_name(source)] += 1
+    return found
 
 
 @defer.inlineCallbacks
@@ -191,6 +217,8 @@ def reserved_in_pools(store, pools, usage, now: int):
     found = {}
     for u in usage:
         name = u["name"]
+        if name not in ranges and name != keys.SEED_POOL:
+            continue  # a DHCPv6 pool: reserved6_in_pools
         if name == keys.SEED_POOL:
             inside = [ip for ip in reserved if ip in seed and not seed[ip]]
         else:
@@ -258,8 +286,10 @@ def show_leases(store, args, out):
 def show_pools(store, args, out):
     now = int(time.time())
     pools = yield defer.ensureDeferred(pool_definitions(store))
-    usage = yield defer.ensureDeferred(pool_usage(store, now, pools))
+    pools6 = yield defer.ensureDeferred(pool6_definitions(store))
+    usage = yield defer.ensureDeferred(pool_usage(store, now, pools, pools6))
     reserved = yield reserved_in_pools(store, pools, usage, now)
+    reserved.update((yield reserved6_in_pools(store, pools6, now)))
     entries = [pool_entry(u, reserved[u["name"]]) for u in usage]
     emit(out, args, entries, format_pools(entries))
 
