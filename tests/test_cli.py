@@ -613,6 +613,84 @@ class WriteCommandTests(CLITestCase):
         self.assertEqual(json.loads(out), [])
 
 
+class Write6CommandTests(CLITestCase):
+    """The DHCPv6 side: subnet6: keys, hosts by DUID, ip6/prefix6 on any host; checked by the
+    API's validation, written through put.lua (the subnets6 and reserved6 indexes follow)."""
+
+    NET = "2001:db8:1::/64"
+    DUID = "000100012a0000000200000000d1"
+
+    def reserved6(self):
+        return sorted(self.redis.cli("SMEMBERS", "reserved6").split())
+
+    @defer.inlineCallbacks
+    def test_set_show_and_delete_subnet6(self):
+        self.hset("group:default", dns6="2001:db8::53")
+        code, out, err = yield self.run_cli("set", "subnet6", "2001:DB8:1:0::/64",
+                                            "range=2001:db8:1::100-2001:db8:1::1ff",
+                                            "pd-pool=2001:db8:100::/40 56", "rapid-commit=yes")
+        self.assertEqual((code, err), (0, ""))
+        self.assertEqual(out, "subnet6:2001:db8:1::/64\n"
+                              "  range = 2001:db8:1::100-2001:db8:1::1ff\n"
+                              "  pd-pool = 2001:db8:100::/40 56\n  rapid-commit = yes\n")
+        self.assertEqual(self.redis.cli("ZRANGE", "subnets6", 0, -1, "WITHSCORES").split(),
+                         [self.NET, "64"])
+        code, out, _ = yield self.run_cli("show", "subnets6")
+        self.assertEqual(out, "DHCPv6 subnets:\n\nsubnet6:2001:db8:1::/64\n"
+                              "  range = 2001:db8:1::100-2001:db8:1::1ff\n"
+                              "  pd-pool = 2001:db8:100::/40 56\n  rapid-commit = yes\n\n")
+        code, out, _ = yield self.run_cli("--json", "show", "subnets6")
+        self.assertEqual(json.loads(out)["subnet6:" + self.NET]["rapid-commit"], "yes")
+        code, _, err = yield self.run_cli("set", "subnet6", self.NET, "rapid-commit=")
+        self.assertEqual(code, 0, err)
+        self.assertNotIn("rapid-commit", self.hgetall("subnet6:" + self.NET))
+        self.assertFails((yield self.run_cli("set", "subnet6", self.NET,
+                                             "range=2001:db8:2::1-2001:db8:2::5", "t1=soon")),
+                         "apidhcpd-cli: subnet6:2001:db8:1::/64: range 2001:db8:2::1-"
+                         "2001:db8:2::5 is outside 2001:db8:1::/64\n",
+                         "apidhcpd-cli: subnet6:2001:db8:1::/64: t1: bad duration")
+        self.assertFails((yield self.run_cli("set", "subnet6", "2001:db8:1::1/64", "dns6=::1")),
+                         "bad subnet6 '2001:db8:1::1/64'")
+        code, out, err = self.subprocess_cli("delete", "subnet6", "2001:0db8:1::/64")
+        self.assertEqual((code, out, err), (0, "deleted subnet6:%s\n" % self.NET, ""))
+        self.assertEqual(self.redis.cli("ZCARD", "subnets6").strip(), "0")
+
+    @defer.inlineCallbacks
+    def test_ipv6_reservations_on_hosts_and_duids(self):
+        yield self.run_cli("set", "subnet6", self.NET, "range=2001:db8:1::100-2001:db8:1::1ff")
+        code, _, err = yield self.run_cli("set", "host", A, "ip6=2001:DB8:1::10",
+                                          "prefix6=2001:db8:100::/56")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(self.reserved6(), ["2001:db8:100::/56", "2001:db8:1::10"])
+        self.assertFails((yield self.run_cli("set", "duid", self.DUID, "ip6=2001:db8:1::10")),
+                         "apidhcpd-cli: duid:%s: ip6 2001:db8:1::10 is already reserved by "
+                         "mac:%s" % (self.DUID, A))
+        self.assertFails((yield self.run_cli("set", "host", "02:00:00:00:00:0b",
+                                             "ip6=2001:db8:2::10")),
+                         "ip6 2001:db8:2::10 is in no subnet6: key")
+        code, out, err = yield self.run_cli(
+            "set", "duid", "00:01:00:01:2A:00:00:00:02:00:00:00:00:D1", "ip6=2001:db8:1::11",
+            "description=router")
+        self.assertEqual((code, out.splitlines()[0]), (0, "duid:" + self.DUID), err)
+        code, out, _ = yield self.run_cli("show", "duids")
+        self.assertEqual(out, "DHCPv6 hosts by DUID:\n\nduid:%s\n  ip6 = 2001:db8:1::11\n"
+                              "  description = router\n\n" % self.DUID)
+        code, out, err = yield self.run_cli("delete", "duid", self.DUID)
+        self.assertEqual((code, out), (0, "deleted duid:%s\n" % self.DUID), err)
+        self.assertEqual(self.reserved6(), ["2001:db8:100::/56", "2001:db8:1::10"])
+
+    @defer.inlineCallbacks
+    def test_a_seed_script_may_set_ip6_on_a_host(self):
+        self.hset("subnet6:" + self.NET, dns6="2001:db8::53")
+        code, out, err = yield self.run_cli("import", "-", stdin=(
+            "redis-cli hset mac:%s ip6 2001:db8:1::20\n" % A))
+        self.assertEqual((code, out), (0, "imported 1 hosts, 0 groups, skipped 0 lines\n"), err)
+        self.assertEqual(self.reserved6(), ["2001:db8:1::20"])
+        self.assertFails((yield self.run_cli("import", "-", stdin=(
+            "redis-cli hset mac:02:00:00:00:00:0b ip6 2001:db8:9::20\n"))),
+            "ip6 2001:db8:9::20 is in no subnet6: key")
+
+
 class ShowLeases6Tests(CLITestCase):
     """`show leases` lists both families: the DHCPv6 ones under a heading of their own."""
 

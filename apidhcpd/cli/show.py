@@ -1,7 +1,7 @@
 """The `show ...` commands and their formats: the seed's `dhcp-cli` layout for `show mac`,
 `show clients` and `show groups` (byte for byte, pinned by tests/test_cli.py), our own for
-`show leases`, `show pools` and `show classes`, and --json. Reads only; knows nothing of
-writing.
+`show leases` (both families), `show pools`, `show classes`, `show subnets6` and
+`show duids`, and --json. Reads only; knows nothing of writing.
 """
 
 import datetime
@@ -250,6 +250,30 @@ def show_classes(store, args, out):
     emit(out, args, found, format_classes(found))
 
 
+def format_subnets6(found) -> str:
+    """Ours, in the form of `show groups`: each subnet6: key and its fields."""
+    return "DHCPv6 subnets:\n\n" + "".join("\n".join(format_hash(key, found[key])) + "\n\n"
+                                             for key in sorted(found))
+
+
+def format_duids(found) -> str:
+    """Ours, in the form of `show groups`: each duid: host and its fields."""
+    return "DHCPv6 hosts by DUID:\n\n" + "".join(
+        "\n".join(format_hash(key, found[key])) + "\n\n" for key in sorted(found))
+
+
+@defer.inlineCallbacks
+def show_subnets6(store, args, out):
+    found = yield store.hashes(keys.SUBNET6)
+    emit(out, args, found, format_subnets6(found))
+
+
+@defer.inlineCallbacks
+def show_duids(store, args, out):
+    found = yield store.hashes(keys.DUID)
+    emit(out, args, found, format_duids(found))
+
+
 @defer.inlineCallbacks
 def show_mac(store, args, out):
     hosts = yield store.hashes(keys.MAC)
@@ -295,5 +319,5 @@ def show_pools(store, args, out):
 
 
 SHOW = {"groups": show_groups, "classes": show_classes, "mac": show_mac,
-        "clients": show_clients,
-        "leases": show_leases, "pools": show_pools}
+        "clients": show_clients, "leases": show_leases, "pools": show_pools,
+        "subnets6": show_subnets6, "duids": show_duids}
