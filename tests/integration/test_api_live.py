@@ -90,6 +90,39 @@ class LiveAPITests(unittest.TestCase):
         code, error = self.http("PUT", "/api/v1/hosts/" + random_mac(), {"ip": "192.0.2.42"})
         self.assertEqual((code, error["error"]), (409, "address already reserved"))
 
+    def test_an_ipv6_network_and_reservation_written_and_read_back(self):
+        """A subnet6 (written in a long form, keyed in RFC 5952 form) and a host with both
+        families' reservations, through the live API: read back, in the indexes the DHCPv6
+        lookup reads, counted as pools."""
+        code, entry = self.http("PUT", "/api/v1/subnets6/2001:0DB8:0001:0000::/64", {
+            "range": "2001:db8:1::1000-2001:db8:1::1fff", "pd-pool": "2001:db8:100::/48 56",
+            "dns6": "2001:db8::53", "valid-lifetime": "2h"})
+        self.assertEqual((code, entry["key"]), (201, "subnet6:2001:db8:1::/64"), entry)
+        path = "/api/v1/hosts/" + self.cli.mac
+        code, entry = self.http("PUT", path, {"ip": "192.0.2.44", "ip6": "2001:db8:1::44",
+                                              "prefix6": "2001:db8:100:4400::/56"})
+        self.assertEqual(code, 201, entry)
+        code, entry = self.http("GET", "/api/v1/subnets6/2001:db8:1::/64", token=None)
+        self.assertEqual((code, entry["fields"]["pd-pool"]), (200, "2001:db8:100::/48 56"))
+        code, entry = self.http("GET", path, token=None)
+        self.assertEqual((entry["fields"]["ip6"], entry["fields"]["prefix6"]),
+                         ("2001:db8:1::44", "2001:db8:100:4400::/56"))
+        code, page = self.http("GET", "/api/v1/subnets6", token=None)
+        self.assertEqual([e["id"] for e in page["items"]], ["2001:db8:1::/64"])
+        self.assertEqual(self.redis.cli("ZSCORE", "subnets6", "2001:db8:1::/64").strip(), "64")
+        self.assertEqual(sorted(self.redis.cli("SMEMBERS", "reserved6").split()),
+                         ["2001:db8:100:4400::/56", "2001:db8:1::44"])
+        code, error = self.http("PUT", "/api/v1/duids/00030001" + self.cli.mac.replace(":", ""),
+                                {"ip6": "2001:db8:1::44"})
+        self.assertEqual((code, error["error"]), (409, "address already reserved"))
+        code, status = self.http("GET", "/api/v1/status", token=None)
+        self.assertEqual([(p["name"], p["size"]) for p in status["pools"]
+                          if p["name"].startswith("subnet6:")],
+                         [("subnet6:2001:db8:1::/64", 4096),
+                          ("subnet6:2001:db8:1::/64#pd", 256)])
+        code, leases = self.http("GET", "/api/v1/leases?family=6", token=None)
+        self.assertEqual((code, leases["items"]), (200, []))
+
     def test_a_lease_ended_through_the_api_is_gone_from_redis(self):
         lease = clients.run_dhclient(self.cli)
         self.assertTrue(lease.ok and in_pool(lease.ip), lease.log)
