@@ -98,6 +98,14 @@ def remote(remote_id: str) -> str:
     return REMOTE + remote_id
 
 
+def id_text(value: bytes) -> str:
+    """A relay's circuit-id, remote-id or interface-id as written in a `relay:`/`remote:`
+    key: printable ASCII as it is, anything else as lower-case hex."""
+    if value and all(0x21 <= b < 0x7F for b in value):
+        return value.decode("ascii")
+    return value.hex()
+
+
 def network(subnet_key: str) -> str:
     """subnet:<network>/<prefix> -> <network>/<prefix>"""
     return subnet_key[len(SUBNET):]
