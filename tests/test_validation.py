@@ -355,7 +355,7 @@ class Subnet6Tests(StoreTestCase):
 
     def test_options_durations_and_switches(self):
         self.rejected(NET6, {"dns6": "192.0.2.53"}, "dns6: ")
-        self.rejected(NET6, {"ntp6": "a..b"}, "ntp6: bad label length")
+        self.rejected(NET6, {"ntp6": "a..b"}, "ntp6: ntp-server 'a..b': bad label length")
         self.rejected(NET6, {"valid-lifetime": "forever"}, "valid-lifetime: bad duration")
         self.rejected(NET6, {"t1": "-1"}, "t1: ")
         self.rejected(NET6, {"information-refresh": "0"}, "information-refresh: ")
