@@ -1090,6 +1090,41 @@ class MetricsTests(APITestCase):
         self.assertEqual(samples[("apidhcpd_store_call_seconds_bucket",
                                   (("le", "+Inf"), ("op", "lookup")))], lookups)
 
+    def test_dhcpv6_messages_are_counted_by_type_reply_and_reason(self):
+        """The DHCPv6 servers' counters (one Counters for every interface, as tap.py shares
+        it) and their protocols' malformed datagrams, in families of their own."""
+        from apidhcpd.dhcp6.options import MessageType as T
+        from apidhcpd.dhcp6.protocol import DHCP6Protocol
+        from apidhcpd.dhcp6.server import DHCP6Server
+        from tests.dhcp6util import LINK as LINK6
+        from tests.dhcp6util import OTHER_SERVER, POLICY, message, na
+        server6 = DHCP6Server(self.store, POLICY, self.clock, log_exchanges=False)
+        protocol6 = DHCP6Protocol(server6, LINK6)
+        self.api = AdminAPI(self.store, self.server, LINK, TOKEN, self.clock,
+                            counters6=server6.counters, protocol6=protocol6)
+        before = self.scrape()
+        solicit = ("apidhcpd_dhcp6_packets_received_total", (("type", "solicit"),))
+        self.assertEqual(before[solicit], 0)
+        self.memory.put("subnet6:" + NET6, {"range": "2001:db8:1::100-2001:db8:1::1ff"})
+        for packet in (message(T.SOLICIT, na(1)), message(T.INFORMATION_REQUEST),
+                       message(T.REQUEST, na(1), server=OTHER_SERVER)):
+            server6.handle(packet, LINK6)
+            self.clock.advance(0)
+        protocol6.received(b"\x01\x00", ("2001:db8:1::9", 546, 0, 2), "ff02::1:2")
+        after = self.scrape()
+        self.assertEqual(after[solicit], 1)
+        self.assertEqual(after[("apidhcpd_dhcp6_packets_answered_total",
+                                (("reply", "advertise"), ("type", "solicit")))], 1)
+        self.assertEqual(after[("apidhcpd_dhcp6_packets_answered_total",
+                                (("reply", "reply"), ("type", "information-request")))], 1)
+        self.assertEqual(after[("apidhcpd_dhcp6_packets_dropped_total",
+                                (("type", "request"),))], 1)
+        for reason in ("other-server", "malformed"):
+            self.assertEqual(after[("apidhcpd_dhcp6_packets_dropped_by_reason_total",
+                                    (("reason", reason),))], 1)
+        self.assertEqual(after[("apidhcpd_packets_received_total", (("type", "discover"),))],
+                         0)  # DHCPv4's families count DHCPv4 only
+
     def test_each_api_has_a_registry_of_its_own(self):
         """Two APIs in one process (the tests, or several servers) each count their own
         server's packets; nothing goes to prometheus_client's global registry."""
