@@ -11,6 +11,7 @@ from twisted.trial import unittest
 
 from tests.integration import clients
 from tests.integration.apidhcpd import ServerProcess, seed
+from tests.integration.clients6 import Dhclient6, add_address6, enable_ipv6
 from tests.integration.netns import make_lan, random_mac, require_root_and_tools
 from tests.redisserver import RedisServer, shared_redis
 
@@ -184,6 +185,59 @@ class LiveAPITests(unittest.TestCase):
                                    data=json.dumps({"ip": "192.0.2.43"}), seconds=2), 404)
         self.assertEqual(self.redis.cli("EXISTS", "mac:" + self.cli.mac).strip(), "0")
         self.assertEqual(self.redis.cli("KEYS", "lease:*").strip(), "")
+
+
+class LiveAPI6Tests(unittest.TestCase):
+    """A live server that also serves DHCPv6 (--dhcp6 on): what the API writes is what ISC
+    dhclient -6 gets, and its exchange shows in the lease listing and in /metrics."""
+
+    timeout = 120
+    http = LiveAPITests.http
+
+    def setUp(self):
+        require_root_and_tools(self, "dhclient", "redis-server", "curl", "sysctl", "unshare")
+        self.redis = shared_redis("integration")
+        self.redis.flushall()
+        seed(self.redis)
+        self.lan = make_lan(self)
+        self.srv = self.lan.add_host("srv", "192.0.2.1/24")
+        enable_ipv6(self.srv)
+        add_address6(self.srv, "2001:db8:1::1/64")
+        self.cli = self.lan.add_host("cli")
+        enable_ipv6(self.cli)
+        token_file = os.path.join(self.lan.mkdtemp("token"), "api-token")
+        with open(token_file, "w") as f:
+            f.write(TOKEN + "\n")
+        self.server = ServerProcess(self.srv, self.redis.unix_url, "--dhcp6", "on",
+                                    "--api-listen", "127.0.0.1:%d" % PORT,
+                                    "--api-token-file", token_file)
+        self.server.wait_for("serving DHCPv6")
+
+    def test_a_reservation_written_through_the_api_is_served_and_counted(self):
+        code, _ = self.http("PUT", "/api/v1/subnets6/2001:db8:1::/64",
+                            {"range": "2001:db8:1::100-2001:db8:1::1ff", "dns6": "2001:db8::53"})
+        self.assertEqual(code, 201)
+        code, _ = self.http("PUT", "/api/v1/hosts/" + self.cli.mac, {"ip6": "2001:db8:1::45"})
+        self.assertEqual(code, 201)
+        client = Dhclient6(self.cli, "-1").start()
+        events = client.wait()
+        bound = [e for e in events if e.reason == "BOUND6"]
+        self.assertEqual([e.address for e in bound], ["2001:db8:1::45"],
+                         client.log() + self.server.log())
+        code, page = self.http("GET", "/api/v1/leases?family=6", token=None)
+        # a reservation's lease: from no pool, held by the client's DUID-LL (dhclient -D LL)
+        self.assertEqual([(x["ip"], x["kind"], x["state"], x["duid"], x["pool"])
+                          for x in page["items"]],
+                         [("2001:db8:1::45", "na", "bound",
+                           "00030001" + self.cli.mac.replace(":", ""), "")])
+        code, text = self.http("GET", "/metrics", token=None)
+        found = samples(text)
+        self.assertEqual(found[("apidhcpd_dhcp6_packets_answered_total",
+                                (("reply", "advertise"), ("type", "solicit")))], 1)
+        self.assertEqual(found[("apidhcpd_dhcp6_packets_answered_total",
+                                (("reply", "reply"), ("type", "request")))], 1)
+        self.assertEqual(found[("apidhcpd_pool_size", (("pool", "subnet6:2001:db8:1::/64"),))],
+                         256)
 
 
 class PasswordRedisTests(unittest.TestCase):
