@@ -25,7 +25,7 @@ from apidhcpd.store.redis import RedisURL
 
 class Options(usage.Options):
     synopsis = "[options]"
-    longdesc = "A DHCPv4 server that answers from an inventory in Redis."
+    longdesc = "A DHCPv4 and DHCPv6 server that answers from an inventory in Redis."
 
     optFlags: ClassVar[list[list[str | None]]] = [
         ["slave", None, "Standby mode: answer only while the master's heartbeat fails."],
@@ -35,6 +35,9 @@ class Options(usage.Options):
     ]
     optParameters: ClassVar[list[list[object]]] = [
         ["interface", "i", "eth0", "Interface to serve; several: eth0,eth1."],
+        ["dhcp6", None, "auto",
+         "DHCPv6 on the interfaces too: auto (on each interface that has a global IPv6 "
+         "address), on (every interface must serve it, or start-up fails), off."],
         ["ip", None, ZERO,
          "The server's address on the interface (default: read it); one per interface."],
         ["id", None, None,
@@ -89,6 +92,8 @@ class Options(usage.Options):
     def postOptions(self):
         if self["api-url"] and not self["api-url"].startswith(("http://", "https://")):
             raise usage.UsageError("--api-url must be an http:// or https:// URL")
+        if self["dhcp6"] not in ("auto", "on", "off"):
+            raise usage.UsageError("--dhcp6 must be auto, on or off")
         if self["slave"] and not self["master-ip"]:
             raise usage.UsageError("--slave needs --master-ip, the master to watch")
         if (self["allow-slave"] or self["master-ip"] or self["master-id"]) and not self["slave"]:

@@ -9,6 +9,7 @@ drops root.
 import os
 import socket
 import sys
+import uuid
 
 from twisted.application import internet, service
 from twisted.logger import Logger
@@ -22,6 +23,12 @@ from apidhcpd.dhcp4.profile import Link
 from apidhcpd.dhcp4.protocol import DHCPProtocol
 from apidhcpd.dhcp4.server import Counters, DHCPServer
 from apidhcpd.dhcp4.transaction import Policy
+from apidhcpd.dhcp6 import duid as duids
+from apidhcpd.dhcp6 import interface as interface6
+from apidhcpd.dhcp6.port import Port6
+from apidhcpd.dhcp6.protocol import DHCP6Protocol
+from apidhcpd.dhcp6.server import DHCP6Server
+from apidhcpd.dhcp6.transaction import Link6, Policy6
 from apidhcpd.ha import heartbeat
 from apidhcpd.ha import monitor as ha
 from apidhcpd.ha.heartbeat import Health
@@ -100,6 +107,97 @@ class DHCPService(service.Service):
         super().stopService()
         if self.port is not None:
             return self.port.stopListening()
+
+
+def links6(options, store):
+    """For each --interface that serves DHCPv6 (--dhcp6): its Link6, read from the interface
+    now. `auto` leaves out, with a log line, an interface without a global IPv6 address and
+    a store that cannot serve DHCPv6 (--api-url); `on` stops the start-up instead."""
+    mode = options["dhcp6"]
+    if mode == "off":
+        return []
+    if not callable(getattr(store, "lookup6", None)):
+        if mode == "on":
+            raise StartupError("--dhcp6 on: this store cannot serve DHCPv6 (--api-url?)")
+        log.info("DHCPv6 left off: the store cannot serve it (--api-url)")
+        return []
+    out = []
+    for served in options["interfaces"]:
+        try:
+            found = interface6.addresses_of(served.name)
+        except interface6.InterfaceError as e:
+            if mode == "on":
+                raise StartupError(str(e)) from e
+            log.info("DHCPv6 left off: {error}", error=e)
+            continue
+        if found.global_address is None:
+            if mode == "on":
+                raise StartupError("--dhcp6 on: interface %s has no global IPv6 address"
+                                   % served.name)
+            log.info("DHCPv6 left off on {ifname}: it has no global IPv6 address",
+                     ifname=served.name)
+            continue
+        out.append(Link6(served.name, found.index, str(found.global_address.ip),
+                         found.global_address.network, found.link_local, found.mac))
+    return out
+
+
+def policy6(options, link, now):
+    """The DHCPv6 settings of one interface: its name in the store (host name and
+    interface, under which its DUID is kept) and the DUID proposed for it, a DUID-LLT of
+    the interface's MAC made now (a DUID-UUID where it has none)."""
+    proposed = duids.duid_llt(link.mac, int(now)) if link.mac else duids.duid_uuid(uuid.uuid4())
+    return Policy6(name="%s/%s" % (socket.gethostname(), link.name), proposed_duid=proposed.hex(),
+                   offer_hold=options["offer-hold"],
+                   decline_probation=options["decline-probation"])
+
+
+class DHCP6Service(service.Service):
+    """The DHCPv6 socket of one interface ([::]:547, ff02::1:2 joined), bound in
+    privilegedStartService as the DHCPv4 one is. With `required` (--dhcp6 on) a socket that
+    cannot be bound stops the start-up; otherwise DHCPv6 is left off there, logged."""
+
+    def __init__(self, protocol, reactor, required=False, port=interface6.SERVER_PORT):
+        self.protocol = protocol
+        self.reactor = reactor
+        self.required = required
+        self.port_number = port
+        self.port = None
+        self.failed = False
+
+    def privilegedStartService(self):
+        super().privilegedStartService()
+        self.listen()
+
+    def startService(self):
+        super().startService()
+        if self.port is None and not self.failed:
+            self.listen()
+        if self.port is not None:
+            log.info("serving DHCPv6 on {ifname} ({link})", ifname=self.protocol.link.name,
+                     link=self.protocol.link.network)
+
+    def listen(self):
+        link = self.protocol.link
+        try:
+            sock = interface6.dhcp6_socket(link.name, link.index, self.port_number)
+        except OSError as e:
+            reason = "cannot listen on %s port %d (DHCPv6): %s" % (
+                link.name, self.port_number, e.strerror or e)
+            if self.required:
+                raise StartupError(reason) from e
+            log.warn("DHCPv6 left off: {reason}", reason=reason)
+            self.failed = True
+            return
+        self.port = Port6(sock, self.protocol.received, self.reactor)
+        self.protocol.port = self.port
+        self.port.startReading()
+
+    def stopService(self):
+        super().stopService()
+        if self.port is not None:
+            self.port.stopListening()
+            self.port = None
 
 
 class StoreService(service.Service):
@@ -211,7 +309,15 @@ def makeService(options, reactor=None):
                     workers=options["workers"], spread=not worker).setServiceParent(top)
         protocols.append(protocol)
     if worker:
-        return top
+        return top  # DHCPv6 is the first process's: multicast reaches every socket
+    counters6 = Counters()
+    for link6 in links6(options, store):
+        server6 = DHCP6Server(store, policy6(options, link6, reactor.seconds()), reactor,
+                              log_exchanges=not options["quiet"],
+                              max_pending=options["max-pending"], counters=counters6,
+                              standby=monitor)
+        DHCP6Service(DHCP6Protocol(server6, link6), reactor,
+                     required=options["dhcp6"] == "on").setServiceParent(top)
     if options["workers"] > 1:  # after the DHCP socket: this process is socket 0 of the group
         _workers(options["workers"], reactor).setServiceParent(top)
     if options["heartbeat-port"]:

@@ -22,6 +22,7 @@ from apidhcpd.store.contract import (
     Refused,
     StoreUnavailable,
 )
+from apidhcpd.store.contract6 import IStore6
 from apidhcpd.store.inventorycache import InventoryCache
 from apidhcpd.store.memory import MemoryStore
 from apidhcpd.store.redis import RedisStore, RedisURL
@@ -636,12 +637,13 @@ class InterfaceTests(unittest.TestCase):
         declared = []
         for store in self.stores():
             self.assertTrue(verifyObject(IStore, store), store)
-            for interface in (IAdmin, ICacheable):
+            for interface in (IAdmin, ICacheable, IStore6):
                 if interface.providedBy(store):
                     self.assertTrue(verifyObject(interface, store), (store, interface))
-            declared.append((IAdmin.providedBy(store), ICacheable.providedBy(store)))
-        self.assertEqual(declared, [(True, True), (True, True), (False, False)]
-                         + [(True, False)] * 4 + [(True, True)] * 2)
+            declared.append((IAdmin.providedBy(store), ICacheable.providedBy(store),
+                             IStore6.providedBy(store)))
+        self.assertEqual(declared, [(True, True, True), (True, True, True), (False, False, False)]
+                         + [(True, False, False)] * 4 + [(True, True, True)] * 2)
 
 
 class RedisStoreFailureTests(unittest.TestCase):

@@ -14,6 +14,7 @@ import attr
 
 from apidhcpd.dhcp4 import options as opt
 from apidhcpd.dhcp4.message import ZERO, Message
+from apidhcpd.store import keys
 
 
 class SubOption(IntEnum):
@@ -77,9 +78,4 @@ def selector(request: Message, info: RelayInfo, link_address: str) -> str:
     return link_address
 
 
-def id_key(value: bytes) -> str:
-    """A circuit-id or remote-id as written in a Redis key: printable ASCII as it is, anything
-    else as lower-case hex."""
-    if value and all(0x21 <= b < 0x7F for b in value):
-        return value.decode("ascii")
-    return value.hex()
+id_key = keys.id_text  # a circuit-id or remote-id as written in a Redis key

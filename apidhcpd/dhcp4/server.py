@@ -6,7 +6,7 @@ of hostile packets) are logged a few times per period and then counted. Knows no
 sockets or addressing.
 """
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -20,7 +20,9 @@ from apidhcpd.dhcp4.transaction import ChainStore, Drop, Nak, Policy, Transactio
 from apidhcpd.ha.monitor import PeerMonitor
 from apidhcpd.limits import ratelimit
 from apidhcpd.limits.clock import Clock
-from apidhcpd.limits.timeouts import race
+from apidhcpd.limits.counters import Counters as Counters  # tap.py and tests read it here
+from apidhcpd.limits.ratelimit import log_left_out as log_left_out  # and protocol.py this
+from apidhcpd.limits.timeouts import DeadlineExceeded, race
 from apidhcpd.store.contract import StoreUnavailable
 
 log = Logger()
@@ -29,17 +31,6 @@ log = Logger()
 # ride out the tens of milliseconds a busy machine keeps the process off the CPU
 # (docs/operations.md).
 MAX_PENDING = 2048
-
-
-class DeadlineExceeded(Exception):
-    pass
-
-
-class Counters(dict[Hashable, int]):
-    """Outcome counts by (message type, outcome), read by status and metrics."""
-
-    def add(self, key: Hashable) -> None:
-        self[key] = self.get(key, 0) + 1
 
 
 class DHCPServer:
@@ -149,10 +140,4 @@ class DHCPServer:
         log.info("{type} from {mac} xid={xid:08x} -> {outcome} {ip} {reason}",
                  type=name, mac=tx.mac, xid=tx.request.xid, outcome=outcome,
                  ip=ip or "", reason=reason)
-
-
-def log_left_out(limiter: ratelimit.LogLimiter, kind: str, count: int) -> None:
-    log.info("{suppressed} similar lines ({kind}) left out since the last one (at most {lines} "
-             "per {period:.0f}s)", suppressed=count, kind=kind, lines=limiter.lines,
-             period=limiter.period)
 

@@ -1,3 +1,4 @@
 """Every bound the server keeps: sizes (bounded maps), rates (token buckets, log lines) and times
-(deadlines). Imports nothing of apidhcpd.
+(deadlines); and the outcome counters of the packet paths (DHCPv4 and DHCPv6). Imports nothing
+of apidhcpd.
 """

@@ -9,8 +9,11 @@ import math
 from collections.abc import Hashable
 
 import attr
+from twisted.logger import Logger
 
 from apidhcpd.limits.clock import Clock
+
+log = Logger()
 
 
 @attr.s(frozen=True, slots=True)
@@ -125,3 +128,10 @@ class LogLimiter:
         state[1] += 1
         left_out, state[2] = int(state[2]), 0
         return left_out
+
+
+def log_left_out(limiter: LogLimiter, kind: str, count: int) -> None:
+    """The line that says how many lines of `kind` `limiter` left out."""
+    log.info("{suppressed} similar lines ({kind}) left out since the last one (at most {lines} "
+             "per {period:.0f}s)", suppressed=count, kind=kind, lines=limiter.lines,
+             period=limiter.period)

@@ -23,6 +23,10 @@ T = TypeVar("T")
 # [deadline, result, error]; result and error None once the race is over
 Entry = list[Any]
 
+class DeadlineExceeded(Exception):
+    """A transaction found no answer within its deadline."""
+
+
 _by_clock: "weakref.WeakKeyDictionary[Clock, dict[float, _Deadlines]]" = \
     weakref.WeakKeyDictionary()  # clock -> {seconds: _Deadlines}
 

@@ -17,9 +17,10 @@ import attr
 from twisted.internet.defer import Deferred
 from zope.interface import Interface
 
+from apidhcpd.inventory.allocation6 import NA as NA  # the kinds of IA served (no IA_TA)
+from apidhcpd.inventory.allocation6 import PD as PD
+from apidhcpd.inventory.allocation6 import Source6 as Source6  # a value of the contract
 from apidhcpd.store.contract import Lookup
-
-NA, PD = "na", "pd"  # the two kinds of identity association served (IA_TA is not)
 
 
 @attr.s(frozen=True, slots=True)
@@ -30,19 +31,6 @@ class IAKey:
     duid: str = attr.ib()
     iaid: int = attr.ib()
     kind: str = attr.ib(default=NA)
-
-
-@attr.s(frozen=True, slots=True)
-class Source6:
-    """Where an IA's dynamic values come from: `name` names the pool (its cursor, free list
-    and the leases' `pool` field); NA draws addresses from `ranges` (first, last as 128-bit
-    integers), PD draws prefixes of `delegated` bits from `prefixes` ((network as a 128-bit
-    integer, prefix length), ...)."""
-
-    name: str = attr.ib()
-    ranges: tuple[tuple[int, int], ...] = attr.ib(default=())
-    prefixes: tuple[tuple[int, int], ...] = attr.ib(default=())
-    delegated: int = attr.ib(default=64)
 
 
 @attr.s(frozen=True, slots=True)

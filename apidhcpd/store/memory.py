@@ -1,5 +1,6 @@
-"""MemoryStore: the IStore and IAdmin contract in process memory, for unit tests and as the
-reference the Redis store must match (tests/test_store.py runs the same tests on both)."""
+"""MemoryStore: the IStore, IStore6 and IAdmin contract in process memory, for unit tests and
+as the reference the Redis store must match (tests/test_store.py and tests/test_store6.py run
+the same tests on both)."""
 
 
 from collections.abc import Callable, Sequence
@@ -34,14 +35,18 @@ from apidhcpd.store.contract import (
     lease_time_of,
     source_of,
 )
+from apidhcpd.store.contract6 import IStore6
 from apidhcpd.store.keys import HOST_PREFIXES
+from apidhcpd.store.memory6 import Memory6
 
 
-@implementer(IStore, ICacheable, IAdmin)
-class MemoryStore:
-    """IStore in process memory: for unit tests, and the reference the Redis store must match."""
+@implementer(IStore, IStore6, ICacheable, IAdmin)
+class MemoryStore(Memory6):
+    """IStore in process memory: for unit tests, and the reference the Redis store must match.
+    IStore6 (DHCPv6) comes from memory6.py."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.data: dict[str, dict[str, str]] = {}
         self.lease_records: dict[str, Lease] = {}
         self.offers: dict[str, str] = {}
@@ -251,6 +256,7 @@ class MemoryStore:
 
     def refresh_reserved(self) -> Deferred[int | None]:
         self.reserved = {ip for ip in (host.reserved_ip for host in self._hosts()) if ip}
+        self._refresh6()
         return defer.succeed(len(self.reserved))
 
     def _seed_pool(self) -> dict[str, str]:
@@ -295,6 +301,7 @@ class MemoryStore:
                 self.reserved.discard(before.reserved_ip)
             if after.reserved_ip:
                 self.reserved.add(after.reserved_ip)
+        self._put6(key, before.fields, after.fields)
         if not self.data.get(key):
             self.data.pop(key, None)
         self.dry.clear()  # a range may have grown

@@ -2,9 +2,10 @@
 index, as Lua scripts (lua/) on one Redis, so servers sharing it never hand out an address twice.
 
 RedisStore is the one object tap.py, the API and the CLI use: the IStore calls are here, the
-IAdmin calls come from redisadmin.py, the connection from redisconn.py (every call gets a
-deadline; while no connection is up, calls fail at once with StoreUnavailable). Knows the key
-schema (docs/redis.md); knows nothing of how commands reach Redis.
+IStore6 (DHCPv6) calls come from redis6.py, the IAdmin calls from redisadmin.py, the connection
+from redisconn.py (every call gets a deadline; while no connection is up, calls fail at once
+with StoreUnavailable). Knows the key schema (docs/redis.md); knows nothing of how commands
+reach Redis.
 """
 
 import uuid
@@ -37,7 +38,9 @@ from apidhcpd.store.contract import (
     OfferIntent,
     Refused,
 )
+from apidhcpd.store.contract6 import IStore6
 from apidhcpd.store.keys import HOST_PREFIXES
+from apidhcpd.store.redis6 import Redis6
 from apidhcpd.store.redisadmin import RedisAdmin, Steps
 from apidhcpd.store.redisconn import pairs
 from apidhcpd.store.redisurl import RedisURL
@@ -96,10 +99,10 @@ def _source_args(source: AddressSource) -> list[str]:
         "%d-%d" % r for r in source.ranges]
 
 
-@implementer(IStore, ICacheable, IAdmin)
-class RedisStore(RedisAdmin):
-    """IStore and IAdmin on one Redis server (or Sentinel's master), through a lazy
-    txredisapi connection pool (RedisConnection)."""
+@implementer(IStore, IStore6, ICacheable, IAdmin)
+class RedisStore(RedisAdmin, Redis6):
+    """IStore, IStore6 (redis6.py) and IAdmin on one Redis server (or Sentinel's master),
+    through a lazy txredisapi connection pool (RedisConnection)."""
 
     # IStore
 
@@ -176,35 +179,56 @@ class RedisStore(RedisAdmin):
 
     @defer.inlineCallbacks
     def refresh_reserved(self) -> Steps:
-        """Rebuild the `reserved` index from the host hashes, in steps that each block Redis
+        """Rebuild the indexes of reserved values from the host hashes: `reserved` (their
+        `ip`) and `reserved6` (their `ip6` and `prefix6`), in steps that each block Redis
         for a page of keys: add what the pages show (reserve_batch.lua), then drop what no
         host reserves any more unless it was reserved anew meanwhile (reserve_prune.lua).
         One run at a time across all servers (a lock key); writes during the run are kept.
-        The number of reserved addresses, or None if another server's run holds the lock."""
+        Then the `classes` and `subnets6` indexes take in keys written by hand.
+        The number of reserved IPv4 addresses, or None if another server's run holds the lock."""
         token = uuid.uuid4().hex
         if not (yield self._call("set", REBUILD_LOCK, token, expire=3600, only_if_not_exists=True)):
             return None
-        run = "%s:%s" % (REBUILD_LOCK, token)
+        run, run6 = "%s:%s" % (REBUILD_LOCK, token), "%s6:%s" % (REBUILD_LOCK, token)
         started = int((yield self._call("get", "reserved:version")) or 0)
-        for prefix in HOST_PREFIXES:
+        started6 = int((yield self._call("get", "reserved6:version")) or 0)
+        for prefix in (*HOST_PREFIXES, keys.DUID):
+            ip_counts = "0" if prefix == keys.DUID else "1"
             cursor = "0"
             while True:
                 cursor, found = yield self._call("scan", cursor, prefix + "*", 500)
                 if found:
-                    yield self._eval("reserve_batch", found, [run], deadline=True)
+                    yield self._eval("reserve_batch", found, [run, run6, ip_counts],
+                                     deadline=True)
                 if str(cursor) == "0":
                     break
+        for index, seen, since in ((keys.RESERVED, run, started),
+                                   (keys.RESERVED6, run6, started6)):
+            cursor = "0"
+            while True:
+                cursor, members = yield self._call("sscan", index, cursor, count=500)
+                if members:
+                    yield self._eval("reserve_prune", (), [index, seen, since, *members],
+                                     deadline=True)
+                if str(cursor) == "0":
+                    break
+        reserved = int((yield self._eval("reserve_done", (), [run, started, token, run6,
+                                                              started6], deadline=True)))
+        yield self._index_classes()
+        yield self._index_subnets6()
+        return reserved
+
+    @defer.inlineCallbacks
+    def _index_subnets6(self) -> Steps:
+        """Add to `subnets6` every subnet6: hash written in RFC 5952 form, also those written
+        without put.lua, so that lookup6 sees them from the next refresh on."""
         cursor = "0"
         while True:
-            cursor, members = yield self._call("sscan", "reserved", cursor, count=500)
-            if members:
-                yield self._eval("reserve_prune", (), [run, started, *members], deadline=True)
+            cursor, found = yield self._call("scan", cursor, keys.SUBNET6 + "*", 500)
+            if found:
+                yield self._eval("subnets6_batch", found, (), deadline=True)
             if str(cursor) == "0":
                 break
-        reserved = int((yield self._eval("reserve_done", (), [run, started, token],
-                                         deadline=True)))
-        yield self._index_classes()
-        return reserved
 
     @defer.inlineCallbacks
     def _index_classes(self) -> Steps:

@@ -42,8 +42,12 @@ def _script(name: str, shared: Sequence[str] = ("common",)) -> str:
 
 SCRIPTS = {name: _script(name) for name in (
     "lookup", "lease", "offer", "commit", "release", "release_offer", "decline", "reclaim",
-    "put", "end_lease", "leases", "discover", "request", "touch", "bind", "reserve_batch",
-    "reserve_prune", "reserve_done")}
+    "end_lease", "leases", "discover", "request", "touch", "bind", "reserve_prune",
+    "reserve_done")}
+# DHCPv6, and the scripts that read ip6/prefix6 or subnet6: keys (common6.lua after common.lua)
+SCRIPTS.update({name: _script(name, ("common", "common6")) for name in (
+    "lookup6", "offer6", "commit6", "commit6_reserved", "release6", "decline6", "reclaim6",
+    "leases6_of", "server_duid", "put", "reserve_batch", "subnets6_batch")})
 SCRIPTS.update({name: _script(name, ("common", "admin_common")) for name in (
     "admin_find", "admin_subnet_of", "admin_tally", "admin_seed_tally", "admin_get_many")})
 SHAS = {name: hashlib.sha1(text.encode()).hexdigest() for name, text in SCRIPTS.items()}

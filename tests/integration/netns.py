@@ -7,7 +7,7 @@ directly inside the switch namespace with their peer end moved straight into
 the host namespace.
 
 Only documentation address ranges may be used (192.0.2.0/24,
-198.51.100.0/24, 203.0.113.0/24); :meth:`Lan.add_host` refuses others.
+198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32); :meth:`Lan.add_host` refuses others.
 
 Typical use from a trial test::
 
@@ -31,7 +31,7 @@ import unittest
 PREFIX = "adh"
 DOC_NETS = tuple(
     ipaddress.ip_network(n)
-    for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
+    for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
 )
 IP = shutil.which("ip") or "/usr/sbin/ip"
 
@@ -54,7 +54,7 @@ def check_doc_address(ip_cidr):
     """Raise ValueError unless ip_cidr lies in a documentation range."""
     iface = ipaddress.ip_interface(ip_cidr)
     if not any(iface.network.subnet_of(n) for n in DOC_NETS
-               if iface.version == 4):
+               if n.version == iface.version):
         raise ValueError("%s is not in a documentation range" % ip_cidr)
     return iface
 

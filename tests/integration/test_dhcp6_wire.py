@@ -12,6 +12,7 @@ from apidhcpd.dhcp6.codec import decode, encode
 from apidhcpd.dhcp6.message import Message
 from apidhcpd.dhcp6.options import DUIDType, MessageType, OptionCode
 from tests.integration import clients
+from tests.integration.clients6 import enable_ipv6
 from tests.integration.netns import make_lan, require_root_and_tools
 from tests.test_dhcp6_codec import as_spec, spec_decode
 
@@ -41,24 +42,6 @@ with open(out, "w") as f:
 """
 
 HOOK = "#!/bin/sh\nexit 0\n"
-
-
-def enable_ipv6(host):
-    """IPv6 on the host's link (the Lan turns it off), without duplicate address detection,
-    and wait (bounded) for its link-local address."""
-    iface = host.iface
-    host.run(["sysctl", "-q", "-w",
-              "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
-              "net.ipv6.conf.%s.accept_dad=0" % iface,
-              "net.ipv6.conf.all.disable_ipv6=0", "net.ipv6.conf.default.disable_ipv6=0",
-              "net.ipv6.conf.%s.disable_ipv6=0" % iface])
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        out = host.run(["ip", "-6", "-o", "addr", "show", "dev", iface, "scope", "link"]).stdout
-        if "fe80::" in out and "tentative" not in out:
-            return
-        time.sleep(0.05)
-    raise AssertionError("no link-local address on %s: %r" % (host.name, out))
 
 
 def wait_for(predicate, seconds):

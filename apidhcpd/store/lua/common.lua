@@ -160,34 +160,72 @@ local function take_over(ip, holder)
   redis.call('DEL', 'lease:' .. ip)
 end
 
--- Adds ip to the `reserved` index, noting when (reserved:changes, scored by the counter
--- reserved:version), so that a rebuild of the index running meanwhile keeps it; `always`
--- notes it even when it was indexed already (an operator's write).
-local function reserve(ip, always)
-  if redis.call('SADD', 'reserved', ip) == 1 or always then
-    redis.call('ZADD', 'reserved:changes', redis.call('INCR', 'reserved:version'), ip)
+-- Adds a value to a reserved index (`reserved` for IPv4 addresses, `reserved6` for IPv6
+-- addresses and prefixes), noting when (<index>:changes, scored by the counter
+-- <index>:version), so that a rebuild of the index running meanwhile keeps it; `always` notes
+-- it even when it was indexed already (an operator's write).
+local function reserve_in(index, value, always)
+  if redis.call('SADD', index, value) == 1 or always then
+    redis.call('ZADD', index .. ':changes', redis.call('INCR', index .. ':version'), value)
   end
 end
 
--- The host (first of `keys` that is not a dynamic lease record, else that record), its
--- group, group:default and the longest subnet:<net>/<len> holding `selector`; writes ts.
--- Returns the reply of lookup.lua, the host's fields as a table, and whether it is reserved.
-local function lookup(keys, now, selector)
-  local hostkey, fields, host = false, {}, {}
+local function reserve(ip, always)
+  reserve_in('reserved', ip, always)
+end
+
+-- The host: the first of `keys` that is not a dynamic lease record, else that record.
+-- Returns its key (or false), its fields as HGETALL gave them, and as a table.
+local function find_host(keys)
   local fallback, fallback_fields
   for _, key in ipairs(keys) do
     local found = redis.call('HGETALL', key)
     if #found > 0 then
       local h = hash(found)
-      if not lease_record(h) then
-        hostkey, fields, host = key, found, h
-        break
-      elseif not fallback then
-        fallback, fallback_fields = key, found
-      end
+      if not lease_record(h) then return key, found, h end
+      if not fallback then fallback, fallback_fields = key, found end
     end
   end
-  if not hostkey and fallback then hostkey, fields, host = fallback, fallback_fields, hash(fallback_fields) end
+  if fallback then return fallback, fallback_fields, hash(fallback_fields) end
+  return false, {}, {}
+end
+
+-- The lookup's reply for a host found by find_host and a subnet (key or false, fields): the
+-- group (the host's own; `default` for a host with a reservation, `reserved`; else the
+-- subnet's `group` or `pool`; `default` when that group does not exist), group:default and
+-- every client class; writes the host's ts.
+local function lookup_reply(hostkey, fields, host, reserved, subnetkey, subnetfields, now)
+  local group
+  if host['group'] and host['group'] ~= '' then
+    group = string.gsub(host['group'], '^group:', '')
+  elseif reserved then
+    group = 'default'
+  else
+    group = hash(subnetfields)['group'] or 'pool'
+    group = string.gsub(group, '^group:', '')
+  end
+  if hostkey then redis.call('HSET', hostkey, 'ts', now) end
+  local groupfields = redis.call('HGETALL', 'group:' .. group)
+  if #groupfields == 0 then group = 'default' end
+  local default = redis.call('HGETALL', 'group:default')
+  if group == 'default' then groupfields = default end
+  -- every client class, by the index put.lua keeps (no SCAN): {name, fields, name, ...}
+  local classes = {}
+  for _, name in ipairs(redis.call('SMEMBERS', 'classes')) do
+    local found = redis.call('HGETALL', 'class:' .. name)
+    if #found > 0 then
+      classes[#classes + 1] = name
+      classes[#classes + 1] = found
+    end
+  end
+  return {hostkey, fields, group, groupfields, default, subnetkey, subnetfields, classes}
+end
+
+-- The host (find_host), its group, group:default and the longest subnet:<net>/<len> holding
+-- `selector`; writes ts. Returns the reply of lookup.lua, the host's fields as a table, and
+-- whether it is reserved.
+local function lookup(keys, now, selector)
+  local hostkey, fields, host = find_host(keys)
 
   -- the longest subnet:<network>/<prefix> containing the selector address; a caller that
   -- already knows the subnet passes its key instead (or '-' for none), sparing the search
@@ -205,33 +243,8 @@ local function lookup(keys, now, selector)
   end
 
   local reserved = host['ip'] and host['ip'] ~= '' and not host['dynamic']
-  local group
-  if host['group'] and host['group'] ~= '' then
-    group = string.gsub(host['group'], '^group:', '')
-  elseif reserved then
-    group = 'default'
-  else
-    group = hash(subnetfields)['group'] or 'pool'
-    group = string.gsub(group, '^group:', '')
-  end
-  if hostkey then
-    redis.call('HSET', hostkey, 'ts', now)
-    if reserved then reserve(host['ip']) end
-  end
-  local groupfields = redis.call('HGETALL', 'group:' .. group)
-  if #groupfields == 0 then group = 'default' end
-  local default = redis.call('HGETALL', 'group:default')
-  if group == 'default' then groupfields = default end
-  -- every client class, by the index put.lua keeps (no SCAN): {name, fields, name, ...}
-  local classes = {}
-  for _, name in ipairs(redis.call('SMEMBERS', 'classes')) do
-    local found = redis.call('HGETALL', 'class:' .. name)
-    if #found > 0 then
-      classes[#classes + 1] = name
-      classes[#classes + 1] = found
-    end
-  end
-  return {hostkey, fields, group, groupfields, default, subnetkey, subnetfields, classes},
+  if hostkey and reserved then reserve(host['ip']) end
+  return lookup_reply(hostkey, fields, host, reserved, subnetkey, subnetfields, now),
     host, reserved
 end
 

@@ -1,0 +1,12 @@
+-- A step of the index refresh (redis.py's refresh_reserved): KEYS: subnet6: keys, found by
+-- SCAN. Each one that exists and names its network in RFC 5952 form joins `subnets6` (network
+-- -> prefix length), so that lookup6.lua sees subnets written with plain redis-cli.
+local added = 0
+for _, key in ipairs(KEYS) do
+  local network = string.sub(key, 9)
+  local len = network6(network)
+  if len and redis.call('EXISTS', key) == 1 then
+    added = added + redis.call('ZADD', 'subnets6', len, network)
+  end
+end
+return added
