@@ -402,6 +402,31 @@ class Check6Test(unittest.TestCase):
         self.assertEqual([str(a) for a in found], ["fe80::1", "ff02::1:ff00:2", "2001:db8:1::2"])
 
 
+class ArgsTest(unittest.TestCase):
+    def test_family_and_kea_only(self):
+        import run
+        a = run.parse_args(["--family", "6", "--kea-only", "--quick"])
+        self.assertEqual((a.family, a.kea_only, a.trial_seconds), (6, True, 2))
+        self.assertEqual(run.parse_args([]).family, 4)
+        self.assertIn("-6", run.rig_facts(a)["perfdhcp"])
+        self.assertEqual(run.rig_facts(a)["pool6"], servers.POOL6)
+        self.assertEqual(run.rig_facts(run.parse_args([]))["pool"],
+                         "%s-%s" % (servers.POOL_FIRST, servers.POOL_LAST))
+
+    def test_refused(self):
+        import run
+        with open(os.devnull, "w") as quiet:
+            stderr, sys.stderr = sys.stderr, quiet
+            try:
+                for argv in (["--no-kea", "--kea-only"], ["--profile", "--kea-only"],
+                             ["--family", "5"], ["--clients", "70000"]):
+                    with self.assertRaises(SystemExit, msg=argv):
+                        run.parse_args(argv)
+            finally:
+                sys.stderr = stderr
+        self.assertEqual(run.parse_args(["--family", "6", "--clients", "70000"]).clients, 70000)
+
+
 class RigTest(unittest.TestCase):
     def test_documentation(self):
         for good in ("192.0.2.1/24", "2001:db8:1::1/64", "2001:db8::/32", "203.0.113.9"):
