@@ -101,6 +101,12 @@ class IStore6(Interface):  # type: ignore[misc]  # zope.interface has no types
         client holds it unexpired, it is reserved for another host, or it is not in
         `source`. The IA's previous value, if different, is given back to its pool."""
 
+    def bind6(ia: IAKey, source: Source6, hints: Sequence[str], valid: int, now: int,
+              mac: str = "") -> Deferred[Lease6 | None]:
+        """A REQUEST's binding in one call: the value offer6() would pick (the IA's offer or
+        lease first), bound as commit6() binds it; None when the source has nothing free,
+        Conflict6 as commit6()."""
+
     def commit6_reserved(ia: IAKey, value: str, valid: int, now: int) -> Deferred[Lease6]:
         """Record the lease of a host's reserved value (`ip6`/`prefix6`): no source check;
         Conflict6 when another client still holds it unexpired."""
