@@ -1,6 +1,6 @@
 # The README's two commands (`make demo`, `make test`) need root (network namespaces, port 67,
 # apt-get). `make lint` and `make typecheck` are the guard rails CI also runs.
-.PHONY: setup demo test bench lint typecheck
+.PHONY: setup demo test bench bench6 lint typecheck
 
 setup:
 	sh scripts/setup.sh
@@ -13,6 +13,10 @@ test: setup
 
 bench: setup
 	.venv/bin/python bench/run.py
+
+# the same for DHCPv6 (perfdhcp -6 against apidhcpd's DHCPv6 and kea-dhcp6)
+bench6: setup
+	.venv/bin/python bench/run.py --family 6
 
 lint: setup
 	.venv/bin/ruff check apidhcpd tests bench

@@ -242,8 +242,8 @@ def role(monitor) -> str:
 
 
 class AllProtocols:
-    """What the API reads of the DHCP protocols of several interfaces: their malformed
-    packets, summed."""
+    """What the API reads of the DHCP protocols (of either family) of several interfaces:
+    their malformed packets, summed."""
 
     def __init__(self, protocols):
         self.protocols = protocols
@@ -313,13 +313,15 @@ def makeService(options, reactor=None):
     if worker:
         return top  # DHCPv6 is the first process's: multicast reaches every socket
     counters6 = Counters()
+    protocols6 = []
     for link6 in links6(options, store):
         server6 = DHCP6Server(store, policy6(options, link6, reactor.seconds()), reactor,
                               log_exchanges=not options["quiet"],
                               max_pending=options["max-pending"], counters=counters6,
                               standby=monitor, limits=options["rate-limits"],
                               allow_allocation=bool(options["allow-slave"]))
-        DHCP6Service(DHCP6Protocol(server6, link6), reactor,
+        protocols6.append(DHCP6Protocol(server6, link6))
+        DHCP6Service(protocols6[-1], reactor,
                      required=options["dhcp6"] == "on").setServiceParent(top)
     if options["workers"] > 1:  # after the DHCP socket: this process is socket 0 of the group
         _workers(options["workers"], reactor).setServiceParent(top)
@@ -335,7 +337,8 @@ def makeService(options, reactor=None):
                              protocol=protocols[0] if len(protocols) == 1
                              else AllProtocols(protocols),
                              role=lambda: role(monitor),
-                             allowed_origins=options["api-allowed-origins"])
+                             allowed_origins=options["api-allowed-origins"],
+                             counters6=counters6, protocol6=AllProtocols(protocols6))
         internet.TCPServer(port, admin.site(), interface=host,
                            reactor=reactor).setServiceParent(top)
     return top

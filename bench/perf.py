@@ -1,9 +1,17 @@
 """Kea's perfdhcp as the load generator: the command line, its report parsed, and one trial.
 
-perfdhcp runs in the client namespace and acts as a DHCP relay: every packet it sends carries
-giaddr = its own address (192.0.2.2) and goes to the server (192.0.2.1:67) by unicast; the
-server answers the relay at 192.0.2.2:67. The addresses leased are only values inside the
-packets: no interface ever gets one and no packet is ever sent to one.
+DHCPv4 (family 4): perfdhcp runs in the client namespace and acts as a DHCP relay: every packet
+it sends carries giaddr = its own address (192.0.2.2) and goes to the server (192.0.2.1:67) by
+unicast; the server answers the relay at 192.0.2.2:67.
+
+DHCPv6 (family 6, `perfdhcp -6 -l eth0`): perfdhcp is the clients on the link: it sends each
+SOLICIT and REQUEST from its address (2001:db8:1::2) port 546 to ff02::1:2 port 547, and the
+server answers that address on port 546.
+
+Either way the addresses leased are only values inside the packets: no interface ever gets one
+and no packet is ever sent to one. The two halves of an exchange are "do" (DISCOVER-OFFER,
+SOLICIT-ADVERTISE) and "ra" (REQUEST-ACK, REQUEST-REPLY) in the figures of both families;
+FAMILIES names them for the output.
 """
 
 import os
@@ -11,7 +19,7 @@ import re
 import shutil
 import time
 
-from rig import RELAY_IP, SERVER_IP, cpu_seconds, sh
+from rig import IFACE, RELAY_IP, SERVER_IP, cpu_seconds, sh
 
 PERFDHCP = shutil.which("perfdhcp") or "/usr/sbin/perfdhcp"
 DROP_TIME = 1.0    # -d: a reply later than this counts as a drop (perfdhcp's default)
@@ -23,7 +31,11 @@ MAX_AVG_DELAY = 100.0  # ... and the server kept up: mean DO and RA delays under
 # replies pass the 1 s drop time, which a trial of a few seconds may not reach yet. A mean
 # delay of 100 ms (a tenth of the drop time) is already far past a server that keeps up.
 
-_SECTIONS = {"DISCOVER-OFFER": "do", "REQUEST-ACK": "ra"}
+# what the output calls an exchange and its two halves ("do" and "ra" in the figures)
+FAMILIES = {4: {"exchange": "DORA", "do": "DO", "ra": "RA"},
+            6: {"exchange": "SARR", "do": "SA", "ra": "RR"}}
+_SECTIONS = {"DISCOVER-OFFER": "do", "REQUEST-ACK": "ra",
+             "SOLICIT-ADVERTISE": "do", "REQUEST-REPLY": "ra"}
 _COUNTS = ("sent packets", "received packets", "drops", "orphans", "rejected leases",
            "non unique addresses")
 _DELAYS = ("min delay", "avg delay", "max delay", "std deviation")
@@ -33,16 +45,26 @@ class PerfdhcpError(Exception):
     pass
 
 
-def command(rate, seconds, clients, seed=1):
-    return [PERFDHCP, "-4",
-            "-l", RELAY_IP,             # send from (and be the relay at) this address
-            "-r", str(rate),            # start this many DORA exchanges per second
-            "-R", str(clients),         # ... from this many distinct clients (random MACs)
+def _where(family):
+    """perfdhcp's family flag, local side and server for either family."""
+    if family == 6:
+        # -l: the interface to send on (from its address, to ff02::1:2, "all")
+        return ["-6", "-l", IFACE], "all"
+    # -l: send from (and be the relay at) this address
+    return ["-4", "-l", RELAY_IP], SERVER_IP
+
+
+def command(rate, seconds, clients, seed=1, family=4):
+    local, server = _where(family)
+    return [PERFDHCP] + local + [
+            "-r", str(rate),            # start this many DORA/SARR exchanges per second
+            "-R", str(clients),         # ... from this many distinct clients (random MACs,
+                                        #     DUIDs made from them for DHCPv6)
             "-p", str(seconds),         # for this many seconds, then stop sending
             "-d", str(DROP_TIME),       # unanswered after this long = dropped
             "-W", str(int(EXIT_WAIT * 1e6)),  # then wait (us) for late replies
             "-s", str(seed),            # the same pseudo-random client sequence every trial
-            SERVER_IP]
+            server]
 
 
 def parse(text):
@@ -107,7 +129,8 @@ def trial(rig, outfile, rate, seconds, clients, cpu_pids, seed=1):
         os.unlink(outfile)
     before = {name: cpu_seconds(pid) for name, pid in cpu_pids.items()}
     started = time.monotonic()
-    proc = rig.spawn(command(rate, seconds, clients, seed), ns=rig.cli, stdout=outfile)
+    proc = rig.spawn(command(rate, seconds, clients, seed, rig.family), ns=rig.cli,
+                     stdout=outfile)
     code, perf_cpu = rig.wait_rusage(proc, timeout=seconds + EXIT_WAIT + 30)
     wall = time.monotonic() - started
     after = {name: cpu_seconds(pid) for name, pid in cpu_pids.items()}
@@ -132,10 +155,11 @@ def trial(rig, outfile, rate, seconds, clients, cpu_pids, seed=1):
 
 def probe(rig, outfile):
     """Does a server answer yet? One exchange (-n 1), replies awaited for 0.3 s; True once
-    an OFFER came back."""
+    an OFFER (an ADVERTISE) came back."""
     if os.path.exists(outfile):
         os.unlink(outfile)
-    argv = [PERFDHCP, "-4", "-l", RELAY_IP, "-r", "10", "-n", "1", "-W", "300000", SERVER_IP]
+    local, server = _where(rig.family)
+    argv = [PERFDHCP] + local + ["-r", "10", "-n", "1", "-W", "300000", server]
     proc = rig.spawn(argv, ns=rig.cli, stdout=outfile)
     rig.wait_rusage(proc, timeout=15)
     with open(outfile) as f:

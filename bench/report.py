@@ -1,4 +1,6 @@
-"""The bench's output: one line per trial while it runs, the summary table, the JSON file."""
+"""The bench's output: one line per trial while it runs, the summary table, the JSON file.
+`names` (perf.FAMILIES) labels an exchange and its halves: DORA, DO, RA for DHCPv4 (the
+default), SARR, SA, RR for DHCPv6; the figures' keys are the same for both."""
 
 import json
 import os
@@ -8,22 +10,26 @@ def _f(value, fmt="%.1f", none="-"):
     return none if value is None else fmt % value
 
 
-def trial_line(server, phase, t):
+DORA = {"exchange": "DORA", "do": "DO", "ra": "RA"}
+
+
+def trial_line(server, phase, t, names=DORA):
     cpu = t.get("cpu_pct", {})
-    parts = ["%-8s %-7s %6d/s -> %8.1f DORA/s  drops %6.2f%%" % (
-        server, phase, t["rate"], t["dora_per_s"], t["drops_pct"]),
-        "RA avg %7s ms" % _f(t["latency_ms"]["ra"]["avg"], "%.2f"),
+    parts = ["%-8s %-7s %6d/s -> %8.1f %s/s  drops %6.2f%%" % (
+        server, phase, t["rate"], t["dora_per_s"], names["exchange"], t["drops_pct"]),
+        "%s avg %7s ms" % (names["ra"], _f(t["latency_ms"]["ra"]["avg"], "%.2f")),
         "leases %5s" % _f(t.get("leases"), "%d"),
         "CPU " + " ".join("%s %s%%" % (k, _f(v, "%.0f")) for k, v in sorted(cpu.items())),
         "held" if t["ok"] else "FAILED: " + t["why"]]
     return "  ".join(parts)
 
 
-def table(results, repeats):
+def table(results, repeats, names=DORA):
     """results: {server: {"rate": held rate, "median": sweep.medians(...)}}"""
+    x = names["exchange"]
     head = ("%-9s %9s %9s %7s %17s %17s %8s %7s %9s %8s" % (
-        "server", "rate/s", "DORA/s", "drops", "DO avg/max ms", "RA avg/max ms",
-        "CPU srv", "redis", "perfdhcp", "us/DORA"))
+        "server", "rate/s", x + "/s", "drops", names["do"] + " avg/max ms",
+        names["ra"] + " avg/max ms", "CPU srv", "redis", "perfdhcp", "us/" + x))
     lines = [head, "-" * len(head)]
     for name, r in results.items():
         m = r.get("median")

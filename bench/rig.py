@@ -2,8 +2,9 @@
 starts, and the guarantee that all of it is gone again at the end, on an error, on Ctrl-C and
 on SIGTERM (try/finally in run.py, plus atexit and signal handlers here).
 
-Only documentation addresses are ever put on an interface (192.0.2.0/24); nothing is attached
-to the root namespace. Processes are stopped by their own PID, never by name.
+Only documentation addresses are ever put on an interface (192.0.2.0/24, and 2001:db8:1::/64
+for the DHCPv6 bench; the kernel adds each end's fe80:: link-local address there); nothing is
+attached to the root namespace. Processes are stopped by their own PID, never by name.
 """
 
 import atexit
@@ -20,10 +21,17 @@ IP = shutil.which("ip") or "/usr/sbin/ip"
 PREFIX = "apb"  # namespace names: apb<pid>-srv, apb<pid>-cli
 DOC_NETS = tuple(ipaddress.ip_network(n)
                  for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
+DOC_NETS6 = (ipaddress.ip_network("2001:db8::/32"),)
 
 SERVER_IP = "192.0.2.1"  # the DHCP server's end of the veth pair (both servers, in turn)
 RELAY_IP = "192.0.2.2"   # perfdhcp's end: it acts as a relay, so this is giaddr
 PREFIXLEN = 24
+# --family 6: the link's documentation /64. perfdhcp -6 sends from the client's address to
+# ff02::1:2 (the servers' multicast group on the link), the server answers it there on port 546
+SERVER_IP6 = "2001:db8:1::1"
+CLIENT_IP6 = "2001:db8:1::2"
+PREFIXLEN6 = 64
+IFACE = "eth0"  # the name of the veth end in each namespace
 
 
 def sh(argv, check=True, timeout=30, **kw):
@@ -51,6 +59,12 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def is_documentation(cidr):
+    """An address (with or without its length) inside a documentation range of its family."""
+    net = ipaddress.ip_interface(cidr).network
+    return any(net.subnet_of(n) for n in (DOC_NETS6 if net.version == 6 else DOC_NETS))
+
+
 def pid_alive(pid):
     try:
         os.kill(pid, 0)
@@ -64,8 +78,9 @@ def pid_alive(pid):
 class Rig:
     """Owns the namespaces and every process the bench starts."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, family=4):
         self.workdir = workdir
+        self.family = family  # 6: IPv6 on, with the link's 2001:db8:1::/64 addresses
         self.tag = "%s%d" % (PREFIX, os.getpid())
         self.srv = self.tag + "-srv"
         self.cli = self.tag + "-cli"
@@ -76,34 +91,63 @@ class Rig:
 
     # -- topology ------------------------------------------------------------------------
     def build(self):
-        """srv (192.0.2.1/24) <-veth-> cli (192.0.2.2/24); IPv6 off so the link stays quiet."""
+        """srv (192.0.2.1/24) <-veth-> cli (192.0.2.2/24); IPv6 off so the link stays quiet.
+        With family 6, IPv6 stays on and the ends also get 2001:db8:1::1/64 and ::2/64, with
+        no duplicate address detection (an address is usable at once) and no router
+        solicitations or advertisements taken (nothing but the bench's own traffic)."""
+        v6 = self.family == 6
         for ns in (self.srv, self.cli):
             sh([IP, "netns", "add", ns])
             self.namespaces.append(ns)
-            self.ns_sh(ns, ["sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1",
-                            "net.ipv6.conf.default.disable_ipv6=1"])
+            if v6:
+                self.ns_sh(ns, ["sysctl", "-q", "-w"] + [
+                    "net.ipv6.conf.%s.%s" % (which, knob)
+                    for which in ("all", "default")
+                    for knob in ("accept_dad=0", "router_solicitations=0", "accept_ra=0")])
+            else:
+                self.ns_sh(ns, ["sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1",
+                                "net.ipv6.conf.default.disable_ipv6=1"])
             self.ns_sh(ns, [IP, "link", "set", "lo", "up"])
         # the veth pair is created inside srv, its peer moved straight into cli
-        sh([IP, "-n", self.srv, "link", "add", "eth0", "type", "veth", "peer", "name",
+        sh([IP, "-n", self.srv, "link", "add", IFACE, "type", "veth", "peer", "name",
             self.tag + "c", "netns", self.cli])
-        sh([IP, "-n", self.cli, "link", "set", self.tag + "c", "name", "eth0"])
-        for ns, address in ((self.srv, SERVER_IP), (self.cli, RELAY_IP)):
-            self.ns_sh(ns, ["sysctl", "-q", "-w", "net.ipv6.conf.eth0.disable_ipv6=1"])
+        sh([IP, "-n", self.cli, "link", "set", self.tag + "c", "name", IFACE])
+        for ns, address, address6 in ((self.srv, SERVER_IP, SERVER_IP6),
+                                      (self.cli, RELAY_IP, CLIENT_IP6)):
+            if not v6:
+                self.ns_sh(ns, ["sysctl", "-q", "-w", "net.ipv6.conf.%s.disable_ipv6=1" % IFACE])
             self.add_address(ns, "%s/%d" % (address, PREFIXLEN))
-            sh([IP, "-n", ns, "link", "set", "eth0", "up"])
+            if v6:
+                self.add_address(ns, "%s/%d" % (address6, PREFIXLEN6))
+            sh([IP, "-n", ns, "link", "set", IFACE, "up"])
+        if v6:
+            self.wait_link_local()
+
+    def wait_link_local(self, timeout=10.0):
+        """Until both ends have their fe80:: address (the kernel adds it once the link is up):
+        servers bind to it and answer from it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(any(a.startswith("fe80:") for a in self.addresses(6)[ns])
+                   for ns in (self.srv, self.cli)):
+                return
+            time.sleep(0.05)
+        raise RuntimeError("no link-local address on the veth after %gs" % timeout)
 
     def add_address(self, ns, cidr):
-        iface = ipaddress.ip_interface(cidr)
-        if not any(iface.network.subnet_of(n) for n in DOC_NETS):
+        if not is_documentation(cidr):
             raise ValueError("%s is not a documentation address" % cidr)
-        sh([IP, "-n", ns, "addr", "add", cidr, "dev", "eth0"])
+        extra = ["nodad"] if ipaddress.ip_interface(cidr).version == 6 else []
+        sh([IP, "-n", ns, "addr", "add", cidr, "dev", IFACE] + extra)
 
-    def addresses(self):
-        """Every IPv4 address on every interface of our namespaces: {ns: [cidr, ...]}."""
+    def addresses(self, family=4):
+        """Every address of that family (4, 6, or None for both) on every interface of our
+        namespaces: {ns: [cidr, ...]}."""
         found = {}
+        flag = ["-%d" % family] if family else []
         for ns in self.namespaces:
-            out = sh([IP, "-n", ns, "-4", "-o", "addr", "show"]).stdout
-            found[ns] = re.findall(r"inet (\S+)", out)
+            out = sh([IP, "-n", ns] + flag + ["-o", "addr", "show"]).stdout
+            found[ns] = re.findall(r"inet6? (\S+)", out)
         return found
 
     def ns_sh(self, ns, argv, **kw):

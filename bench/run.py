@@ -1,13 +1,18 @@
 """`make bench`: how many DHCP DORA exchanges per second apidhcpd holds at under 1% drops,
-with the latencies and CPU behind that figure, next to Kea's kea-dhcp4 on the same rig.
+with the latencies and CPU behind that figure, next to Kea's kea-dhcp4 on the same rig;
+`make bench6` (--family 6): the same for DHCPv6 SOLICIT-ADVERTISE-REQUEST-REPLY (SARR)
+exchanges, next to kea-dhcp6.
 
-    .venv/bin/python bench/run.py            # the full run, about 10 minutes
-    .venv/bin/python bench/run.py --quick    # about 2 minutes
-    .venv/bin/python bench/run.py --profile  # apidhcpd under py-spy at one fixed rate
+    .venv/bin/python bench/run.py              # the full run, about 10 minutes
+    .venv/bin/python bench/run.py --quick      # about 2 minutes
+    .venv/bin/python bench/run.py --family 6   # DHCPv6: perfdhcp -6 on the link
+    .venv/bin/python bench/run.py --kea-only   # Kea alone (the rig's own check)
+    .venv/bin/python bench/run.py --profile    # apidhcpd under py-spy at one fixed rate
 
-Needs root (network namespaces, port 67). Builds two network namespaces joined by a veth pair
-(192.0.2.1 server, 192.0.2.2 perfdhcp acting as a relay), a private redis-server, and runs
-Kea's perfdhcp against `twistd -n apidhcpd` and kea-dhcp4 in turn. Everything it creates is
+Needs root (network namespaces, ports 67 and 547). Builds two network namespaces joined by a
+veth pair (192.0.2.1 server, 192.0.2.2 perfdhcp acting as a relay; for DHCPv6 also
+2001:db8:1::1 and ::2, perfdhcp being the clients on the link), a private redis-server, and
+runs Kea's perfdhcp against `twistd -n apidhcpd` and Kea in turn. Everything it creates is
 removed at the end, on errors and on Ctrl-C. The method is docs/performance.md.
 """
 
@@ -48,9 +53,11 @@ def parse_args(argv):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true",
                    help="shorter trials and fewer bisection steps (about 2 minutes)")
+    p.add_argument("--family", type=int, choices=(4, 6), default=4,
+                   help="4: DHCPv4 DORA through a relay (default); 6: DHCPv6 SARR on the link")
     p.add_argument("--clients", type=int, default=50000,
-                   help="distinct clients, perfdhcp -R (default 50000, at most %d, the pool)"
-                   % servers.POOL_SIZE)
+                   help="distinct clients, perfdhcp -R (default 50000, at most the pool: "
+                   "%d for DHCPv4)" % servers.POOL_SIZE)
     p.add_argument("--repeats", type=int, default=3,
                    help="runs at the rate found; medians are reported (default 3)")
     p.add_argument("--start-rate", type=int, default=100,
@@ -60,6 +67,7 @@ def parse_args(argv):
     p.add_argument("--confirm-seconds", type=int, help="length of each repeated run")
     p.add_argument("--fine-steps", type=int, help="bisection steps after the doubling")
     p.add_argument("--no-kea", action="store_true", help="apidhcpd only")
+    p.add_argument("--kea-only", action="store_true", help="Kea only (no Redis load, no ratio)")
     p.add_argument("--workers", type=int, default=1,
                    help="apidhcpd --workers (DHCP processes sharing the port; default 1)")
     p.add_argument("--profile", action="store_true",
@@ -76,8 +84,13 @@ def parse_args(argv):
     for key, value in mode.items():
         if getattr(args, key, None) is None:
             setattr(args, key, value)
-    if not 1 <= args.clients <= servers.POOL_SIZE:
-        p.error("--clients must be 1..%d (the pool)" % servers.POOL_SIZE)
+    pool = servers.POOL6_SIZE if args.family == 6 else servers.POOL_SIZE
+    if not 1 <= args.clients <= pool:
+        p.error("--clients must be 1..%d (the pool)" % pool)
+    if args.no_kea and args.kea_only:
+        p.error("--no-kea and --kea-only leave nothing to measure")
+    if args.profile and args.kea_only:
+        p.error("--profile profiles apidhcpd: not with --kea-only")
     if args.clients < 10000:
         print("note: fewer than 10,000 clients exercise the lease path less")
     if args.repeats < 1 or args.start_rate < 1 or args.max_rate < args.start_rate:
@@ -85,16 +98,22 @@ def parse_args(argv):
     return args
 
 
-def preflight():
+def preflight(args):
     if os.geteuid() != 0:
-        sys.exit("bench: needs root (network namespaces, port 67); try sudo make bench")
+        sys.exit("bench: needs root (network namespaces, ports 67 and 547); try sudo make bench")
     need = {"ip": rigmod.IP, "perfdhcp": perf.PERFDHCP, "redis-server": servers.REDIS_SERVER,
             "redis-cli": servers.REDIS_CLI,
             "twistd": os.path.join(os.path.dirname(sys.executable), "twistd")}
+    if args.kea_only:
+        kea = servers.kea_for(args.family)
+        need[os.path.basename(kea.binary)] = kea.binary
     missing = [name for name, path in need.items() if not os.path.exists(path)]
     if missing:
         sys.exit("bench: missing %s (make setup installs them: kea-admin has perfdhcp)"
                  % ", ".join(missing))
+    if args.family == 6 and not args.kea_only and not servers.apidhcpd_serves_dhcp6(REPO):
+        sys.exit("bench: this apidhcpd has no DHCPv6 server (apidhcpd/dhcp6/server.py); "
+                 "--kea-only measures Kea alone")
     stale = rigmod.remove_stale_namespaces()
     tmp = tempfile.gettempdir()
     for name in os.listdir(tmp):  # temp dirs of a killed bench: apidhcpd-bench.<pid>.xxxx
@@ -126,6 +145,7 @@ class Bench:
         self.workdir = workdir
         self.rig = rig
         self.count = 0
+        self.names = perf.FAMILIES[rig.family]  # DORA or SARR, and its halves
 
     def trial(self, server, phase, rate, seconds):
         """Start the server afresh, run perfdhcp once, stop the server."""
@@ -138,7 +158,7 @@ class Bench:
             server.stop()
         t["leases"] = server.lease_count()
         t["phase"] = phase
-        print(report.trial_line(server.name, phase, t), flush=True)
+        print(report.trial_line(server.name, phase, t, self.names), flush=True)
         return t
 
     def addressing_check(self, server):
@@ -153,11 +173,16 @@ class Bench:
         finally:
             text = capture.stop() if capture.proc else ""
             server.stop()
-        result = check.verify(text, self.rig.addresses())
+        if self.rig.family == 6:
+            result = check.verify6(text, self.rig.addresses(None))
+            where = "to perfdhcp's addresses, port 546"
+        else:
+            result = check.verify(text, self.rig.addresses())
+            where = "to %s:67" % rigmod.RELAY_IP
         result["acks"] = t["acks"]
         print("%-8s check   tcpdump in the server namespace: %d packets, %d from the server, "
-              "all to %s:67: %s; leased addresses on the wire: %s" % (
-                  server.name, result["packets"], result["from_server"], rigmod.RELAY_IP,
+              "all %s: %s; leased addresses on the wire: %s" % (
+                  server.name, result["packets"], result["from_server"], where,
                   "yes" if result["ok"] else "NO (%s)" % "; ".join(result["problems"]),
                   ", ".join(result["leased_addresses_on_wire"]) or "none"), flush=True)
         return result
@@ -220,7 +245,8 @@ def run_profile(args, bench, redis, data):
     pstats_path = os.path.join(bench.workdir, "apidhcpd.pstats")
     extra = [] if spy_path else profiling.twistd_cprofile_args(pstats_path)
     server = servers.Apidhcpd(bench.rig, bench.workdir, redis, REPO, extra)
-    print("== apidhcpd at %d/s for %ds under %s" % (a.rate, a.seconds, profiler))
+    print("== apidhcpd at %d %s/s for %ds under %s" % (a.rate, bench.names["exchange"],
+                                                       a.seconds, profiler))
     server.start()
     try:
         spy = None
@@ -241,14 +267,15 @@ def run_profile(args, bench, redis, data):
     finally:
         server.stop()  # twistd writes its cProfile stats when it stops
     t["leases"] = server.lease_count()
-    print(report.trial_line(server.name, "profile", t))
+    print(report.trial_line(server.name, "profile", t, bench.names))
     data["servers"]["apidhcpd"] = {"profile_run": t, "log_problems": server.problems}
     files = {}
     if spy_path:
         stacks = profiling.read_folded(stem + ".folded")
         summary = profiling.summarise(stacks)
         with open(stem + ".svg", "w") as f:
-            f.write(profiling.flame_svg(stacks, "apidhcpd at %d DORA/s" % a.rate))
+            f.write(profiling.flame_svg(stacks, "apidhcpd at %d %s/s"
+                                        % (a.rate, bench.names["exchange"])))
         files = {"folded": stem + ".folded", "svg": stem + ".svg"}
     else:
         summary = profiling.pstats_top(pstats_path)
@@ -262,25 +289,20 @@ def run_profile(args, bench, redis, data):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    preflight()
+    preflight(args)
     rigmod.exit_on_signals()
     started = time.time()
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     os.makedirs(args.results, exist_ok=True)
     data = {"stamp": stamp, "mode": "profile" if args.profile else (
-        "quick" if args.quick else "full"), "host": host_facts(),
+        "quick" if args.quick else "full"), "family": args.family, "host": host_facts(),
         "settings": {k: v for k, v in vars(args).items() if k != "results"},
-        "rig": {"server": rigmod.SERVER_IP, "relay": rigmod.RELAY_IP,
-                "pool": "%s-%s" % (servers.POOL_FIRST, servers.POOL_LAST),
-                "router": servers.ROUTER, "dns": servers.DNS, "domain": servers.DOMAIN,
-                "lease_time": servers.LEASE, "perfdhcp": " ".join(
-                    perf.command("RATE", "SECONDS", args.clients))},
-        "servers": {}}
+        "rig": rig_facts(args), "servers": {}}
     if data["host"]["load_before"][0] > 0.5:
         print("note: the machine is busy (load %.2f): expect noisy figures"
               % data["host"]["load_before"][0])
     workdir = tempfile.mkdtemp(prefix="%s%d." % (WORKDIR_PREFIX, os.getpid()))
-    rig = rigmod.Rig(workdir)
+    rig = rigmod.Rig(workdir, args.family)
     ok = False
     try:
         rig.build()
@@ -291,15 +313,18 @@ def main(argv=None):
         if args.profile:
             run_profile(args, bench, redis, data)
         else:
-            targets = [servers.Apidhcpd(rig, workdir, redis, REPO, workers=args.workers)]
-            if not args.no_kea and servers.kea_available():
-                kea = servers.Kea(rig, workdir)
+            targets = []
+            if not args.kea_only:
+                targets.append(servers.Apidhcpd(rig, workdir, redis, REPO, workers=args.workers))
+                data["host"]["apidhcpd"] = targets[0].version()
+            kea = servers.kea_for(args.family)(rig, workdir)
+            if not args.no_kea and kea.available():
                 kea.check_config()
                 targets.append(kea)
                 data["host"]["kea"] = kea.version()
             elif not args.no_kea:
-                print("kea-dhcp4 is not installed: apidhcpd only, no ratio")
-            data["host"]["apidhcpd"] = targets[0].version()
+                print("%s is not installed: apidhcpd only, no ratio"
+                      % os.path.basename(kea.binary))
             run_bench(args, bench, targets, data)
             for s in targets:
                 data["servers"][s.name]["log_problems"] = s.problems
@@ -323,13 +348,32 @@ def main(argv=None):
     return 0
 
 
+def rig_facts(args):
+    """The rig's addresses, pool, options and perfdhcp's command line, for the JSON file."""
+    facts = {"server": rigmod.SERVER_IP, "relay": rigmod.RELAY_IP, "domain": servers.DOMAIN,
+             "lease_time": servers.LEASE, "perfdhcp": " ".join(
+                 perf.command("RATE", "SECONDS", args.clients, family=args.family))}
+    if args.family == 6:
+        facts.update({"server6": rigmod.SERVER_IP6, "client6": rigmod.CLIENT_IP6,
+                      "subnet6": servers.NET6, "pool6": servers.POOL6, "dns6": servers.DNS6,
+                      "preferred_lifetime": servers.PREFERRED6, "t1": servers.T1_6,
+                      "t2": servers.T2_6})
+    else:
+        facts.update({"pool": "%s-%s" % (servers.POOL_FIRST, servers.POOL_LAST),
+                      "router": servers.ROUTER, "dns": servers.DNS})
+    return facts
+
+
 def summary(data, args):
     results = data["servers"]
+    names = perf.FAMILIES[args.family]
     print()
-    print(report.table({n: r for n, r in results.items() if "median" in r}, args.repeats))
+    print(report.table({n: r for n, r in results.items() if "median" in r}, args.repeats,
+                       names))
     a, k = results.get("apidhcpd", {}).get("median"), results.get("kea", {}).get("median")
     if data.get("ratio") is not None:
-        print("ratio apidhcpd / kea: %.3f (DORA/s at < 1%% drops)" % data["ratio"])
+        print("ratio apidhcpd / kea: %.3f (%s/s at < 1%% drops)" % (data["ratio"],
+                                                                   names["exchange"]))
         cost_a, cost_k = a["cpu_us_per_dora"], k["cpu_us_per_dora"]
         if cost_a and cost_k:
             print("CPU per exchange: apidhcpd+redis %d us, kea %d us (%.1fx)"

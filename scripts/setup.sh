@@ -5,7 +5,8 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PACKAGES="python3 python3-venv python3-dev gcc redis-server redis-tools iproute2 procps
-isc-dhcp-client busybox dhcpcd-base isc-dhcp-relay kea-admin kea-dhcp4-server curl tcpdump
+isc-dhcp-client busybox dhcpcd-base isc-dhcp-relay kea-admin kea-dhcp4-server kea-dhcp6-server
+curl tcpdump
 qemu-system-x86 ipxe-qemu ovmf ipxe tftpd-hpa"
 missing=""
 for p in $PACKAGES; do

@@ -88,7 +88,7 @@ def inventory(store):
         store.put(key, fields, "merge")
 
 
-CALLS = frozenset(("lookup6", "leases6_of", "offer6", "commit6", "commit6_reserved",
+CALLS = frozenset(("lookup6", "leases6_of", "offer6", "bind6", "commit6", "commit6_reserved",
                    "release6", "decline6", "reclaim6", "server_duid"))
 
 

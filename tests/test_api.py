@@ -203,6 +203,17 @@ class APITestCase(unittest.TestCase):
         self.assertEqual(reply.code, code, reply.body)
         return reply.json
 
+    def scrape(self):
+        """{(sample name, ((label, value), ...) sorted): value} of /metrics."""
+        reply = self.call("GET", "/metrics", token=None)
+        self.assertEqual(reply.code, 200)
+        self.assertTrue(reply.header("content-type").startswith("text/plain; version=0.0.4"))
+        samples = {}
+        for family in text_string_to_metric_families(reply.body.decode()):
+            for sample in family.samples:
+                samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+        return samples
+
     def handle(self, msg):
         results = []
         self.server.handle(msg, LINK).addCallback(results.append)
@@ -307,6 +318,20 @@ class OpenAPITests(APITestCase):
         self.ok("PATCH", subnet, {"range": "198.51.100.10-198.51.100.20"})
         self.ok("GET", subnet)
         self.ok("DELETE", subnet, code=204)
+        subnet6 = "/api/v1/subnets6/2001:db8:1::/64"
+        self.ok("GET", "/api/v1/subnets6")
+        self.ok("PUT", subnet6, {"dns6": "2001:db8::53"}, 201)
+        self.ok("PUT", subnet6, {"dns6": "2001:db8::54"})
+        self.ok("PATCH", subnet6, {"range": "2001:db8:1::100-2001:db8:1::1ff"})
+        self.ok("GET", subnet6)
+        duid = "/api/v1/duids/00030001020000000003"
+        self.ok("GET", "/api/v1/duids")
+        self.ok("PUT", duid, {"ip6": "2001:db8:1::20"}, 201)
+        self.ok("PUT", duid, {"ip6": "2001:db8:1::21"})
+        self.ok("PATCH", duid, {"description": "third"})
+        self.ok("GET", duid)
+        self.ok("DELETE", duid, code=204)
+        self.ok("DELETE", subnet6, code=204)
         self.ok("PUT", "/api/v1/pool/192.0.2.200", code=201)
         self.ok("PUT", "/api/v1/pool/192.0.2.200")
         self.ok("GET", "/api/v1/pool")
@@ -442,6 +467,85 @@ class HostTests(APITestCase):
         self.assertEqual([e["id"] for e in self.ok("GET", "/api/v1/clients")["items"]],
                          ["01020000000a0a"])
         self.error("PUT", "/api/v1/clients/has%20space", {"ip": "192.0.2.16"})
+
+
+NET6 = "2001:db8:1::/64"
+DUID = "000100012a0000000200000000d1"
+
+
+class Subnet6Tests(APITestCase):
+    """subnet6: keys and the DHCPv6 side of hosts, as the DHCPv4 routes do them."""
+
+    def test_the_network_in_any_form_is_stored_in_rfc_5952_form(self):
+        for form in ("2001:db8:1::/64", "2001:DB8:1:0::/64", "2001:0db8:0001:0:0:0:0:0/64"):
+            self.memory.data.pop("subnet6:" + NET6, None)
+            entry = self.ok("PUT", "/api/v1/subnets6/" + form,
+                            {"range": "2001:db8:1::100-2001:db8:1::1ff"}, 201)
+            self.assertEqual((entry["key"], entry["id"]), ("subnet6:" + NET6, NET6))
+        self.assertEqual(self.memory.subnets6, {NET6})  # the index the lookup reads by
+        self.assertEqual(self.ok("GET", "/api/v1/subnets6/2001:DB8:1::/64")["fields"],
+                         {"range": "2001:db8:1::100-2001:db8:1::1ff"})
+        self.assertEqual([e["id"] for e in self.ok("GET", "/api/v1/subnets6")["items"]], [NET6])
+        self.assertEqual(self.ok("GET", "/api/v1/subnets")["items"], [])
+        self.ok("PATCH", "/api/v1/subnets6/" + NET6, {"pd-pool": "2001:db8:100::/40 56",
+                                                      "range": None})
+        self.assertEqual(self.memory.data["subnet6:" + NET6], {"pd-pool": "2001:db8:100::/40 56"})
+        self.ok("DELETE", "/api/v1/subnets6/" + NET6, code=204)
+        self.assertEqual(self.memory.subnets6, set())
+        self.error("GET", "/api/v1/subnets6/" + NET6, code=404)
+        self.assertEqual(self.error("GET", "/api/v1/subnets6/2001:db8:1::1/64")["details"], [
+            "bad subnet6 '2001:db8:1::1/64': '2001:db8:1::1/64' has bits set after its length"])
+        self.error("GET", "/api/v1/subnets6/198.51.100.0/24")
+
+    def test_a_subnet6_write_is_validated_and_a_rejected_one_changes_nothing(self):
+        path = "/api/v1/subnets6/" + NET6
+        for body, detail in (
+                ({"range": "2001:db8:2::1-2001:db8:2::9"}, "is outside 2001:db8:1::/64"),
+                ({"pd-pool": "2001:db8:1::/56 64"}, "overlaps 2001:db8:1::/64"),
+                ({"dns6": "192.0.2.53"}, "dns6: "), ({"t1": "soon"}, "t1: bad duration"),
+                ({"rapid-commit": "perhaps"}, "is not yes or no"),
+                ({"group": "nosuch"}, "group:nosuch does not exist"),
+                ({"gateway": "192.0.2.1"}, "not a field of subnet6: keys"),
+                ({"option6-client-id": "0001"}, "the server's to write")):
+            error = self.error("PUT", path, body)
+            self.assertTrue(any(detail in d for d in error["details"]), (detail, error))
+        self.assertNotIn("subnet6:" + NET6, self.memory.data)
+
+    def test_hosts_reserve_an_address_and_a_prefix_and_duids_are_hosts(self):
+        self.ok("PUT", "/api/v1/subnets6/" + NET6, {"range": "2001:db8:1::100-2001:db8:1::1ff"},
+                201)
+        entry = self.ok("PATCH", "/api/v1/hosts/" + KNOWN, {"ip6": "2001:db8:1::10",
+                                                            "prefix6": "2001:db8:100::/56"})
+        self.assertEqual(entry["fields"]["ip6"], "2001:db8:1::10")
+        self.assertEqual(self.memory.reserved6, {"2001:db8:1::10", "2001:db8:100::/56"})
+        error = self.error("PUT", "/api/v1/duids/" + DUID, {"ip6": "2001:DB8:1::10"}, 409)
+        self.assertEqual((error["error"], error["details"]), ("address already reserved", [
+            "ip6 2001:db8:1::10 is already reserved by mac:" + KNOWN]))
+        self.assertEqual(self.error("PUT", "/api/v1/duids/" + DUID,
+                                    {"ip6": "2001:db8:2::10"})["details"],
+                         ["ip6 2001:db8:2::10 is in no subnet6: key"])
+        entry = self.ok("PUT", "/api/v1/duids/" + ":".join(
+            DUID[i:i + 2] for i in range(0, len(DUID), 2)).upper(), {"ip6": "2001:db8:1::11"},
+            201)
+        self.assertEqual(entry["key"], "duid:" + DUID)
+        self.assertEqual([e["id"] for e in self.ok("GET", "/api/v1/duids")["items"]], [DUID])
+        self.assertEqual(self.error("PUT", "/api/v1/duids/" + DUID, {"ip": "192.0.2.5"})[
+            "details"], ["ip: a duid: key serves DHCPv6 only (DHCPv4 never reads it): write ip "
+                         "on the host's mac: or client: key"])
+        self.error("GET", "/api/v1/duids/0001", code=400)
+        self.ok("DELETE", "/api/v1/duids/" + DUID, code=204)
+        self.assertEqual(self.memory.reserved6, {"2001:db8:1::10", "2001:db8:100::/56"})
+
+    def test_a_group_a_subnet6_uses_cannot_be_deleted(self):
+        self.memory.hset("group:v6", dns6="2001:db8::53")
+        self.ok("PUT", "/api/v1/subnets6/" + NET6, {"group": "v6"}, 201)
+        self.assertEqual(self.error("DELETE", "/api/v1/groups/v6", code=409)["details"],
+                         ["group:v6 is used by subnet6:" + NET6])
+
+    def test_a_put_keeps_the_ts_the_server_wrote_on_a_duid_host(self):
+        self.memory.hset("duid:" + DUID, description="x", ts="123")
+        entry = self.ok("PUT", "/api/v1/duids/" + DUID, {"description": "y"})
+        self.assertEqual(entry["fields"], {"description": "y", "ts": "123"})
 
 
 class ValidationTests(APITestCase):
@@ -810,6 +914,10 @@ class LeaseTests(APITestCase):
         error = self.error("GET", "/api/v1/leases?state=bound")
         self.assertIn("cursor=0", error["details"][0])
 
+    def test_each_lease_says_its_family(self):
+        self.assertEqual({x["family"] for x in self.ok("GET", "/api/v1/leases")["items"]}, {4})
+        self.assertEqual(self.ok("GET", "/api/v1/leases/192.0.2.100")["family"], 4)
+
     def test_get_and_force_release(self):
         self.assertEqual(self.ok("GET", "/api/v1/leases/192.0.2.100")["mac"], OTHER)
         self.error("GET", "/api/v1/leases/192.0.2.102", code=404)
@@ -818,6 +926,77 @@ class LeaseTests(APITestCase):
         self.assertNotIn("192.0.2.100", self.memory.lease_records)
         self.assertNotIn("ip", self.memory.data["mac:" + OTHER])
         self.error("DELETE", "/api/v1/leases/192.0.2.100", code=404)
+
+
+class Lease6Tests(APITestCase):
+    """The listing holds both families: the DHCPv4 leases in expiry order, then the DHCPv6
+    ones in theirs (`family` says which; ?family= picks one)."""
+
+    def setUp(self):
+        super().setUp()
+        from apidhcpd.inventory.allocation6 import NA, PD, source6
+        from apidhcpd.store.contract6 import IAKey
+        self.dora(OTHER)                                    # 192.0.2.100 bound
+        self.handle(request(opt.DISCOVER, THIRD))           # 192.0.2.101 offered
+        fields = {"range": "2001:db8:1::100-2001:db8:1::1ff", "pd-pool": "2001:db8:100::/48 56"}
+        now = 1_000_000
+        self.memory.commit6(IAKey(DUID, 1), "2001:db8:1::100", source6(NET6, fields, NA), 7200,
+                            now, mac=OTHER)
+        self.memory.offer6(IAKey("00030001020000000002", 5, PD), source6(NET6, fields, PD), [],
+                           now, 60)
+
+    def test_both_families_by_default(self):
+        page = self.ok("GET", "/api/v1/leases")
+        self.assertEqual(page["total"], 4)
+        self.assertEqual([(x["family"], x["ip"], x["state"]) for x in page["items"]],
+                         [(4, "192.0.2.101", "offered"), (4, "192.0.2.100", "bound"),
+                          (6, "2001:db8:100::/56", "offered"), (6, "2001:db8:1::100", "bound")])
+        self.assertEqual(page["items"][3], {
+            "family": 6, "ip": "2001:db8:1::100", "kind": "na", "duid": DUID, "iaid": 1,
+            "mac": OTHER, "state": "bound", "expires": 1_000_000 + 7200, "pool": NET6})
+        self.assertEqual(page["items"][2]["kind"], "pd")
+
+    def test_offset_pages_run_on_into_the_dhcpv6_leases(self):
+        page = self.ok("GET", "/api/v1/leases?offset=1&limit=2")
+        self.assertEqual(([x["ip"] for x in page["items"]], page["total"]),
+                         (["192.0.2.100", "2001:db8:100::/56"], 4))
+        page = self.ok("GET", "/api/v1/leases?offset=3&limit=2")
+        self.assertEqual([x["ip"] for x in page["items"]], ["2001:db8:1::100"])
+        page = self.ok("GET", "/api/v1/leases?family=6&offset=1")
+        self.assertEqual(([x["ip"] for x in page["items"]], page["total"]),
+                         (["2001:db8:1::100"], 2))
+        page = self.ok("GET", "/api/v1/leases?family=4")
+        self.assertEqual(([x["family"] for x in page["items"]], page["total"]), ([4, 4], 2))
+
+    def test_filters(self):
+        def ips(query):
+            return [x["ip"] for x in self.ok("GET", "/api/v1/leases?" + query)["items"]]
+
+        self.assertEqual(ips("mac=" + OTHER), ["192.0.2.100", "2001:db8:1::100"])
+        self.assertEqual(ips("state=offered"), ["192.0.2.101", "2001:db8:100::/56"])
+        self.assertEqual(ips("subnet=2001:db8:1::/64"), ["2001:db8:1::100"])
+        self.assertEqual(ips("subnet=2001:db8:100::/40"), ["2001:db8:100::/56"])
+        self.assertEqual(ips("subnet=2001:db8:100::/60"), [])  # a /56 is not inside a /60
+        self.assertEqual(ips("subnet=192.0.2.0/24&family=6"), [])
+        self.assertEqual(ips("duid=" + DUID.upper()), ["2001:db8:1::100"])
+        self.assertEqual(ips("family=6&state=bound&cursor=0"), ["2001:db8:1::100"])
+        for bad in ("family=5", "family=", "duid=0001", "subnet=2001:db8::1::/64"):
+            self.error("GET", "/api/v1/leases?" + bad)
+
+    def test_a_cursor_walks_both_families(self):
+        items, cursor = [], "0"
+        for _ in range(10):
+            page = self.ok("GET", "/api/v1/leases?limit=1&cursor=" + cursor)
+            items += [(x["family"], x["ip"]) for x in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor == "0":
+                break
+        self.assertEqual(items, [(4, "192.0.2.101"), (4, "192.0.2.100"),
+                                 (6, "2001:db8:100::/56"), (6, "2001:db8:1::100")])
+        page = self.ok("GET", "/api/v1/leases?limit=10&cursor=0")
+        self.assertEqual((len(page["items"]), page["next_cursor"]), (4, "0"))
+        page = self.ok("GET", "/api/v1/leases?family=6&limit=1&cursor=0")
+        self.assertEqual([x["ip"] for x in page["items"]], ["2001:db8:100::/56"])
 
 
 # ---------------------------------------------------------------- status and metrics
@@ -838,6 +1017,35 @@ class StatusTests(APITestCase):
             {"name": "pool", "size": 2, "bound": 1, "offered": 0, "declined": 0,
              "utilisation": 0.5}])
 
+    def test_dhcpv6_pools_count_whatever_their_size(self):
+        """A subnet6's address range and its prefix pool are pools of their own: a /64 range
+        has 2^64 addresses (its size exact in JSON, a float in /metrics), and a lease in it is
+        a utilisation of 5.4e-20, not 0."""
+        from apidhcpd.inventory.allocation6 import NA, PD, source6
+        from apidhcpd.store.contract6 import IAKey
+        fields = {"range": "2001:db8:1::-2001:db8:1::ffff:ffff:ffff:ffff",
+                  "pd-pool": "2001:db8:100::/48 56, 2001:db8:200::/48 56"}
+        self.memory.put("subnet6:" + NET6, fields)
+        now = 1_000_000
+        self.memory.commit6(IAKey(DUID, 1), "2001:db8:1::100", source6(NET6, fields, NA), 60,
+                            now)
+        for n in range(3):
+            self.memory.offer6(IAKey(DUID, n, PD), source6(NET6, fields, PD), [], now, 60)
+        pools = self.ok("GET", "/api/v1/status")["pools"]
+        self.assertEqual(pools[-2:], [
+            {"name": "subnet6:" + NET6, "size": 2 ** 64, "bound": 1, "offered": 0,
+             "declined": 0, "utilisation": 5.42101e-20},
+            {"name": "subnet6:%s#pd" % NET6, "size": 512, "bound": 0, "offered": 3,
+             "declined": 0, "utilisation": 0.00585938}])
+        samples = self.scrape()
+        pool = (("pool", "subnet6:" + NET6),)
+        self.assertEqual(samples[("apidhcpd_pool_size", pool)], 2.0 ** 64)
+        self.assertEqual(samples[("apidhcpd_pool_utilisation", pool)], 5.42101e-20)
+        self.assertEqual(samples[("apidhcpd_leases", (("pool", "subnet6:%s#pd" % NET6),
+                                                      ("state", "offered")))], 3)
+        self.assertEqual(samples[("apidhcpd_store_call_seconds_count",
+                                  (("op", "pool6_tally"),))], 1)
+
     def test_status_says_when_the_store_is_down(self):
         self.patch(self.memory, "ping",
                    lambda: defer.fail(StoreUnavailable("no connection to Redis")))
@@ -849,16 +1057,6 @@ class StatusTests(APITestCase):
 
 
 class MetricsTests(APITestCase):
-    def scrape(self):
-        reply = self.call("GET", "/metrics", token=None)
-        self.assertEqual(reply.code, 200)
-        self.assertTrue(reply.header("content-type").startswith("text/plain; version=0.0.4"))
-        samples = {}
-        for family in text_string_to_metric_families(reply.body.decode()):
-            for sample in family.samples:
-                samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-        return samples
-
     def test_counters_move_when_packets_are_handled(self):
         before = self.scrape()
         key = ("apidhcpd_packets_received_total", (("type", "discover"),))
@@ -891,6 +1089,41 @@ class MetricsTests(APITestCase):
         self.assertEqual(lookups, 3)
         self.assertEqual(samples[("apidhcpd_store_call_seconds_bucket",
                                   (("le", "+Inf"), ("op", "lookup")))], lookups)
+
+    def test_dhcpv6_messages_are_counted_by_type_reply_and_reason(self):
+        """The DHCPv6 servers' counters (one Counters for every interface, as tap.py shares
+        it) and their protocols' malformed datagrams, in families of their own."""
+        from apidhcpd.dhcp6.options import MessageType as T
+        from apidhcpd.dhcp6.protocol import DHCP6Protocol
+        from apidhcpd.dhcp6.server import DHCP6Server
+        from tests.dhcp6util import LINK as LINK6
+        from tests.dhcp6util import OTHER_SERVER, POLICY, message, na
+        server6 = DHCP6Server(self.store, POLICY, self.clock, log_exchanges=False)
+        protocol6 = DHCP6Protocol(server6, LINK6)
+        self.api = AdminAPI(self.store, self.server, LINK, TOKEN, self.clock,
+                            counters6=server6.counters, protocol6=protocol6)
+        before = self.scrape()
+        solicit = ("apidhcpd_dhcp6_packets_received_total", (("type", "solicit"),))
+        self.assertEqual(before[solicit], 0)
+        self.memory.put("subnet6:" + NET6, {"range": "2001:db8:1::100-2001:db8:1::1ff"})
+        for packet in (message(T.SOLICIT, na(1)), message(T.INFORMATION_REQUEST),
+                       message(T.REQUEST, na(1), server=OTHER_SERVER)):
+            server6.handle(packet, LINK6)
+            self.clock.advance(0)
+        protocol6.received(b"\x01\x00", ("2001:db8:1::9", 546, 0, 2), "ff02::1:2")
+        after = self.scrape()
+        self.assertEqual(after[solicit], 1)
+        self.assertEqual(after[("apidhcpd_dhcp6_packets_answered_total",
+                                (("reply", "advertise"), ("type", "solicit")))], 1)
+        self.assertEqual(after[("apidhcpd_dhcp6_packets_answered_total",
+                                (("reply", "reply"), ("type", "information-request")))], 1)
+        self.assertEqual(after[("apidhcpd_dhcp6_packets_dropped_total",
+                                (("type", "request"),))], 1)
+        for reason in ("other-server", "malformed"):
+            self.assertEqual(after[("apidhcpd_dhcp6_packets_dropped_by_reason_total",
+                                    (("reason", reason),))], 1)
+        self.assertEqual(after[("apidhcpd_packets_received_total", (("type", "discover"),))],
+                         0)  # DHCPv4's families count DHCPv4 only
 
     def test_each_api_has_a_registry_of_its_own(self):
         """Two APIs in one process (the tests, or several servers) each count their own
@@ -1455,6 +1688,43 @@ class RedisAPITests(RedisTestMixin, unittest.TestCase):
         self.assertEqual((code, self.redis.cli("EXISTS", "mac:" + OTHER).strip()), (204, "0"))
 
     @defer.inlineCallbacks
+    def test_subnet6_and_ipv6_reservations_keep_the_indexes_true(self):
+        """The lookup finds subnet6: keys by `subnets6` and never hands out what `reserved6`
+        holds: API writes keep both (put.lua), in RFC 5952 form whatever was written."""
+        code, entry = yield self.call("PUT", "/api/v1/subnets6/2001:DB8:1:0::/64",
+                                      {"range": "2001:db8:1::100-2001:db8:1::1ff"})
+        self.assertEqual((code, entry["key"]), (201, "subnet6:" + NET6))
+        self.assertEqual(self.redis.cli("ZSCORE", "subnets6", NET6).strip(), "64")
+        code, _ = yield self.call("PUT", "/api/v1/hosts/" + OTHER,
+                                  {"ip": "192.0.2.11", "ip6": "2001:DB8:1::11"})
+        self.assertEqual(code, 201)
+        self.assertEqual(self.redis.cli("SMEMBERS", "reserved6").split(), ["2001:db8:1::11"])
+        code, error = yield self.call("PUT", "/api/v1/duids/" + DUID, {"ip6": "2001:db8:1::11"})
+        self.assertEqual((code, error["details"]), (409, [
+            "ip6 2001:db8:1::11 is already reserved by mac:" + OTHER]))
+        code, error = yield self.call("PUT", "/api/v1/duids/" + DUID, {"ip6": "2001:db8:2::11"})
+        self.assertEqual((code, error["details"]), (400, ["ip6 2001:db8:2::11 is in no subnet6: "
+                                                          "key"]))
+        code, _ = yield self.call("DELETE", "/api/v1/hosts/" + OTHER)
+        self.assertEqual(self.redis.cli("SCARD", "reserved6").strip(), "0")
+        code, _ = yield self.call("DELETE", "/api/v1/subnets6/" + NET6)
+        self.assertEqual((code, self.redis.cli("ZCARD", "subnets6").strip()), (204, "0"))
+
+    @defer.inlineCallbacks
+    def test_dhcpv6_leases_are_listed_from_the_lua_records(self):
+        from apidhcpd.inventory.allocation6 import NA, source6
+        from apidhcpd.store.contract6 import IAKey
+        now = int(reactor.seconds())
+        pool = source6(NET6, {"range": "2001:db8:1::100-2001:db8:1::1ff"}, NA)
+        yield self.store.commit6(IAKey(DUID, 3), "2001:db8:1::100", pool, 3600, now, mac=OTHER)
+        code, page = yield self.call("GET", "/api/v1/leases?family=6&duid=" + DUID)
+        self.assertEqual((code, page["total"], page["items"]), (200, 1, [{
+            "family": 6, "ip": "2001:db8:1::100", "kind": "na", "duid": DUID, "iaid": 3,
+            "mac": OTHER, "state": "bound", "expires": now + 3600, "pool": NET6}]))
+        code, page = yield self.call("GET", "/api/v1/leases?cursor=0&mac=" + OTHER)
+        self.assertEqual([x["ip"] for x in page["items"]], ["2001:db8:1::100"])
+
+    @defer.inlineCallbacks
     def test_legacy_commit_lease_listing_and_force_release(self):
         code, answer = yield self.call("POST", "/", {"op": "discover", "mac": OTHER})
         self.assertEqual((code, answer["ip"], answer["method"]), (200, "192.0.2.100", "dynamic"))
@@ -1660,6 +1930,22 @@ class RedisCostTests(RedisTestMixin, unittest.TestCase):
         calls = self.calls()
         self.assertLess(calls.get("hgetall", 0), 10, calls)
         self.assertLess(calls["evalsha"], (self.HOSTS + self.LEASES) / ADMIN_STEP * 2 + 10)
+
+
+    @defer.inlineCallbacks
+    def test_ipv6_reservations_are_checked_by_the_indexes(self):
+        """subnet6_of probes the lengths in use, holders6 asks reserved6, lease6_at reads one
+        record: a few commands whatever the inventory's size."""
+        code, _ = yield self.call("PUT", "/api/v1/subnets6/" + NET6, {"dns6": "2001:db8::53"})
+        self.assertEqual(code, 201)
+        self.calls()
+        code, _ = yield self.call("PUT", "/api/v1/hosts/" + OTHER, {"ip6": "2001:db8:1::40"})
+        self.assertEqual(code, 201)
+        self.assertCheap(self.calls(), 60)
+        code, error = yield self.call("PUT", "/api/v1/duids/" + DUID, {"ip6": "2001:db8:1::40"})
+        self.assertEqual((code, error["details"]), (409, [
+            "ip6 2001:db8:1::40 is already reserved by mac:" + OTHER]))
+        self.assertLess(self.calls()["evalsha"], (self.HOSTS + self.LEASES) / 500 * 2 + 10)
 
 
 class NetworkWarningTests(APITestCase):

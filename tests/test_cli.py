@@ -234,8 +234,9 @@ class SeedFormatTests(CLITestCase):
         code, out, _ = yield self.run_cli("--json", "show", "groups")
         self.assertEqual(json.loads(out)["group:getflix"]["dns"], "82.103.129.240,46.246.29.68")
         code, out, _ = yield self.run_cli("--json", "show", "leases")
-        self.assertEqual(json.loads(out), [{"ip": "172.17.9.1", "mac": A, "state": "bound",
-                                            "expires": 4102444800, "relay": ""}])
+        self.assertEqual(json.loads(out), [{"family": 4, "ip": "172.17.9.1", "mac": A,
+                                            "state": "bound", "expires": 4102444800,
+                                            "relay": ""}])
         code, out, _ = yield self.run_cli("--json", "show", "pools")
         self.assertEqual(json.loads(out), [{"name": "pool", "size": 2, "leased": 1,
                                             "offered": 0, "declined": 0, "reserved": 0,
@@ -612,6 +613,122 @@ class WriteCommandTests(CLITestCase):
         self.assertEqual(json.loads(out), [])
 
 
+class Write6CommandTests(CLITestCase):
+    """The DHCPv6 side: subnet6: keys, hosts by DUID, ip6/prefix6 on any host; checked by the
+    API's validation, written through put.lua (the subnets6 and reserved6 indexes follow)."""
+
+    NET = "2001:db8:1::/64"
+    DUID = "000100012a0000000200000000d1"
+
+    def reserved6(self):
+        return sorted(self.redis.cli("SMEMBERS", "reserved6").split())
+
+    @defer.inlineCallbacks
+    def test_set_show_and_delete_subnet6(self):
+        self.hset("group:default", dns6="2001:db8::53")
+        code, out, err = yield self.run_cli("set", "subnet6", "2001:DB8:1:0::/64",
+                                            "range=2001:db8:1::100-2001:db8:1::1ff",
+                                            "pd-pool=2001:db8:100::/40 56", "rapid-commit=yes")
+        self.assertEqual((code, err), (0, ""))
+        self.assertEqual(out, "subnet6:2001:db8:1::/64\n"
+                              "  range = 2001:db8:1::100-2001:db8:1::1ff\n"
+                              "  pd-pool = 2001:db8:100::/40 56\n  rapid-commit = yes\n")
+        self.assertEqual(self.redis.cli("ZRANGE", "subnets6", 0, -1, "WITHSCORES").split(),
+                         [self.NET, "64"])
+        code, out, _ = yield self.run_cli("show", "subnets6")
+        self.assertEqual(out, "DHCPv6 subnets:\n\nsubnet6:2001:db8:1::/64\n"
+                              "  range = 2001:db8:1::100-2001:db8:1::1ff\n"
+                              "  pd-pool = 2001:db8:100::/40 56\n  rapid-commit = yes\n\n")
+        code, out, _ = yield self.run_cli("--json", "show", "subnets6")
+        self.assertEqual(json.loads(out)["subnet6:" + self.NET]["rapid-commit"], "yes")
+        code, _, err = yield self.run_cli("set", "subnet6", self.NET, "rapid-commit=")
+        self.assertEqual(code, 0, err)
+        self.assertNotIn("rapid-commit", self.hgetall("subnet6:" + self.NET))
+        self.assertFails((yield self.run_cli("set", "subnet6", self.NET,
+                                             "range=2001:db8:2::1-2001:db8:2::5", "t1=soon")),
+                         "apidhcpd-cli: subnet6:2001:db8:1::/64: range 2001:db8:2::1-"
+                         "2001:db8:2::5 is outside 2001:db8:1::/64\n",
+                         "apidhcpd-cli: subnet6:2001:db8:1::/64: t1: bad duration")
+        self.assertFails((yield self.run_cli("set", "subnet6", "2001:db8:1::1/64", "dns6=::1")),
+                         "bad subnet6 '2001:db8:1::1/64'")
+        code, out, err = self.subprocess_cli("delete", "subnet6", "2001:0db8:1::/64")
+        self.assertEqual((code, out, err), (0, "deleted subnet6:%s\n" % self.NET, ""))
+        self.assertEqual(self.redis.cli("ZCARD", "subnets6").strip(), "0")
+
+    @defer.inlineCallbacks
+    def test_ipv6_reservations_on_hosts_and_duids(self):
+        yield self.run_cli("set", "subnet6", self.NET, "range=2001:db8:1::100-2001:db8:1::1ff")
+        code, _, err = yield self.run_cli("set", "host", A, "ip6=2001:DB8:1::10",
+                                          "prefix6=2001:db8:100::/56")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(self.reserved6(), ["2001:db8:100::/56", "2001:db8:1::10"])
+        self.assertFails((yield self.run_cli("set", "duid", self.DUID, "ip6=2001:db8:1::10")),
+                         "apidhcpd-cli: duid:%s: ip6 2001:db8:1::10 is already reserved by "
+                         "mac:%s" % (self.DUID, A))
+        self.assertFails((yield self.run_cli("set", "host", "02:00:00:00:00:0b",
+                                             "ip6=2001:db8:2::10")),
+                         "ip6 2001:db8:2::10 is in no subnet6: key")
+        code, out, err = yield self.run_cli(
+            "set", "duid", "00:01:00:01:2A:00:00:00:02:00:00:00:00:D1", "ip6=2001:db8:1::11",
+            "description=router")
+        self.assertEqual((code, out.splitlines()[0]), (0, "duid:" + self.DUID), err)
+        code, out, _ = yield self.run_cli("show", "duids")
+        self.assertEqual(out, "DHCPv6 hosts by DUID:\n\nduid:%s\n  ip6 = 2001:db8:1::11\n"
+                              "  description = router\n\n" % self.DUID)
+        code, out, err = yield self.run_cli("delete", "duid", self.DUID)
+        self.assertEqual((code, out), (0, "deleted duid:%s\n" % self.DUID), err)
+        self.assertEqual(self.reserved6(), ["2001:db8:100::/56", "2001:db8:1::10"])
+
+    @defer.inlineCallbacks
+    def test_a_seed_script_may_set_ip6_on_a_host(self):
+        self.hset("subnet6:" + self.NET, dns6="2001:db8::53")
+        code, out, err = yield self.run_cli("import", "-", stdin=(
+            "redis-cli hset mac:%s ip6 2001:db8:1::20\n" % A))
+        self.assertEqual((code, out), (0, "imported 1 hosts, 0 groups, skipped 0 lines\n"), err)
+        self.assertEqual(self.reserved6(), ["2001:db8:1::20"])
+        self.assertFails((yield self.run_cli("import", "-", stdin=(
+            "redis-cli hset mac:02:00:00:00:00:0b ip6 2001:db8:9::20\n"))),
+            "ip6 2001:db8:9::20 is in no subnet6: key")
+
+
+class ShowLeases6Tests(CLITestCase):
+    """`show leases` lists both families: the DHCPv6 ones under a heading of their own."""
+
+    @defer.inlineCallbacks
+    def test_both_families(self):
+        from apidhcpd.inventory.allocation6 import NA, PD, source6
+        from apidhcpd.store.contract6 import IAKey
+        store = yield connected_store(self, self.redis)
+        self.hset("pool", **{"172.17.9.1": ""})
+        yield store.commit(A, "172.17.9.1", AddressSource("pool", (), seed_pool=True), 3600,
+                           1575812647)
+        fields = {"range": "2001:db8:1::100-2001:db8:1::1ff", "pd-pool": "2001:db8:100::/48 56"}
+        net = "2001:db8:1::/64"
+        yield store.commit6(IAKey("000100012a0000000200000000d1", 1), "2001:db8:1::100",
+                            source6(net, fields, NA), 7200, 1575812647, mac=A)
+        yield store.commit6(IAKey("00030001020000000002", 9, PD), "2001:db8:100:100::/56",
+                            source6(net, fields, PD), 3600, 1575812647)
+        code, out, _ = yield self.run_cli("show", "leases")
+        self.assertEqual(out.splitlines(), [
+            "DHCP leases:", "",
+            "  172.17.9.1       02:00:00:00:00:0a  bound     2019-12-08 14:44:07",
+            "",
+            "DHCPv6 leases:", "",
+            "  2001:db8:100:100::/56  pd  bound     2019-12-08 14:44:07  "
+            "00030001020000000002          9",
+            "  2001:db8:1::100        na  bound     2019-12-08 15:44:07  "
+            "000100012a0000000200000000d1  1  02:00:00:00:00:0a"])
+        code, out, _ = yield self.run_cli("--json", "show", "leases")
+        self.assertEqual(code, 0)
+        self.assertEqual([(e["family"], e["ip"]) for e in json.loads(out)],
+                         [(4, "172.17.9.1"), (6, "2001:db8:100:100::/56"),
+                          (6, "2001:db8:1::100")])
+        self.assertEqual(json.loads(out)[2], {
+            "family": 6, "ip": "2001:db8:1::100", "kind": "na",
+            "duid": "000100012a0000000200000000d1", "iaid": 1, "mac": A, "state": "bound",
+            "expires": 1575812647 + 7200, "pool": net})
+
+
 class ShowPoolsMixin:
     """`show pools` takes its figures from store/pools.py pool_usage, the function behind
     /api/v1/status and /metrics: "used" is (bound + offered) / size, as there. The CLI adds
@@ -666,6 +783,43 @@ class ShowPoolsMixin:
                            e["utilisation"]) for e in entries],
                          [(u["name"], u["size"], u["bound"], u["offered"], u["declined"],
                            round(100 * u["utilisation"], 1)) for u in usage])
+
+
+    @defer.inlineCallbacks
+    def test_dhcpv6_pools(self):
+        """Each subnet6's range and prefix pool: sizes too big for the column in short form;
+        "reserved" counts the values hosts reserve inside (ip6, prefix6) that no pool lease
+        counts."""
+        from apidhcpd.inventory.allocation6 import NA, PD, source6
+        from apidhcpd.store.contract6 import IAKey
+        store = yield self.make_store()
+        now = int(time.time())
+        net = "2001:db8:1::/64"
+        fields = {"range": "2001:db8:1::-2001:db8:1::ffff:ffff:ffff:ffff",
+                  "pd-pool": "2001:db8:100::/48 56"}
+        yield store.put("subnet6:" + net, fields)
+        yield store.put("duid:00030001020000000002", {"ip6": "2001:db8:1::5",
+                                                      "prefix6": "2001:db8:100:ff00::/56"})
+        yield store.put("mac:" + A, {"prefix6": "2001:db8:100:fe00::/56"})
+        yield store.commit6_reserved(IAKey("00030001020000000003", 1, PD),
+                                     "2001:db8:100:fe00::/56", 3600, now)
+        yield store.commit6(IAKey("00030001020000000001", 1), "2001:db8:1::100",
+                            source6(net, fields, NA), 3600, now)
+        yield store.offer6(IAKey("00030001020000000001", 1, PD), source6(net, fields, PD), [],
+                           now, 60)
+        text = yield self.show_pools(store)
+        self.assertEqual(text.splitlines(), [
+            "DHCP pools:",
+            "",
+            "  name                            size    leased   offered  declined  reserved"
+            "      free      used",
+            "  subnet6:2001:db8:1::/64     1.84e+19         1         0         0         1"
+            "  1.84e+19      0.0%",
+            "  subnet6:2001:db8:1::/64#pd       256         0         1         0         2"
+            "       253      0.4%"])
+        entries = json.loads((yield self.show_pools(store, as_json=True)))
+        self.assertEqual((entries[0]["size"], entries[0]["free"], entries[0]["utilisation"]),
+                         (2 ** 64, 2 ** 64 - 2, 5.42101e-18))
 
 
 class MemoryShowPoolsTests(ShowPoolsMixin, unittest.TestCase):

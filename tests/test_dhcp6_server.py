@@ -198,7 +198,7 @@ class RequestTests(ServerTestCase):
         self.assertNotEqual(addresses(reply.ias_na[0])[0][0], taken)
 
     def test_a_conflict_at_commit_is_no_addrs_avail(self):
-        self.store.commit6 = lambda *a, **kw: defer.fail(Conflict6("raced", True))
+        self.store.bind6 = lambda *a, **kw: defer.fail(Conflict6("raced", True))
         reply = self.ask(message(T.REQUEST, na(1), server=SERVER_DUID))
         self.assertEqual(status(reply.ias_na[0]), S.NoAddrsAvail)
         self.assertTrue(any("raced" in w for w in self.rig.warnings))

@@ -92,6 +92,19 @@ class OurFieldTests(unittest.SynchronousTestCase):
         self.assertNotIn(6, profile.options)
         self.assertEqual(profile.network, LINK.network)
 
+    def test_dhcpv6_fields_are_the_other_familys_not_unknown_fields(self):
+        """A group (or host) serves both families: its DHCPv6 fields (dns6, option6-..., the
+        lifetimes, a host's ip6) are no DHCPv4 options and no "unknown field" either."""
+        fields6 = {"dns6": "2001:db8::53", "ntp6": "2001:db8::123", "option6-sntp-servers":
+                   "2001:db8::1", "preferred-lifetime": "1h", "valid-lifetime": "2h",
+                   "t1": "30m", "t2": "48m", "rapid-commit": "yes", "information-refresh": "1d",
+                   "pd-pool": "2001:db8:100::/40 56"}
+        profile = build_profile("g", dict(fields6, dns="172.17.2.2"), LINK,
+                                {"ip6": "2001:db8::5", "prefix6": "2001:db8:100::/56"})
+        self.assertEqual(profile.errors, ())
+        self.assertEqual(set(profile.options), {1, 6, 28})
+        self.assertEqual(len(build_profile("g", {"option7-x": "1"}, LINK).errors), 1)
+
 
 class NetworkBoundTests(unittest.SynchronousTestCase):
     """Which fields belong to one network, and whether a hash's belong to a given subnet."""

@@ -91,6 +91,21 @@ class StoreLevelTests(unittest.SynchronousTestCase):
         self.failureResultOf(self.cache.commit6(ia, lease.value, ADDRESSES, 3600, ended),
                              StoreUnavailable)
 
+    def test_a_requests_bind6_is_served_for_what_the_ia_holds(self):
+        ia = IAKey(DUID, 1, NA)
+        self.successResultOf(self.lookup6())
+        lease = self.successResultOf(self.cache.bind6(ia, ADDRESSES, (), 3600, NOW))
+        self.assertEqual((lease.state, lease.expires), ("bound", NOW + 3600))
+        self.backend.down = True
+        self.successResultOf(self.lookup6(now=NOW + 100))  # kept since bind6 bound it
+        self.clock.advance(1.0)  # the store is asked again (and fails), not skipped
+        again = self.successResultOf(self.cache.bind6(ia, ADDRESSES, (), 3600, NOW + 100))
+        self.assertEqual(again, lease)  # not extended
+        self.failureResultOf(self.cache.bind6(IAKey(DUID, 2, NA), ADDRESSES, (), 3600,
+                                              NOW + 100), StoreUnavailable)
+        self.failureResultOf(self.cache.bind6(ia, PREFIXES, (), 3600, NOW + 100),
+                             StoreUnavailable)
+
     def test_every_ia_of_a_client_is_kept(self):
         na_lease = self.bind(IAKey(DUID, 1, NA))
         pd_lease = self.bind(IAKey(DUID, 2, PD), PREFIXES)
@@ -216,6 +231,10 @@ class ExchangeTests(unittest.TestCase):
             self.assertEqual(prefixes(answer.ias_pd[0]), [(prefix, 1800, 2600)])
         advertise = self.ask(message(T.SOLICIT, na(1), pd(2)))  # a reboot: what it holds
         self.assertEqual(addresses(advertise.ias_na[0])[0][0], address)
+        request = self.ask(message(T.REQUEST, *advertise.ias_na, *advertise.ias_pd,
+                                   server=SERVER_DUID))
+        self.assertEqual(addresses(request.ias_na[0]), [(address, 1800, 2600)])
+        self.assertEqual(prefixes(request.ias_pd[0]), [(prefix, 1800, 2600)])
         self.assertGreaterEqual(self.cache.served, 3)
         self.rig.clock.advance(2600)  # the leases ended: nothing more
         self.assertIsNone(self.ask(message(T.RENEW, ia_na, ia_pd, server=SERVER_DUID)))

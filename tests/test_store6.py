@@ -157,6 +157,26 @@ class Contract6Mixin:
         self.assertEqual(values, [P0, P1, P0, P1])
 
     @defer.inlineCallbacks
+    def test_bind6_binds_what_offer6_picked_in_one_call(self):
+        offered = yield self.store.offer6(A1, ADDRS, [], NOW, 60)
+        bound = yield self.store.bind6(A1, ADDRS, [], 3600, NOW + 1, "02:00:00:00:00:01")
+        self.assertEqual((bound.value, bound.state, bound.expires),
+                         (offered.value, "bound", NOW + 3601))
+        again = yield self.store.bind6(A1, ADDRS, [], 3600, NOW + 2)  # its own lease again
+        self.assertEqual(again.value, offered.value)
+        hinted = yield self.store.bind6(A2, ADDRS, [THIRD], 3600, NOW)  # no offer: the hint
+        self.assertEqual(hinted.value, THIRD)
+        prefix = yield self.store.bind6(IAKey(D1, 9, PD), PREFIXES, [], 3600, NOW)
+        self.assertEqual(prefix.value, P0)
+        for n in range(3, 10):  # the three addresses are spent: None, nothing recorded
+            found = yield self.store.bind6(ia(n), ADDRS, [], 3600, NOW)
+            if found is None:
+                break
+        self.assertIsNone(found)
+        leases = yield self.store.leases6_of(ia(n).duid, NOW)
+        self.assertEqual(leases, [])
+
+    @defer.inlineCallbacks
     def test_commit_refuses_taken_reserved_outside_and_malformed_values(self):
         yield self.store.commit6(A1, FIRST, ADDRS, 3600, NOW)
         for value, source, taken in ((FIRST, ADDRS, True), ("2001:db8:2::1", ADDRS, False),

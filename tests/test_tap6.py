@@ -61,6 +61,21 @@ class Dhcp6StartTests(unittest.SynchronousTestCase):
         self.assertEqual((proposed.type, proposed.mac), (1, "02:00:00:00:00:01"))
         self.assertEqual(duids.parse(bytes.fromhex(second.policy.proposed_duid)).type, 4)
 
+    def test_the_api_counts_the_dhcpv6_servers(self):
+        """/metrics reads the counters every DHCPv6 server shares and the malformed
+        datagrams of each of their protocols."""
+        made = []
+        real = tap.api.AdminAPI
+        self.patch(tap.api, "AdminAPI", lambda *a, **kw: made.append(kw) or real(*a, **kw))
+        options = tap.Options()
+        options.parseOptions(["--interface", "eth0,eth1", "--heartbeat-port", "0",
+                              "--api-listen", "127.0.0.1:18080"])
+        top = tap.makeService(options, Clock())
+        served = [s.protocol for s in top if isinstance(s, tap.DHCP6Service)]
+        self.assertIs(made[0]["counters6"], served[0].server.counters)
+        served[0].malformed, served[1].malformed = 2, 3
+        self.assertEqual(made[0]["protocol6"].malformed, 5)
+
     def test_on_needs_a_global_address_on_every_interface(self):
         self.assertEqual(len(self.start("--dhcp6", "on", interfaces="eth0,eth1")), 2)
         e = self.assertRaises(tap.StartupError, self.start, "--dhcp6", "on",

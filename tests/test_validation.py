@@ -31,6 +31,16 @@ class Reads:
         self.reads.append(("hashes", prefix))
         return self.store.hashes(prefix)
 
+    def __getattr__(self, name):
+        """The DHCPv6 bounded reads (IAdmin6), recorded too."""
+        if name not in ("subnet6_of", "holders6", "lease6_at"):
+            raise AttributeError(name)
+
+        def read(arg):
+            self.reads.append((name, arg))
+            return getattr(self.store, name)(arg)
+        return read
+
 
 class KeyTests(unittest.SynchronousTestCase):
     def test_mac_spellings(self):
@@ -82,6 +92,37 @@ class KeyTests(unittest.SynchronousTestCase):
         for bad in ("lease:192.0.2.1", "reserved", "relay:", "pools"):
             self.assertIn("is not an inventory key",
                           str(self.assertRaises(Invalid, v.inventory_key, bad)))
+
+    def test_subnet6_keys_are_stored_in_rfc_5952_form(self):
+        """The lookup computes the key's spelling from the address it places (docs/redis.md):
+        any other spelling would never be matched."""
+        for text in ("2001:db8:1::/64", "2001:DB8:1:0::/64", "2001:0db8:0001:0000:0000:0000:"
+                     "0000:0000/64", "subnet6:2001:db8:1::/64", " 2001:db8:1::/64 "):
+            self.assertEqual(v.subnet6_key(text), "subnet6:2001:db8:1::/64", text)
+        self.assertEqual(v.subnet6_key("::/0"), "subnet6:::/0")
+        self.assertIn("has bits set after its length",
+                      str(self.assertRaises(Invalid, v.subnet6_key, "2001:db8:1::1/64")))
+        self.assertIn("write it as network/length",
+                      str(self.assertRaises(Invalid, v.subnet6_key, "2001:db8:1::")))
+        for bad in ("2001:db8:1::/129", "2001:db8::1::/64", "fe80::%eth0/64", "::ffff:1.2.3.4/96",
+                    "198.51.100.0/24", "2001:db8:1::/6x", "", None, "subnet6:"):
+            e = self.assertRaises(Invalid, v.subnet6_key, bad)
+            self.assertEqual((e.status, e.error), (400, "bad subnet6"))
+        self.assertEqual(v.noun("subnet6:2001:db8:1::/64"), "subnet6")
+
+    def test_duid_keys_are_lower_case_hex(self):
+        duid = "duid:000100012a0000000200000000d1"
+        for text in ("000100012a0000000200000000d1",
+                     "00:01:00:01:2A:00:00:00:02:00:00:00:00:D1",
+                     "00-01-00-01-2a-00-00-00-02-00-00-00-00-d1", duid,
+                     "DUID:000100012A0000000200000000D1"):
+            self.assertEqual(v.duid_key(text), duid, text)
+        self.assertEqual(v.duid_key("00030001020000000002"), "duid:00030001020000000002")
+        for bad in ("0001", "00:01:0", "zz0100012a00", "00:01-00:01:02:03", "00" * 131, "",
+                    None, "0001000100", "duid:"):
+            e = self.assertRaises(Invalid, v.duid_key, bad)
+            self.assertEqual((e.status, e.error), (400, "bad DUID"), bad)
+        self.assertEqual(v.noun(duid), "host")
 
     def test_ipv4(self):
         self.assertEqual(v.ipv4(" 192.0.2.1 "), "192.0.2.1")
@@ -273,6 +314,163 @@ class GroupAndSubnetTests(StoreTestCase):
         self.rejected("subnet:198.51.100.0/24", {"dns": "x"}, "dns: ")
 
 
+NET6 = "subnet6:2001:db8:1::/64"
+D1 = "duid:000100012a0000000200000000d1"
+
+
+class Subnet6Tests(StoreTestCase):
+    """subnet6: keys, judged as the DHCPv6 server and the store read them (allocation6's
+    strict readers, the DHCPv6 option catalogue, durations)."""
+
+    def test_a_good_subnet6(self):
+        self.check(NET6, {"range": "2001:db8:1::1000-2001:db8:1::ffff, 2001:DB8:1::5",
+                          "pd-pool": "2001:db8:100::/40 56, 2001:db8:200::/40 56",
+                          "dns6": "2001:db8::53, 2001:db8::54", "ntp6": "ntp.example.test",
+                          "domain": "example.test", "search": "a.example.test,b.example.test",
+                          "preferred-lifetime": "12h", "valid-lifetime": "24h", "t1": "6h",
+                          "t2": "9h", "lease-time": "1h", "rapid-commit": "yes",
+                          "information-refresh": "6h", "group": "pool",
+                          "option6-sntp-servers": "2001:db8::123", "option6-200": "0a0b",
+                          "description": "the lab"})
+
+    def test_ranges_lie_inside_the_network(self):
+        self.rejected(NET6, {"range": "2001:db8:2::1-2001:db8:2::9"},
+                      "range 2001:db8:2::1-2001:db8:2::9 is outside 2001:db8:1::/64")
+        self.rejected(NET6, {"range": "2001:db8:1::ffff-2001:db8:1::1"}, "runs backwards")
+        self.rejected(NET6, {"range": "2001:db8:1::1-nope"}, "bad IPv6 address range")
+        self.rejected(NET6, {"range": "::ffff:192.0.2.1"}, "range: ")
+
+    def test_prefix_pools_read_and_stay_off_the_link(self):
+        """A delegated prefix is routed to the router that asked, off the link: a pool may lie
+        anywhere but on the subnet's own network (docs/redis.md's example is outside it)."""
+        self.check(NET6, {"pd-pool": "2001:db8:100::/40 56"})
+        self.rejected(NET6, {"pd-pool": "2001:db8::/32 56"},
+                      "pd-pool 2001:db8::/32 overlaps 2001:db8:1::/64")
+        self.rejected(NET6, {"pd-pool": "2001:db8:1::/64 80"}, "overlaps 2001:db8:1::/64")
+        self.rejected(NET6, {"pd-pool": "2001:db8:100::/40"}, "bad pd-pool part")
+        self.rejected(NET6, {"pd-pool": "2001:db8:100::/40 36"}, "delegated length")
+        self.rejected(NET6, {"pd-pool": "2001:db8:100::/40 56, 2001:db8:200::/40 60"},
+                      "delegates /60, the pool /56")
+        self.rejected(NET6, {"pd-pool": "2001:db8:100::1/40 56"}, "bits set after its length")
+
+    def test_options_durations_and_switches(self):
+        self.rejected(NET6, {"dns6": "192.0.2.53"}, "dns6: ")
+        self.rejected(NET6, {"ntp6": "a..b"}, "ntp6: ntp-server 'a..b': bad label length")
+        self.rejected(NET6, {"valid-lifetime": "forever"}, "valid-lifetime: bad duration")
+        self.rejected(NET6, {"t1": "-1"}, "t1: ")
+        self.rejected(NET6, {"information-refresh": "0"}, "information-refresh: ")
+        self.rejected(NET6, {"lease-time": "soon"}, "lease-time: bad duration")
+        self.rejected(NET6, {"rapid-commit": "maybe"}, "rapid-commit: 'maybe' is not yes or no")
+        self.rejected(NET6, {"option6-nosuch": "1"}, "option6-nosuch: unknown DHCPv6 option")
+        self.rejected(NET6, {"option6-70000": "1"}, "option6-70000: ")
+        self.rejected(NET6, {"option6-preference": "300"}, "option6-preference: ")
+        self.rejected(NET6, {"option6-200": "zz"}, "option6-200: ")
+        self.rejected(NET6, {"option6-ia-na": "00"}, "option 3 is the server's to write")
+        self.rejected(NET6, {"search": "bad..name"}, "search: ")
+
+    def test_fields_of_other_keys_and_of_the_other_family(self):
+        e = self.rejected(NET6, {"ip": "192.0.2.5", "ip6": "2001:db8:1::5", "gateway": "x",
+                                 "dns": "192.0.2.53"})
+        self.assertEqual(e.details, [
+            "ip: a field of hosts, not of subnets", "ip6: a field of hosts, not of subnets",
+            "gateway: not a field of subnet6: keys (a subnet6: holds DHCPv6 fields: "
+            "docs/redis.md)", "dns: not a field of subnet6: keys (a subnet6: holds DHCPv6 "
+            "fields: docs/redis.md)"])
+        self.rejected(NET6, {"group": "nosuch"}, "group:nosuch does not exist")
+        self.rejected("subnet:198.51.100.0/24", {"dns6": "2001:db8::53"},
+                      "dns6: a DHCPv6 field; a subnet: key is an IPv4 network (write it on "
+                      "a subnet6: key)")
+        self.rejected("subnet6:2001:DB8:1::/64", {"dns6": "2001:db8::53"},
+                      "subnet6:2001:DB8:1::/64 is not a network in RFC 5952 form")
+
+    def test_only_what_the_write_adds_counts(self):
+        before = {"range": "2001:db8:9::1-2001:db8:9::2", "dns6": "x"}
+        self.check(NET6, dict(before, ntp6="2001:db8::123"), before=before)
+        self.rejected(NET6, dict(before, t2="never"), "t2: ", before=before)
+
+
+class Host6Tests(StoreTestCase):
+    def setUp(self):
+        super().setUp()
+        self.memory.put(NET6, {"range": "2001:db8:1::1000-2001:db8:1::ffff"})
+        self.memory.put("subnet6:2001:db8::/127", {"dns6": "2001:db8::53"})
+
+    def test_reservations_of_both_families_on_one_host(self):
+        self.check(A, {"ip": "192.0.2.20", "ip6": "2001:DB8:1:0::5",
+                       "prefix6": "2001:db8:100:100::/56", "dns6": "2001:db8::53",
+                       "valid-lifetime": "2h", "option6-sntp-servers": "2001:db8::123"})
+        self.check(A, {"ip6": "2001:db8::"})  # a /127 has no Subnet-Router anycast address
+
+    def test_the_address_and_the_prefix(self):
+        self.rejected(A, {"ip6": "2001:db8:1::5/64"}, "ip6 '2001:db8:1::5/64' is a prefix, "
+                      "not an address")
+        self.rejected(A, {"ip6": "2001:db8:1::g"}, "ip6 '2001:db8:1::g' is not an IPv6 address")
+        self.rejected(A, {"ip6": "192.0.2.20"}, "is not an IPv6 address")
+        self.rejected(A, {"ip6": "2001:db8:2::5"}, "ip6 2001:db8:2::5 is in no subnet6: key")
+        self.rejected(A, {"ip6": "2001:db8:1::"}, "ip6 2001:db8:1:: is the Subnet-Router "
+                      "anycast address of 2001:db8:1::/64")
+        self.rejected(A, {"prefix6": "2001:db8:100:100::"}, "prefix6 '2001:db8:100:100::' is "
+                      "not a prefix (write <address>/<length>)")
+        self.rejected(A, {"prefix6": "2001:db8:100:100::1/56"}, "bits set after its length")
+        self.rejected(A, {"pd-pool": "2001:db8:100::/40 56"},
+                      "pd-pool: a field of subnet6: keys")
+        self.rejected(A, {"dns6": "nope"}, "dns6: ")
+
+    def test_a_value_another_host_reserves_or_another_client_holds(self):
+        self.memory.put("client:laptop", {"ip6": "2001:db8:1::7", "prefix6": "2001:db8:200::/56"})
+        e = self.rejected(A, {"ip6": "2001:db8:1:0:0::7"}, status=409)
+        self.assertEqual((e.error, e.details), (v.RESERVED, [
+            "ip6 2001:db8:1::7 is already reserved by client:laptop"]))
+        e = self.rejected(D1, {"prefix6": "2001:db8:200::/56"}, status=409)
+        self.assertEqual(e.details, ["prefix6 2001:db8:200::/56 is already reserved by "
+                                     "client:laptop"])
+        from apidhcpd.inventory.allocation6 import source6
+        from apidhcpd.store.contract6 import IAKey
+        pool = source6("2001:db8:1::/64", self.memory.data[NET6], "na")
+        self.memory.commit6(IAKey("00030001020000000009", 1), "2001:db8:1::1000", pool, 60, 0,
+                            mac="02:00:00:00:00:0a")
+        self.memory.commit6(IAKey("00030001020000000008", 1), "2001:db8:1::1001", pool, 60, 0)
+        e = self.rejected(B, {"ip6": "2001:db8:1::1001"}, status=409)
+        self.assertEqual((e.error, e.details), (v.LEASED, [
+            "ip6 2001:db8:1::1001 is already leased to duid:00030001020000000008"]))
+        # the lease's own client: by its DUID, or by the MAC the server knew
+        self.check("duid:00030001020000000008", {"ip6": "2001:db8:1::1001"})
+        self.check(A, {"ip6": "2001:db8:1::1000"})
+        self.check("client:laptop", {"ip6": "2001:db8:1::7", "description": "same"},
+                   before={"ip6": "2001:db8:1::7"})
+
+    def test_duid_hosts_serve_dhcpv6_only(self):
+        self.check(D1, {"ip6": "2001:db8:1::5", "group": "pool", "description": "x",
+                        "lease-time": "1h", "search": "example.test"})
+        e = self.rejected(D1, {"ip": "192.0.2.20", "dns": "192.0.2.53", "group": "nosuch"})
+        self.assertEqual(e.details, [
+            "ip: a duid: key serves DHCPv6 only (DHCPv4 never reads it): write ip on the "
+            "host's mac: or client: key", "dns: not a field of duid: keys (a duid: host has "
+            "the DHCPv6 fields of mac:)", "group:nosuch does not exist"])
+
+    def test_groups_and_classes_carry_dhcpv6_options_not_reservations(self):
+        self.check("group:lab", {"dns": "192.0.2.53", "dns6": "2001:db8::53",
+                                 "rapid-commit": "1", "valid-lifetime": "2h"})
+        self.rejected("group:lab", {"ip6": "2001:db8:1::5"}, "ip6: a field of hosts, not of "
+                      "groups")
+        self.rejected("group:lab", {"pd-pool": "2001:db8:100::/40 56"},
+                      "pd-pool: a field of subnet6: keys")
+        self.rejected("group:lab", {"ntp6": "a..b"}, "ntp6: ")
+        self.rejected("class:uefi", {"match-arch": "7", "option6-nosuch": "1"},
+                      "option6-nosuch: ")
+        self.rejected("class:uefi", {"match-arch": "7", "prefix6": "2001:db8::/56"},
+                      "prefix6: a field of hosts, not of classes")
+
+    def test_reads_are_targeted(self):
+        """A host's DHCPv6 reservation costs the subnet6 of its address and the holders of
+        its value; a host without one, nothing more than before."""
+        self.check(A, {"ip6": "2001:db8:1::5"})
+        self.assertEqual(set(self.store.reads) - {("get", "group:default"),
+                                                  ("get", "group:pool"), ("hashes", "subnet:")},
+                         {("subnet6_of", "2001:db8:1::5"), ("holders6", "2001:db8:1::5"),
+                          ("lease6_at", "2001:db8:1::5")})
+
+
 class PoolTests(StoreTestCase):
     def test_added_addresses(self):
         self.check("pool", {"192.0.2.200": "", "192.0.2.201": "02:00:00:00:00:0a"})
@@ -313,6 +511,16 @@ class DeleteTests(StoreTestCase):
             "group:lab is used by client:c0, client:c1, client:c2 and 2 more"]))
         self.successResultOf(self.delete("mac:02:00:00:00:01:01"))
         self.successResultOf(self.delete("subnet:198.51.100.0/24"))
+
+    def test_subnet6_and_duid_keys_use_groups_too(self):
+        self.memory.hset("group:v6", dns6="2001:db8::53")
+        self.memory.hset(NET6, group="v6")
+        self.memory.hset(D1, group="group:v6")
+        e = self.failureResultOf(self.delete("group:v6"), Invalid).value
+        self.assertEqual(e.lines(), ["group:v6 is used by %s, %s" % (D1, NET6)])
+        snapshot = v.Snapshot(dict(self.memory.data))
+        d = defer.ensureDeferred(v.check_delete(snapshot, "group:v6"))
+        self.assertEqual(self.failureResultOf(d, Invalid).value.lines(), e.lines())
 
     def test_emptying_a_hash_deletes_it(self):
         before = self.memory.data["group:default"]

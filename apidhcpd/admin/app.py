@@ -78,12 +78,15 @@ def read_token(path: str | None) -> str | None:
 class AdminApp:
     """The admin API on `store` (IStore + IAdmin), answering legacy queries with `server`
     (a DHCPServer) as if they came in on `link`. `token`: the bearer token for writes, or None
-    (writes refused). `protocol`: the DHCPProtocol, for its malformed-packet count."""
+    (writes refused). `protocol`: the DHCPProtocol, for its malformed-packet count;
+    `counters6` and `protocol6`: the DHCPv6 servers' counters and protocols (malformed), for
+    /metrics (None where DHCPv6 is not served)."""
 
     app = Klein()
 
     def __init__(self, store, server, link, token: str | None = None, clock=None,
-                 protocol=None, role=lambda: "standalone", allowed_origins=()):
+                 protocol=None, role=lambda: "standalone", allowed_origins=(),
+                 counters6=None, protocol6=None):
         self.role = role  # e.g. "standby, master-dead" (tap.role)
         self.store = store
         self.server = server
@@ -94,7 +97,8 @@ class AdminApp:
         # Origin values (scheme://host[:port]) whose pages may send writes and legacy queries
         self.allowed_origins = frozenset(o.rstrip("/").encode() for o in allowed_origins)
         self.pools = PoolFigures(store, self.clock)  # /metrics and /status
-        self.metrics = ServerMetrics(server, store, self.pools, protocol, role, __version__)
+        self.metrics = ServerMetrics(server, store, self.pools, protocol, role, __version__,
+                                     counters6, protocol6)
 
     def resource(self):
         return self.app.resource()

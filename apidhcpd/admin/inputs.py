@@ -2,25 +2,30 @@
 
 Knows the spellings of the keys of the Redis contract (docs/redis.md: store/keys.py names
 them) an operator may write, and turns each into the one stored form (a MAC as
-aa:bb:cc:dd:ee:ff, a subnet as its network). No I/O; what a change to a hash may hold is
-validation.py's to judge.
+aa:bb:cc:dd:ee:ff, a subnet as its network, a subnet6 as its network in RFC 5952 form, a
+DUID as lower-case hex). No I/O; what a change to a hash may hold is validation.py's to judge.
 """
 
 import ipaddress
 import re
 from collections.abc import Iterable
 
+from apidhcpd.dhcp6 import duid
+from apidhcpd.dhcp6.values import OptionError
+from apidhcpd.inventory import allocation6
 from apidhcpd.store import keys
 
 NOUNS = {keys.MAC: "host", keys.CLIENT: "client", keys.RELAY: "host", keys.REMOTE: "host",
          keys.GROUP: "group", keys.SUBNET: "subnet", keys.CLASS: "class",
-         keys.SEED_POOL: "pool"}
+         keys.SEED_POOL: "pool", keys.SUBNET6: "subnet6", keys.DUID: "host"}
 
 # matched with fullmatch(): `$` would also match before a final newline ("client:foo\n")
 _MACS = (re.compile(r"[0-9a-f]{1,2}([:.-])(?:[0-9a-f]{1,2}\1){4}[0-9a-f]{1,2}"),
          re.compile(r"[0-9a-f]{12}"), re.compile(r"[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}"))
 _GROUP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _CLIENT_ID = re.compile(r"[!-~]{1,255}")
+_DUID_HEX = (re.compile(r"(?:[0-9a-f]{2})+"),
+             re.compile(r"[0-9a-f]{2}([:-])(?:[0-9a-f]{2}\1)*[0-9a-f]{2}"))
 _PORT_ID = re.compile(r"(?:%s|%s)\S+" % (re.escape(keys.RELAY), re.escape(keys.REMOTE)))
 
 
@@ -104,6 +109,36 @@ def subnet_key(text) -> str:
         return keys.subnet(str(ipaddress.IPv4Network(net.strip())))
     except ValueError as e:
         raise Invalid(400, "bad subnet", ["bad subnet %r: %s" % (text, e)]) from e
+
+
+def subnet6_key(text) -> str:
+    """`subnet6:<network>/<length>` in RFC 5952 form (the only spelling the lookup matches),
+    from the network in any form RFC 4291 allows (allocation6's strict reader: hex groups, no
+    zone, no embedded IPv4), with or without `subnet6:`."""
+    net = text.removeprefix(keys.SUBNET6).strip() if isinstance(text, str) else text
+    if not isinstance(net, str) or "/" not in net:
+        raise Invalid(400, "bad subnet6", ["bad subnet6 %r: write it as network/length"
+                                           % (text,)])
+    try:
+        return keys.subnet6(allocation6.format_prefix(*allocation6.prefix6(net)))
+    except ValueError as e:
+        raise Invalid(400, "bad subnet6", ["bad subnet6 %r: %s" % (text, e)]) from e
+
+
+def duid_key(text) -> str:
+    """`duid:<DUID as lower-case hex>`, from hex with or without `:` or `-` between the bytes
+    (one separator throughout): a DUID of 3 to 130 bytes whose type's fixed fields fit
+    (RFC 8415 11; dhcp6/duid.py reads it)."""
+    low = text.strip().lower().removeprefix(keys.DUID) if isinstance(text, str) else ""
+    if not any(p.fullmatch(low) for p in _DUID_HEX):
+        raise Invalid(400, "bad DUID", ["bad DUID %r (write it as hex: 000300010200000000"
+                                        "0a, or 00:03:00:01:...)" % (text,)])
+    raw = bytes.fromhex(low.replace(":", "").replace("-", ""))
+    try:
+        duid.parse(raw)
+    except OptionError as e:
+        raise Invalid(400, "bad DUID", ["bad DUID %r: %s" % (text, e)]) from e
+    return keys.duid(raw.hex())
 
 
 def inventory_key(text: str) -> str:

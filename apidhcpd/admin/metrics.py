@@ -3,9 +3,10 @@ exposition format (prometheus_client).
 
 The packet path keeps plain counters and never calls prometheus_client: the DHCPServer's
 outcome counters ((message type, outcome) -> count, and ("dropped", kind) for drops with a
-kind), the protocol's malformed count, the inventory cache's hits, and TimedStore, which wraps
-a store and times every IStore/IStore6/IAdmin call into a Histogram of plain bucket counts. At
-scrape time ServerMetrics, a collector on a registry of its own, reads them and PoolFigures
+kind; the DHCPv6 servers' alike, rendered by metrics6.py), the protocol's malformed count,
+the inventory cache's hits, and TimedStore, which wraps a store and times every
+IStore/IStore6/IAdmin/IAdmin6 call into a Histogram of plain bucket counts. At scrape
+time ServerMetrics, a collector on a registry of its own, reads them and PoolFigures
 (store/pools.py: how full each dynamic pool is, counted in the background so that a scrape
 costs nothing) into metric families. Knows nothing of HTTP: routes_leases.py serves page() at
 /metrics.
@@ -20,9 +21,10 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from twisted.python.failure import Failure
 from zope.interface import directlyProvides, providedBy
 
+from apidhcpd.admin.metrics6 import families6
 from apidhcpd.dhcp4.options import EXCHANGE_NAMES
 from apidhcpd.store.contract import IAdmin, IStore
-from apidhcpd.store.contract6 import IStore6
+from apidhcpd.store.contract6 import IAdmin6, IStore6
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4.encode()  # what generate_latest writes
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -49,9 +51,9 @@ class Histogram:
 
 
 class TimedStore:
-    """A store whose IStore, IStore6 and IAdmin calls are timed into `latency` (by method name)
-    and whose failed calls are counted in `errors`; every other attribute is the wrapped
-    store's."""
+    """A store whose IStore, IStore6, IAdmin and IAdmin6 calls are timed into `latency` (by
+    method name) and whose failed calls are counted in `errors`; every other attribute is the
+    wrapped store's."""
 
     def __init__(self, store, timer=time.perf_counter):
         self._store = store
@@ -59,7 +61,8 @@ class TimedStore:
         self.latency = Histogram()
         self.errors: dict[str, int] = {}
         directlyProvides(self, providedBy(store))
-        for name in (set(IStore.names()) | set(IStore6.names()) | set(IAdmin.names())) \
+        for name in (set(IStore.names()) | set(IStore6.names()) | set(IAdmin.names())
+                     | set(IAdmin6.names())) \
                 - {"watch"}:
             method = getattr(store, name, None)
             if method is not None:
@@ -119,11 +122,14 @@ class ServerMetrics:
     """The /metrics page of one server: a prometheus_client collector, on a registry of its own
     (never the global one), that reads at scrape time `server`'s counters, `store`'s latency,
     errors and cache figures (where it has them), `protocol`'s malformed count, `pools`
-    (PoolFigures) and `role()`."""
+    (PoolFigures), `role()`, and the DHCPv6 servers' `counters6` and `protocol6`'s malformed
+    count (metrics6.py; zeros where DHCPv6 is not served)."""
 
     def __init__(self, server, store, pools, protocol=None, role=lambda: "standalone",
-                 version: str = ""):
+                 version: str = "", counters6=None, protocol6=None):
         self.server = server
+        self.counters6 = counters6 if counters6 is not None else {}
+        self.protocol6 = protocol6
         self.store = store
         self.pools = pools
         self.protocol = protocol
@@ -162,6 +168,7 @@ class ServerMetrics:
                       ["reason"], [([k], v) for k, v in sorted(reasons.items())])
         yield _family(CounterMetricFamily, "apidhcpd_naks_total", "DHCPNAKs sent.", (),
                       [((), sum(v for (_, r), v in answered.items() if r == "nak"))])
+        yield from families6(self.counters6, getattr(self.protocol6, "malformed", None))
         yield _family(GaugeMetricFamily, "apidhcpd_store_up", "1 when the store (Redis) answers.",
                       (), [((), 1 if self.store_up else 0)])
         yield _family(GaugeMetricFamily, "apidhcpd_pool_size", "Addresses in a dynamic pool.",

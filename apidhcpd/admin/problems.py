@@ -4,14 +4,16 @@ Knows, for each kind of key (hosts, groups, subnets, classes, the seed's pool ha
 problems a hash can have: build_profile's errors (values the server would skip; not its
 notes, values it accepts with a correction), a reserved address off its network or already
 the server's, a range outside its subnet, a group that does not exist, a class's match
-fields that do not parse. Reads the store only through the reader
-it is given (validation.py's). Which problems a write *adds*, and conflicts between hosts, are
+fields that do not parse. The DHCPv6 side (subnet6: and duid: keys, the DHCPv6 fields of the
+others) is problems6.py's. Reads the store only through the reader it is given
+(validation.py's). Which problems a write *adds*, and conflicts between hosts, are
 validation.py's.
 """
 
 import ipaddress
 import re
 
+from apidhcpd.admin import problems6
 from apidhcpd.admin.inputs import Invalid, group_name, normalise_mac
 from apidhcpd.dhcp4.profile import Link, build_profile
 from apidhcpd.inventory import allocation, classes
@@ -80,7 +82,7 @@ async def _host_problems(reader, key, fields, link) -> list[str]:
     errors += _own_errors(key, profile, build_profile(key, merged, link or NO_LINK))
     if "ip" in view:
         errors += await _address_errors(reader, view["ip"], profile.network, name, link)
-    return errors
+    return errors + await problems6.host_problems(reader, view)
 
 
 async def _address_errors(reader, ip, network, name, link) -> list[str]:
@@ -119,7 +121,8 @@ async def _group_problems(reader, key, fields, link) -> list[str]:
     merged["range"] = fields.get("range", "")
     profile = build_profile(key, merged, link or NO_LINK)
     base = build_profile(key, dict(default, range=""), link or NO_LINK)
-    return errors + _own_errors(key, profile, base) + _ranges_outside(profile)
+    return (errors + _own_errors(key, profile, base) + _ranges_outside(profile)
+            + problems6.misplaced(fields, "groups") + problems6.profile_errors(fields))
 
 
 async def _class_problems(reader, key, fields, link) -> list[str]:
@@ -131,11 +134,13 @@ async def _class_problems(reader, key, fields, link) -> list[str]:
     merged.update(classes.without_matching(fields))
     profile = build_profile(key, merged, link or NO_LINK)
     base = build_profile(key, dict(default, range=""), link or NO_LINK)
-    return errors + _own_errors(key, profile, base)
+    return (errors + _own_errors(key, profile, base) + problems6.misplaced(fields, "classes")
+            + problems6.profile_errors(fields))
 
 
 async def _subnet_problems(reader, key, fields, link) -> list[str]:
     errors = ["ip: a field of hosts, not of subnets"] if "ip" in fields else []
+    errors += problems6.subnet_errors(fields)
     if fields.get("group"):
         name = group_name(fields["group"])
         if await reader.get(keys.group(name)) is None:
@@ -177,5 +182,5 @@ def pool_entry_errors(ip, owner) -> list[str]:
 
 PROBLEMS = dict.fromkeys(keys.HOST_PREFIXES, _host_problems)
 PROBLEMS.update({keys.GROUP: _group_problems, keys.SUBNET: _subnet_problems,
-                 keys.CLASS: _class_problems,
-                 keys.SEED_POOL: _pool_problems})
+                 keys.CLASS: _class_problems, keys.SEED_POOL: _pool_problems,
+                 keys.SUBNET6: problems6.subnet6_problems, keys.DUID: problems6.duid_problems})

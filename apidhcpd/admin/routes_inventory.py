@@ -1,5 +1,5 @@
-"""The inventory routes: hosts, clients, groups, subnets, classes (/api/v1/<kind>) and the
-seed's pool hash (/api/v1/pool).
+"""The inventory routes: hosts, clients, groups, subnets, classes, and DHCPv6's subnets6 and
+duids (/api/v1/<kind>), and the seed's pool hash (/api/v1/pool).
 
 Knows what GET, PUT, PATCH and DELETE mean for a hash of the Redis contract (docs/redis.md),
 which fields a PUT keeps because the server wrote them, and how lists page (sorted by offset
@@ -16,11 +16,13 @@ from apidhcpd.admin.validation import (
     check_write,
     class_key,
     client_key,
+    duid_key,
     group_key,
     ipv4,
     mac_key,
     network_warnings,
     noun,
+    subnet6_key,
     subnet_key,
 )
 from apidhcpd.admin.web import (
@@ -38,9 +40,10 @@ from apidhcpd.store import keys
 
 WALK_BUDGET = 100_000  # keys one cursor page may look at (SCAN steps of up to 1,000)
 KINDS = {"hosts": keys.MAC, "clients": keys.CLIENT, "groups": keys.GROUP,
-         "subnets": keys.SUBNET, "classes": keys.CLASS}
+         "subnets": keys.SUBNET, "classes": keys.CLASS, "subnets6": keys.SUBNET6,
+         "duids": keys.DUID}
 NETWORK_KEYS = (keys.GROUP, keys.SUBNET)  # what the gateway warnings come from
-POOL_KEYS = (*NETWORK_KEYS, keys.CLASS)  # what the pools come from (a `range`)
+POOL_KEYS = (*NETWORK_KEYS, keys.CLASS, keys.SUBNET6)  # what pools come from (range, pd-pool)
 
 app = AdminApp.app
 
@@ -51,7 +54,7 @@ def plan(key: str, body: dict, current: dict | None, patch: bool):
     lease (`ip` + `dynamic`) unless the body names an `ip`, which makes it a reservation."""
     check_fields(key, body, nullable=patch)
     current = current or {}
-    is_host = keys.is_host(key)
+    is_host = key.startswith(keys.HOST_PREFIXES6)  # `ts` and `dynamic` are the server's
     if patch:
         sets = {k: v for k, v in body.items() if v is not None}
         removes = [k for k, v in body.items() if v is None and k in current]
@@ -89,9 +92,9 @@ def _address_order(ip: str):
 
 
 class InventoryRoutes(AdminApp):
-    """/api/v1/hosts, clients, groups, subnets, classes, and /api/v1/pool."""
+    """/api/v1/hosts, clients, groups, subnets, classes, subnets6, duids, and /api/v1/pool."""
 
-    @app.route("/api/v1/<any(hosts, clients, groups, subnets, classes):kind>",
+    @app.route("/api/v1/<any(hosts, clients, groups, subnets, classes, subnets6, duids):kind>",
                methods=["GET"])
     async def list_entries(self, request, kind):
         """By cursor: one bounded walk step (about `limit` entries, in the store's order);
@@ -151,6 +154,16 @@ class InventoryRoutes(AdminApp):
     @app.route("/api/v1/subnets/<network>/<prefix>", methods=["GET", "PUT", "PATCH", "DELETE"])
     def subnet(self, request, network, prefix):
         return self._entry(request, subnet_key("%s/%s" % (network, prefix)))
+
+    @app.route("/api/v1/subnets6/<network>/<prefix>",
+               methods=["GET", "PUT", "PATCH", "DELETE"])
+    def subnet6(self, request, network, prefix):
+        """The network in any form RFC 4291 allows; the key in RFC 5952 form (inputs.py)."""
+        return self._entry(request, subnet6_key("%s/%s" % (network, prefix)))
+
+    @app.route("/api/v1/duids/<duid>", methods=["GET", "PUT", "PATCH", "DELETE"])
+    def duid_host(self, request, duid):
+        return self._entry(request, duid_key(duid))
 
     async def _entry(self, request, key):
         method = request.method

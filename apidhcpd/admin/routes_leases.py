@@ -1,18 +1,18 @@
 """The routes that report: leases (/api/v1/leases), the server's status (/api/v1/status),
 its metrics (/metrics) and the API's own description (/api/v1/openapi.json).
 
-Knows how leases are listed, filtered and paged (expiry order; by offset while there are few,
-by a position in expiry order always), and where status and metrics get their figures: the
+Knows how leases are listed, filtered and paged (the DHCPv4 leases in expiry order, then the
+DHCPv6 ones; by offset while there are few, by a position in that order always; leasejson.py
+writes each and its filters), and where status and metrics get their figures: the
 store's health (ping), PoolFigures (store/pools.py: the one pool-utilisation count) and the
 counters that metrics.py renders. Knows nothing of the inventory's hashes.
 """
 
-import ipaddress
-
 from apidhcpd import __version__
 from apidhcpd.admin import metrics, web
 from apidhcpd.admin.app import AdminApp
-from apidhcpd.admin.inputs import ipv4, normalise_mac
+from apidhcpd.admin.inputs import ipv4
+from apidhcpd.admin.leasejson import STATES, families, filters, lease6_json, lease_json
 from apidhcpd.admin.openapi import OPENAPI
 from apidhcpd.admin.web import (
     ApiError,
@@ -26,27 +26,21 @@ from apidhcpd.admin.web import (
 from apidhcpd.ha.heartbeat import public_reason
 from apidhcpd.store.contract import StoreUnavailable
 
-LEASE_STATES = ("offered", "bound", "declined")
+LEASE_STATES = STATES
 LEASE_STEP, LEASE_BUDGET = 500, 20_000  # leases per store call, and per filtered page
+V6_CURSOR = 10 ** 15  # a cursor from here on walks the DHCPv6 leases (no DHCPv4 rank gets here)
 
 app = AdminApp.app
 
 
-def lease_json(lease) -> dict:
-    return {"ip": lease.ip, "mac": lease.mac, "state": lease.state, "expires": lease.expires,
-            "relay": lease.relay}
+class _Family:
+    """One family's leases as the listing reads them: its page read, count and JSON form."""
 
-
-async def all_leases(store, page: int = 1000) -> list:
-    """Every lease the store holds, read `page` at a time (IAdmin.leases)."""
-    leases: list = []
-    offset = 0
-    while True:
-        batch = await store.leases(offset, page)
-        if not batch:
-            return leases
-        leases.extend(batch)
-        offset += page
+    def __init__(self, store, family: int):
+        self.family = family
+        self.read = store.leases if family == 4 else store.leases6_page
+        self.count = store.lease_count if family == 4 else store.lease6_count
+        self.json = lease_json if family == 4 else lease6_json
 
 
 class LeaseRoutes(AdminApp):
@@ -54,53 +48,64 @@ class LeaseRoutes(AdminApp):
 
     @app.route("/api/v1/leases", methods=["GET"])
     async def leases(self, request):
-        """By offset: expiry order, `total` counted (filtered: while there are few leases);
-        by cursor (a position in expiry order): up to `limit` matches among at most
-        LEASE_BUDGET leases looked at."""
-        args = query_args(request, ("offset", "limit", "cursor", "subnet", "state", "mac"))
+        """The DHCPv4 leases in expiry order, then the DHCPv6 ones in theirs (`family` picks
+        one). By offset: `total` counted (filtered: while there are few leases); by cursor (a
+        position in that order): up to `limit` matches among at most LEASE_BUDGET leases
+        looked at."""
+        args = query_args(request, ("offset", "limit", "cursor", "subnet", "state", "mac",
+                                    "duid", "family"))
         offset, cursor, limit = paging(args)
-        tests = []
-        if "subnet" in args:
-            try:
-                network = ipaddress.IPv4Network(args["subnet"], strict=False)
-            except ValueError as e:
-                raise ApiError(400, "bad subnet", [str(e)]) from e
-            tests.append(lambda lease: ipaddress.IPv4Address(lease.ip) in network)
-        if "state" in args:
-            if args["state"] not in LEASE_STATES:
-                raise ApiError(400, "bad state", ["state is one of " + ", ".join(LEASE_STATES)])
-            tests.append(lambda lease: lease.state == args["state"])
-        if "mac" in args:
-            mac = normalise_mac(args["mac"])
-            tests.append(lambda lease: lease.mac == mac)
+        wanted = [_Family(self.store, f) for f in families(args.get("family"))]
+        tests = filters(args)
         if cursor is not None:
-            items, cursor = await self._lease_walk(int(cursor), limit, tests)
+            items, cursor = await self._lease_walk(int(cursor), limit, tests, wanted)
             return json_reply(request, 200, {"items": items, "limit": limit,
                                              "next_cursor": cursor})
-        count = await self.store.lease_count()
+        counts = [await family.count() for family in wanted]
         if not tests:
-            page = await self.store.leases(offset, limit)
-            return json_reply(request, 200, offset_page([lease_json(x) for x in page], offset,
-                                                        limit, count))
-        if count > web.OFFSET_KEYS:
-            raise too_many("leases", count)
-        found = [lease_json(lease) for lease in await all_leases(self.store)
-                 if all(test(lease) for test in tests)]
+            items, start, end = [], offset, offset + limit
+            for family, count in zip(wanted, counts):
+                if start < count and end > 0:
+                    page = await family.read(max(start, 0), min(end, count) - max(start, 0))
+                    items += [family.json(x) for x in page]
+                start, end = start - count, end - count
+            return json_reply(request, 200, offset_page(items, offset, limit, sum(counts)))
+        if sum(counts) > web.OFFSET_KEYS:
+            raise too_many("leases", sum(counts))
+        found = []
+        for family in wanted:
+            found += [entry for entry in map(family.json, await _every(family))
+                      if all(test(entry) for test in tests)]
         return json_reply(request, 200, offset_page(found, offset, limit))
 
-    async def _lease_walk(self, position, limit, tests):
-        items, looked = [], 0
+    async def _lease_walk(self, position, limit, tests, wanted):
+        """From `position` (a DHCPv4 rank, or V6_CURSOR + a DHCPv6 rank) on: the DHCPv4 walk
+        runs on into the DHCPv6 one."""
+        items: list[dict] = []
+        looked = 0
+        by_family = {family.family: family for family in wanted}
         while looked < LEASE_BUDGET:
-            batch = await self.store.leases(position, LEASE_STEP)
+            six = position >= V6_CURSOR
+            family = by_family.get(6 if six else 4)
+            if family is None:  # DHCPv6 only: start there
+                if six:
+                    return items, "0"
+                position = V6_CURSOR
+                continue
+            base = V6_CURSOR if six else 0
+            batch = await family.read(position - base, LEASE_STEP)
             for lease in batch:
                 position += 1
-                if all(test(lease) for test in tests):
-                    items.append(lease_json(lease))
+                entry = family.json(lease)
+                if all(test(entry) for test in tests):
+                    items.append(entry)
                     if len(items) == limit:
                         return items, str(position)
             looked += len(batch)
             if len(batch) < LEASE_STEP:
-                return items, "0"
+                if six or 6 not in by_family:
+                    return items, "0"
+                position = V6_CURSOR
         return items, str(position)
 
     @app.route("/api/v1/leases/<ip>", methods=["GET", "DELETE"])
@@ -147,3 +152,13 @@ class LeaseRoutes(AdminApp):
     @app.route("/api/v1/openapi.json", methods=["GET"])
     def openapi(self, request):
         return json_reply(request, 200, OPENAPI)
+
+
+async def _every(family: _Family, page: int = 1000) -> list:
+    """Every lease of one family, read `page` at a time."""
+    found: list = []
+    while True:
+        batch = await family.read(len(found), page)
+        found += batch
+        if len(batch) < page:
+            return found

@@ -8,7 +8,8 @@ one-line sentences, raised as one Invalid (inputs.py, with the key spellings). T
 CLI and the tests import every name of the family from here (__all__).
 
 No I/O except the reads of the store it is given (IAdmin: `get`, and the bounded reads
-`subnet_of`, `holders`, `group_users` where the store has them, else `hashes`), or of a
+`subnet_of`, `holders`, `group_users`, IAdmin6's `subnet6_of`, `holders6`, `lease6_at`
+where the store has them, else `hashes`), or of a
 Snapshot of the inventory (imports, which check many keys at once). Writing is the caller's:
 the API maps Invalid to its JSON error (admin/app.py), the CLI prints one line per detail.
 """
@@ -23,6 +24,7 @@ from apidhcpd.admin.inputs import (
     Invalid,
     class_key,
     client_key,
+    duid_key,
     group_key,
     group_name,
     inventory_key,
@@ -30,18 +32,21 @@ from apidhcpd.admin.inputs import (
     mac_key,
     normalise_mac,
     noun,
+    subnet6_key,
     subnet_key,
 )
 from apidhcpd.admin.problems import SERVER_FIELDS, added_errors, pool_entry_errors, user_view
 from apidhcpd.dhcp4.profile import Link
+from apidhcpd.inventory import allocation6
 from apidhcpd.store import keys
 from apidhcpd.store.contract import Host
 
 # what the API, the CLI and the tests import from here, wherever it is written
 __all__ = ["LEASED", "RESERVED", "Invalid", "Snapshot", "check_delete", "check_fields",
            "check_pool_removal", "check_snapshot", "check_write", "class_key", "client_key",
-           "gateway_warnings", "group_key", "inventory_key", "ipv4", "mac_key",
-           "network_warnings", "normalise_mac", "noun", "subnet_key", "user_view"]
+           "duid_key", "gateway_warnings", "group_key", "inventory_key", "ipv4", "mac_key",
+           "network_warnings", "normalise_mac", "noun", "subnet6_key", "subnet_key",
+           "user_view"]
 
 _FIELD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 RESERVED, LEASED = "address already reserved", "address already leased"
@@ -110,7 +115,7 @@ async def check_delete(store, key: str) -> None:
         more = " and more" if users[3:] else ""
     else:
         users = []
-        for prefix in keys.HOST_PREFIXES + (keys.SUBNET,):
+        for prefix in keys.HOST_PREFIXES6 + (keys.SUBNET, keys.SUBNET6):
             for other, fields in (await store.hashes(prefix)).items():
                 if fields.get("group") and keys.group(group_name(fields["group"])) == key:
                     users.append(other)
@@ -193,22 +198,61 @@ class _Reader:
 
 async def _conflicts(reader, key, before, after) -> list[tuple[str, str]]:
     """(error, message) for each address the write newly claims that another host holds."""
+    found = await _conflicts6(reader, key, before, after)
     if key == keys.SEED_POOL:
         added = [ip for ip in after if ip not in (before or {})]
         return [(RESERVED, "%s is reserved by %s" % (ip, other))
                 for ip in added for other, dynamic in await _holders(reader, ip) if not dynamic]
     if not keys.is_host(key):
-        return []
+        return found
     ip = Host(key, after).reserved_ip
     if not ip or ip == Host(key, before or {}).reserved_ip:
-        return []
-    found = []
+        return found
     for other, dynamic in await _holders(reader, ip):
         if other == key:
             continue
         found.append((LEASED, "ip %s is already leased by %s" % (ip, other)) if dynamic else
                      (RESERVED, "ip %s is already reserved by %s" % (ip, other)))
     return sorted(found, key=lambda item: item[0] != RESERVED)
+
+
+async def _conflicts6(reader, key, before, after) -> list[tuple[str, str]]:
+    """(error, message) for each DHCPv6 value (`ip6`, `prefix6`) a host newly reserves that
+    another host reserves, or another client holds as an offered or bound lease (its lease
+    record names another DUID, and not this host's MAC). Expiry is not judged (no clock
+    here): a lease still recorded counts until the server reclaims it."""
+    if not key.startswith(keys.HOST_PREFIXES6):
+        return []
+    found = []
+    for value in allocation6.reservations6(after):
+        if value in allocation6.reservations6(before or {}):
+            continue
+        name = "prefix6" if "/" in value else "ip6"
+        for other in await _holders6(reader, value):
+            if other != key:
+                found.append((RESERVED, "%s %s is already reserved by %s" % (name, value, other)))
+        lease = await reader.store.lease6_at(value) if hasattr(reader.store, "lease6_at") \
+            else None
+        if lease is not None and lease.state in ("offered", "bound") and lease.duid \
+                and key not in (keys.duid(lease.duid), lease.mac and keys.mac(lease.mac)):
+            found.append((LEASED, "%s %s is already leased to %s" % (name, value,
+                                                                     keys.duid(lease.duid))))
+    return found
+
+
+async def _holders6(reader, value):
+    """The host keys reserving `value`: the store's `holders6` where it has them, else a
+    scan of all host hashes (once a check)."""
+    if hasattr(reader.store, "holders6"):
+        return await reader.store.holders6(value)
+    if "holders6" not in reader.cache:
+        holders: dict[str, list[str]] = {}
+        for prefix in keys.HOST_PREFIXES6:
+            for other, fields in sorted((await reader.hashes(prefix)).items()):
+                for reserved in allocation6.reservations6(fields):
+                    holders.setdefault(reserved, []).append(other)
+        reader.cache["holders6"] = holders
+    return reader.cache["holders6"].get(value, ())
 
 
 async def _holders(reader, ip):

@@ -15,10 +15,12 @@ from apidhcpd.admin.validation import (
     check_write,
     class_key,
     client_key,
+    duid_key,
     group_key,
     ipv4,
     mac_key,
     network_warnings,
+    subnet6_key,
     subnet_key,
 )
 from apidhcpd.cli.plan import Failed, Plan, Usage, checked, reserve_ip, write_plan
@@ -35,7 +37,8 @@ MAX_POOL_ADD = 65536
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 KEY_KINDS = {"host": mac_key, "mac": mac_key, "client": client_key, "group": group_key,
-             "subnet": subnet_key, "class": class_key}
+             "subnet": subnet_key, "class": class_key, "subnet6": subnet6_key,
+             "duid": duid_key}
 
 
 def field_assignments(words: list[str]):

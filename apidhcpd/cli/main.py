@@ -22,6 +22,7 @@ from apidhcpd.cli.plan import Failed, Usage
 from apidhcpd.cli.show import SHOW
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
+KINDS = ["host", "client", "group", "subnet", "class", "subnet6", "duid"]  # set, delete
 PROG = "apidhcpd-cli"
 CONNECT_TIMEOUT = 5.0
 
@@ -45,15 +46,16 @@ def parser() -> argparse.ArgumentParser:
     show.add_argument("what", choices=sorted(SHOW))
 
     set_ = commands.add_parser("set", parents=[json_flag], help="create or change an entry")
-    set_.add_argument("kind", choices=["host", "client", "group", "subnet", "class"])
-    set_.add_argument("key", help="MAC, client id, group or class name, or network/length")
+    set_.add_argument("kind", choices=KINDS)
+    set_.add_argument("key", help="MAC, client id, group or class name, network/length (an "
+                      "IPv6 one for subnet6), or DUID (hex)")
     set_.add_argument("fields", nargs="+", metavar="field=value",
                       help="`field=` removes the field")
     set_.add_argument("--replace", action="store_true",
                       help="replace the whole hash instead of merging into it")
 
     delete = commands.add_parser("delete", help="delete an entry")
-    delete.add_argument("kind", choices=["host", "client", "group", "subnet", "class"])
+    delete.add_argument("kind", choices=KINDS)
     delete.add_argument("key")
 
     pool = commands.add_parser("pool", help="the seed's dynamic pool hash")

@@ -9,9 +9,10 @@ import shlex
 from twisted.internet import defer
 
 from apidhcpd.store import keys
-from apidhcpd.store.keys import HOST_PREFIXES
 
-INVENTORY_PREFIXES = (keys.GROUP, keys.SUBNET) + HOST_PREFIXES
+# what an import is judged against (validation.check_snapshot): the keys hosts and networks
+# of both families refer to
+INVENTORY_PREFIXES = (keys.GROUP, keys.SUBNET, keys.SUBNET6) + keys.HOST_PREFIXES6
 
 
 class Failed(Exception):
@@ -79,7 +80,7 @@ class Plan:
         return after
 
     def ordered(self) -> list[Change]:
-        rank = {keys.GROUP: 0, keys.SUBNET: 1, keys.SEED_POOL: 3}
+        rank = {keys.GROUP: 0, keys.SUBNET: 1, keys.SUBNET6: 1, keys.SEED_POOL: 3}
         return sorted(self.changes.values(),
                       key=lambda c: rank.get(c.key[:c.key.find(":") + 1] or c.key, 2))
 
@@ -100,7 +101,8 @@ def checked(coroutine):
 
 @defer.inlineCallbacks
 def load_state(store):
-    """The whole inventory: {key: fields} for every group, subnet, host, and `pool`."""
+    """The whole inventory: {key: fields} for every group, subnet, subnet6, host (duid: too),
+    and `pool`."""
     state = {}
     for prefix in INVENTORY_PREFIXES:
         state.update((yield store.hashes(prefix)))

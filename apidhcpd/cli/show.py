@@ -1,7 +1,7 @@
 """The `show ...` commands and their formats: the seed's `dhcp-cli` layout for `show mac`,
 `show clients` and `show groups` (byte for byte, pinned by tests/test_cli.py), our own for
-`show leases`, `show pools` and `show classes`, and --json. Reads only; knows nothing of
-writing.
+`show leases` (both families), `show pools`, `show classes`, `show subnets6` and
+`show duids`, and --json. Reads only; knows nothing of writing.
 """
 
 import datetime
@@ -11,11 +11,12 @@ import time
 
 from twisted.internet import defer
 
-from apidhcpd.inventory import allocation
+from apidhcpd.admin.leasejson import lease6_json, lease_json
+from apidhcpd.inventory import allocation, allocation6
 from apidhcpd.store import keys
 from apidhcpd.store.contract import Host
 from apidhcpd.store.keys import HOST_PREFIXES
-from apidhcpd.store.pools import pool_definitions, pool_usage
+from apidhcpd.store.pools import pool6_definitions, pool6_name, pool_definitions, pool_usage
 
 
 def group_of(fields: dict[str, str]) -> str:
@@ -119,17 +120,30 @@ def host_entries(hosts) -> list[dict]:
     return sorted(entries, key=lambda e: (_ip_order(e["ip"]), e["key"]))
 
 
-def lease_entry(lease) -> dict:
-    return {"ip": lease.ip, "mac": lease.mac, "state": lease.state, "expires": lease.expires,
-            "relay": lease.relay}
-
-
 def format_leases(entries: list[dict]) -> str:
+    """The DHCPv4 leases (address, MAC, state, expiry, option 82), then, when there are any,
+    the DHCPv6 ones under a heading of their own (value, kind, state, expiry, DUID, IAID,
+    MAC; columns as wide as their longest entry)."""
     lines = ["DHCP leases:", ""]
     for e in entries:
-        lines.append(("  %-15s  %-17s  %-8s  %s  %s" % (
-            e["ip"], e["mac"], e["state"], last_seen(e["expires"]), e["relay"])).rstrip())
+        if e["family"] == 4:
+            lines.append(("  %-15s  %-17s  %-8s  %s  %s" % (
+                e["ip"], e["mac"], e["state"], last_seen(e["expires"]), e["relay"])).rstrip())
+    six = [e for e in entries if e["family"] == 6]
+    if six:
+        lines += ["", "DHCPv6 leases:", ""]
+        width = max(len(e["ip"]) for e in six)
+        duid = max(len(e["duid"]) for e in six)
+        iaid = max(len(_iaid(e)) for e in six)
+        for e in six:
+            lines.append(("  %-*s  %-2s  %-8s  %s  %-*s  %*s  %s" % (
+                width, e["ip"], e["kind"], e["state"], last_seen(e["expires"]), duid,
+                e["duid"], iaid, _iaid(e), e["mac"])).rstrip())
     return "\n".join(lines) + "\n"
+
+
+def _iaid(entry: dict) -> str:
+    return "" if entry["iaid"] is None else str(entry["iaid"])
 
 
 POOL_COLUMNS = ("size", "leased", "offered", "declined", "reserved", "free")
@@ -142,9 +156,15 @@ def format_pools(entries: list[dict]) -> str:
                                "  ".join("%8s" % c for c in POOL_COLUMNS), "    used")]
     for e in entries:
         lines.append("  %s  %s  %7.1f%%" % (e["name"].ljust(width),
-                                             "  ".join("%8d" % e[c] for c in POOL_COLUMNS),
+                                             "  ".join(_count(e[c]) for c in POOL_COLUMNS),
                                              e["utilisation"]))
     return "\n".join(lines) + "\n"
+
+
+def _count(number: int) -> str:
+    """A column of `show pools`: 8 characters, in short form from 10^8 on (a DHCPv6 pool of
+    a /64 range holds 1.84e+19 addresses)."""
+    return "%8d" % number if number < 10 ** 8 else "%8s" % ("%.2e" % number)
 
 
 def pool_entry(usage: dict, reserved: int) -> dict:
@@ -155,11 +175,31 @@ def pool_entry(usage: dict, reserved: int) -> dict:
     counts = {"size": usage["size"], "leased": usage["bound"], "offered": usage["offered"],
               "declined": usage["declined"], "reserved": reserved}
     counts["free"] = max(0, counts["size"] - sum(counts[c] for c in POOL_COLUMNS[1:5]))
-    return dict(name=usage["name"], utilisation=round(100.0 * usage["utilisation"], 1),
+    return dict(name=usage["name"], utilisation=float("%.6g" % (100.0 * usage["utilisation"])),
                 **counts)
 
 
 _COUNTED = ("bound", "offered", "declined")  # the lease states pool_usage counts
+
+
+@defer.inlineCallbacks
+def reserved6_in_pools(store, pools6, now: int):
+    """{DHCPv6 pool name: how many of its values hosts reserve (`ip6`, `prefix6`) that its
+    tally does not count: no unexpired lease from that pool (a reservation's lease is from
+    none)}."""
+    reserved: set[str] = set()
+    for prefix in keys.HOST_PREFIXES6:
+        for fields in (yield store.hashes(prefix)).values():
+            reserved.update(allocation6.reservations6(fields))
+    found = {}
+    for source in pools6:
+        found[pool6_name(source)] = 0
+        for value in sorted(v for v in reserved if allocation6.in_source(v, source)):
+            lease = yield store.lease6_at(value)
+            if lease is None or lease.expires <= now or lease.state not in _COUNTED \
+                    or lease.pool != source.name:
+                found[pool6_name(source)] += 1
+    return found
 
 
 @defer.inlineCallbacks
@@ -177,6 +217,8 @@ def reserved_in_pools(store, pools, usage, now: int):
     found = {}
     for u in usage:
         name = u["name"]
+        if name not in ranges and name != keys.SEED_POOL:
+            continue  # a DHCPv6 pool: reserved6_in_pools
         if name == keys.SEED_POOL:
             inside = [ip for ip in reserved if ip in seed and not seed[ip]]
         else:
@@ -208,6 +250,30 @@ def show_classes(store, args, out):
     emit(out, args, found, format_classes(found))
 
 
+def format_subnets6(found) -> str:
+    """Ours, in the form of `show groups`: each subnet6: key and its fields."""
+    return "DHCPv6 subnets:\n\n" + "".join("\n".join(format_hash(key, found[key])) + "\n\n"
+                                             for key in sorted(found))
+
+
+def format_duids(found) -> str:
+    """Ours, in the form of `show groups`: each duid: host and its fields."""
+    return "DHCPv6 hosts by DUID:\n\n" + "".join(
+        "\n".join(format_hash(key, found[key])) + "\n\n" for key in sorted(found))
+
+
+@defer.inlineCallbacks
+def show_subnets6(store, args, out):
+    found = yield store.hashes(keys.SUBNET6)
+    emit(out, args, found, format_subnets6(found))
+
+
+@defer.inlineCallbacks
+def show_duids(store, args, out):
+    found = yield store.hashes(keys.DUID)
+    emit(out, args, found, format_duids(found))
+
+
 @defer.inlineCallbacks
 def show_mac(store, args, out):
     hosts = yield store.hashes(keys.MAC)
@@ -221,11 +287,12 @@ def show_clients(store, args, out):
 
 
 @defer.inlineCallbacks
-def all_leases(store):
+def all_leases(read):
+    """Every lease `read` (IAdmin.leases, IAdmin6.leases6_page) gives, a page at a time."""
     found: list = []
     page = 1000
     while True:
-        batch = yield store.leases(len(found), page)
+        batch = yield read(len(found), page)
         found += batch
         if len(batch) < page:
             return found
@@ -233,7 +300,9 @@ def all_leases(store):
 
 @defer.inlineCallbacks
 def show_leases(store, args, out):
-    entries = [lease_entry(lease) for lease in (yield all_leases(store))]
+    """Both families: the DHCPv4 leases in expiry order, then the DHCPv6 ones."""
+    entries = [lease_json(lease) for lease in (yield all_leases(store.leases))]
+    entries += [lease6_json(lease) for lease in (yield all_leases(store.leases6_page))]
     emit(out, args, entries, format_leases(entries))
 
 
@@ -241,12 +310,14 @@ def show_leases(store, args, out):
 def show_pools(store, args, out):
     now = int(time.time())
     pools = yield defer.ensureDeferred(pool_definitions(store))
-    usage = yield defer.ensureDeferred(pool_usage(store, now, pools))
+    pools6 = yield defer.ensureDeferred(pool6_definitions(store))
+    usage = yield defer.ensureDeferred(pool_usage(store, now, pools, pools6))
     reserved = yield reserved_in_pools(store, pools, usage, now)
+    reserved.update((yield reserved6_in_pools(store, pools6, now)))
     entries = [pool_entry(u, reserved[u["name"]]) for u in usage]
     emit(out, args, entries, format_pools(entries))
 
 
 SHOW = {"groups": show_groups, "classes": show_classes, "mac": show_mac,
-        "clients": show_clients,
-        "leases": show_leases, "pools": show_pools}
+        "clients": show_clients, "leases": show_leases, "pools": show_pools,
+        "subnets6": show_subnets6, "duids": show_duids}

@@ -7,7 +7,9 @@ the boot fields (`next-server`, `boot-file`, `server-name`, `pxe-*`, read by boo
 skipped with a warning, never a crash. Knows which fields belong to one network (router,
 mask, broadcast, routes, MTU) and whether a hash's values of them belong to a given subnet
 (off_network).
-Knows nothing of storage or packets; option encodings come from `options.py`.
+Leaves the DHCPv6 fields of the same hashes alone (inventory/fields6.py): they are no DHCPv4
+options and no unknown fields either. Knows nothing of storage or packets; option encodings
+come from `options.py`.
 """
 
 import ipaddress
@@ -23,6 +25,7 @@ from apidhcpd.dhcp4.message import ZERO
 from apidhcpd.dhcp4.options import OptionCode as Code
 from apidhcpd.inventory import allocation
 from apidhcpd.inventory.durations import DEFAULT_LEASE_TIME, parse_duration
+from apidhcpd.inventory.fields6 import is_field6
 
 # fields that describe the host or the pool rather than an option
 NOT_OPTIONS = frozenset({"ip", "description", "group", "ts", "dynamic", "range", "prefix",
@@ -195,8 +198,8 @@ def build_profile(name: str, fields: dict[str, str], link: Link,
             warn("%s: %s" % (vendor.FIELD, e))
 
     for field, text in sorted(values.items()):
-        if field in NOT_OPTIONS or text == "":
-            continue
+        if field in NOT_OPTIONS or text == "" or is_field6(field):
+            continue  # (a DHCPv6 field is the other family's: inventory/fields6.py)
         option = _option_for_field(field)
         if option is None:
             warn("unknown field %r ignored" % field)

@@ -231,12 +231,11 @@ class Leases6:
                 lease = await self.store.commit6_reserved(key, reserved, lt.valid, tx.now)
                 return self._granted(tx, ia, lease.value, remaining(lt, lease, tx.now))
             source = self._source(tx, ia)
-            offered = None if source is None else await self.store.offer6(
-                key, source, self._hints(tx, ia), tx.now, self.policy.offer_hold)
-            if offered is None or source is None:
+            bound = None if source is None else await self.store.bind6(
+                key, source, self._hints(tx, ia), lt.valid, tx.now, tx.mac or "")
+            if bound is None:
                 return answer(ia, status=NONE_FREE[ia.code])
-            lease = await self.store.commit6(key, offered.value, source, lt.valid, tx.now,
-                                             tx.mac or "")
+            lease = bound
         except Conflict6 as e:
             self.warn("%s IAID %d: %s" % (tx.duid, ia.iaid, e))
             return answer(ia, status=NONE_FREE[ia.code])

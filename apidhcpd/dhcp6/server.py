@@ -1,5 +1,6 @@
-"""One DHCPv6 transaction per message: run the handler chain under a deadline, wrap the reply
-in the relays' RELAY-REPLs, count and log the outcome.
+"""One DHCPv6 transaction per message, run through the handler chain under a deadline
+(limits/inflight.ChainServer): wrap the reply in the relays' RELAY-REPLs, count and log the
+outcome.
 
 Knows the chain's outcomes (a reply, Drop, StatusReply, store trouble, timeout) and turns
 each into a reply packet or a logged drop; one structured log line per exchange, drops of one
@@ -20,21 +21,20 @@ from apidhcpd.ha.monitor import PeerMonitor
 from apidhcpd.limits import ratelimit
 from apidhcpd.limits.clock import Clock
 from apidhcpd.limits.counters import Counters
-from apidhcpd.limits.ratelimit import log_left_out
-from apidhcpd.limits.timeouts import DeadlineExceeded, race
+from apidhcpd.limits.inflight import MAX_PENDING, ChainServer
+from apidhcpd.limits.timeouts import DeadlineExceeded
 from apidhcpd.store import keys
 from apidhcpd.store.contract import StoreUnavailable
 
 log = Logger()
 
-MAX_PENDING = 2048  # transactions in flight beyond which new ones are shed (as DHCPv4's)
 
 
 def type_name(kind: int) -> str:
     return MESSAGE_TYPE_NAMES.get(kind, str(kind))
 
 
-class DHCP6Server:
+class DHCP6Server(ChainServer[Transaction6]):
     """Answers decoded DHCPv6 packets: `handle(packet, link, unicast)` fires with the reply
     packet (a Message, or RELAY-REPLs around one) or None. `counters` ((message type,
     outcome) -> count, ("dropped", kind) -> count) may be shared by the servers of several
@@ -49,29 +49,20 @@ class DHCP6Server:
                  allow_allocation: bool = True):
         self.store = store
         self.policy = policy
-        self.clock = clock
-        self.deadline = deadline
-        self.chain = chain if chain is not None else default_chain(
+        super().__init__(chain if chain is not None else default_chain(
             policy, store, lambda message: self._warn(message), standby, clock, limits,
-            allow_allocation)
-        self.now = now or clock.seconds
-        self.counters = counters if counters is not None else Counters()
-        self.log_exchanges = log_exchanges
-        self.max_pending = max_pending
-        self.pending = 0
-        self.drop_log = ratelimit.LogLimiter(clock)  # kinds of drop: the protocol's too
+            allow_allocation), clock, deadline=deadline, now=now,
+            log_exchanges=log_exchanges, max_pending=max_pending, counters=counters)
 
     def _warn(self, message: str) -> None:
         log.warn("inventory: {message}", message=message)
 
     def handle(self, packet: Packet, link: Link6,
                unicast: bool = False) -> "defer.Deferred[Packet | None]":
-        """Fires with the reply packet, or None when the message gets no answer; beyond
-        `max_pending` transactions in flight a message is dropped at once."""
-        if self.pending >= self.max_pending:
-            self.counters.add(("dropped", "overloaded"))
+        """Fires with the reply packet, or None when the message gets no answer (at once
+        beyond `max_pending` transactions in flight)."""
+        if not self.admit():
             return defer.succeed(None)
-        self.pending += 1
         return self.resolve(packet, link, unicast).addCallback(self._done)
 
     def _done(self, tx: Transaction6) -> Packet | None:
@@ -81,25 +72,7 @@ class DHCP6Server:
     def resolve(self, packet: Packet, link: Link6,
                 unicast: bool = False) -> "defer.Deferred[Transaction6]":
         """Fires with the whole Transaction6 (what was looked up, the profile, the reply)."""
-        tx = Transaction6(packet, link, int(self.now()), unicast)
-        run = defer.ensureDeferred(self._run(tx))
-
-        def finished(_: object) -> Transaction6:
-            self._finish(tx)
-            return tx
-
-        def failed(f: Failure) -> Transaction6:
-            self._fail(tx, f)
-            return tx
-
-        return race(run, self.deadline, self.clock, self._late).addCallbacks(finished, failed)
-
-    def _late(self) -> DeadlineExceeded:
-        return DeadlineExceeded("no answer within %.1fs" % self.deadline)
-
-    async def _run(self, tx: Transaction6) -> None:
-        for step in self.chain:
-            await step(tx)
+        return self.run(Transaction6(packet, link, int(self.now()), unicast))
 
     def _finish(self, tx: Transaction6) -> None:
         assert tx.reply is not None and tx.reply_type is not None  # Finish6 made it
@@ -115,10 +88,7 @@ class DHCP6Server:
             tx.answer = relay_reply(tx.relays, tx.reply)
             self._record(tx, "reply", reason=str(error))
         elif isinstance(error, Drop):
-            kind = error.kind
-            if kind:
-                self.counters.add(("dropped", kind))
-            self._record(tx, "drop", reason=str(error), kind=kind)
+            self._record(tx, "drop", reason=str(error), kind=error.kind)
         elif isinstance(error, (StoreUnavailable, DeadlineExceeded)):
             self._record(tx, "drop", reason="store: %s" % error)
         else:
@@ -127,18 +97,10 @@ class DHCP6Server:
 
     def _record(self, tx: Transaction6, outcome: str, values: str = "", reason: str = "",
                 kind: str = "") -> None:
-        """Count the exchange and log it; a drop of a `kind` is logged only as drop_log
-        allows, with the count of those it left out."""
+        """Count the exchange and log it (ChainServer._count says whether)."""
         name = type_name(tx.message.msg_type)
-        self.counters.add((name, outcome))
-        if not self.log_exchanges:
+        if not self._count(name, outcome, kind):
             return
-        if kind:
-            left_out = self.drop_log.allow(kind)
-            if left_out is None:
-                return
-            if left_out:
-                log_left_out(self.drop_log, kind, left_out)
         interface_id = tx.relay.interface_id
         log.info("DHCPv6 {type} from {duid} mac={mac} xid={xid:06x} relays={relays} "
                  "interface-id={interface_id} -> {outcome} {values} {reason}", type=name,

@@ -36,6 +36,9 @@ class ChainStore6(Protocol):
     def offer6(self, ia: IAKey, source: Source6, hints: Sequence[str], now: int,
                hold: int) -> Awaitable[Lease6 | None]: ...
 
+    def bind6(self, ia: IAKey, source: Source6, hints: Sequence[str], valid: int, now: int,
+              mac: str = "") -> Awaitable[Lease6 | None]: ...
+
     def commit6(self, ia: IAKey, value: str, source: Source6, valid: int, now: int,
                 mac: str = "") -> Awaitable[Lease6]: ...
 

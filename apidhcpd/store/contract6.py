@@ -77,6 +77,23 @@ class Conflict6(Exception):
         self.taken = taken
 
 
+@attr.s(frozen=True, slots=True)
+class Lease6Record:
+    """A `lease6:<value>` record as the admin reads it: the value (an address, or a prefix with
+    its length), the holding IA's DUID and IAID ("" and None for a declined value, which no IA
+    holds), its kind (NA for an address, PD for a prefix), state, expiry, the pool it came from
+    ("" for a host's reservation) and the client's MAC where the server knew it ("")."""
+
+    value: str = attr.ib()
+    duid: str = attr.ib()
+    iaid: int | None = attr.ib()
+    kind: str = attr.ib()
+    state: str = attr.ib()
+    expires: int = attr.ib()
+    pool: str = attr.ib(default="")
+    mac: str = attr.ib(default="")
+
+
 class IStore6(Interface):  # type: ignore[misc]  # zope.interface has no types
     """The operations the DHCPv6 server performs on the inventory. All return Deferreds."""
 
@@ -107,6 +124,12 @@ class IStore6(Interface):  # type: ignore[misc]  # zope.interface has no types
         client holds it unexpired, it is reserved for another host, or it is not in
         `source`. The IA's previous value, if different, is given back to its pool."""
 
+    def bind6(ia: IAKey, source: Source6, hints: Sequence[str], valid: int, now: int,
+              mac: str = "") -> Deferred[Lease6 | None]:
+        """A REQUEST's binding in one call: the value offer6() would pick (the IA's offer or
+        lease first), bound as commit6() binds it; None when the source has nothing free,
+        Conflict6 as commit6()."""
+
     def commit6_reserved(ia: IAKey, value: str, valid: int, now: int) -> Deferred[Lease6]:
         """Record the lease of a host's reserved value (`ip6`/`prefix6`): no source check;
         Conflict6 when another client still holds it unexpired."""
@@ -126,6 +149,36 @@ class IStore6(Interface):  # type: ignore[misc]  # zope.interface has no types
         stored for that name, or `proposed` (a DUID-LLT made now), stored, when there is none,
         so that a server keeps its DUID across restarts. Servers sharing the store have
         different names, hence different DUIDs (a client's REQUEST names one)."""
+
+
+class IAdmin6(Interface):  # type: ignore[misc]  # zope.interface has no types
+    """What the admin API and the CLI read of the DHCPv6 side (beside contract.IAdmin): the
+    leases, and the bounded reads validation needs. All return Deferreds; none reads more
+    than a page of leases or a bounded number of keys per call, except holders6 without an
+    index to trust (the CLI's: a walk over every key in small steps)."""
+
+    def leases6_page(offset: int = 0, count: int = 1000) -> Deferred[list[Lease6Record]]:
+        """A page of the DHCPv6 leases in expiry order (the `leases6` index): `count` of
+        them from rank `offset`."""
+
+    def lease6_count() -> Deferred[int]:  # type: ignore[misc]
+        """How many DHCPv6 leases there are."""
+
+    def lease6_at(value: str) -> Deferred[Lease6Record | None]:
+        """The lease of `value` (RFC 5952 form; expired or not, until reclaimed), or None."""
+
+    def subnet6_of(address: str) -> Deferred[str | None]:
+        """The network of the longest `subnet6:` key holding `address` (`2001:db8:1::/64`), as
+        lookup6 finds it (by the `subnets6` index), or None."""
+
+    def holders6(value: str) -> Deferred[list[str]]:
+        """The host keys (`duid:`, `mac:`, `client:`, `relay:`, `remote:`) whose `ip6` or
+        `prefix6` reserves `value` (RFC 5952 form), in any spelling."""
+
+    def pool6_tally(names: Sequence[str], now: int) -> Deferred[list[dict[str, int]]]:
+        """For each pool name (`<subnet>` or `<subnet>#pd`), its unexpired leases by state:
+        [{"bound": n, "offered": n, "declined": n}, ...] in the order given. A lease counts in
+        the pool it came from (its `pool`); a reservation's lease in none."""
 
 
 class ICacheable6(Interface):  # type: ignore[misc]  # zope.interface has no types

@@ -35,15 +35,17 @@ from apidhcpd.store.contract import (
     lease_time_of,
     source_of,
 )
-from apidhcpd.store.contract6 import ICacheable6, IStore6
+from apidhcpd.store.contract6 import IAdmin6, ICacheable6, IStore6
 from apidhcpd.store.keys import HOST_PREFIXES
 from apidhcpd.store.memory6 import Memory6
+from apidhcpd.store.memoryadmin6 import MemoryAdmin6
 
 
-@implementer(IStore, IStore6, ICacheable, ICacheable6, IAdmin)
-class MemoryStore(Memory6):
+@implementer(IStore, IStore6, ICacheable, ICacheable6, IAdmin, IAdmin6)
+class MemoryStore(MemoryAdmin6, Memory6):
     """IStore in process memory: for unit tests, and the reference the Redis store must match.
-    IStore6 (DHCPv6) comes from memory6.py."""
+    IStore6 (DHCPv6) comes from memory6.py, IAdmin6 (the admin's DHCPv6 reads) from
+    memoryadmin6.py."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -357,7 +359,8 @@ class MemoryStore(Memory6):
     def group_users(self, name: str, limit: int) -> Deferred[list[str]]:
         names = (name, keys.group(name))
         return defer.succeed([key for key, fields in sorted(self.data.items())
-                              if key.startswith((*HOST_PREFIXES, keys.SUBNET))
+                              if key.startswith((*keys.HOST_PREFIXES6, keys.SUBNET,
+                                                 keys.SUBNET6))
                               and fields.get("group") in names][:limit])
 
     def lease_at(self, ip: str) -> Deferred[Lease | None]:

@@ -209,6 +209,16 @@ class Memory6:
                 mac: str = "") -> Deferred[Lease6]:
         return self._commit6(ia, value, source, valid, now, mac)
 
+    def bind6(self, ia: IAKey, source: Source6, hints: Sequence[str], valid: int, now: int,
+              mac: str = "") -> Deferred[Lease6 | None]:
+        async def bind() -> Lease6 | None:
+            offered = await self.offer6(ia, source, hints, now, 0)
+            if offered is None:
+                return None
+            return await self._commit6(ia, offered.value, source, valid, now, mac)
+
+        return defer.ensureDeferred(bind())
+
     def commit6_reserved(self, ia: IAKey, value: str, valid: int,
                          now: int) -> Deferred[Lease6]:
         return self._commit6(ia, value, None, valid, now, "")

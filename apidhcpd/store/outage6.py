@@ -4,13 +4,14 @@ IStore6 calls, by DHCPv4's rules.
 Knows which DHCPv6 answers are safe to repeat while the store cannot be reached: a client's
 last lookup6 answer (host, group, subnet6:, classes), kept per DUID as DHCPv4's is per MAC,
 while the client holds a reservation (for `answer_ttl`) or an unexpired lease; and the leases
-it holds (what leases6_of and the commits returned, bound). A SOLICIT, REQUEST, RENEW or
-REBIND of the value an IA holds is answered for the lease's remaining time only, so no client
-holds a value longer than the store has it recorded; a host's reservation (commit6_reserved)
-is answered with its lifetimes, as DHCPv4 answers a reserved host. Anything else (offer6 of a
-new value, leases6_of for a client it knows no lease of) waits for the store; an IA a client
-renews beside those kept, which it knows no lease of, is answered NoBinding (the client then
-asks with a REQUEST, which waits). Knows nothing of Redis or of packets.
+it holds (what leases6_of, bind6 and the commits returned, bound). A SOLICIT, REQUEST,
+RENEW or REBIND of the value an IA holds is answered for the lease's remaining time only, so
+no client holds a value longer than the store has it recorded; a host's reservation
+(commit6_reserved) is answered with its lifetimes, as DHCPv4 answers a reserved host.
+Anything else (offer6 or bind6 of a new value, leases6_of for a client it knows no lease of)
+waits for the store; an IA a client renews beside those kept, which it knows no lease of,
+is answered NoBinding (the client then asks with a REQUEST, which waits). Knows nothing of
+Redis or of packets.
 
 After a call found the store unreachable (it failed, or did not answer within `timeout`), the
 calls of the next `timeout` seconds other than lookup6 go straight to what is kept: a store
@@ -231,6 +232,23 @@ class Outage6:
 
         return self._call6("commit6", ia, value, source, valid, now, mac).addCallbacks(
             self._bound6, kept, callbackArgs=(now,))
+
+    def bind6(self, ia: IAKey, source: Source6, hints: Sequence[str], valid: int, now: int,
+              mac: str = "") -> Deferred[Lease6 | None]:
+        def kept(failure: Failure) -> Lease6 | Failure:
+            lease = self._lease6(ia, now)
+            if isinstance(failure.value, Conflict6) and lease is not None:
+                self._forget6(ia, lease.value, now)  # what it held first is another's now
+            if not self._unavailable(failure) or lease is None \
+                    or not allocation6.in_source(lease.value, source):
+                return failure  # a new value: wait for the store
+            return lease  # the value it holds, for its remaining time only
+
+        def bound(lease: Lease6 | None) -> Lease6 | None:
+            return self._bound6(lease, now) if lease is not None else None
+
+        return self._call6("bind6", ia, source, hints, valid, now, mac).addCallbacks(bound,
+                                                                                      kept)
 
     def commit6_reserved(self, ia: IAKey, value: str, valid: int,
                          now: int) -> Deferred[Lease6]:

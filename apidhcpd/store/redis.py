@@ -2,10 +2,10 @@
 index, as Lua scripts (lua/) on one Redis, so servers sharing it never hand out an address twice.
 
 RedisStore is the one object tap.py, the API and the CLI use: the IStore calls are here, the
-IStore6 (DHCPv6) calls come from redis6.py, the IAdmin calls from redisadmin.py, the connection
-from redisconn.py (every call gets a deadline; while no connection is up, calls fail at once
-with StoreUnavailable). Knows the key schema (docs/redis.md); knows nothing of how commands
-reach Redis.
+IStore6 (DHCPv6) calls come from redis6.py, the IAdmin calls from redisadmin.py and the IAdmin6
+ones from redisadmin6.py, the connection from redisconn.py (every call gets a deadline; while
+no connection is up, calls fail at once with StoreUnavailable). Knows the key schema
+(docs/redis.md); knows nothing of how commands reach Redis.
 """
 
 import uuid
@@ -38,10 +38,11 @@ from apidhcpd.store.contract import (
     OfferIntent,
     Refused,
 )
-from apidhcpd.store.contract6 import ICacheable6, IStore6
+from apidhcpd.store.contract6 import IAdmin6, ICacheable6, IStore6
 from apidhcpd.store.keys import HOST_PREFIXES
 from apidhcpd.store.redis6 import Redis6
 from apidhcpd.store.redisadmin import RedisAdmin, Steps
+from apidhcpd.store.redisadmin6 import RedisAdmin6
 from apidhcpd.store.redisconn import pairs
 from apidhcpd.store.redisurl import RedisURL
 
@@ -99,10 +100,10 @@ def _source_args(source: AddressSource) -> list[str]:
         "%d-%d" % r for r in source.ranges]
 
 
-@implementer(IStore, IStore6, ICacheable, ICacheable6, IAdmin)
-class RedisStore(RedisAdmin, Redis6):
-    """IStore, IStore6 (redis6.py) and IAdmin on one Redis server (or Sentinel's master),
-    through a lazy txredisapi connection pool (RedisConnection)."""
+@implementer(IStore, IStore6, ICacheable, ICacheable6, IAdmin, IAdmin6)
+class RedisStore(RedisAdmin, RedisAdmin6, Redis6):
+    """IStore, IStore6 (redis6.py), IAdmin and IAdmin6 (redisadmin6.py) on one Redis server
+    (or Sentinel's master), through a lazy txredisapi connection pool (RedisConnection)."""
 
     # IStore
 

@@ -92,6 +92,13 @@ class Redis6(RedisConnection):
         args = [*_ia(ia), value, now, valid, mac, *_source(source)]
         return self._eval("commit6", (), args).addCallback(_bound, ia)
 
+    def bind6(self, ia: IAKey, source: Source6, hints: Sequence[str], valid: int, now: int,
+              mac: str = "") -> "Deferred[Lease6 | None]":
+        hints = list(hints[:MAX_HINTS])
+        args = [*_ia(ia), now, valid, mac, len(hints), *hints, *_source(source)]
+        return self._eval("bind6", (), args).addCallback(
+            lambda result: _bound(result, ia) if result else None)
+
     def commit6_reserved(self, ia: IAKey, value: str, valid: int,
                          now: int) -> "Deferred[Lease6]":
         return self._eval("commit6_reserved", (), [*_ia(ia), value, now, valid]).addCallback(

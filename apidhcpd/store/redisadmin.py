@@ -12,7 +12,7 @@ from twisted.internet import defer
 from twisted.internet.defer import Deferred
 
 from apidhcpd.store.contract import Lease
-from apidhcpd.store.keys import CLASS, CLASSES, HOST_PREFIXES
+from apidhcpd.store.keys import CLASS, CLASSES, HOST_PREFIXES, HOST_PREFIXES6, SUBNET, SUBNET6
 from apidhcpd.store.redisconn import RedisConnection, pairs
 
 ADMIN_STEP = 500  # keys or leases one admin script call looks at (well under 1 ms of Redis)
@@ -111,7 +111,7 @@ class RedisAdmin(RedisConnection):
 
     @defer.inlineCallbacks
     def group_users(self, name: str, limit: int) -> Steps:
-        found = yield self._find((*HOST_PREFIXES, "subnet:"), "group",
+        found = yield self._find((*HOST_PREFIXES6, SUBNET, SUBNET6), "group",
                                  [name, "group:" + name], limit)
         return sorted(key for key, _ in found)[:limit]
 

@@ -46,8 +46,9 @@ SCRIPTS = {name: _script(name) for name in (
     "reserve_done")}
 # DHCPv6, and the scripts that read ip6/prefix6 or subnet6: keys (common6.lua after common.lua)
 SCRIPTS.update({name: _script(name, ("common", "common6")) for name in (
-    "lookup6", "offer6", "commit6", "commit6_reserved", "release6", "decline6", "reclaim6",
-    "leases6_of", "server_duid", "put", "reserve_batch", "subnets6_batch")})
+    "lookup6", "offer6", "commit6", "bind6", "commit6_reserved", "release6", "decline6", "reclaim6",
+    "leases6_of", "server_duid", "put", "reserve_batch", "subnets6_batch", "admin_leases6",
+    "admin_subnet6_of", "admin_find6", "admin_tally6")})
 SCRIPTS.update({name: _script(name, ("common", "admin_common")) for name in (
     "admin_find", "admin_subnet_of", "admin_tally", "admin_seed_tally", "admin_get_many")})
 SHAS = {name: hashlib.sha1(text.encode()).hexdigest() for name, text in SCRIPTS.items()}

@@ -146,3 +146,28 @@ class Dhclient6:
 
     def log(self):
         return clients._read(self.log_path)
+
+
+def run_dhcpcd6(host, timeout=15, iface=None):
+    """``dhcpcd -6 -1 -B`` once, with a private config and state dirs (as clients.run_dhcpcd
+    runs the DHCPv4 one): `ia_na` in its config makes it solicit at once, without waiting for
+    a router advertisement (none is sent in the tests). Returns (its events' environments,
+    its log)."""
+    iface = iface or host.iface
+    wd, evdir, script = clients._prepare(host, "dhcpcd6")
+    run_dir, db_dir = os.path.join(wd, "run"), os.path.join(wd, "db")
+    os.mkdir(run_dir)
+    os.mkdir(db_dir)
+    conf = clients._write(os.path.join(wd, "dhcpcd.conf"), "\n".join([
+        "ipv6only", "noipv6rs", "nodelay", "ia_na 1",
+        "option dhcp6_name_servers, dhcp6_domain_search"]) + "\n")
+    passwd = clients._write(os.path.join(wd, "passwd"),
+                            "".join(line for line in open("/etc/passwd")
+                                    if not line.startswith("dhcpcd:")))
+    argv = ["dhcpcd", "-6", "-1", "-B", "-d", "-t", str(int(timeout)), "-f", conf,
+            "-c", script, iface]
+    binds = [(run_dir, "/run"), (db_dir, "/var/lib/dhcpcd"), (passwd, "/etc/passwd")]
+    _, _, log = clients._run_until(
+        host, argv, wd, evdir, timeout + 5, binds=binds,
+        done=lambda events: any(e.get("reason") == "BOUND6" for e in events))
+    return clients._events(evdir), log

@@ -11,6 +11,7 @@ from twisted.trial import unittest
 
 from tests.integration import clients
 from tests.integration.apidhcpd import ServerProcess, seed
+from tests.integration.clients6 import Dhclient6, add_address6, enable_ipv6
 from tests.integration.netns import make_lan, random_mac, require_root_and_tools
 from tests.redisserver import RedisServer, shared_redis
 
@@ -90,6 +91,39 @@ class LiveAPITests(unittest.TestCase):
         code, error = self.http("PUT", "/api/v1/hosts/" + random_mac(), {"ip": "192.0.2.42"})
         self.assertEqual((code, error["error"]), (409, "address already reserved"))
 
+    def test_an_ipv6_network_and_reservation_written_and_read_back(self):
+        """A subnet6 (written in a long form, keyed in RFC 5952 form) and a host with both
+        families' reservations, through the live API: read back, in the indexes the DHCPv6
+        lookup reads, counted as pools."""
+        code, entry = self.http("PUT", "/api/v1/subnets6/2001:0DB8:0001:0000::/64", {
+            "range": "2001:db8:1::1000-2001:db8:1::1fff", "pd-pool": "2001:db8:100::/48 56",
+            "dns6": "2001:db8::53", "valid-lifetime": "2h"})
+        self.assertEqual((code, entry["key"]), (201, "subnet6:2001:db8:1::/64"), entry)
+        path = "/api/v1/hosts/" + self.cli.mac
+        code, entry = self.http("PUT", path, {"ip": "192.0.2.44", "ip6": "2001:db8:1::44",
+                                              "prefix6": "2001:db8:100:4400::/56"})
+        self.assertEqual(code, 201, entry)
+        code, entry = self.http("GET", "/api/v1/subnets6/2001:db8:1::/64", token=None)
+        self.assertEqual((code, entry["fields"]["pd-pool"]), (200, "2001:db8:100::/48 56"))
+        code, entry = self.http("GET", path, token=None)
+        self.assertEqual((entry["fields"]["ip6"], entry["fields"]["prefix6"]),
+                         ("2001:db8:1::44", "2001:db8:100:4400::/56"))
+        code, page = self.http("GET", "/api/v1/subnets6", token=None)
+        self.assertEqual([e["id"] for e in page["items"]], ["2001:db8:1::/64"])
+        self.assertEqual(self.redis.cli("ZSCORE", "subnets6", "2001:db8:1::/64").strip(), "64")
+        self.assertEqual(sorted(self.redis.cli("SMEMBERS", "reserved6").split()),
+                         ["2001:db8:100:4400::/56", "2001:db8:1::44"])
+        code, error = self.http("PUT", "/api/v1/duids/00030001" + self.cli.mac.replace(":", ""),
+                                {"ip6": "2001:db8:1::44"})
+        self.assertEqual((code, error["error"]), (409, "address already reserved"))
+        code, status = self.http("GET", "/api/v1/status", token=None)
+        self.assertEqual([(p["name"], p["size"]) for p in status["pools"]
+                          if p["name"].startswith("subnet6:")],
+                         [("subnet6:2001:db8:1::/64", 4096),
+                          ("subnet6:2001:db8:1::/64#pd", 256)])
+        code, leases = self.http("GET", "/api/v1/leases?family=6", token=None)
+        self.assertEqual((code, leases["items"]), (200, []))
+
     def test_a_lease_ended_through_the_api_is_gone_from_redis(self):
         lease = clients.run_dhclient(self.cli)
         self.assertTrue(lease.ok and in_pool(lease.ip), lease.log)
@@ -151,6 +185,59 @@ class LiveAPITests(unittest.TestCase):
                                    data=json.dumps({"ip": "192.0.2.43"}), seconds=2), 404)
         self.assertEqual(self.redis.cli("EXISTS", "mac:" + self.cli.mac).strip(), "0")
         self.assertEqual(self.redis.cli("KEYS", "lease:*").strip(), "")
+
+
+class LiveAPI6Tests(unittest.TestCase):
+    """A live server that also serves DHCPv6 (--dhcp6 on): what the API writes is what ISC
+    dhclient -6 gets, and its exchange shows in the lease listing and in /metrics."""
+
+    timeout = 120
+    http = LiveAPITests.http
+
+    def setUp(self):
+        require_root_and_tools(self, "dhclient", "redis-server", "curl", "sysctl", "unshare")
+        self.redis = shared_redis("integration")
+        self.redis.flushall()
+        seed(self.redis)
+        self.lan = make_lan(self)
+        self.srv = self.lan.add_host("srv", "192.0.2.1/24")
+        enable_ipv6(self.srv)
+        add_address6(self.srv, "2001:db8:1::1/64")
+        self.cli = self.lan.add_host("cli")
+        enable_ipv6(self.cli)
+        token_file = os.path.join(self.lan.mkdtemp("token"), "api-token")
+        with open(token_file, "w") as f:
+            f.write(TOKEN + "\n")
+        self.server = ServerProcess(self.srv, self.redis.unix_url, "--dhcp6", "on",
+                                    "--api-listen", "127.0.0.1:%d" % PORT,
+                                    "--api-token-file", token_file)
+        self.server.wait_for("serving DHCPv6")
+
+    def test_a_reservation_written_through_the_api_is_served_and_counted(self):
+        code, _ = self.http("PUT", "/api/v1/subnets6/2001:db8:1::/64",
+                            {"range": "2001:db8:1::100-2001:db8:1::1ff", "dns6": "2001:db8::53"})
+        self.assertEqual(code, 201)
+        code, _ = self.http("PUT", "/api/v1/hosts/" + self.cli.mac, {"ip6": "2001:db8:1::45"})
+        self.assertEqual(code, 201)
+        client = Dhclient6(self.cli, "-1").start()
+        events = client.wait()
+        bound = [e for e in events if e.reason == "BOUND6"]
+        self.assertEqual([e.address for e in bound], ["2001:db8:1::45"],
+                         client.log() + self.server.log())
+        code, page = self.http("GET", "/api/v1/leases?family=6", token=None)
+        # a reservation's lease: from no pool, held by the client's DUID-LL (dhclient -D LL)
+        self.assertEqual([(x["ip"], x["kind"], x["state"], x["duid"], x["pool"])
+                          for x in page["items"]],
+                         [("2001:db8:1::45", "na", "bound",
+                           "00030001" + self.cli.mac.replace(":", ""), "")])
+        code, text = self.http("GET", "/metrics", token=None)
+        found = samples(text)
+        self.assertEqual(found[("apidhcpd_dhcp6_packets_answered_total",
+                                (("reply", "advertise"), ("type", "solicit")))], 1)
+        self.assertEqual(found[("apidhcpd_dhcp6_packets_answered_total",
+                                (("reply", "reply"), ("type", "request")))], 1)
+        self.assertEqual(found[("apidhcpd_pool_size", (("pool", "subnet6:2001:db8:1::/64"),))],
+                         256)
 
 
 class PasswordRedisTests(unittest.TestCase):
