@@ -33,6 +33,7 @@ from apidhcpd.ha import heartbeat
 from apidhcpd.ha import monitor as ha
 from apidhcpd.ha.heartbeat import Health
 from apidhcpd.store.contract import IAdmin
+from apidhcpd.store.contract6 import IStore6
 from apidhcpd.store.http import HTTPStore
 from apidhcpd.store.inventorycache import InventoryCache
 from apidhcpd.store.outage import OutageCache
@@ -116,7 +117,7 @@ def links6(options, store):
     mode = options["dhcp6"]
     if mode == "off":
         return []
-    if not callable(getattr(store, "lookup6", None)):
+    if not (IStore6.providedBy(store) and callable(getattr(store, "lookup6", None))):
         if mode == "on":
             raise StartupError("--dhcp6 on: this store cannot serve DHCPv6 (--api-url?)")
         log.info("DHCPv6 left off: the store cannot serve it (--api-url)")
@@ -253,8 +254,9 @@ class AllProtocols:
 
 
 def _backend(options, reactor):
-    """The store to serve from: the remote API node's (--api-url), or Redis behind the
-    inventory cache (unless --cache-ttl 0) and the outage cache."""
+    """The store to serve from: the remote API node's (--api-url, DHCPv4 only), or Redis
+    behind the inventory cache (unless --cache-ttl 0) and the outage cache, for DHCPv4 and
+    DHCPv6 alike (the caches provide IStore6 as Redis does)."""
     if options["api-url"]:
         return HTTPStore(options["api-url"], reactor, token=options["api-token"])
     redis = RedisStore(options["redis-url"], reactor, timeout=options["redis-timeout"])
@@ -316,7 +318,8 @@ def makeService(options, reactor=None):
         server6 = DHCP6Server(store, policy6(options, link6, reactor.seconds()), reactor,
                               log_exchanges=not options["quiet"],
                               max_pending=options["max-pending"], counters=counters6,
-                              standby=monitor, limits=options["rate-limits"])
+                              standby=monitor, limits=options["rate-limits"],
+                              allow_allocation=bool(options["allow-slave"]))
         protocols6.append(DHCP6Protocol(server6, link6))
         DHCP6Service(protocols6[-1], reactor,
                      required=options["dhcp6"] == "on").setServiceParent(top)

@@ -88,19 +88,19 @@ def inventory(store):
         store.put(key, fields, "merge")
 
 
-CALLS = frozenset(("lookup6", "leases6_of", "offer6", "commit6", "commit6_reserved",
+CALLS = frozenset(("lookup6", "leases6_of", "offer6", "bind6", "commit6", "commit6_reserved",
                    "release6", "decline6", "reclaim6", "server_duid"))
 
 
 class Store6:
     """A MemoryStore as the DHCPv6 tests hold it: its IStore6 calls counted (`calls`) and
-    failing while `down`; hset() writes as the API does (put(), so the indexes follow);
-    bindings() and lease() read its DHCPv6 leases."""
+    failing while `down` (never answering while `hang`); hset() writes as the API does
+    (put(), so the indexes follow); bindings() and lease() read its DHCPv6 leases."""
 
     def __init__(self):
         self.memory = MemoryStore()
         self.calls = []
-        self.down = False
+        self.down = self.hang = False
 
     def __getattr__(self, name):
         target = getattr(self.memory, name)
@@ -109,6 +109,8 @@ class Store6:
 
         def call(*args, **kw):
             self.calls.append(name)
+            if self.hang:
+                return defer.Deferred()
             if self.down:
                 return defer.fail(StoreUnavailable("down"))
             return target(*args, **kw)
@@ -130,10 +132,11 @@ class Store6:
 class Rig:
     """A DHCP6Server over a Store6 with the inventory above, on a Clock at NOW."""
 
-    def __init__(self, testcase, store=None, **kw):
+    def __init__(self, testcase, store=None, clock=None, **kw):
         self.testcase = testcase
-        self.clock = Clock()
-        self.clock.advance(NOW)
+        self.clock = clock or Clock()
+        if clock is None:
+            self.clock.advance(NOW)
         self.store = store or Store6()
         if store is None:
             inventory(self.store)

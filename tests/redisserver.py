@@ -167,6 +167,19 @@ class RedisServer:
                 proc.kill()
                 proc.wait(timeout=5)
 
+    def pause(self):
+        """Stop the server (by PID), keeping its directory, port and socket path: Redis gone,
+        as in an outage. With `appendonly yes` in `config` its data survives."""
+        self._kill()
+
+    def resume(self, timeout=10.0):
+        """Start the paused server again on the same port and socket, from its directory."""
+        if self.proc is None:
+            self._spawn()
+            if not self._wait_ready(timeout):
+                raise RuntimeError("redis-server did not start again: %s" % self.log())
+        return self
+
     def stop(self):
         """Kill the server (by PID) and remove its directory; idempotent."""
         self._kill()

@@ -7,7 +7,18 @@ from twisted.trial import unittest
 from apidhcpd.dhcp6 import duid as duids
 from apidhcpd.dhcp6.options import MessageType as T
 from apidhcpd.limits.ratelimit import Limit, Limits
-from tests.dhcp6util import CLIENT, Rig, interface_id, message, na, relayed, remote_id
+from tests.dhcp6util import (
+    CLIENT,
+    RESERVED_MAC,
+    SERVER_DUID,
+    Rig,
+    interface_id,
+    message,
+    na,
+    pd,
+    relayed,
+    remote_id,
+)
 
 LIMITS = Limits(client=Limit(1.0, 3), circuit=Limit(1.0, 5))
 
@@ -42,3 +53,72 @@ class RateLimit6Tests(unittest.TestCase):
         rig = Rig(self, limits=Limits())
         answers = [rig.ask(message(T.SOLICIT, na(1))) for _ in range(10)]
         self.assertTrue(all(a is not None for a in answers))
+
+
+class _Monitor:
+    """What the standby's steps read of ha.monitor.PeerMonitor."""
+
+    master_alive = True
+
+
+class StandbyAllocation6Tests(unittest.TestCase):
+    """A standby without --allow-slave, after takeover: clients with existing leases (and
+    reserved hosts) are served, no new values are handed out (DHCPv4's StandbyAllocation)."""
+
+    def setUp(self):
+        self.monitor = _Monitor()
+        self.rig = Rig(self, standby=self.monitor, allow_allocation=False)
+        self.monitor.master_alive = False  # bind as the master would have, on the same store
+        master = Rig(self, store=self.rig.store)
+        advertise = master.ask(message(T.SOLICIT, na(1), pd(2)))
+        self.held = master.ask(message(T.REQUEST, *advertise.ias_na, *advertise.ias_pd,
+                                       server=SERVER_DUID))
+
+    def dropped(self):
+        return self.rig.server.counters.get(("dropped", "standby-no-allocation"), 0)
+
+    def test_existing_leases_are_renewed_rebound_and_advertised(self):
+        held_na, held_pd = self.held.ias_na[0], self.held.ias_pd[0]
+        for kind, server in ((T.RENEW, SERVER_DUID), (T.REBIND, None)):
+            reply = self.rig.ask(message(kind, held_na, held_pd, server=server))
+            self.assertEqual(reply.ias_na[0].addresses[0].address,
+                             held_na.addresses[0].address)
+            self.assertEqual(reply.ias_pd[0].prefixes[0].prefix, held_pd.prefixes[0].prefix)
+        advertise = self.rig.ask(message(T.SOLICIT, na(1), pd(2)))  # a reboot
+        self.assertEqual(advertise.ias_na[0].addresses[0].address,
+                         held_na.addresses[0].address)
+        request = self.rig.ask(message(T.REQUEST, *advertise.ias_na, *advertise.ias_pd,
+                                       server=SERVER_DUID))
+        self.assertEqual(request.msg_type, T.REPLY)
+        self.assertEqual(self.dropped(), 0)
+
+    def test_no_new_values(self):
+        other = duids.duid_ll("02:00:00:00:01:42")
+        self.assertIsNone(self.rig.ask(message(T.SOLICIT, na(1), client=other)))
+        self.assertIsNone(self.rig.ask(message(T.REQUEST, na(1), client=other,
+                                               server=SERVER_DUID)))
+        self.assertIsNone(self.rig.ask(message(T.SOLICIT, na(1), na(3))))  # a new IA
+        self.assertEqual(self.dropped(), 3)
+        self.assertEqual(len(self.rig.store.bindings()), 2)  # nothing offered meanwhile
+
+    def test_reserved_hosts_and_messages_that_allocate_nothing_pass(self):
+        reserved = duids.duid_ll(RESERVED_MAC)
+        advertise = self.rig.ask(message(T.SOLICIT, na(1), pd(1), client=reserved))
+        self.assertEqual(advertise.ias_na[0].addresses[0].address, "2001:db8:1::10")
+        other = duids.duid_ll("02:00:00:00:01:43")
+        self.assertEqual(self.rig.ask(message(T.CONFIRM, na(1, "2001:db8:1::5"),
+                                              client=other)).msg_type, T.REPLY)
+        self.assertEqual(self.rig.ask(message(T.INFORMATION_REQUEST, client=other)).msg_type,
+                         T.REPLY)
+        self.assertEqual(self.dropped(), 0)
+
+    def test_with_allow_slave_new_clients_get_values(self):
+        rig = Rig(self, store=self.rig.store, standby=self.monitor, allow_allocation=True)
+        other = duids.duid_ll("02:00:00:00:01:44")
+        self.assertEqual(rig.ask(message(T.SOLICIT, na(1), client=other)).msg_type,
+                         T.ADVERTISE)
+
+    def test_silent_while_the_master_lives(self):
+        self.monitor.master_alive = True
+        self.assertIsNone(self.rig.ask(message(T.RENEW, *self.held.ias_na,
+                                               server=SERVER_DUID)))

@@ -22,7 +22,7 @@ from apidhcpd.store.contract import (
     Refused,
     StoreUnavailable,
 )
-from apidhcpd.store.contract6 import IStore6
+from apidhcpd.store.contract6 import ICacheable6, IStore6
 from apidhcpd.store.inventorycache import InventoryCache
 from apidhcpd.store.memory import MemoryStore
 from apidhcpd.store.redis import RedisStore, RedisURL
@@ -637,13 +637,15 @@ class InterfaceTests(unittest.TestCase):
         declared = []
         for store in self.stores():
             self.assertTrue(verifyObject(IStore, store), store)
-            for interface in (IAdmin, ICacheable, IStore6):
+            for interface in (IAdmin, ICacheable, IStore6, ICacheable6):
                 if interface.providedBy(store):
                     self.assertTrue(verifyObject(interface, store), (store, interface))
             declared.append((IAdmin.providedBy(store), ICacheable.providedBy(store),
-                             IStore6.providedBy(store)))
-        self.assertEqual(declared, [(True, True, True), (True, True, True), (False, False, False)]
-                         + [(True, False, False)] * 4 + [(True, True, True)] * 2)
+                             IStore6.providedBy(store), ICacheable6.providedBy(store)))
+        # the caches provide IStore6 as the store beneath them does
+        self.assertEqual(declared, [(True, True, True, True), (True, True, True, True),
+                                    (False, False, False, False)]
+                         + [(True, False, True, False)] * 4 + [(True, True, True, True)] * 2)
 
 
 class RedisStoreFailureTests(unittest.TestCase):

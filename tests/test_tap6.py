@@ -106,6 +106,64 @@ class Dhcp6StartTests(unittest.SynchronousTestCase):
         self.assertEqual((policy.offer_hold, policy.decline_probation), (120, 3600))
 
 
+    def test_a_standby_without_allow_slave_hands_out_no_new_values(self):
+        from apidhcpd.dhcp6.gates import StandbyAllocation6, StandbyFilter6
+
+        def steps(*argv):
+            (served,) = self.start("--slave", "--master-ip", "192.0.2.9", *argv)
+            return [type(step) for step in served.protocol.server.chain]
+        held = steps()
+        self.assertEqual(held[0], StandbyFilter6)
+        self.assertIn(StandbyAllocation6, held)
+        self.assertNotIn(StandbyAllocation6, steps("--allow-slave"))
+
+
+class Dhcp6StoreStackTests(unittest.SynchronousTestCase):
+    """DHCPv6 is served from the same stack as DHCPv4: Redis behind the inventory cache and
+    the outage cache (the real _backend, over a Redis it does not connect to here)."""
+
+    def setUp(self):
+        self.patch(tap.interface, "address_of",
+                   lambda name: ipaddress.IPv4Interface("192.0.2.%d/24" % (len(name) + 1)))
+        self.patch(tap.interface6, "addresses_of", lambda name: ADDRESSES[name])
+
+    def stack(self, *argv):
+        from apidhcpd.dhcp4.protocol import DHCPProtocol
+        options = tap.Options()
+        options.parseOptions(["--interface", "eth0", "--heartbeat-port", "0",
+                              "--api-listen", "none", "--redis", "redis://127.0.0.1:1/0",
+                              "--dhcp6", "on"] + list(argv))
+        top = tap.makeService(options, Clock())
+        (served6,) = [s for s in top if isinstance(s, tap.DHCP6Service)]
+        (served4,) = [s for s in top if isinstance(s, tap.DHCPService)]
+        self.assertIsInstance(served4.protocol, DHCPProtocol)
+        store = served6.protocol.server.store
+        self.assertIs(store, served4.protocol.server.store)
+        layers = []
+        while store is not None:
+            layers.append(type(store).__name__)
+            store = vars(store).get("_store")
+        return layers
+
+    def test_the_caches_stand_in_front_of_redis_for_dhcpv6_too(self):
+        self.assertEqual(self.stack(), ["TimedStore", "OutageCache", "InventoryCache",
+                                        "RedisStore"])
+        self.assertEqual(self.stack("--cache-ttl", "0"),
+                         ["TimedStore", "OutageCache", "RedisStore"])
+
+    def test_the_dhcpv6_calls_are_the_caches(self):
+        from apidhcpd.store.outage import OutageCache
+        options = tap.Options()
+        options.parseOptions(["--interface", "eth0", "--heartbeat-port", "0",
+                              "--api-listen", "none", "--redis", "redis://127.0.0.1:1/0"])
+        top = tap.makeService(options, Clock())
+        (served6,) = [s for s in top if isinstance(s, tap.DHCP6Service)]
+        store = served6.protocol.server.store
+        self.assertIn("lookup6", vars(store))  # timed for /metrics, as lookup is
+        self.assertIsInstance(store._store, OutageCache)
+        self.assertEqual(type(store._store).lookup6.__module__, "apidhcpd.store.outage6")
+
+
 class Dhcp6ServiceTests(unittest.SynchronousTestCase):
     def service(self, required=False, name="lo"):
         from twisted.internet import reactor

@@ -5,7 +5,7 @@ The packet path keeps plain counters and never calls prometheus_client: the DHCP
 outcome counters ((message type, outcome) -> count, and ("dropped", kind) for drops with a
 kind; the DHCPv6 servers' alike, rendered by metrics6.py), the protocol's malformed count,
 the inventory cache's hits, and TimedStore, which wraps a store and times every
-IStore/IAdmin call into a Histogram of plain bucket counts. At scrape
+IStore/IStore6/IAdmin/IAdmin6 call into a Histogram of plain bucket counts. At scrape
 time ServerMetrics, a collector on a registry of its own, reads them and PoolFigures
 (store/pools.py: how full each dynamic pool is, counted in the background so that a scrape
 costs nothing) into metric families. Knows nothing of HTTP: routes_leases.py serves page() at
@@ -24,7 +24,7 @@ from zope.interface import directlyProvides, providedBy
 from apidhcpd.admin.metrics6 import families6
 from apidhcpd.dhcp4.options import EXCHANGE_NAMES
 from apidhcpd.store.contract import IAdmin, IStore
-from apidhcpd.store.contract6 import IAdmin6
+from apidhcpd.store.contract6 import IAdmin6, IStore6
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4.encode()  # what generate_latest writes
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -51,9 +51,9 @@ class Histogram:
 
 
 class TimedStore:
-    """A store whose IStore, IAdmin and IAdmin6 calls are timed into `latency` (by method name)
-    and whose failed calls are counted in `errors`; every other attribute is the wrapped
-    store's."""
+    """A store whose IStore, IStore6, IAdmin and IAdmin6 calls are timed into `latency` (by
+    method name) and whose failed calls are counted in `errors`; every other attribute is the
+    wrapped store's."""
 
     def __init__(self, store, timer=time.perf_counter):
         self._store = store
@@ -61,7 +61,8 @@ class TimedStore:
         self.latency = Histogram()
         self.errors: dict[str, int] = {}
         directlyProvides(self, providedBy(store))
-        for name in (set(IStore.names()) | set(IAdmin.names()) | set(IAdmin6.names())) \
+        for name in (set(IStore.names()) | set(IStore6.names()) | set(IAdmin.names())
+                     | set(IAdmin6.names())) \
                 - {"watch"}:
             method = getattr(store, name, None)
             if method is not None:

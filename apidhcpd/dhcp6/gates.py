@@ -1,9 +1,12 @@
-"""The DHCPv6 handler steps that may stop a message before it costs the store anything: the
-rate limits (RateLimit6, DHCPv4's rules: limits/ratelimit.py) and the standby's silence
-(StandbyFilter6)."""
+"""The DHCPv6 handler steps that may stop a message before the store does its work: the rate
+limits (RateLimit6, DHCPv4's rules: limits/ratelimit.py), the standby's silence
+(StandbyFilter6), and a standby's hold on new values (StandbyAllocation6), as dhcp4/gates.py
+has them for DHCPv4."""
 
+from apidhcpd.dhcp6.ia import IA_TA
+from apidhcpd.dhcp6.lease import KINDS, reserved_value
 from apidhcpd.dhcp6.options import MessageType as T
-from apidhcpd.dhcp6.transaction import Drop, Transaction6
+from apidhcpd.dhcp6.transaction import ChainStore6, Drop, Transaction6
 from apidhcpd.ha.monitor import PeerMonitor
 from apidhcpd.limits.clock import Clock
 from apidhcpd.limits.ratelimit import CIRCUITS_CAP, CLIENTS_CAP, Buckets, Limits
@@ -49,3 +52,32 @@ class StandbyFilter6:
     async def __call__(self, tx: Transaction6) -> None:
         if self.monitor.master_alive:
             raise Drop("standby: the master is alive", kind="standby")
+
+
+class StandbyAllocation6:
+    """Before Leases6 on a standby without --allow-slave (DHCPv4's StandbyAllocation): a
+    SOLICIT or REQUEST is served only when each of its IAs already holds a value (its lease,
+    offered or bound, or the host's reservation); renewals, rebinds and what allocates
+    nothing pass. No new address or prefix is handed out."""
+
+    def __init__(self, store: ChainStore6):
+        self.store = store
+
+    async def __call__(self, tx: Transaction6) -> None:
+        if tx.message.msg_type not in (T.SOLICIT, T.REQUEST):
+            return
+        wanted = []
+        for ia in tx.client_ias:
+            try:
+                reserved = reserved_value(tx, ia)
+            except ValueError:
+                reserved = None
+            if ia.code != IA_TA and reserved is None:
+                wanted.append((KINDS[ia.code], ia.iaid))
+        if not wanted:
+            return
+        leases = await self.store.leases6_of(tx.duid, tx.now)
+        held = {(lease.ia.kind, lease.ia.iaid) for lease in leases}
+        if any(ia not in held for ia in wanted):
+            raise Drop("standby without --allow-slave: no new value for %s" % tx.duid,
+                       kind="standby-no-allocation")

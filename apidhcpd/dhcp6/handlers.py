@@ -10,7 +10,7 @@ nothing of sockets (protocol.py) or of where replies go.
 from collections.abc import Awaitable, Callable
 
 from apidhcpd.dhcp6 import duid as duids
-from apidhcpd.dhcp6.gates import RateLimit6, StandbyFilter6
+from apidhcpd.dhcp6.gates import RateLimit6, StandbyAllocation6, StandbyFilter6
 from apidhcpd.dhcp6.ia import IA_CODES
 from apidhcpd.dhcp6.lease import ClientLookup6, Leases6
 from apidhcpd.dhcp6.message import reply_for
@@ -182,12 +182,15 @@ def status_reply(tx: Transaction6, code: int, message: str) -> None:
 
 def default_chain(policy: Policy6, store: ChainStore6, warn: Callable[[str], None],
                   standby: PeerMonitor | None = None, clock: Clock | None = None,
-                  limits: Limits | None = None) -> list[Step]:
+                  limits: Limits | None = None, allow_allocation: bool = True) -> list[Step]:
     """The steps in order; with a `standby` (ha.monitor.PeerMonitor) the chain is a
-    standby's, silent while the master lives; with a clock and `limits`, RateLimit6 comes
-    right after the message checks, before any store work for the client."""
+    standby's, silent while the master lives and, without `allow_allocation` (the seed's
+    --allow-slave), handing out no new values (the gate runs between lookup and Leases6);
+    with a clock and `limits`, RateLimit6 comes right after the message checks, before any
+    store work for the client."""
     gate = [StandbyFilter6(standby)] if standby is not None else []
     limit = [RateLimit6(limits, clock)] if clock is not None and limits is not None else []
+    hold = [StandbyAllocation6(store)] if standby is not None and not allow_allocation else []
     return [*gate, OwnDUID(policy, store), CheckMessage(), UnicastCheck(), *limit,
-            ClientLookup6(store), OnNetwork(), Options6(warn), Leases6(policy, store, warn),
-            Finish6()]
+            ClientLookup6(store), OnNetwork(), Options6(warn), *hold,
+            Leases6(policy, store, warn), Finish6()]

@@ -54,6 +54,30 @@ def host_keys(tx: Transaction6) -> list[str]:
     return found
 
 
+def reserved_value(tx: Transaction6, ia: IA) -> str | None:
+    """The host's `ip6` (for the first IA_NA) or `prefix6` (for the first IA_PD), in RFC 5952
+    form; None when it has none or this IA is not the first of its kind; ValueError when it
+    does not read."""
+    assert tx.lookup is not None  # ClientLookup6 ran
+    host = tx.lookup.host
+    if host is None or ia.code not in KINDS:
+        return None
+    first = next(other for other in tx.client_ias if other.code == ia.code)
+    if first.iaid != ia.iaid:
+        return None
+    name = "ip6" if ia.code == IA_NA else "prefix6"
+    text = host.fields.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        if ia.code == IA_NA:
+            return str(ipaddress.IPv6Address(text))
+        return str(ipaddress.IPv6Network(text))
+    except ValueError:
+        raise ValueError("%s %r is not an IPv6 %s" % (
+            name, text, "address" if ia.code == IA_NA else "prefix")) from None
+
+
 def values_of(ia: IA) -> list[str]:
     """The addresses (RFC 5952 text) or prefixes (`net/len`) an IA lists."""
     if ia.code == IA_PD:
@@ -122,27 +146,12 @@ class Leases6:
         return network is not None and ipaddress.IPv6Address(address) in network
 
     def _reserved(self, tx: Transaction6, ia: IA) -> str | None:
-        """The host's `ip6` (for the first IA_NA) or `prefix6` (for the first IA_PD), in
-        RFC 5952 form; None when it has none or this IA is not the first of its kind."""
-        assert tx.lookup is not None  # ClientLookup6 ran
-        host = tx.lookup.host
-        if host is None or ia.code not in KINDS:
-            return None
-        first = next(other for other in tx.client_ias if other.code == ia.code)
-        if first.iaid != ia.iaid:
-            return None
-        text = host.fields.get("ip6" if ia.code == IA_NA else "prefix6", "").strip()
-        if not text:
-            return None
+        """reserved_value(), with a warning when the host's value does not read."""
         try:
-            if ia.code == IA_NA:
-                return str(ipaddress.IPv6Address(text))
-            return str(ipaddress.IPv6Network(text))
-        except ValueError:
-            self.warn("%s: %s %r is not an IPv6 %s" % (host.key, "ip6" if ia.code == IA_NA
-                                                       else "prefix6", text,
-                                                       "address" if ia.code == IA_NA
-                                                       else "prefix"))
+            return reserved_value(tx, ia)
+        except ValueError as e:
+            assert tx.lookup is not None and tx.lookup.host is not None  # it has a value
+            self.warn("%s: %s" % (tx.lookup.host.key, e))
             return None
 
     def _source(self, tx: Transaction6, ia: IA) -> Source6 | None:

@@ -45,13 +45,14 @@ class DHCP6Server(ChainServer[Transaction6]):
                  now: Callable[[], float] | None = None, log_exchanges: bool = True,
                  max_pending: int = MAX_PENDING, counters: Counters | None = None,
                  standby: PeerMonitor | None = None,
-                 limits: ratelimit.Limits | None = ratelimit.DEFAULTS):
+                 limits: ratelimit.Limits | None = ratelimit.DEFAULTS,
+                 allow_allocation: bool = True):
         self.store = store
         self.policy = policy
         super().__init__(chain if chain is not None else default_chain(
-            policy, store, lambda message: self._warn(message), standby, clock, limits),
-            clock, deadline=deadline, now=now, log_exchanges=log_exchanges,
-            max_pending=max_pending, counters=counters)
+            policy, store, lambda message: self._warn(message), standby, clock, limits,
+            allow_allocation), clock, deadline=deadline, now=now,
+            log_exchanges=log_exchanges, max_pending=max_pending, counters=counters)
 
     def _warn(self, message: str) -> None:
         log.warn("inventory: {message}", message=message)

@@ -16,6 +16,7 @@ hint or a commit anywhere in the range is still in the pool.
 import functools
 import re
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import attr
 
@@ -302,6 +303,33 @@ def longest_match6(address: str, networks: Sequence[str]) -> str | None:
         if found and mask(number, found[1]) == found[0] and (best is None or found[1] > best[0]):
             best = (found[1], text)
     return best[1] if best else None
+
+
+class SubnetIndex6:
+    """`subnet6:` networks (canonical, without the prefix) by length, for a longest match in
+    a few dict lookups, as lookup6.lua probes one key per length in use: the inventory cache's
+    copy of longest_match6. A network not in RFC 5952 form matches nothing."""
+
+    def __init__(self, subnets: Mapping[str, Any]):
+        self.fields = subnets  # "2001:db8:1::/64" -> its fields (or anything)
+        self._by_length: dict[int, dict[int, str]] = {}
+        for text in subnets:
+            found = network6(text)
+            if found is not None:
+                self._by_length.setdefault(found[1], {})[found[0]] = text
+        self._lengths = sorted(self._by_length, reverse=True)
+
+    def match(self, address: str) -> str:
+        """The most specific network holding `address`, or ""."""
+        try:
+            number = address6(address)
+        except ValueError:
+            return ""
+        for length in self._lengths:
+            found = self._by_length[length].get(mask(number, length))
+            if found is not None:
+                return found
+        return ""
 
 
 def _seconds(layers: Sequence[Mapping[str, str]], name: str) -> int | None:

@@ -11,16 +11,19 @@ or Redis; docs/redis.md ("DHCPv6") describes the keys. Times are integer unix se
 the caller.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import attr
 from twisted.internet.defer import Deferred
 from zope.interface import Interface
 
+from apidhcpd.inventory import rules
 from apidhcpd.inventory.allocation6 import NA as NA  # the kinds of IA served (no IA_TA)
 from apidhcpd.inventory.allocation6 import PD as PD
 from apidhcpd.inventory.allocation6 import Source6 as Source6  # a value of the contract
-from apidhcpd.store.contract import Lookup
+from apidhcpd.inventory.allocation6 import reservations6
+from apidhcpd.store import keys
+from apidhcpd.store.contract import Host, Lookup
 
 
 @attr.s(frozen=True, slots=True)
@@ -43,6 +46,26 @@ class Lease6:
     value: str = attr.ib()
     state: str = attr.ib()
     expires: int = attr.ib()
+
+
+def reserved_host6(host: Host | None) -> bool:
+    """Does the host hold a reservation of either family (lookup6.lua's `reserved`): an
+    `ip6` or `prefix6` that reads, or an `ip` that is not a dynamic lease's?"""
+    return host is not None and bool(host.reserved_ip or reservations6(host.fields))
+
+
+def group_of6(host: Host | None, subnet_fields: Mapping[str, str],
+              exists: Callable[[str], bool]) -> str:
+    """The group a DHCPv6 request is answered from (lookup6.lua): the host's own, `default`
+    for a host with a reservation of either family, else the `subnet6:`'s `group` or `pool`;
+    `default` when that group does not exist (`exists(name)` says)."""
+    if host is not None and host.fields.get("group"):
+        name = host.group_name
+    elif reserved_host6(host):
+        name = rules.DEFAULT_GROUP
+    else:
+        name = keys.group_name(subnet_fields.get("group", rules.SEED_POOL_GROUP))
+    return name if exists(name) else rules.DEFAULT_GROUP
 
 
 class Conflict6(Exception):
@@ -156,3 +179,12 @@ class IAdmin6(Interface):  # type: ignore[misc]  # zope.interface has no types
         """For each pool name (`<subnet>` or `<subnet>#pd`), its unexpired leases by state:
         [{"bound": n, "offered": n, "declined": n}, ...] in the order given. A lease counts in
         the pool it came from (its `pool`); a reservation's lease in none."""
+
+
+class ICacheable6(Interface):  # type: ignore[misc]  # zope.interface has no types
+    """What InventoryCache needs beneath it to answer lookup6 (besides ICacheable): the IPv6
+    networks as the lookup sees them. The memory and Redis stores provide it."""
+
+    def networks6() -> Deferred[dict[str, dict[str, str]]]:  # type: ignore[misc]
+        """{network: fields} of the `subnet6:` keys lookup6 matches: those the `subnets6`
+        index names (network in RFC 5952 form, `2001:db8:1::/64`) that exist."""

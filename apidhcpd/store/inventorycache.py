@@ -1,13 +1,15 @@
-"""The inventory in process: hosts, groups, subnets and classes, so that a known host costs no round
-trip to the store.
+"""The inventory in process: hosts, groups, subnets (`subnet:` and `subnet6:`) and classes, so
+that a known host costs no round trip to the store, for DHCPv4 (lookup) and DHCPv6 (lookup6).
 
-Knows the lookup rules (store.group_of, allocation.SubnetIndex) and when a cached answer may be
-trusted: only while the store's change stream is up (put.lua publishes every key the API, the
-CLI or another server writes; a break clears everything) and for at most `ttl` seconds (a
-bound for writes that bypass put.lua, such as the seed's `redis-cli hset`). Allocation is not
-cached: a client without a reservation still gets its offer or lease from the store, in one
-call (allocate()), and a known host's `ts` is written in batches. Knows nothing of Redis or
-of packets.
+Knows the lookup rules (store.group_of and group_of6, allocation.SubnetIndex and
+allocation6.SubnetIndex6) and when a cached answer may be trusted: only while the store's
+change stream is up (put.lua publishes every key the API, the CLI or another server writes; a
+break clears everything) and for at most `ttl` seconds (a bound for writes that bypass
+put.lua, such as the seed's `redis-cli hset`). Allocation is not
+cached: a DHCPv4 client without a reservation still gets its offer or lease from the store,
+in one call (allocate()), DHCPv6's calls (offer6, commit6...) all pass through, and a known
+host's `ts` is written in batches. Both families share the answers: a set of host keys finds
+the same host whichever asks. Knows nothing of Redis or of packets.
 
 Bounded (bounded.py): the answers it keeps, absent hosts included, are capped in entries and
 in bytes (their keys' and fields' lengths), the least recently used going first, so a flood
@@ -23,9 +25,10 @@ from twisted.internet import defer, task
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from zope.interface import implementer
+from zope.interface import alsoProvides, implementer
 
 from apidhcpd.inventory.allocation import SubnetIndex
+from apidhcpd.inventory.allocation6 import SubnetIndex6
 from apidhcpd.limits.bounded import BoundedMap
 from apidhcpd.limits.clock import Clock
 from apidhcpd.store import keys
@@ -43,6 +46,7 @@ from apidhcpd.store.contract import (
     server_written,
     source_of,
 )
+from apidhcpd.store.contract6 import IStore6, group_of6
 
 log = Logger()
 
@@ -54,7 +58,8 @@ MAX_BYTES = 32 << 20
 @implementer(IStore, IAdmin)
 class InventoryCache:
     """Wraps a store that can watch() its changes; lookups of hosts it has seen are answered
-    from memory, the rest pass through and are remembered."""
+    from memory, the rest pass through and are remembered. It provides IStore6 when the
+    store does (and answers lookup6 from memory when the store also has networks6())."""
 
     def __init__(self, store: Any, clock: Clock, ttl: float = 60.0, size: int = 100_000,
                  touch_interval: float = 1.0, max_bytes: int = MAX_BYTES):
@@ -69,6 +74,8 @@ class InventoryCache:
         self._groups: dict[str, dict[str, str]] | None = None  # "group:<name>" -> fields
         self._classes: tuple[tuple[str, dict[str, str]], ...] = ()  # (name, fields), by name
         self._subnets = SubnetIndex({})
+        self._subnets6 = SubnetIndex6({})
+        self._serves6 = callable(getattr(store, "networks6", None))
         self._index_at: float | None = None  # when groups and subnets were read
         self._loading: Deferred[list[dict[str, dict[str, str]]]] | None = None
         self._index_epoch = 0  # bumped by a group or subnet change: a load in flight is stale
@@ -79,7 +86,11 @@ class InventoryCache:
         self._toucher = task.LoopingCall(self._touch)
         self._toucher.clock = clock  # type: ignore[assignment]  # an IReactorTime
         self._touch_interval = touch_interval
-        self.cache_stats = {"hits": 0, "misses": 0, "invalidations": 0}
+        # every lookup counts in hits and misses; DHCPv6's lookup6 also in hits6 and misses6
+        self.cache_stats = {"hits": 0, "misses": 0, "invalidations": 0, "hits6": 0,
+                            "misses6": 0}
+        if IStore6.providedBy(store):
+            alsoProvides(self, IStore6)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
@@ -116,7 +127,7 @@ class InventoryCache:
 
     def _changed(self, key: str) -> None:
         self.cache_stats["invalidations"] += 1
-        if key.startswith((keys.GROUP, keys.SUBNET, keys.CLASS)):
+        if key.startswith((keys.GROUP, keys.SUBNET, keys.CLASS, keys.SUBNET6)):
             self._index_at = self._groups = None  # the store answers until it is read again
             self._index_epoch += 1
             self._load_index()
@@ -132,7 +143,8 @@ class InventoryCache:
         epoch = self._index_epoch
         reads: list[Deferred[dict[str, dict[str, str]]]] = [
             self._store.hashes(keys.GROUP), self._store.hashes(keys.SUBNET),
-            self._store.hashes(keys.CLASS)]
+            self._store.hashes(keys.CLASS),
+            self._store.networks6() if self._serves6 else defer.succeed({})]
         loading = defer.gatherResults(reads, consumeErrors=True)
         self._loading = loading  # before the callbacks: with a synchronous store they run now
 
@@ -142,17 +154,18 @@ class InventoryCache:
                 if self.watching:
                     self._load_index()
                 return
-            groups, subnets, classes = result
+            groups, subnets, classes, networks6 = result
             self._groups = groups
             self._classes = tuple(sorted((key[len(keys.CLASS):], fields)
                                          for key, fields in classes.items() if fields))
             self._subnets = SubnetIndex({keys.network(key): fields
                                          for key, fields in subnets.items()})
+            self._subnets6 = SubnetIndex6(networks6)
             self._index_at = self._clock.seconds()
 
         def failed(failure: Failure) -> None:
             self._loading = None
-            log.info("inventory cache: could not read groups and subnets: {error}",
+            log.info("inventory cache: could not read groups, subnets and classes: {error}",
                      error=failure.getErrorMessage())
 
         loading.addCallbacks(loaded, failed)
@@ -218,6 +231,34 @@ class InventoryCache:
                            default_fields=groups.get(keys.DEFAULT_GROUP, NO_FIELDS),
                            subnet_fields=subnets.fields.get(found.subnet or "", NO_FIELDS),
                            classes=classes)
+
+    # IStore6: the lookup (the rest passes through, __getattr__)
+
+    def lookup6(self, host_keys: Sequence[str], now: int, selector: str) -> Deferred[Lookup]:
+        """lookup6 as the store answers it (first_host, group_of6, the longest `subnet6:` of
+        the `subnets6` index), from memory when the host keys are known."""
+        wanted = tuple(host_keys)
+        entry = self._host_entries.get(wanted) if self._serves6 and self._ready() else None
+        if entry is None or entry[2] <= self._clock.seconds():
+            self.cache_stats["misses"] += 1
+            self.cache_stats["misses6"] += 1
+            epoch, read_at = self._host_epoch, self._clock.seconds()
+            call: Deferred[Lookup] = self._store.lookup6(list(host_keys), now, selector)
+            return call.addCallback(self._remember, wanted, epoch, read_at)
+        self._host_entries.move_to_end(wanted)  # least recently used goes first
+        self.cache_stats["hits"] += 1
+        self.cache_stats["hits6"] += 1
+        host: Host | None = entry[0]
+        if host is not None and (len(self._seen) < self._size or host.key in self._seen):
+            self._seen[host.key] = now
+        subnet = self._subnets6.match(selector)
+        subnet_fields = self._subnets6.fields.get(subnet, NO_FIELDS) if subnet else NO_FIELDS
+        groups = self._groups
+        assert groups is not None  # _ready()
+        name = group_of6(host, subnet_fields, lambda name: keys.group(name) in groups)
+        return defer.succeed(Lookup(host, name, groups.get(keys.group(name), NO_FIELDS),
+                                    groups.get(keys.DEFAULT_GROUP, NO_FIELDS), subnet or None,
+                                    subnet_fields, classes=self._classes))
 
     def _remember(self, found: Lookup, host_keys: tuple[str, ...], epoch: int,
                   read_at: float) -> Lookup:

@@ -35,13 +35,13 @@ from apidhcpd.store.contract import (
     lease_time_of,
     source_of,
 )
-from apidhcpd.store.contract6 import IAdmin6, IStore6
+from apidhcpd.store.contract6 import IAdmin6, ICacheable6, IStore6
 from apidhcpd.store.keys import HOST_PREFIXES
 from apidhcpd.store.memory6 import Memory6
 from apidhcpd.store.memoryadmin6 import MemoryAdmin6
 
 
-@implementer(IStore, IStore6, ICacheable, IAdmin, IAdmin6)
+@implementer(IStore, IStore6, ICacheable, ICacheable6, IAdmin, IAdmin6)
 class MemoryStore(MemoryAdmin6, Memory6):
     """IStore in process memory: for unit tests, and the reference the Redis store must match.
     IStore6 (DHCPv6) comes from memory6.py, IAdmin6 (the admin's DHCPv6 reads) from
@@ -258,7 +258,11 @@ class MemoryStore(MemoryAdmin6, Memory6):
 
     def refresh_reserved(self) -> Deferred[int | None]:
         self.reserved = {ip for ip in (host.reserved_ip for host in self._hosts()) if ip}
+        before = set(self.subnets6)
         self._refresh6()
+        for network in sorted(self.subnets6 - before):  # published, as subnets6_batch.lua does
+            for changed in self._watchers:
+                changed(keys.subnet6(network))
         return defer.succeed(len(self.reserved))
 
     def _seed_pool(self) -> dict[str, str]:

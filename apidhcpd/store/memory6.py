@@ -14,11 +14,11 @@ import attr
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
 
-from apidhcpd.inventory import allocation6, rules
+from apidhcpd.inventory import allocation6
 from apidhcpd.inventory.allocation6 import FREE_TRIES, MAX_HINTS, PD, PROBES, Source6
 from apidhcpd.store import keys
 from apidhcpd.store.contract import Host, Lookup, first_host
-from apidhcpd.store.contract6 import Conflict6, IAKey, Lease6
+from apidhcpd.store.contract6 import Conflict6, IAKey, Lease6, group_of6
 
 
 @attr.s(frozen=True, slots=True)
@@ -30,12 +30,6 @@ class Record6:
     expires: int = attr.ib()
     pool: str = attr.ib(default="")
     mac: str = attr.ib(default="")
-
-
-def reserved_host6(host: Host | None) -> bool:
-    """Does the host hold a reservation of either family (lookup6.lua's `reserved`)?"""
-    return host is not None and bool(host.reserved_ip
-                                     or allocation6.reservations6(host.fields))
 
 
 class Memory6:
@@ -86,19 +80,20 @@ class Memory6:
         live = [n for n in self.subnets6 if self.data.get(keys.subnet6(n))]
         subnet = allocation6.longest_match6(selector, live)
         subnet_fields = dict(self.data[keys.subnet6(subnet)]) if subnet else {}
-        if host and host.fields.get("group"):
-            group = host.group_name
-        elif reserved_host6(host):
-            group = rules.DEFAULT_GROUP
-        else:
-            group = keys.group_name(subnet_fields.get("group", rules.SEED_POOL_GROUP))
-        if not self.data.get(keys.group(group)):
-            group = rules.DEFAULT_GROUP
+        group = group_of6(host, subnet_fields, self._group_exists)
         return defer.succeed(Lookup(
             host, group, dict(self.data.get(keys.group(group), {})),
             dict(self.data.get(keys.DEFAULT_GROUP, {})), subnet, subnet_fields,
             classes=tuple(sorted((k[len(keys.CLASS):], dict(v)) for k, v in self.data.items()
                                  if k.startswith(keys.CLASS) and v))))
+
+    def _group_exists(self, name: str) -> bool:
+        return bool(self.data.get(keys.group(name)))
+
+    def networks6(self) -> Deferred[dict[str, dict[str, str]]]:
+        return defer.succeed({network: dict(self.data[keys.subnet6(network)])
+                              for network in self.subnets6
+                              if self.data.get(keys.subnet6(network))})
 
     def leases6_of(self, duid: str, now: int) -> Deferred[list[Lease6]]:
         found = []

@@ -19,7 +19,7 @@ import attr
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from zope.interface import implementer
+from zope.interface import alsoProvides, implementer
 
 from apidhcpd.limits.bounded import BoundedMap
 from apidhcpd.limits.clock import Clock
@@ -28,6 +28,7 @@ from apidhcpd.store import keys
 from apidhcpd.store.contract import (
     NO_FIELDS,
     Bound,
+    Host,
     IAdmin,
     Intent,
     IStore,
@@ -37,6 +38,8 @@ from apidhcpd.store.contract import (
     OfferIntent,
     StoreUnavailable,
 )
+from apidhcpd.store.contract6 import IStore6
+from apidhcpd.store.outage6 import Outage6
 
 log = Logger()
 
@@ -47,6 +50,10 @@ ANSWER_TTL = 86400  # how long a reserved host's answer is kept after it was las
 FIELD_SETS = 4096  # groups, subnets and group:default, the last fields seen of each
 CLASSES = keys.CLASS  # the classes' entry among them (no group or subnet is named so)
 Classes = tuple[tuple[str, dict[str, str]], ...]
+# what is kept of a lookup: (host keys, Host, group name, subnet, the group's, group:default's
+# and the subnet's fields (one copy of each, in _fields), reserved or not, classes)
+Answer = tuple[tuple[str, ...], Host | None, str, str | None, dict[str, str], dict[str, str],
+               dict[str, str], bool, Classes]
 
 
 def fields_size(fields: Mapping[str, str]) -> int:
@@ -55,9 +62,10 @@ def fields_size(fields: Mapping[str, str]) -> int:
 
 
 @implementer(IStore, IAdmin)
-class OutageCache:
+class OutageCache(Outage6):
     """Wraps a store; lookups that fail with StoreUnavailable are answered from the last good
-    ones where that is safe. Everything else passes through to the wrapped store."""
+    ones where that is safe. Everything else passes through to the wrapped store. It
+    provides IStore6 when the store does (outage6.py: the DHCPv6 calls)."""
 
     def __init__(self, store: Any, clock: Clock, timeout: float = 1.0, size: int = 100_000,
                  max_bytes: int = MAX_BYTES, answer_ttl: int = ANSWER_TTL):
@@ -65,13 +73,14 @@ class OutageCache:
         self._clock = clock
         self._timeout = timeout  # a store that stops answering counts as unreachable
         self.answer_ttl = answer_ttl
-        # "mac:<mac>" -> (host keys, Host, group name, subnet, the group's, group:default's
-        # and the subnet's fields (one copy of each, in _fields), reserved or not, classes)
-        self._answers = BoundedMap(size, max_bytes)
+        self._answers = BoundedMap(size, max_bytes)  # "mac:<mac>" -> Answer
         self._leases = BoundedMap(size, max_bytes // 2)  # mac -> Lease, the last bound one
         # group name, subnet ("198.51.100.0/24") or "" (group:default) -> its last fields
         self._fields = BoundedMap(FIELD_SETS, max_bytes // 4)
         self.served = 0  # answers given from the cache during outages
+        self._init6(size, max_bytes)
+        if IStore6.providedBy(store):
+            alsoProvides(self, IStore6)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
@@ -104,18 +113,13 @@ class OutageCache:
 
     def _remember(self, found: Lookup, key: tuple[str, ...], now: int,
                   intent: Intent | None) -> Lookup:
-        host = found.host
         mac = keys.mac(intent.mac) if intent is not None else _mac_key(key)
         answers = self._answers.entries
         old = answers.get(mac)
-        if old is not None and host is not None and old[0][1] is host and old[0][7]:
-            value = old[0]  # the inventory cache's own reserved Host and hashes, again
-            if value[4] is found.group_fields and value[5] is found.default_fields \
-                    and value[6] is found.subnet_fields and value[8] is found.classes \
-                    and value[0] == key:
-                old[2] = now + self.answer_ttl
-                answers.move_to_end(mac)  # the least recently seen go first
-                return found
+        if old is not None and old[0][7] and unchanged(old[0], found, key):
+            old[2] = now + self.answer_ttl  # a reserved host's answer, again
+            answers.move_to_end(mac)  # the least recently seen go first
+            return found
         return self._keep_answer(found, key, mac, now, intent)
 
     def _keep_answer(self, found: Lookup, key: tuple[str, ...], mac: str, now: int,
@@ -138,14 +142,22 @@ class OutageCache:
             if lease is None:
                 return found
             expires = lease.expires
+        value, size = self._kept(found, key, reserved)
+        self._answers.put(mac, value, size, expires, now)
+        return found
+
+    def _kept(self, found: Lookup, key: tuple[str, ...],
+              reserved: bool) -> tuple[Answer, int]:
+        """What is kept of a lookup (an Answer) and its size in bytes: the host and the one
+        copy of each of its hashes."""
+        host = found.host
         value = (key, host, found.group_name, found.subnet,
                  self._shared(found.group_name, found.group_fields),
                  self._shared("", found.default_fields),
                  self._shared(found.subnet, found.subnet_fields) if found.subnet else NO_FIELDS,
                  reserved, self._shared_classes(found.classes))
-        size = ENTRY_BYTES + sum(map(len, key)) + (fields_size(host.fields) if host else 0)
-        self._answers.put(mac, value, size, expires, now)
-        return found
+        return value, ENTRY_BYTES + sum(map(len, key)) + (fields_size(host.fields) if host
+                                                          else 0)
 
     def _shared(self, name: str, fields: dict[str, str]) -> dict[str, str]:
         """The one copy kept of a group's, group:default's or a subnet's fields, which every
@@ -192,11 +204,20 @@ class OutageCache:
         return self._serve(attr.evolve(found, allocation=Bound(
             Lease(lease.ip, lease.mac, "bound", lease.expires, lease.relay))))
 
-    def _serve(self, found: Lookup) -> Lookup:
+    def _serve(self, found: Lookup, client: str = "?") -> Lookup:
+        """Count and log an answer from the cache (for the host, else the `client` key)."""
         self.served += 1
         log.info("store unreachable: answering {key} from the cache",
-                 key=found.host.key if found.host else "?")
+                 key=found.host.key if found.host else client)
         return found
+
+
+def unchanged(value: Answer, found: Lookup, key: tuple[str, ...]) -> bool:
+    """Is a kept answer the same as a new lookup's: the inventory cache's own Host and
+    hashes, again, found by the same keys?"""
+    return found.host is not None and value[1] is found.host \
+        and value[4] is found.group_fields and value[5] is found.default_fields \
+        and value[6] is found.subnet_fields and value[8] is found.classes and value[0] == key
 
 
 def _mac_key(host_keys: tuple[str, ...]) -> str:

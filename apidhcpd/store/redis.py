@@ -38,7 +38,7 @@ from apidhcpd.store.contract import (
     OfferIntent,
     Refused,
 )
-from apidhcpd.store.contract6 import IAdmin6, IStore6
+from apidhcpd.store.contract6 import IAdmin6, ICacheable6, IStore6
 from apidhcpd.store.keys import HOST_PREFIXES
 from apidhcpd.store.redis6 import Redis6
 from apidhcpd.store.redisadmin import RedisAdmin, Steps
@@ -100,7 +100,7 @@ def _source_args(source: AddressSource) -> list[str]:
         "%d-%d" % r for r in source.ranges]
 
 
-@implementer(IStore, IStore6, ICacheable, IAdmin, IAdmin6)
+@implementer(IStore, IStore6, ICacheable, ICacheable6, IAdmin, IAdmin6)
 class RedisStore(RedisAdmin, RedisAdmin6, Redis6):
     """IStore, IStore6 (redis6.py), IAdmin and IAdmin6 (redisadmin6.py) on one Redis server
     (or Sentinel's master), through a lazy txredisapi connection pool (RedisConnection)."""

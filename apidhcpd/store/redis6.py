@@ -65,6 +65,15 @@ class Redis6(RedisConnection):
     def lookup6(self, host_keys: Sequence[str], now: int, selector: str) -> "Deferred[Lookup]":
         return self._eval("lookup6", host_keys, [now, selector]).addCallback(_lookup6, now)
 
+    @defer.inlineCallbacks
+    def networks6(self) -> Steps:
+        """The `subnets6` index and its networks' hashes (for the inventory cache)."""
+        networks = sorted((yield self._call("zrange", keys.SUBNETS6, 0, -1)))
+        found = yield defer.gatherResults(
+            [self._call("hgetall", keys.subnet6(network)) for network in networks],
+            consumeErrors=True)
+        return {network: fields for network, fields in zip(networks, found) if fields}
+
     def leases6_of(self, duid: str, now: int) -> "Deferred[list[Lease6]]":
         def leases(flat: Sequence[str]) -> list[Lease6]:
             return [Lease6(IAKey(duid, int(flat[i]), flat[i + 1]), flat[i + 2], flat[i + 3],
