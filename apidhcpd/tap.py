@@ -286,6 +286,10 @@ def makeService(options, reactor=None):
         _periodic(1, health.check, "health").setServiceParent(top)
         _periodic(options["reclaim-interval"], lambda: store.reclaim(int(reactor.seconds())),
                   "reclaim").setServiceParent(top)
+        if IStore6.providedBy(store):  # DHCPv6 leases too, whether or not served here
+            _periodic(options["reclaim-interval"],
+                      lambda: store.reclaim6(int(reactor.seconds())),
+                      "reclaim6").setServiceParent(top)
         _periodic(300, store.refresh_reserved, "reserved-index").setServiceParent(top)
     monitor = None
     if options["slave"]:

@@ -6,6 +6,7 @@ dropped and counted while the server keeps answering a real client."""
 
 import json
 import struct
+import time
 
 from tests.integration.clients6 import Dhclient6, run_dhcpcd6
 from tests.integration.test_dhcp6 import Dhcp6TestCase, in_range
@@ -100,3 +101,27 @@ class MoreClientTests(Dhcp6TestCase):
         address = bound[0].get("new_dhcp6_ia_na1_ia_addr1")
         self.assertTrue(in_range(address), bound[0])
         self.assertEqual(bound[0].get("new_dhcp6_name_servers"), "2001:db8::53")
+
+
+class ReclaimTests(Dhcp6TestCase):
+    """An expired DHCPv6 lease is reclaimed (--reclaim-interval, 1 s in the tests): its
+    lease6: record and its place in leases6 go, its address back to the pool."""
+
+    def setUp(self):
+        super().setUp()
+        self.redis.cli("HSET", "subnet6:2001:db8:1::/64", "valid-lifetime", "3s",
+                       "preferred-lifetime", "2s", "t1", "1s", "t2", "2s")
+        self.server = self.start()
+        self.cli = self.client()
+
+    def test_an_expired_lease_is_reclaimed(self):
+        client = Dhclient6(self.cli, "-1").start()
+        (event,) = self.bound(client, server=self.server)
+        client.stop()  # gone without a RELEASE: its lease runs out
+        key = "lease6:" + event.address
+        self.assertEqual(self.redis.cli("EXISTS", key).strip(), "1")
+        deadline = time.monotonic() + 15
+        while self.redis.cli("EXISTS", key).strip() == "1":
+            self.assertLess(time.monotonic(), deadline, "%s never reclaimed" % key)
+            time.sleep(0.2)
+        self.assertEqual(self.redis.cli("ZSCORE", "leases6", event.address).strip(), "")
