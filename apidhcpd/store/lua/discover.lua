@@ -6,7 +6,8 @@ local now = tonumber(ARGV[1])
 local reply, host, reserved = lookup(KEYS, ARGV[1], ARGV[2])
 reply[9] = false
 if not reserved then
-  local seed_pool, cursor, ranges = source_of(reply, matched_classes(reply[8], class_facts(6)))
+  local matched = #reply[8] > 0 and matched_classes(reply[8], class_facts(6)) or nil
+  local seed_pool, cursor, ranges = source_of(reply, matched)
   reply[9] = offer(ARGV[3], now, tonumber(ARGV[4]), ARGV[5], seed_pool, cursor, ranges)
 end
 return slim(reply, ARGV[2])

@@ -16,7 +16,7 @@ if ARGV[5] ~= 'SELECTING' then
     return slim(reply, ARGV[2])
   end
 end
-local matched = matched_classes(reply[8], class_facts(8))
+local matched = #reply[8] > 0 and matched_classes(reply[8], class_facts(8)) or nil
 local seed_pool, cursor, ranges = source_of(reply, matched)
 local bound, reason, taken = commit(mac, wanted, now, lease_time_of(reply, host, matched), ARGV[6],
                                     seed_pool, cursor, ranges, ARGV[5], ARGV[7])
