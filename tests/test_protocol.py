@@ -17,6 +17,7 @@ from apidhcpd.dhcp4.profile import Link
 from apidhcpd.dhcp4.protocol import DHCPProtocol
 from apidhcpd.dhcp4.server import Counters, DHCPServer
 from apidhcpd.dhcp4.transaction import Policy
+from apidhcpd.limits.inflight import ChainServer
 from apidhcpd.limits.ratelimit import LogLimiter
 from apidhcpd.store.memory import MemoryStore
 
@@ -250,6 +251,8 @@ class Stub:
         self.policy = Policy(server_id=SERVER)
         self.counters = Counters()
         self.drop_log = LogLimiter(Clock())
+
+    may_log = ChainServer.may_log  # the drop log's allowance, as a real server gives it
 
     def handle(self, request, link):
         from twisted.internet import defer

@@ -23,7 +23,7 @@ from apidhcpd.dhcp4 import addressing, codec, interface
 from apidhcpd.dhcp4.message import Message
 from apidhcpd.dhcp4.profile import Link
 from apidhcpd.dhcp4.relay import relay_info
-from apidhcpd.dhcp4.server import DHCPServer, log_left_out
+from apidhcpd.dhcp4.server import DHCPServer
 
 log = Logger()
 
@@ -41,8 +41,8 @@ class _SocketTransport(Protocol):
 
 
 class DHCPProtocol(DatagramProtocol):
-    """Serves one interface (`link`) with a DHCPServer (its policy, clock, counters and
-    drop_log are read too)."""
+    """Serves one interface (`link`) with a DHCPServer (its policy, clock and counters
+    are read too, and its drop log's allowance, may_log)."""
 
     noisy = False
 
@@ -65,7 +65,7 @@ class DHCPProtocol(DatagramProtocol):
             request = codec.decode(data)
         except codec.CodecError as e:
             self.malformed += 1
-            if self._may_log("malformed"):
+            if self.server.may_log("malformed"):
                 log.info("dropped malformed packet from {source}: {error}",
                          source="%s:%d" % addr, error=e)
             return
@@ -111,7 +111,7 @@ class DHCPProtocol(DatagramProtocol):
         try:  # straight to the socket: Port.write parses the address again on every call
             transport.socket.sendto(data, (dest.ip, dest.port))
         except OSError as e:
-            if self._may_log("send-error"):
+            if self.server.may_log("send-error"):
                 log.warn("could not send to {dest}: {error}", dest=dest, error=e)
 
     def _relay_port(self, request: Message, source: Address) -> int:
@@ -136,15 +136,8 @@ class DHCPProtocol(DatagramProtocol):
 
     def _drop(self, kind: str, message: str, **fields: object) -> None:
         self.server.counters.add(("dropped", kind))
-        if self._may_log(kind):
+        if self.server.may_log(kind):
             log.info("dropped: " + message, **fields)
-
-    def _may_log(self, kind: str) -> bool:
-        limiter = self.server.drop_log
-        left_out = limiter.allow(kind)
-        if left_out:
-            log_left_out(limiter, kind, left_out)
-        return left_out is not None
 
 
 def echo_fits(request: Message, echo: bytes) -> bool:

@@ -24,7 +24,6 @@ from apidhcpd.limits.clock import Clock
 from apidhcpd.limits.counters import Counters as Counters  # tap.py and tests read it here
 from apidhcpd.limits.inflight import MAX_PENDING as MAX_PENDING  # tests read it here
 from apidhcpd.limits.inflight import ChainServer
-from apidhcpd.limits.ratelimit import log_left_out as log_left_out  # and protocol.py this
 from apidhcpd.limits.timeouts import DeadlineExceeded
 from apidhcpd.store.contract import StoreUnavailable
 

@@ -19,7 +19,6 @@ from apidhcpd.dhcp6.message import Packet, RelayMessage
 from apidhcpd.dhcp6.port import Source
 from apidhcpd.dhcp6.server import DHCP6Server
 from apidhcpd.dhcp6.transaction import Link6
-from apidhcpd.limits.ratelimit import log_left_out
 
 log = Logger()
 
@@ -29,8 +28,8 @@ class Sender(Protocol):
 
 
 class DHCP6Protocol:
-    """Serves one interface (`link`) with a DHCP6Server (its counters and drop_log are read
-    too). `port` (port.Port6) is set when the socket is bound."""
+    """Serves one interface (`link`) with a DHCP6Server (its counters are read too, and its
+    drop log's allowance, may_log). `port` (port.Port6) is set when the socket is bound."""
 
     def __init__(self, server: DHCP6Server, link: Link6):
         self.server = server
@@ -50,7 +49,7 @@ class DHCP6Protocol:
             packet = codec.decode(data)
         except codec.CodecError as e:
             self.malformed += 1
-            if self._may_log("malformed"):
+            if self.server.may_log("malformed"):
                 log.info("dropped malformed DHCPv6 from {source}: {error}",
                          source="[%s]:%d" % source[:2], error=e)
             return
@@ -73,21 +72,14 @@ class DHCP6Protocol:
         try:
             self.port.sendto(data, (source[0], port, 0, source[3] or self.link.index))
         except OSError as e:
-            if self._may_log("send-error"):
+            if self.server.may_log("send-error"):
                 log.warn("could not send to [{ip}]:{port}: {error}", ip=source[0], port=port,
                          error=e)
 
     def _drop(self, kind: str, message: str, **fields: object) -> None:
         self.server.counters.add(("dropped", kind))
-        if self._may_log(kind):
+        if self.server.may_log(kind):
             log.info("dropped: " + message, **fields)
-
-    def _may_log(self, kind: str) -> bool:
-        limiter = self.server.drop_log
-        left_out = limiter.allow(kind)
-        if left_out:
-            log_left_out(limiter, kind, left_out)
-        return left_out is not None
 
 
 def _multicast(address: str) -> bool:

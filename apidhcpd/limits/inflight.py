@@ -77,19 +77,18 @@ class ChainServer(Generic[TX]):
     def _fail(self, tx: TX, failure: Failure) -> None:
         raise NotImplementedError
 
+    def may_log(self, kind: str) -> bool:
+        """May a line of this kind of drop be written now (the drop log's allowance, shared
+        with the protocol's own drops)? After the line that says how many it left out."""
+        left_out = self.drop_log.allow(kind)
+        if left_out:
+            log_left_out(self.drop_log, kind, left_out)
+        return left_out is not None
+
     def _count(self, name: str, outcome: str, kind: str = "") -> bool:
         """Count the exchange (and a drop's `kind`); True when its log line is to be written:
-        exchanges are logged, and a drop of a kind only as the drop log allows, after the line
-        that says how many it left out."""
+        exchanges are logged, and a drop of a kind only as may_log allows."""
         self.counters.add((name, outcome))
         if kind:
             self.counters.add(("dropped", kind))
-        if not self.log_exchanges:
-            return False
-        if kind:
-            left_out = self.drop_log.allow(kind)
-            if left_out is None:
-                return False
-            if left_out:
-                log_left_out(self.drop_log, kind, left_out)
-        return True
+        return self.log_exchanges and (not kind or self.may_log(kind))

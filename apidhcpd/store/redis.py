@@ -169,14 +169,8 @@ class RedisStore(RedisAdmin, RedisAdmin6, Redis6):
         return self._call("hmget", keys.lease(ip), ["mac", "expires"],
                           deadline=False).addCallback(holder)
 
-    @defer.inlineCallbacks
-    def reclaim(self, now: int, limit: int = 1000) -> Steps:
-        total = 0
-        while True:
-            count = int((yield self._eval("reclaim", (), [now, limit], deadline=True)))
-            total += count
-            if count < limit:
-                return total
+    def reclaim(self, now: int, limit: int = 1000) -> "Deferred[int]":
+        return self._in_batches("reclaim", now, limit)
 
     @defer.inlineCallbacks
     def refresh_reserved(self) -> Steps:

@@ -110,15 +110,8 @@ class Redis6(RedisConnection):
     def decline6(self, ia: IAKey, value: str, now: int, probation: int) -> "Deferred[bool]":
         return self._eval("decline6", (), [*_ia(ia), value, now, probation]).addCallback(bool)
 
-    @defer.inlineCallbacks
-    def reclaim6(self, now: int, limit: int = 1000) -> Steps:
-        """Expired leases a batch per call (reclaim6.lua), until a batch is not full."""
-        total = 0
-        while True:
-            count = int((yield self._eval("reclaim6", (), [now, limit], deadline=True)))
-            total += count
-            if count < limit:
-                return total
+    def reclaim6(self, now: int, limit: int = 1000) -> "Deferred[int]":
+        return self._in_batches("reclaim6", now, limit)
 
     def server_duid(self, name: str, proposed: str) -> "Deferred[str]":
         return self._eval("server_duid", (), [name, proposed], deadline=True)

@@ -256,6 +256,19 @@ class RedisConnection:
             for _, reply in outbox:
                 reply.errback(StoreUnavailable("no connection to Redis at %s" % self._where()))
 
+    def _in_batches(self, name: str, now: int, limit: int) -> "Deferred[int]":
+        """A script that works through at most `limit` items a call (reclaim.lua,
+        reclaim6.lua), called until a call does fewer: the total."""
+        async def run() -> int:
+            total = 0
+            while True:
+                count = int(await self._eval(name, (), [now, limit], deadline=True))
+                total += count
+                if count < limit:
+                    return total
+
+        return defer.ensureDeferred(run())
+
     def _evaluated(self, reply: Any, name: str, words: Sequence[object]) -> Any:
         if not isinstance(reply, Exception):
             return reply
